@@ -1,39 +1,117 @@
-"""The validated shape of autorun's configuration (model / executor / session)."""
+"""The validated shape of autorun's configuration (model / executor / session).
+
+Adding a key means one field here (with a default and a description) plus one
+commented line in autorun/default.yaml; config.py derives everything else
+(env var name, env parsing, error messages, `config show`) from the field.
+Validators raise ValueError with a message that starts with "must", so that
+config.py can print `<file>: <section.key> must ..., got <value>`.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML `yes`/`true` must not silently become the number 1."""
+        field = cls.model_fields[info.field_name or ""]
+        if isinstance(value, bool) and field.annotation in (int, float):
+            raise PydanticCustomError("bool_not_number", "a boolean is not a number")
+        return value
+
+
+def _check_env_name(name: str) -> str:
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError("must be the name of an environment variable (letters, digits and _)")
+    return name
+
 
 class ModelConfig(_Section):
-    name: str = "auto"
-    auto_model: str = "gpt-4o-mini"
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    name: str = Field(
+        default="auto",
+        min_length=1,
+        description="auto | builtin | any model name of the endpoint | replay:PATH",
+    )
+    auto_model: str = Field(
+        default="gpt-4o-mini",
+        min_length=1,
+        description="the model `auto` uses when the API-key variable is set",
+    )
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint URL; null = OpenAI")
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY",
+        description="name of the environment variable holding the API key (never the key itself)",
+    )
+    temperature: float = Field(
+        default=0.0, ge=0.0, le=2.0, allow_inf_nan=False, description="sampling temperature, 0 to 2"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL or null")
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _api_key_env_name(cls, value: str) -> str:
+        return _check_env_name(value)
 
 
 class ExecutorConfig(_Section):
-    type: Literal["local", "docker", "none"] = "local"
-    image: str = "python:3.11-slim"
-    timeout: PositiveFloat = 60.0
-    work_dir: str = "coding_workspace"
-    last_n_messages: PositiveInt = 3
-    python: str | None = None
-    env_passthrough: list[str] = Field(default_factory=list)
-    output_limit: PositiveInt = 32_000
+    type: Literal["local", "docker", "none"] = Field(
+        default="local", description="local subprocess | docker container | none (show code, never run it)"
+    )
+    image: str = Field(default="python:3.11-slim", min_length=1, description="Docker image for type docker")
+    timeout: float = Field(
+        default=60.0, gt=0, allow_inf_nan=False, description="seconds one code block may run"
+    )
+    work_dir: str = Field(
+        default="coding_workspace", min_length=1, description="directory where code runs and files land"
+    )
+    last_n_messages: int = Field(
+        default=3, gt=0, description="look this many messages back for code blocks to run"
+    )
+    python: str | None = Field(
+        default=None, min_length=1, description="Python interpreter for local runs; null = autorun's own"
+    )
+    env_passthrough: list[str] = Field(
+        default_factory=list, description="extra environment variable names the code may see"
+    )
+    output_limit: int = Field(
+        default=32_000, gt=0, description="characters of block output sent back to the model"
+    )
+
+    @field_validator("env_passthrough")
+    @classmethod
+    def _env_names(cls, value: list[str]) -> list[str]:
+        if not all(_ENV_NAME.fullmatch(name) for name in value):
+            raise ValueError("must be a list of environment variable names (letters, digits and _)")
+        return value
 
 
 class SessionConfig(_Section):
-    max_consecutive_auto_reply: PositiveInt = 10
-    human_input_mode: Literal["NEVER", "ALWAYS", "TERMINATE"] = "NEVER"
-    termination_keyword: str = Field(default="TERMINATE", min_length=1)
+    max_consecutive_auto_reply: int = Field(
+        default=10, gt=0, description="stop after this many executor replies"
+    )
+    human_input_mode: Literal["NEVER", "ALWAYS", "TERMINATE"] = Field(
+        default="NEVER", description="NEVER | ALWAYS | TERMINATE (when to ask the user)"
+    )
+    termination_keyword: str = Field(
+        default="TERMINATE", min_length=1, description="the assistant ends the session by saying this"
+    )
 
 
 class Config(_Section):

@@ -1,0 +1,456 @@
+"""One validated Config from packaged defaults, YAML files, AUTORUN_* variables and flags.
+
+Precedence (highest wins): flag > AUTORUN_<SECTION>_<KEY> > --config FILE >
+./autorun.yaml > packaged default.yaml. Each layer is validated on its own, so an
+error names the layer that was wrong: the file, the variable or the flag.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import re
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
+
+from autorun.config_schema import Config
+from autorun.errors import ConfigError
+
+ENV_PREFIX = "AUTORUN_"
+LOCAL_CONFIG_NAME = "autorun.yaml"
+DEFAULT_SOURCE = "default"
+_DEFAULT_LABEL = "packaged default.yaml"
+
+# Dotted key -> the flag users type; error messages for flag values name it.
+# The CLI adds its own flags here (e.g. FLAG_NAMES["executor.image"] = "--docker").
+FLAG_NAMES: dict[str, str] = {
+    "model.name": "--model",
+    "model.base_url": "--base-url",
+    "executor.type": "--local/--no-exec",
+    "executor.timeout": "--timeout",
+    "executor.work_dir": "--work-dir",
+    "executor.last_n_messages": "--last-n-messages",
+    "session.max_consecutive_auto_reply": "--max-turns",
+}
+
+_SECRET_WORDS = {
+    "key",
+    "apikey",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "credential",
+    "credentials",
+    "auth",
+    "authorization",
+    "bearer",
+}
+_SECRET_VALUE = re.compile(
+    r"(?<![A-Za-z0-9])(?:(?:sk|pk|rk)[-_][A-Za-z0-9_\-]{16,}|gh[opsu]_[A-Za-z0-9]{20,}"
+    r"|github_pat_\w{20,}|xox[abprs]-[\w-]{10,}|hf_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}"
+    r"|AIza[\w-]{30,}|glpat-[\w-]{20,})"
+)
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    sources: dict[str, str]
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+def sections() -> tuple[str, ...]:
+    return tuple(Config.model_fields)
+
+
+def _fields(section: str) -> dict[str, FieldInfo]:
+    annotation = Config.model_fields[section].annotation
+    assert isinstance(annotation, type)
+    return annotation.model_fields  # type: ignore[attr-defined]
+
+
+def config_keys() -> list[str]:
+    return [f"{section}.{key}" for section in sections() for key in _fields(section)]
+
+
+def env_var_name(key: str) -> str:
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def flag_name(key: str) -> str:
+    return FLAG_NAMES.get(key, "command line")
+
+
+@functools.cache
+def default_config_text() -> str:
+    return resources.files("autorun").joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+@dataclass
+class _Layer:
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def add(self, key: str, value: Any, source: str, label: str) -> None:
+        self.values[key] = value
+        self.sources[key] = source
+        self.labels[key] = label
+
+    def nested(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for key, value in self.values.items():
+            section, _, name = key.partition(".")
+            out.setdefault(section, {})[name] = value
+        return out
+
+
+def load_config(
+    *, config_file: Path | None, flags: Mapping[str, object], env: Mapping[str, str], cwd: Path
+) -> LoadedConfig:
+    layers = [
+        _mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)
+    ]
+    local = cwd / LOCAL_CONFIG_NAME
+    if local.is_file():
+        layers.append(_file_layer(local, LOCAL_CONFIG_NAME))
+    if config_file is not None:
+        path = config_file.expanduser()
+        path = path if path.is_absolute() else cwd / path
+        if not path.exists():
+            raise ConfigError(f"config file not found: {config_file} (create one with 'autorun config init')")
+        layers.append(_file_layer(path, str(config_file)))
+    layers += [_env_layer(env), _flag_layer(flags)]
+
+    merged = _Layer()
+    merged.sources = dict.fromkeys(config_keys(), DEFAULT_SOURCE)
+    for layer in layers:
+        _validate(layer)
+        merged.values.update(layer.values)
+        merged.sources.update(layer.sources)
+        merged.labels.update(layer.labels)
+    config = _validate(merged)
+    return LoadedConfig(config=config, sources=merged.sources, env=dict(env))
+
+
+def _file_layer(path: Path, label: str) -> _Layer:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label}: not UTF-8 text; save the config file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {label}: {exc.strerror or exc}") from None
+    return _mapping_layer(_parse_yaml(text, label), f"file:{label}", label)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(text: str, label: str) -> dict[Any, Any]:
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{label}: invalid YAML{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{label}: invalid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"the value {_show(data)}"
+        raise ConfigError(
+            f"{label}: the top level must be a mapping of sections ({', '.join(sections())}), got {kind}"
+        )
+    return data
+
+
+def _mapping_layer(data: Mapping[Any, Any], source: str, label: str) -> _Layer:
+    layer = _Layer()
+    for raw_section, body in data.items():
+        section = str(raw_section)
+        if section not in sections():
+            _reject_secret_name(section, section, label)
+            raise ConfigError(f"{label}: {_unknown_section(section)}")
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(f"{label}: {section} must be a mapping of keys, got {_show(body)}")
+        for raw_key, value in body.items():
+            key = str(raw_key)
+            dotted = f"{section}.{key}"
+            _check_key(section, key, label, str)
+            _reject_secret_value(dotted, value, label)
+            layer.add(dotted, value, source, label)
+    return layer
+
+
+def _env_layer(env: Mapping[str, str]) -> _Layer:
+    layer = _Layer()
+    for name in sorted(env):
+        rest = name[len(ENV_PREFIX) :] if name.startswith(ENV_PREFIX) else ""
+        section = next((s for s in sections() if rest.startswith(s.upper() + "_")), None)
+        if section is None:
+            continue
+        key = rest[len(section) + 1 :].lower()
+        label = f"env {name}"
+        _check_key(section, key, label, env_var_name)
+        value = _parse_env_value(_fields(section)[key], env[name])
+        _reject_secret_value(f"{section}.{key}", value, label)
+        layer.add(f"{section}.{key}", value, f"env:{name}", label)
+    return layer
+
+
+def _flag_layer(flags: Mapping[str, object]) -> _Layer:
+    layer = _Layer()
+    for key, value in flags.items():
+        if value is None:
+            continue
+        section, _, name = key.partition(".")
+        if section not in sections() or name not in _fields(section):
+            raise ValueError(f"flags: {key!r} is not a config key")
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        _reject_secret_value(key, value, flag_name(key))
+        layer.add(key, value, "flag", flag_name(key))
+    return layer
+
+
+def _split_optional(annotation: Any) -> tuple[Any, bool]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        nullable = len(args) < len(get_args(annotation))
+        return (args[0] if len(args) == 1 else annotation), nullable
+    return annotation, False
+
+
+def _parse_env_value(info: FieldInfo, raw: str) -> Any:
+    """Env values are text: split lists on commas, read mappings as JSON or k=v,k=v."""
+    base, nullable = _split_optional(info.annotation)
+    text = raw.strip()
+    if nullable and text.lower() in ("", "null", "none"):
+        return None
+    if get_origin(base) is list:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if base is dict or get_origin(base) is dict:
+        if text.startswith("{"):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                return text
+        pairs = [part.partition("=") for part in text.split(",") if part.strip()]
+        if all(sep for _, sep, _ in pairs):
+            return {k.strip(): v.strip() for k, _, v in pairs}
+    return text
+
+
+def _check_key(section: str, key: str, label: str, spell: Any) -> None:
+    names = list(_fields(section))
+    if key in names:
+        return
+    _reject_secret_name(f"{section}.{key}", key, label)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    elsewhere = [s for s in sections() if key in _fields(s)]
+    if close or elsewhere:
+        hint = f"{section}.{close[0]}" if close else f"{elsewhere[0]}.{key}"
+        raise ConfigError(f"{label}: unknown key {section}.{key} (did you mean {spell(hint)}?)")
+    raise ConfigError(f"{label}: unknown key {section}.{key}; allowed keys in {section}: {', '.join(names)}")
+
+
+def _unknown_section(section: str) -> str:
+    if section in config_keys():
+        head, _, key = section.partition(".")
+        return f"unknown section {section} (nest it: put '{key}:' under '{head}:')"
+    close = difflib.get_close_matches(section, sections(), n=1, cutoff=0.6)
+    if close:
+        return f"unknown section {section} (did you mean {close[0]}?)"
+    return f"unknown section {section}; allowed sections: {', '.join(sections())}"
+
+
+_KEY_ENV_HINT = (
+    "put the key in the environment variable named by model.api_key_env "
+    f"(default {Config().model.api_key_env})"
+)
+
+
+def _reject_secret_name(key: str, name: str, label: str) -> None:
+    if _is_secret_name(name):
+        raise ConfigError(
+            f"{label}: {key} looks like a secret, and API keys never go in configuration; {_KEY_ENV_HINT}"
+        )
+
+
+def _reject_secret_value(key: str, value: Any, label: str) -> None:
+    texts = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+    if any(isinstance(t, str) and _SECRET_VALUE.search(t) for t in texts):
+        raise ConfigError(
+            f"{label}: {key} holds what looks like an API key, and keys never go in configuration; "
+            f"{_KEY_ENV_HINT} and keep only the variable's name here"
+        )
+
+
+def _validate(layer: _Layer) -> Config:
+    try:
+        return Config.model_validate(layer.nested())
+    except ValidationError as exc:
+        raise ConfigError(_error_line(exc.errors()[0], layer)) from None
+
+
+def _error_line(error: Any, layer: _Layer) -> str:
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc[:2])
+    label = layer.labels.get(key, "configuration")
+    if len(loc) < 2 or key not in layer.values:
+        return f"{label}: {'.'.join(loc) or 'configuration'}: {error['msg']}"
+    if error["type"] == "value_error":
+        rule = str(error["ctx"]["error"])
+    else:
+        rule = "must be " + _allowed(_fields(loc[0])[loc[1]])
+    if key.endswith("_env"):
+        return f"{label}: {key} {rule} (the value is not shown in case it is a secret)"
+    return f"{label}: {key} {rule}, got {_show(layer.values[key])}"
+
+
+def _allowed(info: FieldInfo) -> str:
+    base, nullable = _split_optional(info.annotation)
+    limits = {
+        name: getattr(m, name)
+        for m in info.metadata
+        for name in ("gt", "ge", "lt", "le", "min_length")
+        if getattr(m, name, None) is not None
+    }
+    if get_origin(base) is Literal:
+        text = "one of " + ", ".join(str(a) for a in get_args(base))
+    elif base is bool:
+        text = "true or false"
+    elif base in (int, float):
+        text = _number_phrase("an integer" if base is int else "a number", limits)
+    elif base is str:
+        text = "non-empty text" if limits.get("min_length") else "text"
+    elif get_origin(base) is list:
+        text = "a list"
+    elif base is dict or get_origin(base) is dict:
+        text = "a mapping of key: value"
+    else:
+        text = f"a valid {getattr(base, '__name__', 'value')}"
+    return f"{text} or null" if nullable else text
+
+
+def _number_phrase(noun: str, limits: Mapping[str, Any]) -> str:
+    bounds = {k: v for k, v in limits.items() if k != "min_length"}
+    if bounds == {"gt": 0}:
+        return noun.replace("an integer", "a positive integer").replace("a number", "a positive number")
+    if set(bounds) == {"ge", "le"}:
+        return f"{noun} from {bounds['ge']:g} to {bounds['le']:g}"
+    ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    return f"{noun} " + " and ".join(f"{ops[k]} {v:g}" for k, v in bounds.items()) if bounds else noun
+
+
+def _inline_yaml(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1 << 16).strip()
+    return text.removesuffix("...").strip()
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else _inline_yaml(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_secret_name(name: str) -> bool:
+    words = set(re.split(r"[^a-z0-9]+", name.lower()))
+    return bool(words & _SECRET_WORDS) and not name.lower().endswith("_env")
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if _is_secret_name(str(k)) else _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, str):
+        if _SECRET_VALUE.search(value):
+            return REDACTED
+        if value.startswith(("http://", "https://")):
+            parts = urlsplit(value)
+            if parts.password:
+                host = parts.netloc.rpartition("@")[2]
+                return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
+    return value
+
+
+def redacted_config_dict(config: Config) -> dict[str, Any]:
+    """The config as plain data with anything secret-looking masked: for transcripts and `config show`."""
+    return _redact(config.model_dump(mode="json"))
+
+
+def _env_note(key: str, value: Any, env: Mapping[str, str]) -> str:
+    if not (key.endswith("_env") and isinstance(value, str)):
+        return ""
+    return "set" if env.get(value) else "not set"
+
+
+def format_config_show(loaded: LoadedConfig) -> list[tuple[str, str, str]]:
+    """Rows (key, value, source); a *_env key shows the variable's name and whether it is set."""
+    rows = []
+    for section, body in redacted_config_dict(loaded.config).items():
+        for name, value in body.items():
+            key = f"{section}.{name}"
+            text = _inline_yaml(value)
+            note = _env_note(key, value, loaded.env)
+            rows.append((key, f"{text}  ({note})" if note else text, loaded.sources.get(key, DEFAULT_SOURCE)))
+    return rows
+
+
+def config_show_yaml(loaded: LoadedConfig) -> str:
+    lines: list[str] = []
+    for section, body in redacted_config_dict(loaded.config).items():
+        entries = [(f"  {k}: {_inline_yaml(v)}", f"{section}.{k}", v) for k, v in body.items()]
+        width = max((len(text) for text, _, _ in entries), default=0)
+        lines.append(f"{section}:")
+        for text, key, value in entries:
+            comment = f"from: {loaded.sources.get(key, DEFAULT_SOURCE)}"
+            note = _env_note(key, value, loaded.env)
+            if note:
+                comment += f"; {value} is {note}"
+            lines.append(f"{text.ljust(width)}  # {comment}")
+    return "\n".join(lines) + "\n"
+
+
+def write_starter_config(path: Path) -> None:
+    try:
+        with path.open("x", encoding="utf-8") as fh:
+            fh.write(default_config_text())
+    except FileExistsError:
+        raise ConfigError(f"{path} already exists; remove it or edit it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
