@@ -1,0 +1,299 @@
+"""Run code blocks as local subprocesses, each in its own process group."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import hashlib
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from autorun.codeblocks import SUPPORTED_LANGUAGES, CodeBlock
+from autorun.errors import ConfigError, ExecutorError
+from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback
+from autorun.executors.envscrub import execution_environment
+
+FILENAME_PREFIX = "# filename:"
+EXTENSIONS = {"python": "py", "sh": "sh"}
+_CHUNK = 65536
+_POLL_S = 0.05
+_DRAIN_S = 1.0
+
+
+def format_seconds(seconds: float) -> str:
+    """60.0 -> "60", 0.5 -> "0.5"."""
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+
+
+class _Stream:
+    """Reads a pipe in chunks, decodes UTF-8 incrementally and forwards each piece."""
+
+    def __init__(self, fd: int, on_output: OutputCallback) -> None:
+        self.fd = fd
+        self._on_output = on_output
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._parts: list[str] = []
+        self.eof = False
+
+    def read_once(self) -> None:
+        data = os.read(self.fd, _CHUNK)
+        if data:
+            self.emit(self._decoder.decode(data))
+        else:
+            self.finish()
+
+    def finish(self) -> None:
+        if not self.eof:
+            self.eof = True
+            self.emit(self._decoder.decode(b"", final=True))
+
+    def emit(self, text: str) -> None:
+        if text:
+            self._parts.append(text)
+            self._on_output(text)
+
+    def drain(self, seconds: float) -> None:
+        """Read what is left once the group is dead; bounded in case an escaped process holds the pipe."""
+        deadline = time.monotonic() + seconds
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.fd, selectors.EVENT_READ)
+            while not self.eof:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    break
+                self.read_once()
+        self.finish()
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to the group; False when the group no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether the group still has a process that is not a zombie.
+
+    Zombies count as members for killpg(), and an init that reaps slowly (or a
+    container whose PID 1 never reaps) would otherwise make every kill wait the
+    full grace period; /proc tells them apart where it exists.
+    """
+    if not _signal_group(pgid, 0):
+        return False
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return True
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+def _exit_code(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _failed(message: str, started: float) -> ExecResult:
+    return ExecResult(exit_code=1, output=message, duration_s=time.monotonic() - started)
+
+
+class LocalExecutor:
+    """Runs python and sh blocks in ``work_dir`` with a scrubbed environment and a timeout.
+
+    Each run gets its own session and process group; whatever the block started is
+    killed when it ends or times out, so no child outlives its block.
+    """
+
+    name = "local"
+    executes = True
+
+    def __init__(
+        self,
+        work_dir: Path,
+        timeout: float,
+        *,
+        python: str | None = None,
+        env_passthrough: Sequence[str] = (),
+        base_env: Mapping[str, str] | None = None,
+        kill_grace_s: float = 2.0,
+    ) -> None:
+        if timeout <= 0:
+            raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
+        self.work_dir = Path(work_dir).expanduser().resolve()
+        self.timeout = float(timeout)
+        self.python = python or sys.executable
+        self.kill_grace_s = kill_grace_s
+        self.env, self.removed_env = execution_environment(
+            os.environ if base_env is None else base_env, env_passthrough
+        )
+        self._sh = shutil.which("sh") or "/bin/sh"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def expose(self, host_path: Path) -> str:
+        return str(Path(host_path).expanduser().resolve())
+
+    def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
+        started = time.monotonic()
+        if block.language not in EXTENSIONS:
+            supported = ", ".join(SUPPORTED_LANGUAGES)
+            return _failed(
+                f"unknown language {block.language!r}: supported languages are {supported}", started
+            )
+        self._ensure_work_dir()
+        script = self._script_path(block)
+        if isinstance(script, str):
+            return _failed(script, started)
+        try:
+            script.parent.mkdir(parents=True, exist_ok=True)
+            script.write_bytes(block.code.encode("utf-8", errors="replace"))
+        except OSError as exc:
+            return _failed(f"cannot write the code file {script}: {exc.strerror or exc}", started)
+        return self._execute(self._command(block.language, script), on_output, started)
+
+    def close(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            self._kill_group(proc)
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_work_dir(self) -> None:
+        try:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExecutorError(
+                f"Cannot create the work directory {self.work_dir}: {exc.strerror or exc}; "
+                "choose a writable executor.work_dir."
+            ) from exc
+
+    def _script_path(self, block: CodeBlock) -> Path | str:
+        """Where to write the block, or a message saying why its `# filename:` is refused."""
+        first_line = block.code.split("\n", 1)[0].strip()
+        name = first_line[len(FILENAME_PREFIX) :].strip() if first_line.startswith(FILENAME_PREFIX) else ""
+        if not name:
+            digest = hashlib.sha256(block.code.encode("utf-8", errors="replace")).hexdigest()[:16]
+            return self.work_dir / f"tmp_code_{digest}.{EXTENSIONS[block.language]}"
+        refusal = (
+            f"refused '# filename: {name}': the file must be a relative path inside the "
+            f"work directory {self.work_dir}; the block was not run"
+        )
+        if Path(name).is_absolute():
+            return refusal
+        try:
+            target = (self.work_dir / name).resolve()
+        except (OSError, ValueError):
+            return refusal
+        if target == self.work_dir or not target.is_relative_to(self.work_dir):
+            return refusal
+        return target
+
+    def _command(self, language: str, script: Path) -> list[str]:
+        relative = str(script.relative_to(self.work_dir))
+        if relative.startswith("-"):
+            relative = f"./{relative}"
+        return [self.python if language == "python" else self._sh, relative]
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                command,
+                cwd=self.work_dir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                bufsize=0,
+            )
+        except OSError as exc:
+            raise ExecutorError(
+                f"Cannot start {command[0]!r}: {exc.strerror or exc}; "
+                "check that it is installed (for python, set executor.python)."
+            ) from exc
+
+    def _execute(self, command: list[str], on_output: OutputCallback, started: float) -> ExecResult:
+        proc = self._spawn(command)
+        self._proc = proc
+        assert proc.stdout is not None
+        stream = _Stream(proc.stdout.fileno(), on_output)
+        try:
+            finished = self._pump(proc, stream, started + self.timeout)
+        finally:
+            self._kill_group(proc)
+        try:
+            stream.drain(_DRAIN_S)
+        finally:
+            proc.stdout.close()
+            self._proc = None
+        if finished:
+            exit_code = _exit_code(proc.returncode)
+        else:
+            exit_code = TIMEOUT_EXIT_CODE
+            partial = stream.text()
+            separator = "\n" if partial and not partial.endswith("\n") else ""
+            stream.emit(f"{separator}timed out after {format_seconds(self.timeout)} s\n")
+        return ExecResult(
+            exit_code=exit_code,
+            output=stream.text(),
+            duration_s=time.monotonic() - started,
+            timed_out=not finished,
+        )
+
+    def _pump(self, proc: subprocess.Popen[bytes], stream: _Stream, deadline: float) -> bool:
+        """Stream output until the main process exits (True) or the deadline passes (False).
+
+        Stops as soon as the main process is gone even if a background child still
+        holds the pipe open; the caller then kills the group and drains the pipe.
+        """
+        with selectors.DefaultSelector() as selector:
+            selector.register(stream.fd, selectors.EVENT_READ)
+            while proc.poll() is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                if stream.eof:
+                    try:
+                        proc.wait(timeout=remaining)
+                    except subprocess.TimeoutExpired:
+                        return False
+                elif selector.select(min(remaining, _POLL_S)):
+                    stream.read_once()
+        return True
+
+    def _kill_group(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGTERM the whole group, wait up to the grace period, then SIGKILL."""
+        proc.poll()
+        if not _signal_group(proc.pid, signal.SIGTERM):
+            return
+        grace_ends = time.monotonic() + self.kill_grace_s
+        while time.monotonic() < grace_ends:
+            proc.poll()
+            if not _group_alive(proc.pid):
+                return
+            time.sleep(0.02)
+        _signal_group(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=self.kill_grace_s)
