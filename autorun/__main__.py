@@ -1,0 +1,3 @@
+from autorun.cli import main
+
+main()

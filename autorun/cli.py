@@ -1,0 +1,198 @@
+"""The `autorun` command line: flags -> Config -> one library call -> exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from autorun import __version__
+from autorun.errors import AutorunError, ExitCode
+
+app = typer.Typer(
+    name="autorun",
+    help="Run an analyst-agent session on a data file: the assistant writes code, autorun runs it safely.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+config_app = typer.Typer(help="Show or create configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+T = TypeVar("T")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file (default: ./autorun.yaml if present).")
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"autorun {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Run an analyst-agent session on a data file: the assistant writes code, autorun runs it safely."""
+
+
+def fail(message: str, code: int) -> None:
+    typer.echo(f"autorun: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(debug: bool, action: Callable[[], T]) -> T:
+    """Run ``action``; user errors become one line on stderr and their exit code."""
+    try:
+        return action()
+    except AutorunError as err:
+        if debug:
+            traceback.print_exc()
+        fail(str(err), int(err.exit_code))
+    except KeyboardInterrupt:
+        fail("interrupted", int(ExitCode.INTERRUPTED))
+    raise AssertionError("unreachable")
+
+
+def load(config_file: Path | None, flags: dict[str, Any]):
+    from autorun.config import load_config
+
+    return load_config(config_file=config_file, flags=flags, env=os.environ, cwd=Path.cwd())
+
+
+def output_mode(json_mode: bool, quiet: bool) -> str:
+    if json_mode and quiet:
+        raise typer.BadParameter("--json and --quiet cannot be combined")
+    return "json" if json_mode else "quiet" if quiet else "auto"
+
+
+def executor_flags(local: bool, no_exec: bool) -> dict[str, Any]:
+    if local and no_exec:
+        raise typer.BadParameter("--local and --no-exec cannot be combined")
+    return {"executor.type": "local" if local else "none" if no_exec else None}
+
+
+@app.command()
+def analyse(
+    file: Annotated[Path, typer.Argument(help="The data file: CSV, TSV, JSON, JSONL, Parquet or Excel.")],
+    question: Annotated[str | None, typer.Option("--question", "-q", help="What to find out (needs an LLM).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
+    ] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")] = None,
+    config: ConfigOpt = None,
+    work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Where code files and transcripts go.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds before a block is killed.")] = None,
+    last_n_messages: Annotated[
+        int | None, typer.Option("--last-n-messages", help="How many recent messages to scan for code.")
+    ] = None,
+    max_turns: Annotated[
+        int | None, typer.Option("--max-turns", help="Most executor replies before the session stops.")
+    ] = None,
+    local: Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")] = False,
+    no_exec: Annotated[bool, typer.Option("--no-exec", help="Show code blocks but never run them.")] = False,
+    json_mode: Annotated[bool, typer.Option("--json", help="JSON Lines events on stdout, nothing else.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the final message.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Analyse FILE: the assistant writes code, autorun runs it and sends back the output.
+
+    Exit codes: 0 success, 1 unsuccessful session, 2 usage/config/input error,
+    3 model error, 4 executor error, 130 interrupted.
+    """
+    from autorun.app import AnalyseRequest, require_file_argument
+    from autorun.app import analyse as run_analysis
+    from autorun.render import make_renderer
+
+    mode = output_mode(json_mode, quiet)
+    flags: dict[str, Any] = {
+        "model.name": model,
+        "model.base_url": base_url,
+        "executor.work_dir": str(work_dir) if work_dir is not None else None,
+        "executor.timeout": timeout,
+        "executor.last_n_messages": last_n_messages,
+        "session.max_consecutive_auto_reply": max_turns,
+        **executor_flags(local, no_exec),
+    }
+
+    def run() -> int:
+        loaded = load(config, flags)
+        request = AnalyseRequest(require_file_argument(file), loaded.config, question)
+        display = make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
+        try:
+            outcome = run_analysis(request, display)
+        finally:
+            display.close()
+        return outcome.exit_code
+
+    raise typer.Exit(guarded(debug, run))
+
+
+@app.command()
+def results(
+    transcript: Annotated[Path, typer.Argument(help="A session transcript (.jsonl).")],
+    json_mode: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Count the executions in a transcript: total, succeeded, failed, and each block's exit code."""
+    import json
+
+    from autorun.results import format_results_text, results_to_json, summarise_results
+    from autorun.transcript import read_transcript
+
+    summary = guarded(debug, lambda: summarise_results(read_transcript(transcript)))
+    if json_mode:
+        typer.echo(json.dumps(results_to_json(summary)))
+    else:
+        typer.echo(format_results_text(summary))
+
+
+@config_app.command("show")
+def config_show(
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the effective configuration and where each value came from (default, file, env or flag)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from autorun.config import format_config_show
+
+    rows = guarded(debug, lambda: format_config_show(load(config, {})))
+    console = Console(no_color="NO_COLOR" in os.environ)
+    table = Table("key", "value", "from", box=None, pad_edge=False)
+    for key, value, source in rows:
+        table.add_row(key, value, source)
+    console.print(table)
+
+
+@config_app.command("init")
+def config_init(
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("autorun.yaml"),
+    debug: DebugOpt = False,
+) -> None:
+    """Write a commented starter autorun.yaml (never overwrites an existing file)."""
+    from autorun.config import write_starter_config
+
+    guarded(debug, lambda: write_starter_config(path))
+    typer.echo(f"wrote {path}", err=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

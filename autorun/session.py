@@ -1,0 +1,347 @@
+"""The assistant/executor loop, with AutoGen v0.2's UserProxyAgent semantics.
+
+The session asks the model for a message, runs the code blocks of the newest
+message (within ``last_n_messages``) that has any, sends the result back, and
+repeats until the termination keyword, the auto-reply limit, or the user stops
+it. Everything that happens is reported to one event sink.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from autorun.codeblocks import CodeBlock, extract_code_blocks
+from autorun.errors import AutorunError, ExitCode
+from autorun.events import (
+    CodeBlockEvent,
+    EventSink,
+    ExecutionOutput,
+    ExecutionResultEvent,
+    Interrupted,
+    MessageChunk,
+    MessageEvent,
+    MessageStart,
+    SessionEnd,
+)
+from autorun.executors.base import ExecResult, Executor, format_result
+from autorun.models.base import Message, Model
+
+NUDGE = (
+    "No code block was found in your last message. If the task is complete, reply {keyword}. "
+    "Otherwise send the next step as one fenced code block."
+)
+EXECUTION_DISABLED = (
+    "Code execution is disabled for this session: the code blocks were shown to the user but not run. "
+    "Answer from what you already know, or reply {keyword}."
+)
+INTERRUPTED_EXIT_CODE = 130
+
+
+class SessionTerminated(BaseException):
+    """Raised (from a SIGTERM handler) to end a session the way Ctrl-C does."""
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    last_n_messages: int = 3
+    max_consecutive_auto_reply: int = 10
+    termination_keyword: str = "TERMINATE"
+    output_limit: int = 32_000
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A human's decision about the blocks about to run (human_input_mode ALWAYS)."""
+
+    action: Literal["run", "skip", "reply"]
+    blocks: tuple[CodeBlock, ...] = ()
+    text: str = ""
+
+
+class HumanInput(Protocol):
+    """Where a person can step into the loop; ``None`` everywhere means 'carry on automatically'."""
+
+    def approve(self, blocks: Sequence[CodeBlock]) -> Approval: ...
+
+    def reply_instead(self, assistant_text: str) -> str | None:
+        """Asked when the assistant sent no code; text to send, or None for the automatic reply."""
+        ...
+
+    def continue_after(self, assistant_text: str, reason: str) -> str | None:
+        """Asked when the session would end (keyword or limit); text to go on with, or None to end."""
+        ...
+
+
+@dataclass
+class SessionStats:
+    turns: int = 0
+    blocks_run: int = 0
+    blocks_ok: int = 0
+    blocks_failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usage_known: bool = False
+    last_exit_code: int | None = None
+
+    def usage(self) -> dict[str, int] | None:
+        if not self.usage_known:
+            return None
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    status: str
+    exit_code: int
+    reason: str
+    final_message: str
+    stats: SessionStats
+
+
+@dataclass
+class _Conversation:
+    messages: list[Message] = field(default_factory=list)
+    executed: set[int] = field(default_factory=set)
+
+
+class Session:
+    """One analyst session. Construct, then call :meth:`run` with the opening message."""
+
+    def __init__(
+        self,
+        model: Model,
+        executor: Executor,
+        sink: EventSink,
+        *,
+        settings: SessionSettings | None = None,
+        system_message: str | None = None,
+        human: HumanInput | None = None,
+        executor_name: str | None = None,
+        work_dir: str = "",
+        transcript: str | None = None,
+        clock=time.monotonic,
+    ) -> None:
+        self.model = model
+        self.executor = executor
+        self.sink = sink
+        self.settings = settings or SessionSettings()
+        self.human = human
+        self.executor_name = executor_name or getattr(executor, "name", "?")
+        self.work_dir = work_dir
+        self.transcript = transcript
+        self.clock = clock
+        self.stats = SessionStats()
+        self.conversation = _Conversation()
+        self._block_counter = 0
+        if system_message:
+            self.conversation.messages.append(Message("system", system_message))
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.conversation.messages
+
+    def run(self, opening: str) -> SessionOutcome:
+        """Run the loop to its end and report a ``session_end`` event, whatever happens."""
+        started = self.clock()
+        final = ""
+        try:
+            self._add_user_message(opening)
+            status, reason, final = self._loop()
+        except (KeyboardInterrupt, SessionTerminated) as stop:
+            name = "SIGTERM" if isinstance(stop, SessionTerminated) else "SIGINT"
+            self.sink.handle(Interrupted(signal=name))
+            code = ExitCode.TERMINATED if name == "SIGTERM" else ExitCode.INTERRUPTED
+            return self._end("interrupted", code, f"interrupted by {name}", final, started)
+        except AutorunError as err:
+            self._end("error", err.exit_code, str(err), final, started)
+            raise
+        return self._end(status, self._exit_code(status), reason, final, started)
+
+    def _exit_code(self, status: str) -> ExitCode:
+        if status == "terminated" and self.stats.last_exit_code in (None, 0):
+            return ExitCode.OK
+        return ExitCode.UNSUCCESSFUL
+
+    def _end(self, status: str, code: int, reason: str, final: str, started: float) -> SessionOutcome:
+        self.sink.handle(
+            SessionEnd(
+                status=status,
+                exit_code=int(code),
+                reason=reason,
+                turns=self.stats.turns,
+                blocks_run=self.stats.blocks_run,
+                blocks_ok=self.stats.blocks_ok,
+                blocks_failed=self.stats.blocks_failed,
+                duration_s=round(self.clock() - started, 3),
+                model=self.model.name,
+                executor=self.executor_name,
+                work_dir=self.work_dir,
+                transcript=self.transcript,
+                usage=self.stats.usage(),
+                final_message=final,
+            )
+        )
+        return SessionOutcome(status, int(code), reason, final, self.stats)
+
+    def _loop(self) -> tuple[str, str, str]:
+        keyword = self.settings.termination_keyword
+        auto_replies = 0
+        while True:
+            text = self._assistant_turn()
+            ending = None
+            if keyword in text:
+                ending = ("terminated", f"the assistant replied {keyword}")
+            elif auto_replies >= self.settings.max_consecutive_auto_reply:
+                ending = ("max_turns", f"reached max_consecutive_auto_reply ({auto_replies})")
+            if ending is not None:
+                more = self.human.continue_after(text, ending[0]) if self.human else None
+                if more is None:
+                    return ending[0], ending[1], text
+                auto_replies = 0
+                self._add_user_message(more)
+                continue
+            self._add_user_message(self._executor_reply(text))
+            auto_replies += 1
+
+    def _assistant_turn(self) -> str:
+        self.sink.handle(MessageStart(role="assistant", name=self.model.name))
+        parts: list[str] = []
+        try:
+            for chunk in self.model.reply(list(self.messages)):
+                if chunk:
+                    parts.append(chunk)
+                    self.sink.handle(MessageChunk(role="assistant", text=chunk))
+        except AutorunError as err:
+            partial = "".join(parts) or getattr(err, "partial_text", "")
+            if partial:
+                self._record_assistant(partial, partial=True)
+            raise
+        except (KeyboardInterrupt, SessionTerminated):
+            if parts:
+                self._record_assistant("".join(parts), partial=True)
+            raise
+        text = "".join(parts)
+        self._record_assistant(text, partial=False)
+        return text
+
+    def _record_assistant(self, text: str, *, partial: bool) -> None:
+        self.stats.turns += 1
+        usage = getattr(self.model, "usage", None)
+        usage_dict = usage.as_dict() if usage is not None and not partial else None
+        if usage_dict is not None:
+            self.stats.usage_known = True
+            self.stats.prompt_tokens += usage_dict["prompt_tokens"]
+            self.stats.completion_tokens += usage_dict["completion_tokens"]
+        self.messages.append(Message("assistant", text, self.model.name))
+        self.sink.handle(
+            MessageEvent(
+                role="assistant",
+                name=self.model.name,
+                content=text,
+                turn=self.stats.turns,
+                partial=partial,
+                usage=usage_dict,
+            )
+        )
+
+    def _add_user_message(self, text: str) -> None:
+        self.messages.append(Message("user", text, "executor"))
+        self.sink.handle(MessageEvent(role="user", name="executor", content=text, turn=self.stats.turns))
+
+    def _select_blocks(self) -> tuple[int, list[CodeBlock]] | None:
+        """The newest message within ``last_n_messages`` that has code blocks, unless already run."""
+        candidates = [i for i, m in enumerate(self.messages) if m.role != "system"]
+        for position in reversed(candidates[-self.settings.last_n_messages :]):
+            message = self.messages[position]
+            if message.role != "assistant":
+                continue
+            blocks = extract_code_blocks(message.content)
+            if blocks:
+                if position in self.conversation.executed:
+                    return None
+                return position, blocks
+        return None
+
+    def _executor_reply(self, assistant_text: str) -> str:
+        keyword = self.settings.termination_keyword
+        selected = self._select_blocks()
+        if selected is None:
+            answer = self.human.reply_instead(assistant_text) if self.human else None
+            return answer if answer is not None else NUDGE.format(keyword=keyword)
+        position, blocks = selected
+        self.conversation.executed.add(position)
+        blocks = [self._number(b) for b in blocks]
+        if not getattr(self.executor, "executes", True):
+            for block in blocks:
+                self._announce(block, will_run=False)
+            return EXECUTION_DISABLED.format(keyword=keyword)
+        if self.human is not None:
+            approval = self.human.approve(blocks)
+            if approval.action == "reply":
+                return approval.text
+            if approval.action == "skip":
+                for block in blocks:
+                    self._announce(block, will_run=False)
+                return approval.text or "The user chose not to run this code."
+            blocks = list(approval.blocks) or blocks
+        return self._run_blocks(blocks)
+
+    def _number(self, block: CodeBlock) -> CodeBlock:
+        self._block_counter += 1
+        return dataclasses.replace(block, index=self._block_counter)
+
+    def _announce(self, block: CodeBlock, *, will_run: bool) -> None:
+        self.sink.handle(
+            CodeBlockEvent(
+                index=block.index,
+                language=block.language,
+                code=block.code,
+                turn=self.stats.turns,
+                will_run=will_run,
+            )
+        )
+
+    def _run_blocks(self, blocks: Sequence[CodeBlock]) -> str:
+        """Run blocks in order, stopping at the first failure; one combined result message."""
+        outputs: list[str] = []
+        last: ExecResult | None = None
+        for block in blocks:
+            self._announce(block, will_run=True)
+            last = self._run_one(block)
+            outputs.append(last.output)
+            if last.exit_code != 0:
+                break
+        assert last is not None
+        combined = dataclasses.replace(last, output="".join(outputs))
+        return format_result(combined, self.settings.output_limit)
+
+    def _run_one(self, block: CodeBlock) -> ExecResult:
+        def on_output(text: str) -> None:
+            self.sink.handle(ExecutionOutput(index=block.index, text=text))
+
+        result = self.executor.run(block, on_output)
+        self.stats.blocks_run += 1
+        self.stats.last_exit_code = result.exit_code
+        if result.exit_code == 0:
+            self.stats.blocks_ok += 1
+        else:
+            self.stats.blocks_failed += 1
+        self.sink.handle(
+            ExecutionResultEvent(
+                index=block.index,
+                language=block.language,
+                exit_code=result.exit_code,
+                duration_s=round(result.duration_s, 3),
+                timed_out=result.timed_out,
+                output=result.output,
+            )
+        )
+        return result

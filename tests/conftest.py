@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample_data" / "sales.csv"
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The process environment without keys or AUTORUN_* settings, so tests are offline and hermetic."""
+    for name in list(os.environ):
+        if name.startswith("AUTORUN_") or name.endswith("_API_KEY") or name == "NO_COLOR":
+            monkeypatch.delenv(name, raising=False)
+    return dict(os.environ)
+
+
+def autorun_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "autorun", *args]

@@ -1,0 +1,194 @@
+"""End to end: `autorun analyse` on the sample, checked against an independent pandas computation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from autorun.cli import app
+from tests.conftest import SAMPLE, autorun_cmd
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, str]:
+    df = pd.read_csv(SAMPLE)
+    by_product = df.groupby("product")["revenue"].sum()
+    by_region = df.groupby("region")["revenue"].sum()
+    by_month = df.groupby(pd.to_datetime(df["date"]).dt.strftime("%Y-%m"))["revenue"].sum()
+    top = by_month.idxmax()
+    return {
+        "widget": f"{by_product['Widget Pro']:,.0f}",
+        "north": f"{by_region['North']:,.0f}",
+        "top_month": top,
+        "top_value": f"{by_month[top]:,.0f}",
+    }
+
+
+def test_expected_figures_are_the_corrected_ones(expected: dict[str, str]) -> None:
+    assert expected == {"widget": "73,300", "north": "31,800", "top_month": "2026-03", "top_value": "36,200"}
+
+
+def test_analyse_sample_with_builtin_prints_correct_figures(tmp_path: Path, clean_env, expected) -> None:
+    result = CliRunner().invoke(
+        app, ["analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path)], env=clean_env
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Widget Pro" in out and expected["widget"] in out
+    assert expected["north"] in out
+    assert expected["top_month"] in out and expected["top_value"] in out
+    assert "\x1b[" not in out, "plain output off a TTY must carry no escape codes"
+
+
+def test_auto_without_key_uses_builtin_and_says_so(tmp_path: Path, clean_env) -> None:
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--work-dir", str(tmp_path)),
+        env=clean_env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "OPENAI_API_KEY is not set: using the builtin offline analyst" in proc.stderr
+    assert "73,300" in proc.stdout
+
+
+def test_json_mode_is_json_lines_only(tmp_path: Path, clean_env, expected) -> None:
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path), "--json"),
+        env=clean_env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "session_start" and kinds[-1] == "session_end"
+    assert {"message", "code_block", "execution_output", "execution_result"} <= set(kinds)
+    end = events[-1]
+    assert end["status"] == "terminated" and end["exit_code"] == 0
+    assert expected["north"] in end["final_message"]
+    assert all(e["exit_code"] == 0 for e in events if e["event"] == "execution_result")
+
+
+def test_quiet_prints_only_the_final_message(tmp_path: Path, clean_env, expected) -> None:
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path), "--quiet"),
+        env=clean_env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert expected["widget"] in proc.stdout
+    assert "exitcode:" not in proc.stdout and "import pandas" not in proc.stdout
+
+
+def test_results_reads_the_transcript(tmp_path: Path, clean_env) -> None:
+    runner = CliRunner()
+    run = runner.invoke(app, ["analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path)], env=clean_env)
+    assert run.exit_code == 0
+    transcripts = list((tmp_path / ".autorun" / "sessions").glob("*.jsonl"))
+    assert len(transcripts) == 1
+    records = [json.loads(line) for line in transcripts[0].read_text().splitlines()]
+    n_results = sum(1 for r in records if r["event"] == "execution_result")
+    res = runner.invoke(app, ["results", str(transcripts[0]), "--json"])
+    assert res.exit_code == 0
+    summary = json.loads(res.stdout)
+    assert summary["total"] == n_results >= 3
+    assert summary["succeeded"] == n_results and summary["failed"] == 0
+
+
+def test_input_file_is_never_modified(tmp_path: Path, clean_env) -> None:
+    data = tmp_path / "sales.csv"
+    data.write_bytes(SAMPLE.read_bytes())
+    before = (data.read_bytes(), data.stat().st_mtime_ns)
+    result = CliRunner().invoke(
+        app, ["analyse", str(data), "--model", "builtin", "--work-dir", str(tmp_path / "w")], env=clean_env
+    )
+    assert result.exit_code == 0
+    assert (data.read_bytes(), data.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing.csv", "not found"),
+        (lambda d: d, "directory"),
+        (lambda d: (d / "empty.csv").write_text("") and d / "empty.csv", "empty"),
+    ],
+)
+def test_bad_input_exits_2_before_any_session(tmp_path: Path, clean_env, make, message) -> None:
+    target = make(tmp_path)
+    work = tmp_path / "w"
+    result = CliRunner().invoke(
+        app, ["analyse", str(target), "--model", "builtin", "--work-dir", str(work)], env=clean_env
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr.lower()
+    assert result.stderr.count("\n") == 1
+    assert not (work / ".autorun").exists()
+
+
+def test_bad_config_exits_2_naming_file_and_key(tmp_path: Path, clean_env) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("executor:\n  timeout: ten\n")
+    result = CliRunner().invoke(app, ["analyse", str(SAMPLE), "--config", str(cfg)], env=clean_env)
+    assert result.exit_code == 2
+    assert "executor.timeout" in result.stderr and "bad.yaml" in result.stderr
+
+
+def test_bad_flag_value_exits_2(tmp_path: Path, clean_env) -> None:
+    result = CliRunner().invoke(app, ["analyse", str(SAMPLE), "--timeout", "-5"], env=clean_env)
+    assert result.exit_code == 2
+    assert "--timeout" in result.stderr
+
+
+def test_named_model_without_key_never_falls_back(tmp_path: Path, clean_env) -> None:
+    result = CliRunner().invoke(
+        app, ["analyse", str(SAMPLE), "--model", "gpt-4o-mini", "--work-dir", str(tmp_path)], env=clean_env
+    )
+    assert result.exit_code == 3
+    assert "OPENAI_API_KEY" in result.stderr
+    assert "builtin offline analyst" not in result.stderr.split("error:")[0]
+
+
+def test_large_generated_csv(tmp_path: Path, clean_env) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n = 100_000
+    df = pd.DataFrame(
+        {
+            "date": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+            "product": rng.choice(["A", "B", "C"], n),
+            "revenue": rng.integers(1, 1000, n),
+        }
+    )
+    path = tmp_path / "big.csv"
+    df.to_csv(path, index=False)
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(path), "--model", "builtin", "--work-dir", str(tmp_path / "w"), "--quiet"),
+        env=clean_env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    top = df.groupby("product")["revenue"].sum().sort_values(ascending=False)
+    assert f"{top.iloc[0]:,.0f}" in proc.stdout
+
+
+def test_help_imports_no_heavy_packages() -> None:
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['autorun', '--help']\n"
+        "try:\n    runpy.run_module('autorun', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('HEAVY=' + ','.join(m for m in ('pandas', 'openai', 'docker') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "Usage" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY=", proc.stdout
+
+
+def test_version() -> None:
+    from autorun import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"autorun {__version__}"
