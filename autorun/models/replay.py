@@ -1,0 +1,78 @@
+"""Replays the assistant messages of a recorded transcript, in order (deterministic reruns)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autorun.errors import ConfigError, ModelError
+from autorun.models.base import Message, Usage
+from autorun.models.cache import chunk_text
+from autorun.models.retry import PartialReplyError
+
+
+@dataclass(frozen=True)
+class RecordedReply:
+    content: str
+    usage: Usage | None
+    partial: bool = False
+
+
+def load_assistant_replies(path: Path) -> list[RecordedReply]:
+    """The assistant ``message`` events of a JSONL transcript; other events are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read the transcript to replay {path}: {err}") from err
+    replies = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError as err:
+            raise ConfigError(f"{path} line {number} is not JSON: is it an autorun transcript?") from err
+        if isinstance(event, dict) and event.get("event") == "message" and event.get("role") == "assistant":
+            replies.append(
+                RecordedReply(str(event.get("content", "")), _usage(event.get("usage")), bool(event.get("partial")))
+            )
+    return replies
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return Usage(prompt, completion)
+    return None
+
+
+class ReplayModel:
+    """Streams the recorded replies one per call, whatever the messages.
+
+    A reply recorded as partial is streamed and then fails the way the original did.
+    """
+
+    def __init__(self, transcript_path: Path | str) -> None:
+        self.path = Path(transcript_path)
+        self.name = f"replay:{self.path}"
+        self.usage: Usage | None = None
+        self.replies = load_assistant_replies(self.path)
+        self._next = 0
+
+    def reply(self, messages: Sequence[Message]) -> Iterator[str]:
+        self.usage = None
+        if self._next >= len(self.replies):
+            count = len(self.replies)
+            noun = "message" if count == 1 else "messages"
+            raise ModelError(f"replay exhausted: {self.path} has {count} assistant {noun}")
+        recorded = self.replies[self._next]
+        self._next += 1
+        yield from chunk_text(recorded.content)
+        if recorded.partial:
+            raise PartialReplyError(f"the recorded reply {self._next} in {self.path} broke off here", recorded.content)
+        self.usage = recorded.usage
