@@ -99,12 +99,23 @@ def build_llm(config: Config, model_name: str, *, env: Mapping[str, str], on_not
                 "or use --model builtin to run offline"
             )
         key = NO_KEY_PLACEHOLDER
+    cache = None
+    if m.cache:
+        from autorun.models.cache import ReplyCache, default_cache_path
+
+        cache = ReplyCache(default_cache_path(env))
     return OpenAIModel(
         model_name,
         base_url=m.base_url,
         api_key=key,
         api_key_env=m.api_key_env,
         temperature=m.temperature,
+        max_tokens=m.max_tokens,
+        extra_headers=m.extra_headers,
+        request_timeout=m.request_timeout,
+        max_retries=m.max_retries,
+        prices={name: price.model_dump() for name, price in m.prices.items()},
+        cache=cache,
         on_notice=on_notice,
     )
 
@@ -139,7 +150,9 @@ def system_message_for(config: Config, model: Model, data_file: Path, data_path:
     from autorun.prompts import analyst_system_message
 
     description = describe_for_prompt(inspect_data_file(data_file), data_path)
-    return analyst_system_message(description, keyword=config.session.termination_keyword)
+    return analyst_system_message(
+        description, keyword=config.session.termination_keyword, override=config.model.system_message
+    )
 
 
 def session_settings(config: Config) -> SessionSettings:

@@ -92,6 +92,9 @@ def analyse(
         str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
     ] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")] = None,
+    cache: Annotated[
+        bool | None, typer.Option("--cache/--no-cache", help="Reuse cached model replies (model.cache).")
+    ] = None,
     config: ConfigOpt = None,
     work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Where code files and transcripts go.")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds before a block is killed.")] = None,
@@ -120,6 +123,7 @@ def analyse(
     flags: dict[str, Any] = {
         "model.name": model,
         "model.base_url": base_url,
+        "model.cache": cache,
         "executor.work_dir": str(work_dir) if work_dir is not None else None,
         "executor.timeout": timeout,
         "executor.last_n_messages": last_n_messages,

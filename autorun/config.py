@@ -42,6 +42,9 @@ FLAG_NAMES: dict[str, str] = {
     "executor.work_dir": "--work-dir",
     "executor.last_n_messages": "--last-n-messages",
     "session.max_consecutive_auto_reply": "--max-turns",
+    "model.cache": "--cache/--no-cache",
+    "executor.image": "--docker",
+    "session.human_input_mode": "--human-input-mode",
 }
 
 _SECRET_WORDS = {

@@ -37,6 +37,11 @@ def _check_env_name(name: str) -> str:
     return name
 
 
+class ModelPrice(_Section):
+    input: float = Field(ge=0, allow_inf_nan=False, description="USD per 1M prompt tokens")
+    output: float = Field(ge=0, allow_inf_nan=False, description="USD per 1M completion tokens")
+
+
 class ModelConfig(_Section):
     name: str = Field(
         default="auto",
@@ -55,6 +60,23 @@ class ModelConfig(_Section):
     )
     temperature: float = Field(
         default=0.0, ge=0.0, le=2.0, allow_inf_nan=False, description="sampling temperature, 0 to 2"
+    )
+    max_tokens: int | None = Field(default=None, gt=0, description="most tokens per reply; null = the server's limit")
+    request_timeout: float = Field(
+        default=60.0, gt=0, allow_inf_nan=False, description="seconds to wait for the reply or its next chunk"
+    )
+    max_retries: int = Field(
+        default=4, ge=0, description="retries on 429, 5xx, timeouts and broken streams (exponential backoff)"
+    )
+    extra_headers: dict[str, str] = Field(
+        default_factory=dict, description="extra HTTP headers sent with every request (not for keys)"
+    )
+    cache: bool = Field(default=False, description="keep replies in a local SQLite cache keyed by the request")
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="USD per 1M tokens by model, overriding the built-in price table"
+    )
+    system_message: str | None = Field(
+        default=None, description="the analyst's system message; {data} and {keyword} are filled in"
     )
 
     @field_validator("base_url")

@@ -123,6 +123,7 @@ class SessionEnd(Event):
     work_dir: str
     transcript: str | None
     usage: dict[str, int] | None = None
+    cost_usd: float | None = None
     final_message: str = ""
 
 

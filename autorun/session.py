@@ -25,10 +25,12 @@ from autorun.events import (
     MessageChunk,
     MessageEvent,
     MessageStart,
+    Notice,
     SessionEnd,
 )
 from autorun.executors.base import ExecResult, Executor, format_result
 from autorun.models.base import Message, Model
+from autorun.models.retry import RESTART
 
 NUDGE = (
     "No code block was found in your last message. If the task is complete, reply {keyword}. "
@@ -39,6 +41,7 @@ EXECUTION_DISABLED = (
     "Answer from what you already know, or reply {keyword}."
 )
 INTERRUPTED_EXIT_CODE = 130
+INTERRUPTED_BLOCK_NOTE = "interrupted by the user (Ctrl-C)"
 
 
 class SessionTerminated(BaseException):
@@ -128,6 +131,7 @@ class Session:
         work_dir: str = "",
         transcript: str | None = None,
         clock=time.monotonic,
+        interruptible_blocks: bool = False,
     ) -> None:
         self.model = model
         self.executor = executor
@@ -138,6 +142,8 @@ class Session:
         self.work_dir = work_dir
         self.transcript = transcript
         self.clock = clock
+        self.interruptible_blocks = interruptible_blocks
+        self.started = clock()
         self.stats = SessionStats()
         self.conversation = _Conversation()
         self._block_counter = 0
@@ -165,10 +171,41 @@ class Session:
             raise
         return self._end(status, self._exit_code(status), reason, final, started)
 
+    def restore(self, messages: Sequence[Message], *, blocks_seen: int = 0) -> None:
+        """Continue an earlier conversation: its code blocks count as executed and never run again."""
+        for message in messages:
+            self.messages.append(message)
+            if message.role == "assistant":
+                self.stats.turns += 1
+                if extract_code_blocks(message.content):
+                    self.conversation.executed.add(len(self.messages) - 1)
+        self._block_counter = max(self._block_counter, blocks_seen)
+
+    def exchange(self, text: str) -> tuple[str, str, str]:
+        """One chat exchange: send ``text``, loop until the session would end; (status, reason, final).
+
+        Unlike :meth:`run` it reports no ``session_end`` and lets KeyboardInterrupt through
+        (a partial reply is recorded first); :meth:`finish` ends the session.
+        """
+        self._add_user_message(text)
+        return self._loop()
+
+    def finish(self, status: str, code: int, reason: str, final: str = "") -> SessionOutcome:
+        return self._end(status, code, reason, final, self.started)
+
     def _exit_code(self, status: str) -> ExitCode:
         if status == "terminated" and self.stats.last_exit_code in (None, 0):
             return ExitCode.OK
         return ExitCode.UNSUCCESSFUL
+
+    def _cost(self) -> float | None:
+        usage = self.stats.usage()
+        cost = getattr(self.model, "cost", None)
+        if usage is None or cost is None:
+            return None
+        from autorun.models.base import Usage
+
+        return cost(Usage(usage["prompt_tokens"], usage["completion_tokens"]))
 
     def _end(self, status: str, code: int, reason: str, final: str, started: float) -> SessionOutcome:
         self.sink.handle(
@@ -186,6 +223,7 @@ class Session:
                 work_dir=self.work_dir,
                 transcript=self.transcript,
                 usage=self.stats.usage(),
+                cost_usd=self._cost(),
                 final_message=final,
             )
         )
@@ -216,6 +254,11 @@ class Session:
         parts: list[str] = []
         try:
             for chunk in self.model.reply(list(self.messages)):
+                if chunk is RESTART:
+                    parts.clear()
+                    self.sink.handle(Notice(text="the reply broke off; showing the retried reply", level="warning"))
+                    self.sink.handle(MessageStart(role="assistant", name=self.model.name))
+                    continue
                 if chunk:
                     parts.append(chunk)
                     self.sink.handle(MessageChunk(role="assistant", text=chunk))
@@ -324,10 +367,19 @@ class Session:
         return format_result(combined, self.settings.output_limit)
 
     def _run_one(self, block: CodeBlock) -> ExecResult:
+        seen: list[str] = []
+        started = self.clock()
+
         def on_output(text: str) -> None:
+            seen.append(text)
             self.sink.handle(ExecutionOutput(index=block.index, text=text))
 
-        result = self.executor.run(block, on_output)
+        try:
+            result = self.executor.run(block, on_output)
+        except KeyboardInterrupt:
+            if not self.interruptible_blocks:
+                raise
+            result = self._interrupted_block(block, "".join(seen), started)
         self.stats.blocks_run += 1
         self.stats.last_exit_code = result.exit_code
         if result.exit_code == 0:
@@ -345,3 +397,10 @@ class Session:
             )
         )
         return result
+
+    def _interrupted_block(self, block: CodeBlock, output: str, started: float) -> ExecResult:
+        """Ctrl-C while a block runs (chat): kill what it started and report exit code 130."""
+        self.executor.close()
+        note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_BLOCK_NOTE + "\n"
+        self.sink.handle(ExecutionOutput(index=block.index, text=note))
+        return ExecResult(INTERRUPTED_EXIT_CODE, output + note, self.clock() - started)

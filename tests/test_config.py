@@ -145,7 +145,7 @@ YAML_ERRORS = [
         "executor:\n  timout: 5\n",
         "autorun.yaml: unknown key executor.timout (did you mean executor.timeout?)",
     ),
-    ("model:\n  timeout: 5\n", "autorun.yaml: unknown key model.timeout (did you mean executor.timeout?)"),
+    ("session:\n  timeout: 5\n", "autorun.yaml: unknown key session.timeout (did you mean executor.timeout?)"),
     (
         "session:\n  colour: red\n",
         "autorun.yaml: unknown key session.colour; allowed keys in session: "
