@@ -1,0 +1,111 @@
+"""What the Rich and plain renderers agree on: which messages to show and how to word figures."""
+
+from __future__ import annotations
+
+import re
+
+from autorun.events import MessageEvent, SessionEnd, SessionStart
+from autorun.sanitize import strip_control_sequences
+
+_FENCE_OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+
+DEFAULT_KEYWORD = "TERMINATE"
+
+
+def shows_message(event: MessageEvent) -> bool:
+    """Execution results are shown as they happen, so their echo as a user message is skipped."""
+    if event.role == "system":
+        return False
+    return not (event.role == "user" and event.content.lstrip().startswith("exitcode:"))
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)} min {rest:04.1f} s"
+
+
+def result_words(exit_code: int, duration_s: float, timed_out: bool) -> str:
+    """E.g. ``exit 0 in 0.12 s`` or ``timed out after 5.00 s (exit 124)``."""
+    if timed_out:
+        return f"timed out after {format_duration(duration_s)} (exit {exit_code})"
+    return f"exit {exit_code} in {format_duration(duration_s)}"
+
+
+def block_title(language: str, index: int, sep: str) -> str:
+    return f"{safe(language)}{sep}block {index}"
+
+
+def safe(text: object) -> str:
+    return strip_control_sequences(str(text))
+
+
+def summary_rows(end: SessionEnd) -> list[tuple[str, str]]:
+    """The final summary as (label, value) pairs, every value sanitised."""
+    rows = [
+        ("status", f"{end.status} (exit code {end.exit_code})"),
+        ("reason", end.reason),
+        ("turns", str(end.turns)),
+        ("blocks", f"{end.blocks_run} run, {end.blocks_ok} ok, {end.blocks_failed} failed"),
+        ("duration", format_duration(end.duration_s)),
+        ("model", end.model),
+        ("executor", end.executor),
+        ("work dir", end.work_dir),
+        ("transcript", end.transcript or "(none)"),
+    ]
+    if end.usage:
+        rows.append(("tokens", format_usage(end.usage)))
+    if end.cost_usd is not None:
+        rows.append(("cost", f"~${end.cost_usd:.4f} (estimated)"))
+    return [(label, safe(value)) for label, value in rows if value != ""]
+
+
+def format_usage(usage: dict[str, int]) -> str:
+    prompt = usage.get("prompt_tokens", 0)
+    completion = usage.get("completion_tokens", 0)
+    total = usage.get("total_tokens", prompt + completion)
+    return f"{total:,} ({prompt:,} prompt + {completion:,} completion)"
+
+
+def termination_keyword(start: SessionStart | None) -> str:
+    if start is None:
+        return DEFAULT_KEYWORD
+    session = start.config.get("session")
+    keyword = session.get("termination_keyword") if isinstance(session, dict) else None
+    return keyword if isinstance(keyword, str) and keyword else DEFAULT_KEYWORD
+
+
+def without_keyword(text: str, keyword: str) -> str:
+    """The final message minus the termination keyword (its own line, or trailing the text)."""
+    lines = [line for line in text.splitlines() if line.strip().strip(".!*_`") != keyword]
+    kept = "\n".join(lines).rstrip()
+    if kept.endswith(keyword):
+        kept = kept[: -len(keyword)].rstrip()
+    return kept
+
+
+class FenceFilter:
+    """Drops fenced code from an assistant's text, line by line: each block is shown in its own panel."""
+
+    def __init__(self) -> None:
+        self._fence: str | None = None
+
+    def keep(self, line: str) -> bool:
+        if self._fence is None:
+            opening = _FENCE_OPEN.match(line)
+            if opening:
+                self._fence = opening.group(1)
+                return False
+            return True
+        stripped = line.strip()
+        if stripped and set(stripped) == {self._fence[0]} and len(stripped) >= len(self._fence):
+            self._fence = None
+        return False
+
+
+def hide_fenced_code(text: str) -> str:
+    """The prose of a message without its fenced code blocks (a still-open block hides to the end)."""
+    fences = FenceFilter()
+    kept = [line for line in text.split("\n") if fences.keep(line)]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")

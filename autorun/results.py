@@ -1,0 +1,134 @@
+"""`autorun results`: count a transcript's executions, like the tutorial's extract_execution_results.
+
+autorun transcripts carry one ``execution_result`` record per block. A transcript
+with messages only (a replayed or hand-made AutoGen chat history) is read the way
+the tutorial does it: every ``exitcode: N (...)`` reply is one execution.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from autorun.errors import ConfigError
+from autorun.executors.base import TIMEOUT_EXIT_CODE
+
+_EXITCODE_RE = re.compile(r"exitcode: (-?\d+) \(")
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    index: int
+    language: str | None
+    exit_code: int
+    duration_s: float | None
+    timed_out: bool
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass(frozen=True)
+class ResultsSummary:
+    total: int
+    succeeded: int
+    failed: int
+    blocks: list[BlockResult] = field(default_factory=list)
+    status: str | None = None
+    exit_code: int | None = None
+    source: str = "events"  # "events" | "messages"
+    truncated: bool = False
+
+
+def summarise_results(records: Sequence[dict[str, Any]]) -> ResultsSummary:
+    """Totals and per-block results from transcript records (execution events, else result messages)."""
+    blocks = [_block_from_event(n, r) for n, r in enumerate(_of_kind(records, "execution_result"), 1)]
+    source = "events"
+    if not blocks:
+        from_messages = _blocks_from_messages(records)
+        if from_messages:
+            blocks, source = from_messages, "messages"
+    ends = _of_kind(records, "session_end")
+    end = ends[-1] if ends else {}
+    exit_code = end.get("exit_code")
+    succeeded = sum(1 for b in blocks if b.succeeded)
+    return ResultsSummary(
+        total=len(blocks),
+        succeeded=succeeded,
+        failed=len(blocks) - succeeded,
+        blocks=blocks,
+        status=end.get("status") if isinstance(end.get("status"), str) else None,
+        exit_code=exit_code if isinstance(exit_code, int) else None,
+        source=source,
+        truncated=bool(getattr(records, "truncated", False)),
+    )
+
+
+def _of_kind(records: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [r for r in records if isinstance(r, dict) and r.get("event") == kind]
+
+
+def _block_from_event(number: int, record: dict[str, Any]) -> BlockResult:
+    exit_code = record.get("exit_code")
+    if not isinstance(exit_code, int) or isinstance(exit_code, bool):
+        raise ConfigError(f"execution result #{number} in the transcript has no integer exit_code (got {exit_code!r})")
+    index = record.get("index")
+    duration = record.get("duration_s")
+    language = record.get("language")
+    return BlockResult(
+        index=index if isinstance(index, int) else number,
+        language=language if isinstance(language, str) else None,
+        exit_code=exit_code,
+        duration_s=float(duration) if isinstance(duration, int | float) else None,
+        timed_out=record.get("timed_out") is True,
+    )
+
+
+def _blocks_from_messages(records: Sequence[dict[str, Any]]) -> list[BlockResult]:
+    blocks: list[BlockResult] = []
+    for record in records:
+        is_message = record.get("event", "message") == "message"
+        content = record.get("content")
+        if not is_message or not isinstance(content, str):
+            continue
+        match = _EXITCODE_RE.match(content.lstrip())
+        if match is None:
+            continue
+        exit_code = int(match.group(1))
+        timed_out = exit_code == TIMEOUT_EXIT_CODE and "timed out" in content
+        blocks.append(BlockResult(len(blocks) + 1, None, exit_code, None, timed_out))
+    return blocks
+
+
+def format_results_text(summary: ResultsSummary) -> str:
+    lines = [
+        f"Total code executions: {summary.total}",
+        f"Successful: {summary.succeeded}",
+        f"Failed: {summary.failed}",
+    ]
+    if summary.blocks:
+        lines += ["", f"{'block':>5}  {'language':<8}  {'exit':>4}  {'duration':>9}"]
+        for b in summary.blocks:
+            duration = f"{b.duration_s:.2f} s" if b.duration_s is not None else "-"
+            note = "  timed out" if b.timed_out else ""
+            lines.append(f"{b.index:>5}  {b.language or '-':<8}  {b.exit_code:>4}  {duration:>9}{note}")
+    lines.append("")
+    if summary.status is not None:
+        lines.append(f"Session: {summary.status} (exit code {summary.exit_code})")
+    else:
+        lines.append("Session: no session_end record (the session did not finish)")
+    if summary.source == "messages":
+        lines.append("(counted from 'exitcode:' messages: this transcript has no execution events)")
+    if summary.truncated:
+        lines.append("(the transcript's last line was cut off mid-write and was ignored)")
+    return "\n".join(lines)
+
+
+def results_to_json(summary: ResultsSummary) -> dict[str, Any]:
+    data = asdict(summary)
+    for block, result in zip(data["blocks"], summary.blocks, strict=True):
+        block["succeeded"] = result.succeeded
+    return data
