@@ -13,7 +13,7 @@ from pathlib import Path
 
 from autorun.config_schema import Config
 from autorun.errors import ConfigError, ModelError
-from autorun.events import Event, EventSink, Notice, SessionStart
+from autorun.events import EventSink, Notice, SessionStart
 from autorun.executors.base import Executor
 from autorun.models.base import Model
 from autorun.session import HumanInput, Session, SessionOutcome, SessionSettings, SessionTerminated
@@ -28,23 +28,6 @@ class AnalyseRequest:
     data_file: Path
     config: Config
     question: str | None = None
-
-
-class Fanout:
-    """Passes every event to each sink in turn."""
-
-    def __init__(self, *sinks: EventSink) -> None:
-        self.sinks = sinks
-
-    def handle(self, event: Event) -> None:
-        for sink in self.sinks:
-            sink.handle(event)
-
-    def close(self) -> None:
-        for sink in self.sinks:
-            close = getattr(sink, "close", None)
-            if close is not None:
-                close()
 
 
 def new_session_id() -> str:
@@ -197,6 +180,7 @@ def analyse(
     """
     from autorun.config import redacted_config_dict
     from autorun.datafile import inspect_data_file
+    from autorun.render import Fanout
     from autorun.transcript import TranscriptWriter, new_transcript_path
 
     env = dict(os.environ if env is None else env)

@@ -240,6 +240,7 @@ class Session:
             elif auto_replies >= self.settings.max_consecutive_auto_reply:
                 ending = ("max_turns", f"reached max_consecutive_auto_reply ({auto_replies})")
             if ending is not None:
+                self._announce_unrun(text)
                 more = self.human.continue_after(text, ending[0]) if self.human else None
                 if more is None:
                     return ending[0], ending[1], text
@@ -317,6 +318,7 @@ class Session:
         keyword = self.settings.termination_keyword
         selected = self._select_blocks()
         if selected is None:
+            self._announce_unrun(assistant_text)
             answer = self.human.reply_instead(assistant_text) if self.human else None
             return answer if answer is not None else NUDGE.format(keyword=keyword)
         position, blocks = selected
@@ -336,6 +338,11 @@ class Session:
                 return approval.text or "The user chose not to run this code."
             blocks = list(approval.blocks) or blocks
         return self._run_blocks(blocks)
+
+    def _announce_unrun(self, text: str) -> None:
+        """Show the blocks of a message that will not run, so no code goes unseen."""
+        for block in extract_code_blocks(text):
+            self._announce(self._number(block), will_run=False)
 
     def _number(self, block: CodeBlock) -> CodeBlock:
         self._block_counter += 1
