@@ -108,12 +108,19 @@ def test_input_file_is_never_modified(tmp_path: Path, clean_env) -> None:
     assert (data.read_bytes(), data.stat().st_mtime_ns) == before
 
 
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda d: d / "missing.csv", "not found"),
         (lambda d: d, "directory"),
-        (lambda d: (d / "empty.csv").write_text("") and d / "empty.csv", "empty"),
+        (lambda d: _written(d / "empty.csv", ""), "empty"),
+        (lambda d: _written(d / "header.csv", "a,b\n"), "no data rows"),
+        (lambda d: _written(d / "binary.csv", "\x00\x01\x02" * 50), "binary"),
     ],
 )
 def test_bad_input_exits_2_before_any_session(tmp_path: Path, clean_env, make, message) -> None:

@@ -1,0 +1,434 @@
+"""Inspect a data file from a small sample: format, encoding, delimiter, columns and their kinds.
+
+Only the head of the file is ever read (64 KiB of text, or the first rows of a
+Parquet/Excel file), so inspecting a 1 GB CSV is instant. The file is never modified.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autorun.errors import InputFileError
+from autorun.sampling import (
+    NumberFormat,
+    complete_rows,
+    is_json_object,
+    json_array_head,
+    jsonl_records,
+    sniff_delimiter,
+    sniff_encoding,
+    sniff_number_format,
+)
+
+SAMPLE_BYTES = 64 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+JSON_WHOLE_LIMIT = 8 * 1024 * 1024
+SAMPLE_ROWS = 1000
+LOW_CARDINALITY_MAX = 20
+
+EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
+}
+SUPPORTED = (
+    "CSV (.csv, .txt), TSV (.tsv, .tab), JSON (.json), JSON Lines (.jsonl, .ndjson), "
+    "Parquet (.parquet) and Excel (.xlsx, .xls)"
+)
+READERS = {
+    "csv": "read_csv",
+    "tsv": "read_csv",
+    "json": "read_json",
+    "jsonl": "read_json",
+    "parquet": "read_parquet",
+    "excel": "read_excel",
+}
+
+_DATE_RE = re.compile(
+    r"^\s*(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
+    r"|^\s*\d{1,2}[ -]?[A-Za-z]{3,9}[ -,]+\d{2,4}\s*$|^\s*[A-Za-z]{3,9}[ .-]\d{1,2},? \d{4}\s*$"
+)
+_DAY_FIRST_RE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}")
+
+
+@dataclass(frozen=True)
+class DataFileInfo:
+    """What a sample of the file says about it. Kinds are guessed from at most 1000 rows."""
+
+    path: Path
+    format: str  # csv | tsv | json | jsonl | parquet | excel
+    encoding: str | None
+    delimiter: str | None
+    decimal: str
+    size_bytes: int
+    columns: list[str]
+    preview: str
+    n_columns: int
+    dtypes: dict[str, str]  # column -> numeric | text | date
+    low_cardinality: list[str]
+    date_columns: list[str]
+    numeric_columns: list[str]
+    thousands: str | None = None
+    text_columns: list[str] = field(default_factory=list)  # read as text (dotted dates next to 1.234,5)
+    dayfirst: bool = False
+    sample_rows: int = 0
+    n_rows: int | None = None  # known when the sample is the whole file (or from Parquet metadata)
+
+
+def inspect_data_file(path: Path) -> DataFileInfo:
+    """Check that ``path`` is a readable tabular file and describe it, reading only a sample."""
+    path = Path(path)
+    size = _check_file(path)
+    fmt = EXTENSIONS[path.suffix.lower()]
+    if fmt in ("csv", "tsv"):
+        return _inspect_delimited(path, size)
+    if fmt in ("json", "jsonl"):
+        return _inspect_json(path, size, fmt)
+    if fmt == "parquet":
+        return _inspect_parquet(path, size)
+    return _inspect_excel(path, size)
+
+
+def _check_file(path: Path) -> int:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: file not found; check the path and try again.") from None
+    except PermissionError:
+        raise InputFileError(f"{path}: permission denied; make the file readable by you.") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot access the file ({exc.strerror}); check the path.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputFileError(f"{path} is a directory; pass one data file inside it instead.")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputFileError(f"{path} is not a regular file; pass a data file saved on disk.")
+    if path.suffix.lower() not in EXTENSIONS:
+        shown = path.suffix or "no extension"
+        raise InputFileError(f"{path}: unsupported file type ({shown}); supported formats are {SUPPORTED}.")
+    if st.st_size == 0:
+        raise InputFileError(f"{path} is empty (0 bytes); pass a file with a header row and data rows.")
+    if not os.access(path, os.R_OK):
+        raise InputFileError(f"{path}: permission denied; make the file readable by you.")
+    return st.st_size
+
+
+def _read_head(path: Path, size: int) -> bytes:
+    """The first 64 KiB, extended (up to 1 MiB) until it holds at least two line breaks."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SAMPLE_BYTES)
+            while head.count(b"\n") < 2 and len(head) < min(size, MAX_LINE_BYTES):
+                more = fh.read(SAMPLE_BYTES)
+                if not more:
+                    break
+                head += more
+    except PermissionError:
+        raise InputFileError(f"{path}: permission denied; make the file readable by you.") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read the file ({exc.strerror}).") from None
+    return head
+
+
+def _not_tabular(path: Path, why: str, fix: str = "") -> InputFileError:
+    fix = fix or "pass a CSV, TSV, JSON, JSON Lines, Parquet or Excel file with a header and data rows"
+    return InputFileError(f"{path} does not look like a table ({why}); {fix}.")
+
+
+def _decode_sample(path: Path, head: bytes, encoding: str, truncated: bool) -> str:
+    text = head.decode(encoding, errors="replace")
+    if truncated:
+        if "\n" not in text:
+            raise _not_tabular(path, f"no line break in its first {len(head) // 1024:,} KiB")
+        text = text[: text.rfind("\n") + 1]
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
+    if controls > max(2, len(text) // 100):
+        raise _not_tabular(path, "binary content: many control characters")
+    if not text.strip():
+        raise InputFileError(f"{path} contains no data (only blank lines); pass a file with data rows.")
+    start = text.lstrip("\ufeff \t\r\n")[:1]
+    if start in "{[":
+        raise _not_tabular(path, "it looks like JSON", "rename it to .json or .jsonl")
+    if start == "<":
+        raise _not_tabular(path, "it looks like HTML or XML", "export the data as CSV")
+    return text
+
+
+def _inspect_delimited(path: Path, size: int) -> DataFileInfo:
+    head = _read_head(path, size)
+    truncated = len(head) < size
+    encoding = sniff_encoding(head, truncated)
+    if encoding is None:
+        raise _not_tabular(path, "binary content: it contains NUL bytes")
+    text = _decode_sample(path, head, encoding, truncated)
+    delimiter = sniff_delimiter(text, path.suffix.lower())
+    numbers = sniff_number_format(text, delimiter)
+    sample = complete_rows(text, delimiter, truncated, SAMPLE_ROWS)
+    df = _read_delimited_sample(path, sample, delimiter, numbers)
+    return _build_info(
+        path,
+        "tsv" if delimiter == "\t" else "csv",
+        df,
+        size,
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=numbers.decimal,
+        thousands=numbers.thousands,
+        text_columns=list(numbers.text_columns),
+        n_rows=None if truncated or len(df) >= SAMPLE_ROWS else len(df),
+    )
+
+
+def _read_delimited_sample(path: Path, sample: str, sep: str, numbers: NumberFormat) -> Any:
+    import pandas as pd
+
+    kwargs: dict[str, Any] = {"sep": sep, "decimal": numbers.decimal, "nrows": SAMPLE_ROWS}
+    if numbers.thousands:
+        kwargs["thousands"] = numbers.thousands
+    if numbers.text_columns:
+        kwargs["dtype"] = {name: "str" for name in numbers.text_columns}
+    try:
+        return pd.read_csv(io.StringIO(sample), **kwargs)
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{path} contains no columns or rows; pass a file with a header and data.") from None
+    except (pd.errors.ParserError, ValueError):
+        pass
+    try:
+        return pd.read_csv(io.StringIO(sample), engine="python", on_bad_lines="skip", **kwargs)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise _not_tabular(path, f"it cannot be parsed: {str(exc).splitlines()[0]}") from None
+
+
+def _inspect_json(path: Path, size: int, fmt: str) -> DataFileInfo:
+    import pandas as pd
+
+    whole = size <= JSON_WHOLE_LIMIT and fmt == "json"
+    head = _read_whole(path) if whole else _read_head(path, size)
+    truncated = len(head) < size
+    text = head.decode("utf-8-sig", errors="replace")
+    stripped = text.lstrip()
+    if not stripped:
+        raise InputFileError(f"{path} contains no data (only blank space); pass a file with records.")
+    lines = [ln for ln in stripped.splitlines() if ln.strip()]
+    if fmt == "json" and len(lines) > 1 and is_json_object(lines[0]) and is_json_object(lines[1]):
+        fmt = "jsonl"
+    if fmt == "jsonl":
+        try:
+            records = jsonl_records(lines[:-1] if truncated and len(lines) > 1 else lines, SAMPLE_ROWS)
+        except ValueError as exc:
+            raise _not_tabular(path, str(exc)) from None
+        df = pd.DataFrame(records)
+    elif stripped[0] == "[" and truncated:
+        df = pd.DataFrame(json_array_head(stripped, SAMPLE_ROWS))
+    elif truncated:
+        raise InputFileError(
+            f"{path} is a JSON object larger than {JSON_WHOLE_LIMIT // 2**20} MiB; "
+            "convert it to JSON Lines (.jsonl), one record per line."
+        )
+    else:
+        df = _json_whole(path, stripped)
+    n_rows = None if truncated else len(df)
+    return _build_info(path, fmt, df.head(SAMPLE_ROWS), size, encoding="utf-8", n_rows=n_rows)
+
+
+def _read_whole(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise InputFileError(f"{path}: permission denied; make the file readable by you.") from None
+
+
+def _json_whole(path: Path, text: str) -> Any:
+    import pandas as pd
+
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        raise _not_tabular(path, f"it is not valid JSON: {exc}") from None
+    try:
+        return pd.read_json(io.StringIO(text))
+    except ValueError as exc:
+        raise _not_tabular(path, f"the JSON is not a list of records or columns: {exc}") from None
+
+
+def _inspect_parquet(path: Path, size: int) -> DataFileInfo:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputFileError(f"{path}: reading Parquet needs pyarrow; install it with `pip install pyarrow`.") from None
+    try:
+        pf = pq.ParquetFile(path)
+        batch = next(pf.iter_batches(batch_size=SAMPLE_ROWS), None)
+        table = batch if batch is not None else pf.schema_arrow.empty_table()
+        df = table.to_pandas()
+    except PermissionError:
+        raise InputFileError(f"{path}: permission denied; make the file readable by you.") from None
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for corrupt files
+        raise _not_tabular(path, f"not a valid Parquet file: {str(exc).splitlines()[0]}") from None
+    return _build_info(path, "parquet", df, size, n_rows=pf.metadata.num_rows)
+
+
+def _inspect_excel(path: Path, size: int) -> DataFileInfo:
+    import pandas as pd
+
+    engine = "xlrd" if path.suffix.lower() == ".xls" else "openpyxl"
+    try:
+        df = pd.read_excel(path, nrows=SAMPLE_ROWS)
+    except ImportError:
+        raise InputFileError(
+            f"{path}: reading {path.suffix} files needs {engine}; install it with `pip install {engine}`."
+        ) from None
+    except PermissionError:
+        raise InputFileError(f"{path}: permission denied; make the file readable by you.") from None
+    except Exception as exc:  # zipfile.BadZipFile, ValueError, KeyError ... for files that are not workbooks
+        raise _not_tabular(path, f"not a valid Excel workbook: {str(exc).splitlines()[0]}") from None
+    return _build_info(path, "excel", df, size, n_rows=len(df) if len(df) < SAMPLE_ROWS else None)
+
+
+def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataFileInfo:
+    if len(df.columns) == 0:
+        raise _not_tabular(path, "no columns were found")
+    if len(df) == 0:
+        raise InputFileError(f"{path} has a header but no data rows; add data rows or pass another file.")
+    df = df.copy()
+    df.columns = [str(c) for c in df.columns]
+    kinds, dayfirst = _classify(df)
+    columns = list(df.columns)
+    return DataFileInfo(
+        path=path,
+        format=fmt,
+        encoding=extra.pop("encoding", None),
+        delimiter=extra.pop("delimiter", None),
+        decimal=extra.pop("decimal", "."),
+        size_bytes=size,
+        columns=columns,
+        preview=_preview(df),
+        n_columns=len(columns),
+        dtypes=kinds,
+        low_cardinality=[c for c in columns if kinds[c] == "text" and _few_values(df[c])],
+        date_columns=[c for c in columns if kinds[c] == "date"],
+        numeric_columns=[c for c in columns if kinds[c] == "numeric"],
+        dayfirst=dayfirst,
+        sample_rows=len(df),
+        **extra,
+    )
+
+
+def _few_values(series: Any) -> bool:
+    try:
+        distinct = series.nunique(dropna=True)
+    except TypeError:  # unhashable cells (nested JSON)
+        return False
+    return 1 <= distinct <= LOW_CARDINALITY_MAX and distinct < max(len(series) / 2, 2)
+
+
+def _classify(df: Any) -> tuple[dict[str, str], bool]:
+    import pandas as pd
+
+    kinds: dict[str, str] = {}
+    dayfirst = False
+    for name in df.columns:
+        series = df[name]
+        if pd.api.types.is_bool_dtype(series):
+            kinds[name] = "text"
+        elif pd.api.types.is_numeric_dtype(series):
+            kinds[name] = "numeric"
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            kinds[name] = "date"
+        else:
+            is_date, first = _date_like(series)
+            kinds[name] = "date" if is_date else "text"
+            dayfirst = dayfirst or first
+    return kinds, dayfirst
+
+
+def _date_like(series: Any) -> tuple[bool, bool]:
+    """(is a date column, written day first) judged on up to 200 non-empty text values."""
+    import pandas as pd
+
+    values = [v for v in series.dropna().head(200).tolist() if isinstance(v, str) and v.strip()]
+    if not values or sum(1 for v in values if _DATE_RE.match(v)) < 0.8 * len(values):
+        return False, False
+    parts = [m.groups() for m in map(_DAY_FIRST_RE.match, values) if m]
+    dayfirst = any(int(a) > 12 for a, _ in parts) and not any(int(b) > 12 for _, b in parts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(pd.Series(values), errors="coerce", dayfirst=dayfirst, utc=True)
+        except (ValueError, TypeError, OverflowError):
+            return False, False
+    return bool(parsed.notna().mean() >= 0.8), dayfirst
+
+
+def _preview(df: Any, rows: int = 5, max_cols: int = 12) -> str:
+    text = df.head(rows).to_string(index=False, max_cols=max_cols, max_colwidth=30)
+    return "\n".join(line[:200] for line in text.splitlines())
+
+
+def read_kwargs(info: DataFileInfo) -> dict[str, Any]:
+    """The keyword arguments the pandas reader needs for this file (besides its path)."""
+    if info.format in ("csv", "tsv"):
+        kwargs: dict[str, Any] = {"sep": info.delimiter, "encoding": info.encoding}
+        if info.decimal != ".":
+            kwargs["decimal"] = info.decimal
+        if info.thousands:
+            kwargs["thousands"] = info.thousands
+        if info.text_columns:
+            kwargs["dtype"] = {name: "str" for name in info.text_columns}
+        return kwargs
+    if info.format == "jsonl":
+        return {"lines": True}
+    return {}
+
+
+def read_code(info: DataFileInfo, path_as_seen: str, overrides: dict[str, Any] | None = None) -> str:
+    """A pandas expression that loads the file, e.g. ``pd.read_csv('/data/x.csv', sep=';')``."""
+    kwargs = {**read_kwargs(info), **(overrides or {})}
+    args = [repr(path_as_seen)] + [f"{key}={value!r}" for key, value in kwargs.items() if value is not None]
+    return f"pd.{READERS[info.format]}({', '.join(args)})"
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def describe_for_prompt(info: DataFileInfo, path_as_seen: str, max_columns: int = 60) -> str:
+    """A short schema and preview of the file for an LLM's system prompt."""
+    details = [info.format.upper(), _human_size(info.size_bytes)]
+    if info.delimiter is not None:
+        details += [f"delimiter {info.delimiter!r}", f"decimal {info.decimal!r}", f"encoding {info.encoding}"]
+    rows = f"{info.n_rows:,} rows" if info.n_rows is not None else f"more than {info.sample_rows:,} rows"
+    lines = [
+        f"Data file: {path_as_seen}",
+        f"Format: {', '.join(details)}; {rows}, {info.n_columns} columns",
+        f"Load it with: {read_code(info, path_as_seen)}",
+        "Columns (kinds guessed from a sample):",
+    ]
+    for name in info.columns[:max_columns]:
+        note = " (few distinct values)" if name in info.low_cardinality else ""
+        lines.append(f"- {name}: {info.dtypes[name]}{note}")
+    if info.n_columns > max_columns:
+        lines.append(f"- ... and {info.n_columns - max_columns} more columns")
+    lines += ["First rows:", info.preview]
+    return "\n".join(lines)

@@ -1,0 +1,387 @@
+"""The builtin analyst, driven by a small loop that really runs its blocks in a subprocess.
+
+The loop feeds results back in the exact AutoGen format the session uses. The same
+sessions run on the dev venv's pandas 3.x and, when found, on pandas 1.5 (the Docker image).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from autorun.codeblocks import extract_code_blocks
+from autorun.datafile import inspect_data_file
+from autorun.models.base import Message
+from autorun.models.builtin import BuiltinAnalyst
+from tests.conftest import SAMPLE
+from tests.test_datafile import SALES, write_eu_csv
+
+MAX_TURNS = 16
+UNICODE_FAILURE = (
+    "exitcode: 1 (execution failed)\nCode output:\nTraceback (most recent call last):\n"
+    '  File "x.py", line 12, in <module>\n'
+    "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe9 in position 1234: invalid continuation byte\n"
+)
+PARSER_FAILURE = (
+    "exitcode: 1 (execution failed)\nCode output:\nTraceback (most recent call last):\n"
+    "pandas.errors.ParserError: Error tokenizing data. C error: Expected 5 fields in line 7, saw 6\n"
+)
+
+
+@functools.cache
+def pandas_version(python: str) -> str | None:
+    try:
+        proc = subprocess.run(
+            [python, "-c", "import pandas; print(pandas.__version__)"], capture_output=True, text=True, timeout=60
+        )
+    except OSError:
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def find_pandas15() -> str | None:
+    """An interpreter with pandas 1.5 (Debian's, as in the Docker image): $AUTORUN_PANDAS15_PYTHON or known spots."""
+    candidates = [os.environ.get("AUTORUN_PANDAS15_PYTHON", ""), "/tmp/pd15/bin/python", "/usr/bin/python3"]
+    for candidate in filter(None, candidates):
+        version = pandas_version(candidate)
+        if version and version.startswith("1.5."):
+            return candidate
+    return None
+
+
+PANDAS15 = find_pandas15()
+PYTHONS = [
+    pytest.param(sys.executable, id=f"pandas-{pd.__version__}"),
+    pytest.param(
+        PANDAS15 or "missing",
+        id="pandas-1.5",
+        marks=pytest.mark.skipif(
+            PANDAS15 is None,
+            reason="NO PANDAS 1.5 INTERPRETER FOUND: the Docker-image compatibility of the builtin's code is untested "
+            "(create one: python3 -m venv /tmp/pd15 && /tmp/pd15/bin/pip install 'pandas==1.5.3' 'numpy<2', "
+            "or set AUTORUN_PANDAS15_PYTHON)",
+        ),
+    ),
+]
+
+
+@dataclass
+class Run:
+    messages: list[Message]
+    stderr: list[str]
+
+    @property
+    def final(self) -> str:
+        return self.messages[-1].content
+
+    @property
+    def assistant(self) -> list[str]:
+        return [m.content for m in self.messages if m.role == "assistant"]
+
+
+def execute(code: str, python: str, cwd: Path) -> tuple[int, str, str]:
+    script = cwd / "block.py"
+    script.write_text(code, encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run([python, str(script)], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def result_message(exit_code: int, output: str) -> str:
+    status = "execution succeeded" if exit_code == 0 else "execution failed"
+    return f"exitcode: {exit_code} ({status})\nCode output:\n{output}"
+
+
+def drive(model: BuiltinAnalyst, python: str, cwd: Path, inject: dict[int, str] | None = None) -> Run:
+    """Run each block the model writes; ``inject`` replaces the result of turn N with a canned one."""
+    run = Run([Message("user", "Analyse the data file.")], [])
+    for turn in range(MAX_TURNS):
+        text = "".join(model.reply(run.messages))
+        run.messages.append(Message("assistant", text, name="builtin"))
+        blocks = extract_code_blocks(text)
+        if not blocks:
+            assert re.search(r"^TERMINATE$", text, re.MULTILINE), text
+            return run
+        assert [b.language for b in blocks] == ["python"]
+        if inject and turn in inject:
+            run.messages.append(Message("user", inject[turn]))
+            continue
+        exit_code, out, err = execute(blocks[0].code, python, cwd)
+        run.stderr.append(err)
+        run.messages.append(Message("user", result_message(exit_code, out + err)))
+    raise AssertionError(f"no TERMINATE within {MAX_TURNS} turns")
+
+
+def analyst(path: Path, data_path: str | None = None) -> BuiltinAnalyst:
+    return BuiltinAnalyst(inspect_data_file(path), data_path or str(path))
+
+
+def figures(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+@pytest.fixture(scope="module")
+def expected_sales() -> dict[str, object]:
+    df = pd.read_csv(SAMPLE)
+    by_product = df.groupby("product")["revenue"].sum().sort_values(ascending=False)
+    by_region = df.groupby("region")["revenue"].sum().sort_values(ascending=False)
+    by_month = df.groupby(pd.to_datetime(df["date"]).dt.strftime("%Y-%m"))["revenue"].sum()
+    return {"product": by_product, "region": by_region, "month": by_month}
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_sales_summary_has_the_real_figures(tmp_path: Path, python: str, expected_sales) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(SAMPLE, data / "sales.csv")
+    model = analyst(data / "sales.csv", data_path="data/sales.csv")  # relative: as the executor sees it
+    run = drive(model, python, tmp_path)
+
+    product, region, month = expected_sales["product"], expected_sales["region"], expected_sales["month"]
+    top = month.idxmax()
+    assert f"Widget Pro leads product revenue with {product['Widget Pro']:,.0f}" in run.final
+    assert f"(Gadget Lite {product['Gadget Lite']:,.0f})" in run.final
+    assert f"North leads region revenue with {region['North']:,.0f}" in run.final
+    assert f"{top} with {month[top]:,.0f}" in run.final
+    assert "Widget Pro leads product revenue with 73,300" in run.final
+    assert "North leads region revenue with 31,800" in run.final
+    assert "Top month by revenue: 2026-03 with 36,200" in run.final
+    assert run.final.rstrip().endswith("\nTERMINATE")
+    assert len(run.assistant) == 5, "load, describe, groups, months, summary"
+    assert all("data/sales.csv" in text for text in run.assistant[:-1])
+    assert all(err == "" for err in run.stderr), f"blocks printed warnings or errors: {run.stderr}"
+    outputs = [m.content for m in run.messages if m.role == "user"][1:]
+    assert all(text.startswith("exitcode: 0 (execution succeeded)") for text in outputs)
+    assert "missing values" in outputs[0] and "revenue" in outputs[1] and "By region" in outputs[2]
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_latin1_semicolon_decimal_comma_figures(tmp_path: Path, python: str) -> None:
+    path = write_eu_csv(tmp_path / "umsatz.csv")
+    run = drive(analyst(path), python, tmp_path)
+
+    df = pd.read_csv(path, sep=";", decimal=",", thousands=".", encoding="latin-1", dtype={"datum": str})
+    by_product = df.groupby("produkt")["umsatz"].sum().sort_values(ascending=False)
+    by_month = df.groupby(pd.to_datetime(df["datum"], dayfirst=True).dt.strftime("%Y-%m"))["umsatz"].sum()
+    top = by_month.idxmax()
+    assert by_product.index[0] == "Käse"
+    assert f"Käse leads produkt umsatz with {figures(by_product['Käse'])}" in run.final
+    assert f"Brötchen {figures(by_product['Brötchen'])}" in run.final
+    assert f"Top month by umsatz: {top} with {figures(by_month[top])}" in run.final
+    assert f"umsatz: total {figures(df['umsatz'].sum())}" in run.final
+    assert "Self-correction" not in run.final
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_real_encoding_error_past_the_sample_is_corrected(tmp_path: Path, python: str) -> None:
+    """utf-8 for the sniffed head, a latin-1 byte 100 KB later: the load fails for real and is retried."""
+    rows = "".join(f"2026-01-{i % 28 + 1:02d},Widget,{i}\n" for i in range(5000))
+    path = tmp_path / "late.csv"
+    path.write_bytes(("date,product,amount\n" + rows).encode() + "2026-02-01,Caf\xe9,5\n".encode("latin-1"))
+    run = drive(analyst(path), python, tmp_path)
+
+    first, second = run.assistant[0], run.assistant[1]
+    assert "encoding='utf-8'" in first and "attempt=1" in first
+    assert "UnicodeDecodeError" in run.messages[2].content
+    assert "# autorun-builtin step=load attempt=2" in second and "encoding='latin-1'" in second
+    assert all("encoding='latin-1'" in text for text in run.assistant[2:-1]), "the fix applies to later blocks"
+    assert "Widget leads product amount with 12,497,500 (Café 5)" in run.final
+    assert "Self-correction: the loading block failed with `UnicodeDecodeError" in run.final
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_real_timezone_error_in_months_is_corrected(tmp_path: Path, python: str) -> None:
+    path = tmp_path / "tz.csv"
+    lines = ["when,amount,cat", "2026-01-05T00:00:00+01:00,5,a"]
+    lines += [f"2026-02-0{d}T00:00:00+02:00,7,{'ab'[d % 2]}" for d in range(1, 8)]
+    path.write_text("\n".join(lines) + "\n")
+    run = drive(analyst(path), python, tmp_path)
+
+    retry = next(extract_code_blocks(text)[0].code for text in run.assistant if "step=months attempt=2" in text)
+    assert ".str.replace(" in retry and 'errors="coerce"' in retry and "utc=True" not in retry
+    assert "Top month by amount: 2026-02 with 49 (then 2026-01 5)" in run.final, "local months, not UTC ones"
+    assert "Self-correction: the monthly totals block failed" in run.final
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "parquet", "xlsx"])
+def test_other_formats(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"sales.{fmt}"
+    if fmt == "json":
+        SALES.to_json(path, orient="records")
+    elif fmt == "jsonl":
+        SALES.to_json(path, orient="records", lines=True)
+    elif fmt == "parquet":
+        pytest.importorskip("pyarrow")
+        SALES.to_parquet(path)
+    else:
+        pytest.importorskip("openpyxl")
+        SALES.to_excel(path, index=False)
+    run = drive(analyst(path), sys.executable, tmp_path)
+    assert "Widget Pro leads product revenue with 73,300" in run.final
+    assert "Top month by revenue: 2026-03 with 36,200" in run.final
+
+
+def test_injected_unicode_error_gets_latin1_block() -> None:
+    model = analyst(SAMPLE)
+    first = model.next_message([Message("user", "go")])
+    retry = model.next_message([Message("user", "go"), Message("assistant", first), Message("user", UNICODE_FAILURE)])
+    block = extract_code_blocks(retry)[0].code
+    assert block.startswith("# autorun-builtin step=load attempt=2")
+    assert "encoding='latin-1'" in block and "encoding='utf-8'" not in block
+    assert "UnicodeDecodeError" in retry.split("```")[0]
+
+
+def test_injected_parser_error_gets_python_engine_then_sniffing() -> None:
+    model = analyst(SAMPLE)
+    messages = [Message("user", "go"), Message("assistant", model.next_message([Message("user", "go")]))]
+    messages.append(Message("user", PARSER_FAILURE))
+    second = model.next_message(messages)
+    assert "engine='python'" in second and "on_bad_lines='skip'" in second and "attempt=2" in second
+    messages += [Message("assistant", second), Message("user", PARSER_FAILURE)]
+    third = model.next_message(messages)
+    assert "sep=None" in third and "attempt=3" in third
+    messages += [Message("assistant", third), Message("user", PARSER_FAILURE)]
+    final = model.next_message(messages)
+    assert not extract_code_blocks(final), "after two retries of the load step there is nothing left to run"
+    assert "could not load" in final and "ParserError" in final and final.rstrip().endswith("TERMINATE")
+
+
+def test_injected_import_error_for_parquet_tries_other_engines(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "sales.parquet"
+    SALES.to_parquet(path)
+    model = analyst(path)
+    failure = "exitcode: 1 (execution failed)\nCode output:\nImportError: Unable to find a usable engine\n"
+    messages = [Message("user", "go"), Message("assistant", model.next_message([Message("user", "go")]))]
+    retry = model.next_message([*messages, Message("user", failure)])
+    assert "for engine in ('pyarrow', 'fastparquet')" in retry
+    messages += [Message("user", failure), Message("assistant", retry), Message("user", failure)]
+    assert "could not load" in model.next_message(messages)
+
+
+def test_failures_in_a_later_step_are_retried_then_skipped_and_reported(tmp_path: Path) -> None:
+    model = analyst(SAMPLE)
+    run = drive(model, sys.executable, tmp_path, inject={1: PARSER_FAILURE, 2: PARSER_FAILURE, 3: PARSER_FAILURE})
+    tags = [re.search(r"step=(\w+) attempt=(\d)", text).groups() for text in run.assistant[:-1]]
+    assert tags == [
+        ("load", "1"),
+        ("describe", "1"),
+        ("describe", "2"),
+        ("describe", "3"),
+        ("groups", "1"),
+        ("months", "1"),
+    ]
+    assert "The numeric summary step failed (`pandas.errors.ParserError" in run.final
+    assert "Widget Pro leads product revenue with 73,300" in run.final
+
+
+def test_same_messages_same_reply() -> None:
+    messages = [Message("user", "go")]
+    first = analyst(SAMPLE)
+    for _ in range(3):
+        text = first.next_message(messages)
+        assert text == first.next_message(messages) == analyst(SAMPLE).next_message(messages)
+        messages += [Message("assistant", text), Message("user", UNICODE_FAILURE)]
+
+
+def test_reply_streams_chunks_of_the_message() -> None:
+    model = analyst(SAMPLE)
+    chunks = list(model.reply([Message("user", "go")]))
+    assert len(chunks) > 3
+    assert "".join(chunks) == model.next_message([Message("user", "go")])
+    assert model.name == "builtin" and model.usage is None
+
+
+def test_question_is_ignored() -> None:
+    info = inspect_data_file(SAMPLE)
+    plain = BuiltinAnalyst(info, "sales.csv").next_message([Message("user", "go")])
+    asked = BuiltinAnalyst(info, "sales.csv", question="Which region grew fastest?").next_message(
+        [Message("user", "go")]
+    )
+    assert plain == asked
+
+
+def test_without_execution_it_ends_with_a_plain_notice() -> None:
+    model = analyst(SAMPLE)
+    messages = [Message("user", "go")]
+    for _ in range(MAX_TURNS):
+        text = model.next_message(messages)
+        messages.append(Message("assistant", text))
+        if not extract_code_blocks(text):
+            break
+        messages.append(Message("user", "Code execution is disabled: the block was not run."))
+    assert len(messages) == 2 * 4 + 2
+    assert "Code execution is disabled, so I have no figures" in messages[-1].content
+
+
+@pytest.mark.parametrize(
+    ("content", "steps"),
+    [
+        ("name,city\nann,paris\nbob,rome\ncy,oslo\ndan,rome\n", 1),  # no numeric, no low-cardinality column
+        ("value\n1\n2\n3\n", 2),  # one numeric column
+        ("word\nalpha\nbeta\n", 1),  # one text column
+        ("kind,when\na,2026-01-03\na,2026-02-04\nb,2026-02-05\na,2026-03-01\nb,2026-03-09\n", 3),  # no numbers
+    ],
+)
+def test_odd_files_terminate_quickly(tmp_path: Path, content: str, steps: int) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text(content)
+    run = drive(analyst(path), sys.executable, tmp_path)
+    assert len(run.assistant) == steps + 1
+    assert all(m.content.startswith("exitcode: 0") for m in run.messages[2::2])
+    assert "Summary of `odd.csv`" in run.final and "TERMINATE" in run.final
+
+
+def test_counts_when_there_are_no_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "kinds.csv"
+    path.write_text("kind,when\na,2026-01-03\na,2026-02-04\nb,2026-02-05\na,2026-03-01\nb,2026-03-09\n")
+    run = drive(analyst(path), sys.executable, tmp_path)
+    assert "a leads kind row count with 3 (b 2)" in run.final
+    assert "Top month by row count: 2026-02 with 2" in run.final
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_real_text_in_a_numeric_column_is_coerced(tmp_path: Path, python: str) -> None:
+    """Numbers in the sampled rows, a word after row 1,500: summing fails for real, the retry coerces."""
+    path = tmp_path / "mixed.csv"
+    rows = "".join(f"2026-0{i % 3 + 1}-01,{'AB'[i % 2]},{i}\n" for i in range(1500))
+    path.write_text("date,kind,amount\n" + rows + "2026-03-02,A,unknown\n")
+    run = drive(analyst(path), python, tmp_path)
+
+    retry = next(text for text in run.assistant if "step=describe attempt=2" in text)
+    assert 'pd.to_numeric(df[name], errors="coerce")' in retry
+    df = pd.read_csv(path)
+    amount = pd.to_numeric(df["amount"], errors="coerce")
+    by_kind = amount.groupby(df["kind"]).sum().sort_values(ascending=False)
+    assert f"{by_kind.index[0]} leads kind amount with {by_kind.iloc[0]:,.0f}" in run.final
+    assert f"amount: total {amount.sum():,.0f}" in run.final
+    assert "Self-correction: the numeric summary block failed" in run.final
+
+
+def test_unrecognised_failure_gets_a_conservative_block(tmp_path: Path) -> None:
+    boom = "exitcode: 1 (execution failed)\nCode output:\nTraceback (most recent call last):\nRuntimeError: boom\n"
+    run = drive(analyst(SAMPLE), sys.executable, tmp_path, inject={2: boom})
+    retry = extract_code_blocks(run.assistant[3])[0].code
+    assert retry.startswith("# autorun-builtin step=groups attempt=2")
+    assert "METRICS = [m for m in METRICS if m in df.columns]" in retry
+    assert 'pd.to_numeric(df[name], errors="coerce")' in retry
+    assert "North leads region revenue with 31,800" in run.final
+    assert "Self-correction: the group totals block failed with `RuntimeError: boom`" in run.final
+
+
+def test_missing_values_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.csv"
+    text = SAMPLE.read_text().replace(",12500,", ",,").replace(",4200,", ",,").replace("South,11300", ",11300")
+    path.write_text(text)
+    run = drive(analyst(path), sys.executable, tmp_path)
+    assert "- Missing values: region (1), revenue (2)." in run.final
+    assert "Widget Pro leads product revenue with 60,800" in run.final
