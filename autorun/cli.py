@@ -194,6 +194,11 @@ def config_init(
     typer.echo(f"wrote {path}", err=True)
 
 
+from autorun.cli_chat import register  # noqa: E402
+
+register(app)
+
+
 def main() -> None:
     app()
 

@@ -330,11 +330,12 @@ class Session:
             return EXECUTION_DISABLED.format(keyword=keyword)
         if self.human is not None:
             approval = self.human.approve(blocks)
+            if approval.action in ("reply", "skip"):
+                for block in blocks:
+                    self._announce(block, will_run=False)
             if approval.action == "reply":
                 return approval.text
             if approval.action == "skip":
-                for block in blocks:
-                    self._announce(block, will_run=False)
                 return approval.text or "The user chose not to run this code."
             blocks = list(approval.blocks) or blocks
         return self._run_blocks(blocks)
@@ -406,8 +407,13 @@ class Session:
         return result
 
     def _interrupted_block(self, block: CodeBlock, output: str, started: float) -> ExecResult:
-        """Ctrl-C while a block runs (chat): kill what it started and report exit code 130."""
-        self.executor.close()
+        """Ctrl-C while a block runs (chat): stop it and report exit code 130.
+
+        An executor may offer ``interrupt()`` to stop only the running block (a container
+        stays up for the next one); otherwise ``close()`` kills what the block started.
+        """
+        stop = getattr(self.executor, "interrupt", None) or self.executor.close
+        stop()
         note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_BLOCK_NOTE + "\n"
         self.sink.handle(ExecutionOutput(index=block.index, text=note))
         return ExecResult(INTERRUPTED_EXIT_CODE, output + note, self.clock() - started)

@@ -1,0 +1,140 @@
+"""The interactive commands: `autorun chat` and `autorun replay`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+HUMAN_INPUT_MODES = ("ALWAYS", "TERMINATE", "NEVER")
+CHAT_FLAG_NAMES = {
+    "model.base_url": "--base-url",
+    "executor.image": "--docker",
+    "executor.type": "--docker/--local",
+    "session.human_input_mode": "--human-input-mode",
+}
+
+
+def chat(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Data files to talk about (CSV, TSV, JSON, JSONL, Parquet, Excel); code reads them."),
+    ] = None,
+    docker: Annotated[
+        str | None, typer.Option("--docker", metavar="IMAGE", help="Run code in a Docker container of IMAGE.")
+    ] = None,
+    local: Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")] = False,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
+    ] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="YAML config file (default: ./autorun.yaml if present).")
+    ] = None,
+    work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Where code files and transcripts go.")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", metavar="TRANSCRIPT", help="Continue an earlier session with its history."),
+    ] = None,
+    human_input_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--human-input-mode",
+            metavar="ALWAYS|TERMINATE|NEVER",
+            help="ALWAYS (default here): ask before each block runs; TERMINATE, NEVER: run without asking.",
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Chat with the analyst about FILE(s): you ask, it writes code, the code runs once you agree.
+
+    Type a request and press Enter; the Up and Down keys recall earlier requests
+    (history in $XDG_STATE_HOME/autorun/history, by default ~/.local/state/autorun/history).
+    Several lines: end a line with a backslash (\\) and go on typing on the next one.
+    A multi-line paste is taken whole (bracketed paste, which most terminals support) and sent on Enter.
+
+    Before a block runs you are asked: Run it? \\[Y]es / \\[n]o / \\[e]dit / or type a reply.
+    Enter or y runs it, n skips it, anything else is sent to the assistant instead;
+    e opens it in $VISUAL or $EDITOR (line by line in the terminal when neither is set).
+    With --human-input-mode TERMINATE or NEVER code runs without asking,
+    and the chat prompt comes back when the assistant is done.
+
+    /exit or Ctrl-D ends the chat.
+    Ctrl-C while a block runs stops it (the assistant sees exit code 130) and the chat goes on;
+    Ctrl-C at the prompt asks whether to quit.
+    --resume TRANSCRIPT continues an earlier chat or analysis with its messages (its code is not run again).
+    Every chat is recorded in <work dir>/.autorun/sessions/ (see `autorun replay`).
+    The builtin offline analyst (--model builtin) analyses the first FILE, so it needs one.
+
+    Exit codes: 0 chat ended, 2 usage/config/input error, 4 executor error, 130 quit with Ctrl-C.
+    """
+    from autorun.cli import guarded, load
+
+    if docker is not None and local:
+        raise typer.BadParameter("--docker and --local cannot be combined")
+    mode = _human_input_mode(human_input_mode)
+    flags: dict[str, Any] = {
+        "model.name": model,
+        "model.base_url": base_url,
+        "executor.work_dir": str(work_dir) if work_dir is not None else None,
+        "executor.type": "docker" if docker is not None else "local" if local else None,
+        "executor.image": docker,
+        "session.human_input_mode": mode,
+    }
+
+    def run() -> int:
+        from autorun.chat import run_chat
+        from autorun.config import FLAG_NAMES
+        from autorun.human import ChatHuman, Terminal, history_file
+        from autorun.render import make_renderer
+
+        for key, name in CHAT_FLAG_NAMES.items():
+            FLAG_NAMES.setdefault(key, name)
+        loaded = load(config, flags)
+        settings = loaded.config
+        if loaded.sources.get("session.human_input_mode") == "default":
+            settings = settings.model_copy(deep=True)
+            settings.session.human_input_mode = "ALWAYS"
+        terminal = Terminal(history=history_file(os.environ))
+        human = ChatHuman(settings.session.human_input_mode, terminal)
+        display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
+        try:
+            outcome = run_chat(settings, files or [], display=display, human=human, resume_transcript=resume)
+        finally:
+            display.close()
+            terminal.close()
+        return outcome.exit_code
+
+    raise typer.Exit(guarded(debug, run))
+
+
+def _human_input_mode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.upper() not in HUMAN_INPUT_MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(HUMAN_INPUT_MODES)}, got {value!r}")
+    return value.upper()
+
+
+def replay(
+    transcript: Annotated[Path, typer.Argument(help="A session transcript (.jsonl).")],
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Show a recorded session as it looked: messages, code, output and summary. Nothing is run."""
+    from autorun.chat import show_transcript
+    from autorun.cli import guarded
+    from autorun.render import make_renderer
+
+    display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
+    try:
+        guarded(debug, lambda: show_transcript(transcript, display))
+    finally:
+        display.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(chat)
+    app.command()(replay)
