@@ -2,12 +2,16 @@
 # Prepare a Docker engine and the offline test image `python:3.11-slim`.
 #
 # Installs Debian's docker.io and debootstrap when missing, starts dockerd when
-# no engine answers, and builds the image from Debian bookworm (python3 and
-# python3-pandas) with debootstrap + `docker import`, because no image registry
-# is reachable here. Each step is skipped when its result already exists.
+# no engine answers, and builds the image from Debian bookworm (python3,
+# python3-pandas and python3-pip, for `executor.setup`) with debootstrap +
+# `docker import`, because no image registry is reachable here. Each step is
+# skipped when its result already exists; an image built by an older revision
+# of this script (label autorun.test-image) is rebuilt.
 set -euo pipefail
 
 IMAGE="${AUTORUN_TEST_IMAGE:-python:3.11-slim}"
+REVISION=2
+PACKAGES=python3,python3-pandas,python3-pip
 log() { printf 'docker-test-env: %s\n' "$*" >&2; }
 
 need_apt_update=1
@@ -53,7 +57,8 @@ if ! docker info >/dev/null 2>&1; then
 fi
 log "engine $(docker version --format '{{.Server.Version}}')"
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+present=$(docker image inspect --format '{{index .Config.Labels "autorun.test-image"}}' "$IMAGE" 2>/dev/null || true)
+if [ "$present" = "$REVISION" ]; then
     log "image $IMAGE present"
     exit 0
 fi
@@ -62,8 +67,9 @@ mirror=$(debian_mirror)
 rootfs=$(mktemp -d /tmp/autorun-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
 log "building $IMAGE from Debian bookworm (about a minute)"
-debootstrap --variant=minbase --include=python3,python3-pandas bookworm "$rootfs" "$mirror" >/tmp/autorun-debootstrap.log 2>&1 \
+debootstrap --variant=minbase --include="$PACKAGES" bookworm "$rootfs" "$mirror" >/tmp/autorun-debootstrap.log 2>&1 \
     || { log "debootstrap failed; see /tmp/autorun-debootstrap.log"; exit 1; }
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-tar -C "$rootfs" -c . | docker import -c 'CMD ["python3"]' - "$IMAGE" >/dev/null
+tar -C "$rootfs" -c . \
+    | docker import -c "LABEL autorun.test-image=$REVISION" -c 'CMD ["python3"]' - "$IMAGE" >/dev/null
 log "image $IMAGE built"

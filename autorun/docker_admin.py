@@ -1,0 +1,162 @@
+"""`autorun clean` and `autorun doctor`: housekeeping and checks around the Docker executor."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from autorun.config_schema import Config
+from autorun.executors.docker_engine import connect, engine_host, engine_problem, how_to_get_image
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+SESSION_LABEL = "autorun.session"
+Status = Literal["ok", "warn", "fail", "skip"]
+ENDPOINT_TIMEOUT_S = 5.0
+MIN_PYTHON = (3, 11)
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    """One row of `autorun doctor`: what was checked, how it went, and how to fix a problem."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "skip")
+
+
+def clean_containers(client: DockerClient | None = None, *, env: Mapping[str, str] | None = None) -> int:
+    """Remove every container carrying autorun's session label (leftovers of crashed sessions).
+
+    Containers of sessions still running are removed too. Returns how many were removed.
+    """
+    import docker.errors
+
+    client = client or connect(env)
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": SESSION_LABEL}):
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: its auto-removal is already under way
+                raise
+        removed += 1
+    return removed
+
+
+def run_doctor(config: Config, env: Mapping[str, str] | None = None) -> list[DoctorCheck]:
+    """Check what autorun needs with this configuration; every failing row says how to fix it."""
+    env = os.environ if env is None else env
+    checks = [python_check()]
+    client, engine_check = _engine_check(config, env)
+    checks += [engine_check, _image_check(config, client), _api_key_check(config, env)]
+    if config.model.base_url:
+        checks.append(_endpoint_check(config.model.base_url, env.get(config.model.api_key_env)))
+    if client is not None:
+        client.close()
+    return checks
+
+
+def python_check(version_info: tuple[int, ...] = tuple(sys.version_info[:3])) -> DoctorCheck:
+    version = ".".join(str(part) for part in version_info[:3])
+    if tuple(version_info[:2]) >= MIN_PYTHON:
+        return DoctorCheck("Python", "ok", f"{version} ({sys.executable})")
+    return DoctorCheck("Python", "fail", f"{version} is too old", "install Python 3.11 or newer")
+
+
+def _docker_needed(config: Config) -> Status:
+    return "fail" if config.executor.type == "docker" else "warn"
+
+
+def _engine_check(config: Config, env: Mapping[str, str]) -> tuple[DockerClient | None, DoctorCheck]:
+    host = engine_host(env)
+    try:
+        import docker
+        import requests.exceptions
+    except ImportError:
+        return None, DoctorCheck(
+            "Docker engine", _docker_needed(config), "the docker package is not installed", "pip install docker"
+        )
+    try:
+        client = docker.from_env(environment=dict(env))
+        version = client.version()
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        problem, hint = engine_problem(exc, host)
+        return None, DoctorCheck("Docker engine", _docker_needed(config), problem, hint)
+    detail = f"{version.get('Version', '?')} (API {version.get('ApiVersion', '?')}) at {host}"
+    return client, DoctorCheck("Docker engine", "ok", detail)
+
+
+def _image_check(config: Config, client: DockerClient | None) -> DoctorCheck:
+    image = config.executor.image
+    name = f"Default image {image}"
+    if client is None:
+        return DoctorCheck(name, "skip", "not checked: no Docker engine")
+    import docker.errors
+
+    try:
+        found = client.images.get(image)
+    except docker.errors.ImageNotFound:
+        found = None
+    except docker.errors.APIError as exc:
+        return DoctorCheck(name, _docker_needed(config), f"cannot inspect it ({exc.explanation})")
+    if found is not None:
+        size = found.attrs.get("Size", 0) / 1024**2
+        return DoctorCheck(name, "ok", f"present ({found.short_id}, {size:.0f} MB)")
+    pull = getattr(config.executor, "pull", True)
+    status: Status = "warn" if pull or config.executor.type != "docker" else "fail"
+    detail = "not present; it will be pulled on first use" if pull else "not present and pulling is disabled"
+    return DoctorCheck(name, status, detail, how_to_get_image(image))
+
+
+def _api_key_check(config: Config, env: Mapping[str, str]) -> DoctorCheck:
+    variable = config.model.api_key_env
+    name = f"API key ${variable}"
+    if env.get(variable):
+        return DoctorCheck(name, "ok", "set (value not shown)")
+    model = config.model.name
+    if model == "builtin" or model.startswith("replay:"):
+        return DoctorCheck(name, "skip", f"not set; not needed for model {model}")
+    fix = f"export {variable}=... (or run offline with --model builtin)"
+    if model == "auto":
+        return DoctorCheck(name, "warn", "not set: model auto will use the builtin offline analyst", fix)
+    if config.model.base_url:
+        return DoctorCheck(name, "warn", "not set; fine if the endpoint needs no key", fix)
+    return DoctorCheck(name, "fail", f"not set, and model {model} needs it", fix)
+
+
+def _endpoint_check(base_url: str, key: str | None) -> DoctorCheck:
+    name = "Model endpoint"
+    url = base_url.rstrip("/") + "/models"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=ENDPOINT_TIMEOUT_S) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return DoctorCheck(
+            name, "fail", f"{base_url} is not reachable ({reason})", "start the server or fix model.base_url"
+        )
+    elapsed_ms = (time.monotonic() - started) * 1000
+    if status in (401, 403):
+        return DoctorCheck(
+            name, "warn", f"{base_url} answers but refuses the key (HTTP {status})", "check the API-key variable"
+        )
+    return DoctorCheck(name, "ok", f"{base_url} answers (HTTP {status}, {elapsed_ms:.0f} ms)")

@@ -1,0 +1,381 @@
+"""Run code blocks in one locked-down Docker container per session.
+
+The container starts on the first block (or `start()`) with Docker's init process and the
+agent of docker_agent.py; each block is one command to that agent, its output streamed
+live. `close()` removes the container with a kill, never a graceful stop. Nothing here
+ever falls back to running code on the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autorun.codeblocks import CodeBlock
+from autorun.errors import ConfigError, ExecutorError
+from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback
+from autorun.executors.docker_agent import (
+    AGENT_COMMAND,
+    RESCUE_SWEEP,
+    AgentChannel,
+    ChannelClosed,
+    Reply,
+    exec_capture,
+    parse_keys,
+)
+from autorun.executors.docker_container import (
+    WORKSPACE,
+    data_path,
+    host_config,
+    install_setup,
+    prepare_mount_points,
+    remove_mount_points,
+)
+from autorun.executors.docker_engine import (
+    connect,
+    engine_error,
+    ensure_image,
+    human_size,
+    is_connection_failure,
+)
+from autorun.executors.docker_settings import DockerSettings, settings_from_config
+from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
+from autorun.executors.files import EXTENSIONS, format_seconds, unknown_language_message, write_script
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+__all__ = ["DockerExecutor", "DockerSettings", "settings_from_config"]
+
+SESSION_LABEL = "autorun.session"
+CONTAINER_ENV = {**EXECUTION_ENV, "HOME": "/tmp"}
+OOM_EXIT_CODE = 137
+PROBE_TIMEOUT_S = 30.0
+RESCUE_AFTER_S = 5.0
+
+
+def _failed(message: str, started: float) -> ExecResult:
+    return ExecResult(exit_code=1, output=message, duration_s=time.monotonic() - started)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "explanation", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class DockerExecutor:
+    """Runs python and sh blocks in a hardened container with ``work_dir`` mounted at /workspace."""
+
+    name = "docker"
+    executes = True
+
+    def __init__(
+        self,
+        work_dir: Path,
+        timeout: float,
+        settings: DockerSettings,
+        *,
+        env_passthrough: Sequence[str] = (),
+        base_env: Mapping[str, str] | None = None,
+        session_id: str,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
+        if timeout <= 0:
+            raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
+        self.work_dir = Path(work_dir).expanduser().resolve()
+        self.timeout = float(timeout)
+        self.settings = settings
+        self.session_id = session_id
+        self.container_name = f"autorun-{session_id}"
+        self._notice = on_notice or (lambda _text: None)
+        self._host_env = dict(os.environ if base_env is None else base_env)
+        kept, self.removed_env = scrub_environment(self._host_env, env_passthrough)
+        self.env = {name: kept[name] for name in env_passthrough if name in kept} | CONTAINER_ENV
+        self._client: DockerClient | None = None
+        self._container_id: str | None = None
+        self._channel: AgentChannel | None = None
+        self._exposed: dict[str, Path] = {}
+        self._placeholders: list[Path] = []
+        self._agent_pid = 0
+        self._python = ""
+        self._oom_kills = 0
+        self._blocks = 0
+        self._closed = False
+
+    # -- the Executor protocol -------------------------------------------------------------
+
+    def expose(self, host_path: Path) -> str:
+        if self._container_id is not None:
+            raise ExecutorError(
+                "Files must be exposed to the Docker executor before its first block runs; "
+                "the container is already started."
+            )
+        path = Path(host_path).expanduser().resolve()
+        name = path.name
+        if self._exposed.get(name, path) != path:
+            name = f"{len(self._exposed) + 1}-{path.name}"
+        self._exposed[name] = path
+        return data_path(name)
+
+    def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
+        started = time.monotonic()
+        if block.language not in EXTENSIONS:
+            return _failed(unknown_language_message(block.language), started)
+        self.start()
+        script = write_script(self.work_dir, block)
+        if isinstance(script, str):
+            return _failed(script, started)
+        path = f"{WORKSPACE}/{script.relative_to(self.work_dir).as_posix()}"
+        with self._engine("while a block was running"):
+            try:
+                reply = self._ask(block.language, path, started + self.timeout + RESCUE_AFTER_S, on_output)
+                rescued = not reply.finished
+                if rescued:
+                    reply = self._stop_block(on_output)
+            except ChannelClosed as exc:
+                raise self._gone(exc) from exc
+        return self._result(reply, rescued, started, on_output)
+
+    def interrupt(self) -> None:
+        """Stop the running block (Ctrl-C in chat); the container stays up for the next block."""
+        if self._channel is None or not self._channel.busy:
+            return
+        with self._engine("while stopping a block"):
+            try:
+                self._stop_block(lambda _text: None)
+            except ChannelClosed as exc:
+                raise self._gone(exc) from exc
+
+    def close(self) -> None:
+        """Remove the container (kill, no graceful stop). Safe to call twice and after failures."""
+        self._closed = True
+        container_id, self._container_id = self._container_id, None
+        if container_id is not None:
+            self._remove(container_id)
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        remove_mount_points(self._placeholders)
+        self._placeholders = []
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
+
+    def __enter__(self) -> DockerExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- container lifecycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the session container (done by the first `run()` when not called explicitly)."""
+        if self._container_id is not None:
+            return
+        if self._closed:
+            raise ExecutorError("This Docker executor is closed; start a new session.")
+        try:
+            self._client = connect(self._host_env)
+            with self._engine("while preparing the image"):
+                ensure_image(self._client, self.settings.image, pull=self.settings.pull, on_notice=self._notice)
+            self._placeholders = prepare_mount_points(self.work_dir, list(self._exposed))
+            with self._engine("while starting the container"):
+                self._launch()
+                self._probe()
+                if self.settings.setup:
+                    install_setup(self._api, self._id, self._python, self.settings, self._notice)
+        except BaseException:
+            self.close()
+            self._closed = False
+            raise
+
+    def _launch(self) -> None:
+        api = self._api
+        s = self.settings
+        self._container_id = api.create_container(
+            s.image,
+            command=AGENT_COMMAND,
+            name=self.container_name,
+            user=s.user,
+            detach=False,
+            stdin_open=True,
+            environment=self.env,
+            working_dir=WORKSPACE,
+            labels={"autorun": "1", SESSION_LABEL: self.session_id},
+            host_config=api.create_host_config(**host_config(s, self.work_dir, self._exposed)),
+        )["Id"]
+        params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        self._channel = AgentChannel(api.attach_socket(self._container_id, params=params))
+        api.start(self._container_id)
+
+    def _probe(self) -> None:
+        """Ask the agent for its pid, the image's Python interpreter and the OOM-kill count."""
+        image = self.settings.image
+        try:
+            reply = self._ask("probe", "-", time.monotonic() + PROBE_TIMEOUT_S, lambda _text: None)
+        except ChannelClosed as exc:  # the agent could not start
+            raise ExecutorError(
+                f"The container from image {image} stopped right after starting; "
+                "the image needs a POSIX shell (sh) and sleep."
+            ) from exc
+        found = parse_keys(reply.output)
+        if not reply.finished or "agent" not in found:
+            raise ExecutorError(f"The container from image {image} did not answer autorun's agent in time.")
+        if not found.get("python"):
+            raise ExecutorError(
+                f"Docker image {image} has no python3 or python on its PATH; choose an image with Python "
+                "(executor.image or --docker IMAGE)."
+            )
+        self._agent_pid = int(found["agent"])
+        self._python = found["python"]
+        self._oom_kills = reply.oom_kills
+
+    def _remove(self, container_id: str) -> None:
+        import docker.errors
+
+        try:
+            self._api.remove_container(container_id, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # the engine is already removing it (AutoRemove)
+                self._wait_removed(container_id)
+            else:
+                self._removal_failed(exc)
+        except Exception as exc:
+            self._removal_failed(exc)
+
+    def _wait_removed(self, container_id: str, within_s: float = 5.0) -> None:
+        import docker.errors
+
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            try:
+                self._api.inspect_container(container_id)
+            except docker.errors.NotFound:
+                return
+            except Exception as exc:
+                self._removal_failed(exc)
+                return
+            time.sleep(0.02)
+
+    def _removal_failed(self, exc: BaseException) -> None:
+        self._notice(
+            f"could not remove Docker container {self.container_name} ({_first_line(exc)}); "
+            "run `autorun clean` once the engine answers"
+        )
+
+    # -- one block ---------------------------------------------------------------------------
+
+    @property
+    def _api(self) -> Any:
+        assert self._client is not None
+        return self._client.api
+
+    @property
+    def _id(self) -> str:
+        assert self._container_id is not None
+        return self._container_id
+
+    def _ask(self, language: str, path: str, until: float, on_output: OutputCallback) -> Reply:
+        assert self._channel is not None
+        if self._channel.busy:  # an earlier block was interrupted without `interrupt()`
+            self._stop_block(lambda _text: None)
+        self._blocks += 1
+        self._channel.send(self._blocks, format_seconds(self.timeout), language, path)
+        return self._channel.receive(until, on_output)
+
+    def _stop_block(self, on_output: OutputCallback) -> Reply:
+        """Kill the running block from outside the agent (it may have stopped or fought the agent)."""
+        assert self._channel is not None
+        for _attempt in range(5):
+            code, _text = exec_capture(self._api, self._id, [*RESCUE_SWEEP, str(self._agent_pid)])
+            if code == 0:
+                break
+            time.sleep(0.5)
+        reply = self._channel.receive(time.monotonic() + RESCUE_AFTER_S, on_output)
+        if not reply.finished:
+            raise ExecutorError(
+                f"A block could not be stopped inside the Docker container {self.container_name}; "
+                "the session cannot continue."
+            )
+        return reply
+
+    def _result(self, reply: Reply, rescued: bool, started: float, on_output: OutputCallback) -> ExecResult:
+        elapsed = time.monotonic() - started
+        oom = reply.exit_code == OOM_EXIT_CODE and self._oom_happened(reply.oom_kills)
+        if reply.oom_kills >= 0:
+            self._oom_kills = reply.oom_kills
+        killed_late = reply.exit_code in (TIMEOUT_EXIT_CODE, OOM_EXIT_CODE) and not oom
+        timed_out = rescued or (killed_late and elapsed >= self.timeout)
+        output = reply.output
+        if timed_out:
+            line = f"timed out after {format_seconds(self.timeout)} s"
+        elif oom:
+            line = f"killed: out of memory (limit {human_size(self.settings.memory_bytes)})"
+        else:
+            line = ""
+        if line:
+            addition = f"{'' if not output or output.endswith(chr(10)) else chr(10)}{line}\n"
+            on_output(addition)
+            output += addition
+        return ExecResult(
+            exit_code=TIMEOUT_EXIT_CODE if timed_out else reply.exit_code,
+            output=output,
+            duration_s=time.monotonic() - started,
+            timed_out=timed_out,
+        )
+
+    def _oom_happened(self, count: int) -> bool:
+        if count >= 0:
+            return count > self._oom_kills
+        state = self._api.inspect_container(self._id)["State"]
+        return bool(state.get("OOMKilled"))
+
+    def _gone(self, exc: ChannelClosed) -> ExecutorError:
+        """Explain why the container's stream ended: engine gone, container killed or removed."""
+        import docker.errors
+
+        if self._container_id is None:
+            return ExecutorError("The Docker executor was closed while a block was running.")
+        try:
+            state = self._api.inspect_container(self._id)["State"]
+            status = str(state.get("Status", "unknown"))
+        except docker.errors.NotFound:
+            status = "removed"
+        except Exception as inspect_exc:
+            if is_connection_failure(inspect_exc):
+                return engine_error(inspect_exc, self._host_env, during="while a block was running")
+            status = f"unknown ({_first_line(inspect_exc)})"
+        if status == "running":
+            return ExecutorError(f"Lost the output stream of Docker container {self.container_name} ({exc}).")
+        return ExecutorError(
+            f"The Docker container {self.container_name} stopped while a block was running "
+            f"(container {status}); it was killed from outside, a block killed its agent, or the engine "
+            "restarted, so the session cannot continue."
+        )
+
+    @contextlib.contextmanager
+    def _engine(self, during: str) -> Iterator[None]:
+        """Turn engine failures into one ExecutorError saying when they happened."""
+        import docker.errors
+
+        try:
+            yield
+        except ExecutorError:
+            raise
+        except docker.errors.APIError as exc:
+            raise ExecutorError(
+                f"The Docker engine refused a request {during} ({_first_line(exc)}); "
+                "`docker ps -a` shows the container and `autorun clean` removes it."
+            ) from exc
+        except Exception as exc:
+            if is_connection_failure(exc):
+                raise engine_error(exc, self._host_env, during=during) from exc
+            raise

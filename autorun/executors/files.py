@@ -1,0 +1,59 @@
+"""Where a code block is written in the work dir: shared by the executors that run code."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from autorun.codeblocks import SUPPORTED_LANGUAGES, CodeBlock
+from autorun.executors.nofollow import write_inside
+
+FILENAME_PREFIX = "# filename:"
+EXTENSIONS = {"python": "py", "sh": "sh"}
+
+
+def format_seconds(seconds: float) -> str:
+    """60.0 -> "60", 0.5 -> "0.5"."""
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+
+
+def unknown_language_message(language: str) -> str:
+    return f"unknown language {language!r}: supported languages are {', '.join(SUPPORTED_LANGUAGES)}"
+
+
+def script_path(work_dir: Path, block: CodeBlock) -> Path | str:
+    """The file to write the block to, or a message saying why its `# filename:` is refused.
+
+    A content-hash name by default; AutoGen's `# filename: NAME` first line (that exact
+    prefix) when NAME stays inside ``work_dir``.
+    """
+    first_line = block.code.split("\n", 1)[0].strip()
+    name = first_line[len(FILENAME_PREFIX) :].strip() if first_line.startswith(FILENAME_PREFIX) else ""
+    if not name:
+        digest = hashlib.sha256(block.code.encode("utf-8", errors="replace")).hexdigest()[:16]
+        return work_dir / f"tmp_code_{digest}.{EXTENSIONS[block.language]}"
+    refusal = (
+        f"refused '# filename: {name}': the file must be a relative path inside the "
+        f"work directory {work_dir}; the block was not run"
+    )
+    if Path(name).is_absolute():
+        return refusal
+    try:
+        target = (work_dir / name).resolve()
+    except (OSError, ValueError):
+        return refusal
+    if target == work_dir or not target.is_relative_to(work_dir):
+        return refusal
+    return target
+
+
+def write_script(work_dir: Path, block: CodeBlock) -> Path | str:
+    """Write the block to its file; return the path, or a message when it cannot be written."""
+    target = script_path(work_dir, block)
+    if isinstance(target, str):
+        return target
+    try:
+        write_inside(work_dir, target.relative_to(work_dir), block.code.encode("utf-8", errors="replace"))
+    except OSError as exc:
+        return f"cannot write the code file {target}: {exc.strerror or exc}"
+    return target

@@ -1,0 +1,75 @@
+"""End to end through the CLI with the real Docker engine: right figures, and no container left behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from autorun.executors.docker import SESSION_LABEL
+from tests.conftest import SAMPLE, autorun_cmd
+from tests.docker_fixtures import TEST_IMAGE, docker_client, require_engine  # noqa: F401
+
+require_engine()
+pytestmark = pytest.mark.docker
+
+
+def transcript_records(work: Path) -> list[dict]:
+    (path,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def containers_of(docker_client, session_id: str) -> list:
+    return docker_client.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={session_id}"})
+
+
+def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, docker_client) -> None:
+    work = tmp_path / "w"
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--docker", TEST_IMAGE, "--work-dir", str(work)),
+        env=clean_env, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    df = pd.read_csv(SAMPLE)
+    assert f"{df[df['product'] == 'Widget Pro']['revenue'].sum():,.0f}" in proc.stdout
+    assert f"{df[df['region'] == 'North']['revenue'].sum():,.0f}" in proc.stdout
+    assert "2026-03 with 36,200" in proc.stdout
+    records = transcript_records(work)
+    assert records[0]["executor"] == "docker"
+    assert containers_of(docker_client, records[0]["session_id"]) == []
+
+
+def _replay_transcript(path: Path, code: str) -> Path:
+    message = {"event": "message", "role": "assistant", "name": "recorded", "turn": 1,
+               "content": f"```sh\n{code}\n```"}
+    path.write_text(json.dumps(message) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("executor_flags", [["--docker", TEST_IMAGE], ["--local"]], ids=["docker", "local"])
+def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_env, docker_client, executor_flags):
+    work = tmp_path / "w"
+    marker = f"300.{time.monotonic_ns() % 100000}"
+    replay = _replay_transcript(tmp_path / "rec.jsonl", f"echo started; sleep {marker}")
+    proc = subprocess.Popen(
+        autorun_cmd("analyse", str(SAMPLE), "--model", f"replay:{replay}", *executor_flags,
+                    "--work-dir", str(work), "--json"),
+        env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line)["event"] == "execution_output" and "started" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    records = transcript_records(work)
+    assert [r["event"] for r in records][-2:] == ["interrupted", "session_end"]
+    assert records[-1]["status"] == "interrupted" and records[-1]["exit_code"] == 143
+    assert containers_of(docker_client, records[0]["session_id"]) == []
+    leftover = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+    assert leftover.stdout == "", "the block's process outlived autorun"

@@ -1,0 +1,114 @@
+"""The Docker executor's settings, engine error messages and doctor rows that need no engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autorun.config_schema import Config
+from autorun.docker_admin import python_check, run_doctor
+from autorun.errors import ConfigError, ExecutorError, ExitCode
+from autorun.executors.docker import DockerSettings, settings_from_config
+from autorun.executors.docker_engine import connect, human_size, parse_size
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_IMAGE = "python:3.11-slim"
+
+
+def test_no_engine_is_one_clear_error(tmp_path):
+    with pytest.raises(ExecutorError) as caught:
+        connect({"DOCKER_HOST": f"unix://{tmp_path}/missing.sock"})
+    assert "No Docker engine is running" in str(caught.value) and "DOCKER_HOST" in str(caught.value)
+    assert caught.value.exit_code == ExitCode.EXECUTOR
+
+
+def test_engine_down_is_connection_refused(tmp_path):
+    path = tmp_path / "down.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))  # bound but not listening: connections are refused
+    try:
+        with pytest.raises(ExecutorError, match="is not running \\(connection refused\\)"):
+            connect({"DOCKER_HOST": f"unix://{path}"})
+    finally:
+        listener.close()
+
+
+def test_socket_permission_denied_names_the_fix(tmp_path):
+    path = tmp_path / "private.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen()
+    code = (
+        "from autorun.executors.docker_engine import connect\n"
+        "try:\n"
+        f"    connect({{'DOCKER_HOST': 'unix://{path}'}})\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n"
+    )
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: cannot drop privileges to test EACCES")
+        tmp_path.chmod(0o755)
+        path.chmod(0o600)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code]
+    else:
+        path.chmod(0)
+        command = [sys.executable, "-c", code]
+    try:
+        output = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO).stdout
+    finally:
+        listener.close()
+    assert "Permission denied on the Docker socket" in output and "docker group" in output
+
+
+def test_settings_defaults_and_validation():
+    settings = DockerSettings()
+    assert (settings.image, settings.network, settings.memory, settings.cpus) == (TEST_IMAGE, "none", "1g", 1.0)
+    assert (settings.pids_limit, settings.read_only_root, settings.pull) == (256, True, True)
+    assert settings.max_file_size == 1024**3 and settings.setup == ()
+    with pytest.raises(ConfigError, match=r"executor\.memory must be a size"):
+        DockerSettings(memory="lots")
+    with pytest.raises(ConfigError, match=r"executor\.cpus"):
+        DockerSettings(cpus=0)
+
+
+def test_settings_from_config_section():
+    class Section:
+        image = "my/image:1"
+        memory = "512m"
+        setup = ["polars"]
+        user = None
+        max_file_size = None
+
+    settings = settings_from_config(Section())
+    assert (settings.image, settings.memory, settings.setup) == ("my/image:1", "512m", ("polars",))
+    assert settings.user == f"{os.getuid()}:{os.getgid()}" and settings.max_file_size is None
+    assert settings.network == "none"
+
+
+def test_sizes():
+    assert parse_size("1g") == 1024**3 and parse_size("64MiB") == 64 * 1024**2 and parse_size(512) == 512
+    assert human_size(1024**3) == "1 GiB" and human_size(64 * 1024**2) == "64 MiB"
+    with pytest.raises(ValueError):
+        parse_size("-1g")
+
+
+def test_doctor_reports_each_problem_with_a_fix(tmp_path):
+    config = Config.model_validate(
+        {"executor": {"type": "docker"}, "model": {"name": "gpt-4o", "base_url": "http://127.0.0.1:9/v1"}}
+    )
+    checks = {check.name: check for check in run_doctor(config, env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})}
+    engine = checks["Docker engine"]
+    assert engine.status == "fail" and "DOCKER_HOST" in engine.fix
+    assert checks[f"Default image {TEST_IMAGE}"].status == "skip"
+    key = checks["API key $OPENAI_API_KEY"]
+    assert key.status == "warn" and "export OPENAI_API_KEY" in key.fix
+    endpoint = checks["Model endpoint"]
+    assert endpoint.status == "fail" and "model.base_url" in endpoint.fix
+    assert python_check((3, 10, 2)).status == "fail" and python_check((3, 12, 0)).ok
