@@ -46,6 +46,13 @@ for tool in debootstrap bwrap; do
     fi
 done
 
+# Debian's pandas 1.5.3 on the host too: the builtin analyst's code is tested against it
+# outside Docker as well (tests/test_builtin.py uses /usr/bin/python3).
+if ! /usr/bin/python3 -c 'import pandas' >/dev/null 2>&1; then
+    log "installing python3-pandas (Debian's pandas 1.5)"
+    apt_install python3-pandas
+fi
+
 if ! docker info >/dev/null 2>&1; then
     log "starting dockerd"
     nohup dockerd >/var/log/autorun-dockerd.log 2>&1 &
