@@ -78,10 +78,20 @@ def output_mode(json_mode: bool, quiet: bool) -> str:
     return "json" if json_mode else "quiet" if quiet else "auto"
 
 
-def executor_flags(local: bool, no_exec: bool) -> dict[str, Any]:
-    if local and no_exec:
-        raise typer.BadParameter("--local and --no-exec cannot be combined")
-    return {"executor.type": "local" if local else "none" if no_exec else None}
+def executor_flags(local: bool, no_exec: bool, docker: str | None, no_pull: bool) -> dict[str, Any]:
+    if sum([local, no_exec, docker is not None]) > 1:
+        raise typer.BadParameter("choose one of --docker, --local and --no-exec")
+    kind = "docker" if docker is not None else "local" if local else "none" if no_exec else None
+    return {"executor.type": kind, "executor.image": docker, "executor.pull": False if no_pull else None}
+
+
+def terminal_human(mode: str):
+    """A person at the terminal for ALWAYS/TERMINATE; questions go to stderr, so stdout stays the product."""
+    if mode == "NEVER":
+        return None
+    from autorun.human import Terminal, TerminalHuman
+
+    return TerminalHuman(mode, Terminal(sys.stdin, sys.stderr))
 
 
 @app.command()
@@ -104,8 +114,19 @@ def analyse(
     max_turns: Annotated[
         int | None, typer.Option("--max-turns", help="Most executor replies before the session stops.")
     ] = None,
+    docker: Annotated[
+        str | None,
+        typer.Option("--docker", metavar="IMAGE", help="Run code in a locked-down Docker container of IMAGE."),
+    ] = None,
+    no_pull: Annotated[bool, typer.Option("--no-pull", help="Never pull a missing Docker image.")] = False,
     local: Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")] = False,
     no_exec: Annotated[bool, typer.Option("--no-exec", help="Show code blocks but never run them.")] = False,
+    human_input_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--human-input-mode", metavar="MODE", help="NEVER (default), ALWAYS (approve each block) or TERMINATE."
+        ),
+    ] = None,
     json_mode: Annotated[bool, typer.Option("--json", help="JSON Lines events on stdout, nothing else.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the final message.")] = False,
     debug: DebugOpt = False,
@@ -128,7 +149,8 @@ def analyse(
         "executor.timeout": timeout,
         "executor.last_n_messages": last_n_messages,
         "session.max_consecutive_auto_reply": max_turns,
-        **executor_flags(local, no_exec),
+        "session.human_input_mode": human_input_mode.upper() if human_input_mode else None,
+        **executor_flags(local, no_exec, docker, no_pull),
     }
 
     def run() -> int:
@@ -136,7 +158,7 @@ def analyse(
         request = AnalyseRequest(require_file_argument(file), loaded.config, question)
         display = make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
         try:
-            outcome = run_analysis(request, display)
+            outcome = run_analysis(request, display, human=terminal_human(loaded.config.session.human_input_mode))
         finally:
             display.close()
         return outcome.exit_code
@@ -175,7 +197,7 @@ def config_show(
     from autorun.config import format_config_show
 
     rows = guarded(debug, lambda: format_config_show(load(config, {})))
-    console = Console(no_color="NO_COLOR" in os.environ)
+    console = Console(no_color="NO_COLOR" in os.environ, width=None if sys.stdout.isatty() else 160)
     table = Table("key", "value", "from", box=None, pad_edge=False)
     for key, value, source in rows:
         table.add_row(key, value, source)
@@ -192,6 +214,33 @@ def config_init(
 
     guarded(debug, lambda: write_starter_config(path))
     typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def clean(debug: DebugOpt = False) -> None:
+    """Remove containers left by crashed sessions (every container labelled by autorun, running or not)."""
+    from autorun.docker_admin import clean_containers
+
+    removed = guarded(debug, lambda: clean_containers(env=os.environ))
+    typer.echo(f"removed {removed} autorun container{'s' if removed != 1 else ''}")
+
+
+@app.command()
+def doctor(config: ConfigOpt = None, debug: DebugOpt = False) -> None:
+    """Check Python, the Docker engine and image, the API-key variable and the model endpoint, with a fix for each."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from autorun.docker_admin import run_doctor
+
+    checks = guarded(debug, lambda: run_doctor(load(config, {}).config, os.environ))
+    console = Console(no_color="NO_COLOR" in os.environ, width=None if sys.stdout.isatty() else 160)
+    table = Table("check", "status", "detail", "fix", box=None, pad_edge=False)
+    colours = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+    for check in checks:
+        table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", check.detail, check.fix)
+    console.print(table)
+    raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)
 
 
 from autorun.cli_chat import register  # noqa: E402

@@ -37,6 +37,15 @@ def _check_env_name(name: str) -> str:
     return name
 
 
+def _size(value: str) -> int:
+    from autorun.executors.docker_engine import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError:
+        raise ValueError(f"must be a size such as 512m or 1g, got {value!r}") from None
+
+
 class ModelPrice(_Section):
     input: float = Field(ge=0, allow_inf_nan=False, description="USD per 1M prompt tokens")
     output: float = Field(ge=0, allow_inf_nan=False, description="USD per 1M completion tokens")
@@ -97,6 +106,19 @@ class ExecutorConfig(_Section):
         default="local", description="local subprocess | docker container | none (show code, never run it)"
     )
     image: str = Field(default="python:3.11-slim", min_length=1, description="Docker image for type docker")
+    pull: bool = Field(default=True, description="docker: pull the image when it is missing (--no-pull: never)")
+    network: str = Field(default="none", min_length=1, description="docker: network of the container; none = no network")
+    cpus: float = Field(default=1.0, gt=0, allow_inf_nan=False, description="docker: CPUs the container may use")
+    pids_limit: int = Field(default=256, gt=0, description="docker: most processes in the container (fork bombs stop here)")
+    read_only_root: bool = Field(default=True, description="docker: read-only root filesystem, writable tmpfs /tmp")
+    tmpfs_size: str = Field(default="256m", description="docker: size of the writable /tmp")
+    user: str | None = Field(
+        default=None, description="docker: uid:gid code runs as; null = the host user, so files in work_dir are yours"
+    )
+    setup: list[str] = Field(
+        default_factory=list,
+        description="docker: pip packages installed at container start, before the network is cut",
+    )
     timeout: float = Field(
         default=60.0, gt=0, allow_inf_nan=False, description="seconds one code block may run"
     )
@@ -115,6 +137,45 @@ class ExecutorConfig(_Section):
     output_limit: int = Field(
         default=32_000, gt=0, description="characters of block output sent back to the model"
     )
+    memory: str = Field(
+        default="2g", description="memory limit, e.g. 512m or 2g: the container's (docker), each process's (local)"
+    )
+    max_processes: int | None = Field(
+        default=256, gt=0, description="most processes a block may add (local; not enforced for root); null = no limit"
+    )
+    max_file_size: int | None = Field(
+        default=1024**3, gt=0, description="largest file a block may write, in bytes or e.g. 1g; null = no limit"
+    )
+    max_open_files: int | None = Field(
+        default=1024, gt=0, description="most files a block process may hold open; null = no limit"
+    )
+    sandbox: Literal["none", "bwrap"] = Field(
+        default="none", description="local only: bwrap runs each block with no network, no home, private /proc"
+    )
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        _size(value)
+        return value
+
+    @field_validator("max_file_size", mode="before")
+    @classmethod
+    def _file_size(cls, value: Any) -> Any:
+        return _size(value) if isinstance(value, str) else value
+
+    @field_validator("tmpfs_size")
+    @classmethod
+    def _tmpfs_size(cls, value: str) -> str:
+        _size(value)
+        return value
+
+    @field_validator("user")
+    @classmethod
+    def _uid_gid(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d+(:\d+)?", value):
+            raise ValueError("must be uid or uid:gid in numbers, or null for the host user")
+        return value
 
     @field_validator("env_passthrough")
     @classmethod

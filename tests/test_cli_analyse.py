@@ -199,3 +199,17 @@ def test_version() -> None:
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"autorun {__version__}"
+
+
+def test_always_mode_asks_before_each_block_and_n_skips(tmp_path: Path, clean_env) -> None:
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path),
+                    "--human-input-mode", "always", "--json"),
+        env=clean_env, input="y\nn\n" + "\n" * 20, capture_output=True, text=True, timeout=120,
+    )
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert "Run it?" in proc.stderr
+    blocks = [e for e in events if e["event"] == "code_block"]
+    assert blocks[0]["will_run"] is True and blocks[1]["will_run"] is False
+    user_replies = [e["content"] for e in events if e["event"] == "message" and e["role"] == "user"]
+    assert "The user chose not to run this code." in user_replies
