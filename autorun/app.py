@@ -53,11 +53,50 @@ def build_executor(config: Config, *, session_id: str, env: Mapping[str, str], o
             session_id=session_id,
             on_notice=on_notice,
         )
+    from autorun.executors.limits import ProcessLimits, parse_memory
     from autorun.executors.local import LocalExecutor
 
+    limits = ProcessLimits(parse_memory(ex.memory), ex.max_processes, ex.max_file_size, ex.max_open_files)
     return LocalExecutor(
-        work_dir, ex.timeout, python=ex.python, env_passthrough=ex.env_passthrough, base_env=env
+        work_dir,
+        ex.timeout,
+        python=ex.python,
+        env_passthrough=ex.env_passthrough,
+        base_env=env,
+        limits=limits,
+        sandbox=ex.sandbox,
     )
+
+
+# Where autorun writes in the work dir from the host: transcripts, and the Docker data mounts.
+WRITTEN_PATHS = (".autorun", ".autorun/sessions", "data")
+
+
+LARGE_FILE_BYTES = 256 * 1024**2
+
+
+def large_file_warning(data_file: Path, size: int, config: Config) -> str | None:
+    """A warning for a data file too big to load whole without thought (autorun itself reads only its head)."""
+    if size < LARGE_FILE_BYTES:
+        return None
+    from autorun.executors.docker_engine import human_size
+
+    limit = f"executor.memory is {config.executor.memory}" if config.executor.type != "none" else "mind your memory"
+    return (
+        f"{data_file.name} is {human_size(size)}: loading it whole takes several times that in memory "
+        f"({limit}); read only the columns or rows needed, or in chunks"
+    )
+
+
+def check_work_dir_links(work_dir: Path) -> None:
+    """Refuse a work dir in which code planted a symlink out of it where autorun writes."""
+    for name in WRITTEN_PATHS:
+        path = work_dir / name
+        if path.is_symlink() and not path.resolve().is_relative_to(work_dir):
+            raise ConfigError(
+                f"{path} is a symlink to {os.readlink(path)}, outside the work directory, and autorun "
+                "will not write through it (code run in an earlier session may have planted it); remove it"
+            )
 
 
 def uses_llm(config: Config, env: Mapping[str, str]) -> bool:
@@ -180,18 +219,21 @@ def analyse(
     """
     from autorun.config import redacted_config_dict
     from autorun.datafile import inspect_data_file
+    from autorun.redact import Redactor, known_secrets, redacting_model, redacting_sink
     from autorun.render import Fanout
     from autorun.transcript import TranscriptWriter, new_transcript_path
 
     env = dict(os.environ if env is None else env)
     config = request.config
     data_file = request.data_file.expanduser().resolve()
-    inspect_data_file(data_file)
+    info = inspect_data_file(data_file)
     session_id = session_id or new_session_id()
     work_dir = Path(config.executor.work_dir).expanduser().resolve()
+    check_work_dir_links(work_dir)
     transcript_path = new_transcript_path(work_dir, session_id, datetime.now())
     transcript = TranscriptWriter(transcript_path)
-    sink = Fanout(display, transcript)
+    redactor = Redactor(known_secrets(env, config.model.api_key_env))
+    sink = redacting_sink(Fanout(display, transcript), redactor)
 
     def notice(text: str) -> None:
         sink.handle(Notice(text=text))
@@ -202,6 +244,7 @@ def analyse(
         ) as executor:
             data_path = executor.expose(data_file)
             model = build_model(config, data_file=data_file, data_path=data_path, env=env, on_notice=notice)
+            model = redacting_model(model, redactor)
             if request.question and model.name == "builtin":
                 notice("--question needs an LLM: the builtin analyst runs its standard analysis")
             sink.handle(
@@ -216,6 +259,9 @@ def analyse(
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                 )
             )
+            warning = large_file_warning(data_file, info.size_bytes, config)
+            if warning:
+                sink.handle(Notice(text=warning, level="warning"))
             session = Session(
                 model,
                 executor,

@@ -176,6 +176,8 @@ def run_chat(
     Raises ConfigError (bad file, bad transcript, builtin without a file) or ExecutorError;
     model errors are shown and the chat goes on.
     """
+    from autorun.app import check_work_dir_links
+    from autorun.redact import Redactor, known_secrets, redacting_model, redacting_sink
     from autorun.render import Fanout
     from autorun.transcript import TranscriptWriter, new_transcript_path
 
@@ -185,11 +187,13 @@ def run_chat(
     data = chat_files(files, history, early.append)
     require_data_for_builtin(config, [d.path for d in data], env)
     session_id = session_id or new_session_id()
+    check_work_dir_links(executor_work_dir(config))
     transcript_path = new_transcript_path(executor_work_dir(config), session_id, datetime.now())
     transcript = TranscriptWriter(transcript_path)
     shown = ChatDisplay(display, human)
     human.preview = shown.preview
-    sink = Fanout(shown, transcript)
+    redactor = Redactor(known_secrets(env, config.model.api_key_env))
+    sink = redacting_sink(Fanout(shown, transcript), redactor)
 
     def notice(text: str) -> None:
         sink.handle(Notice(text=text))
@@ -200,7 +204,7 @@ def run_chat(
             build_executor(config, session_id=session_id, env=env, on_notice=notice) as executor,
         ):
             data = [DataInput(d.path, d.info, executor.expose(d.path)) for d in data]
-            model = chat_model(config, data, env, notice)
+            model = redacting_model(chat_model(config, data, env, notice), redactor)
             sink.handle(_session_start(config, session_id, model.name, executor.name, data, transcript_path))
             for text in early:
                 notice(text)

@@ -28,9 +28,11 @@ from autorun.events import (
     Notice,
     SessionEnd,
 )
-from autorun.executors.base import ExecResult, Executor, format_result
+from autorun.executors.base import ExecResult, Executor, cap_output, format_result
+from autorun.executors.limits import KEPT_OUTPUT_CHARS
 from autorun.models.base import Message, Model
 from autorun.models.retry import RESTART
+from autorun.output_budget import ShownOutput
 
 NUDGE = (
     "No code block was found in your last message. If the task is complete, reply {keyword}. "
@@ -375,19 +377,23 @@ class Session:
         return format_result(combined, self.settings.output_limit)
 
     def _run_one(self, block: CodeBlock) -> ExecResult:
-        seen: list[str] = []
+        shown = ShownOutput()
         started = self.clock()
 
         def on_output(text: str) -> None:
-            seen.append(text)
-            self.sink.handle(ExecutionOutput(index=block.index, text=text))
+            visible = shown.feed(text)
+            if visible:
+                self.sink.handle(ExecutionOutput(index=block.index, text=visible))
 
         try:
             result = self.executor.run(block, on_output)
         except KeyboardInterrupt:
             if not self.interruptible_blocks:
                 raise
-            result = self._interrupted_block(block, "".join(seen), started)
+            result = self._interrupted_block(block, shown.kept.text(), started)
+        rest = shown.finish()
+        if rest:
+            self.sink.handle(ExecutionOutput(index=block.index, text=rest))
         self.stats.blocks_run += 1
         self.stats.last_exit_code = result.exit_code
         if result.exit_code == 0:
@@ -401,7 +407,7 @@ class Session:
                 exit_code=result.exit_code,
                 duration_s=round(result.duration_s, 3),
                 timed_out=result.timed_out,
-                output=result.output,
+                output=cap_output(result.output, KEPT_OUTPUT_CHARS),
             )
         )
         return result

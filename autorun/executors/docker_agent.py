@@ -33,6 +33,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autorun.executors.limits import KEPT_OUTPUT_CHARS, OutputKeeper
+
 OutputFn = Callable[[str], None]
 
 # Used when the image has no setsid binary: Python starts the block in a new session.
@@ -144,7 +146,7 @@ class AgentChannel:
         self._queue: queue.Queue[object] = queue.Queue()
         self._pending = b""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._parts: list[str] = []
+        self._kept = OutputKeeper(KEPT_OUTPUT_CHARS)
         self._nonce = ""
         self.busy = False  # a command was sent and its reply not yet read
         self.closed_by: BaseException | None = None
@@ -166,7 +168,7 @@ class AgentChannel:
         self.busy = True
         self._nonce = secrets.token_hex(12)
         self._decoder.reset()
-        self._parts = []
+        self._kept = OutputKeeper(KEPT_OUTPUT_CHARS)
         try:
             self._raw.sendall(f"{number} {timeout} {self._nonce} {language} {path}\n".encode())
         except OSError as exc:
@@ -182,17 +184,17 @@ class AgentChannel:
                 line, _, self._pending = self._pending[found + len(head) :].partition(b"\n")
                 code, _, oom = line.decode().partition(" ")
                 self.busy = False
-                return Reply(True, int(code), int(oom), "".join(self._parts))
+                return Reply(True, int(code), int(oom), self._kept.text())
             keep = self._holdback(head) if found < 0 else len(self._pending) - found
             self._emit(self._pending[: len(self._pending) - keep], on_output)
             self._pending = self._pending[len(self._pending) - keep :]
             if not self._next(until):
-                return Reply(False, -1, -1, "".join(self._parts))
+                return Reply(False, -1, -1, self._kept.text())
 
     def _emit(self, data: bytes, on_output: OutputFn, final: bool = False) -> None:
         text = self._decoder.decode(data, final=final)
         if text:
-            self._parts.append(text)
+            self._kept.add(text)
             on_output(text)
 
     def _holdback(self, head: bytes) -> int:

@@ -28,6 +28,8 @@ def host_config(settings: DockerSettings, work_dir: Path, exposed: Mapping[str, 
     mounts += [Mount(data_path(name), str(path), type="bind", read_only=True) for name, path in exposed.items()]
     tmpfs = f"rw,nosuid,nodev,size={s.tmpfs_size},{'exec' if s.setup else 'noexec'}"
     ulimits = [Ulimit(name="fsize", soft=s.max_file_size, hard=s.max_file_size)] if s.max_file_size else []
+    if s.max_open_files:
+        ulimits.append(Ulimit(name="nofile", soft=s.max_open_files, hard=s.max_open_files))
     return {
         "mounts": mounts,
         "init": True,

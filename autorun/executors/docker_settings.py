@@ -30,6 +30,7 @@ class DockerSettings:
     tmpfs_size: str = "256m"
     user: str = field(default_factory=host_user)
     max_file_size: int | None = GiB
+    max_open_files: int | None = 1024
     setup: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -53,6 +54,8 @@ class DockerSettings:
             return f"pids_limit must be a positive number, got {self.pids_limit}"
         if self.max_file_size is not None and self.max_file_size <= 0:
             return f"max_file_size must be a positive number of bytes or null, got {self.max_file_size}"
+        if self.max_open_files is not None and self.max_open_files <= 0:
+            return f"max_open_files must be a positive number or null, got {self.max_open_files}"
         return None
 
     @property
@@ -64,14 +67,14 @@ def settings_from_config(executor_config: Any) -> DockerSettings:
     """DockerSettings from the `executor:` config section.
 
     Keys the section lacks keep their defaults; `user: null` means the host user and
-    `max_file_size: null` means no limit.
+    `max_file_size: null` and `max_open_files: null` mean no limit.
     """
     values: dict[str, Any] = {}
     for name in DockerSettings.__dataclass_fields__:
         if not hasattr(executor_config, name):
             continue
         value = getattr(executor_config, name)
-        if value is None and name != "max_file_size":
+        if value is None and name not in ("max_file_size", "max_open_files"):
             continue
         if name == "setup":
             value = tuple(value)

@@ -19,6 +19,9 @@ from autorun.codeblocks import SUPPORTED_LANGUAGES, CodeBlock
 from autorun.errors import ConfigError, ExecutorError
 from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback
 from autorun.executors.envscrub import execution_environment
+from autorun.executors.limits import KEPT_OUTPUT_CHARS, OutputKeeper, ProcessLimits
+from autorun.executors.nofollow import write_inside
+from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
 
 FILENAME_PREFIX = "# filename:"
 EXTENSIONS = {"python": "py", "sh": "sh"}
@@ -39,7 +42,7 @@ class _Stream:
         self.fd = fd
         self._on_output = on_output
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._parts: list[str] = []
+        self._kept = OutputKeeper(KEPT_OUTPUT_CHARS)
         self.eof = False
 
     def read_once(self) -> None:
@@ -56,7 +59,7 @@ class _Stream:
 
     def emit(self, text: str) -> None:
         if text:
-            self._parts.append(text)
+            self._kept.add(text)
             self._on_output(text)
 
     def drain(self, seconds: float) -> None:
@@ -72,7 +75,7 @@ class _Stream:
         self.finish()
 
     def text(self) -> str:
-        return "".join(self._parts)
+        return self._kept.text()
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
@@ -135,6 +138,8 @@ class LocalExecutor:
         env_passthrough: Sequence[str] = (),
         base_env: Mapping[str, str] | None = None,
         kill_grace_s: float = 2.0,
+        limits: ProcessLimits | None = None,
+        sandbox: str = "none",
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
@@ -147,9 +152,16 @@ class LocalExecutor:
         )
         self._sh = shutil.which("sh") or "/bin/sh"
         self._proc: subprocess.Popen[bytes] | None = None
+        self.limits = limits or ProcessLimits()
+        self.sandbox = sandbox
+        self._exposed: list[Path] = []
+        self._sandbox_checked = False
+        self._known_children: set[int] = set()
 
     def expose(self, host_path: Path) -> str:
-        return str(Path(host_path).expanduser().resolve())
+        path = Path(host_path).expanduser().resolve()
+        self._exposed.append(path)
+        return str(path)
 
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
         started = time.monotonic()
@@ -163,8 +175,7 @@ class LocalExecutor:
         if isinstance(script, str):
             return _failed(script, started)
         try:
-            script.parent.mkdir(parents=True, exist_ok=True)
-            script.write_bytes(block.code.encode("utf-8", errors="replace"))
+            write_inside(self.work_dir, script.relative_to(self.work_dir), block.code.encode("utf-8", errors="replace"))
         except OSError as exc:
             return _failed(f"cannot write the code file {script}: {exc.strerror or exc}", started)
         return self._execute(self._command(block.language, script), on_output, started)
@@ -217,6 +228,8 @@ class LocalExecutor:
         return [self.python if language == "python" else self._sh, relative]
 
     def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+        if self.sandbox == "bwrap":
+            command = self._sandboxed(command)
         try:
             return subprocess.Popen(
                 command,
@@ -227,6 +240,7 @@ class LocalExecutor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 bufsize=0,
+                preexec_fn=self.limits.preexec(),
             )
         except OSError as exc:
             raise ExecutorError(
@@ -234,7 +248,25 @@ class LocalExecutor:
                 "check that it is installed (for python, set executor.python)."
             ) from exc
 
+    def _sandboxed(self, command: list[str]) -> list[str]:
+        from autorun.executors.sandbox import bwrap_command, find_bwrap, sandbox_available
+
+        bwrap = find_bwrap()
+        if not self._sandbox_checked:
+            problem = sandbox_available(bwrap)
+            if problem:
+                raise ExecutorError(
+                    f"executor.sandbox is bwrap but bwrap cannot create its namespaces here ({problem}); "
+                    "allow unprivileged user namespaces or set executor.sandbox: none."
+                )
+            self._sandbox_checked = True
+        return bwrap_command(
+            bwrap, command, work_dir=self.work_dir, read_only=self._exposed, interpreter=self.python
+        )
+
     def _execute(self, command: list[str], on_output: OutputCallback, started: float) -> ExecResult:
+        become_subreaper()
+        self._known_children = child_pids()
         proc = self._spawn(command)
         self._proc = proc
         assert proc.stdout is not None
@@ -243,6 +275,7 @@ class LocalExecutor:
             finished = self._pump(proc, stream, started + self.timeout)
         finally:
             self._kill_group(proc)
+            sweep_leftovers(self._known_children, spare={proc.pid})
         try:
             stream.drain(_DRAIN_S)
         finally:
