@@ -96,7 +96,9 @@ def terminal_human(mode: str):
 
 @app.command()
 def analyse(
-    file: Annotated[Path, typer.Argument(help="The data file: CSV, TSV, JSON, JSONL, Parquet or Excel.")],
+    file: Annotated[
+        Path, typer.Argument(help="The data file: CSV, TSV, JSON, JSONL, Parquet or Excel.", readable=False)
+    ],
     question: Annotated[str | None, typer.Option("--question", "-q", help="What to find out (needs an LLM).")] = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
@@ -168,7 +170,7 @@ def analyse(
 
 @app.command()
 def results(
-    transcript: Annotated[Path, typer.Argument(help="A session transcript (.jsonl).")],
+    transcript: Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)],
     json_mode: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     debug: DebugOpt = False,
 ) -> None:

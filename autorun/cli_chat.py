@@ -21,7 +21,9 @@ CHAT_FLAG_NAMES = {
 def chat(
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="Data files to talk about (CSV, TSV, JSON, JSONL, Parquet, Excel); code reads them."),
+        typer.Argument(
+            help="Data files to talk about (CSV, TSV, JSON, JSONL, Parquet, Excel); code reads them.", readable=False
+        ),
     ] = None,
     docker: Annotated[
         str | None, typer.Option("--docker", metavar="IMAGE", help="Run code in a Docker container of IMAGE.")
@@ -120,7 +122,7 @@ def _human_input_mode(value: str | None) -> str | None:
 
 
 def replay(
-    transcript: Annotated[Path, typer.Argument(help="A session transcript (.jsonl).")],
+    transcript: Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)],
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
     """Show a recorded session as it looked: messages, code, output and summary. Nothing is run."""

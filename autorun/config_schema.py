@@ -107,9 +107,13 @@ class ExecutorConfig(_Section):
     )
     image: str = Field(default="python:3.11-slim", min_length=1, description="Docker image for type docker")
     pull: bool = Field(default=True, description="docker: pull the image when it is missing (--no-pull: never)")
-    network: str = Field(default="none", min_length=1, description="docker: network of the container; none = no network")
+    network: str = Field(
+        default="none", min_length=1, description="docker: network of the container; none = no network"
+    )
     cpus: float = Field(default=1.0, gt=0, allow_inf_nan=False, description="docker: CPUs the container may use")
-    pids_limit: int = Field(default=256, gt=0, description="docker: most processes in the container (fork bombs stop here)")
+    pids_limit: int = Field(
+        default=256, gt=0, description="docker: most processes in the container (fork bombs stop here)"
+    )
     read_only_root: bool = Field(default=True, description="docker: read-only root filesystem, writable tmpfs /tmp")
     tmpfs_size: str = Field(default="256m", description="docker: size of the writable /tmp")
     user: str | None = Field(
@@ -138,7 +142,7 @@ class ExecutorConfig(_Section):
         default=32_000, gt=0, description="characters of block output sent back to the model"
     )
     memory: str = Field(
-        default="2g", description="memory limit, e.g. 512m or 2g: the container's (docker), each process's (local)"
+        default="1g", description="memory limit, e.g. 512m or 2g: the container's (docker), each process's (local)"
     )
     max_processes: int | None = Field(
         default=256, gt=0, description="most processes a block may add (local; not enforced for root); null = no limit"

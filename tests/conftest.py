@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.register_assert_rewrite("tests.docker_fixtures", "tests.security.harness")
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data" / "sales.csv"
 

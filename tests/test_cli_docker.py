@@ -24,11 +24,16 @@ def transcript_records(work: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def containers_of(docker_client, session_id: str) -> list:
-    return docker_client.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={session_id}"})
+@pytest.fixture
+def engine(docker_client):  # noqa: F811 (the imported fixture)
+    return docker_client
 
 
-def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, docker_client) -> None:
+def containers_of(engine, session_id: str) -> list:
+    return engine.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={session_id}"})
+
+
+def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, engine) -> None:
     work = tmp_path / "w"
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--docker", TEST_IMAGE, "--work-dir", str(work)),
@@ -41,7 +46,7 @@ def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, doc
     assert "2026-03 with 36,200" in proc.stdout
     records = transcript_records(work)
     assert records[0]["executor"] == "docker"
-    assert containers_of(docker_client, records[0]["session_id"]) == []
+    assert containers_of(engine, records[0]["session_id"]) == []
 
 
 def _replay_transcript(path: Path, code: str) -> Path:
@@ -52,7 +57,7 @@ def _replay_transcript(path: Path, code: str) -> Path:
 
 
 @pytest.mark.parametrize("executor_flags", [["--docker", TEST_IMAGE], ["--local"]], ids=["docker", "local"])
-def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_env, docker_client, executor_flags):
+def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_env, engine, executor_flags):
     work = tmp_path / "w"
     marker = f"300.{time.monotonic_ns() % 100000}"
     replay = _replay_transcript(tmp_path / "rec.jsonl", f"echo started; sleep {marker}")
@@ -70,6 +75,6 @@ def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_en
     records = transcript_records(work)
     assert [r["event"] for r in records][-2:] == ["interrupted", "session_end"]
     assert records[-1]["status"] == "interrupted" and records[-1]["exit_code"] == 143
-    assert containers_of(docker_client, records[0]["session_id"]) == []
+    assert containers_of(engine, records[0]["session_id"]) == []
     leftover = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
     assert leftover.stdout == "", "the block's process outlived autorun"

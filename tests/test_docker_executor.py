@@ -26,10 +26,7 @@ from autorun.config_schema import Config
 from autorun.docker_admin import clean_containers, run_doctor
 from autorun.errors import ExecutorError, ExitCode
 from autorun.executors.docker import DockerSettings
-
-pytest.register_assert_rewrite("tests.docker_fixtures")
-
-from tests.docker_fixtures import (  # noqa: E402
+from tests.docker_fixtures import (
     TEST_IMAGE,
     bridge_gateway,
     require_engine,
