@@ -283,15 +283,8 @@ def edit_inline(block: CodeBlock, terminal: Terminal) -> str | None:
 class ChatHuman(TerminalHuman):
     """The chat's HumanInput: the chat prompt itself is where the session 'asks at the end'."""
 
-    def __init__(
-        self,
-        mode: str,
-        terminal: Terminal,
-        *,
-        env: Mapping[str, str] | None = None,
-        preview: BlockPreview | None = None,
-    ) -> None:
-        super().__init__(mode, terminal, env=env, preview=preview)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.entered: list[str] = []
 
     def next_request(self) -> str:

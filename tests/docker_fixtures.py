@@ -115,11 +115,11 @@ def bridge_gateway(client: Any) -> str:
 
 
 class TcpServer:
-    """Accepts TCP connections on all host addresses and answers each with `hello`."""
+    """Accepts TCP connections on ``host`` (all host addresses by default), answers each with `hello`, counts them."""
 
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("0.0.0.0", 0))
-        self.port = self.sock.getsockname()[1]
+    def __init__(self, host: str = "0.0.0.0") -> None:
+        self.sock = socket.create_server((host, 0))
+        self.host, self.port = host, self.sock.getsockname()[1]
         self.accepted = 0
         threading.Thread(target=self._serve, daemon=True).start()
 

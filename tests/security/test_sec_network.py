@@ -14,33 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker_fixtures import TcpServer
 from tests.security.harness import check_common, replies_for, run_probe
 from tests.security.probes import record
 
 ANSWER_IP = "10.9.8.7"
-
-
-class TcpServer:
-    """Answers every connection with `hello`; counts them."""
-
-    def __init__(self, host: str) -> None:
-        self.sock = socket.create_server((host, 0))
-        self.host, self.port = host, self.sock.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with conn:
-                conn.sendall(b"hello")
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class DnsServer:
