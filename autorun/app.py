@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autorun.config_schema import Config
 from autorun.errors import ConfigError, ModelError
@@ -17,6 +18,9 @@ from autorun.events import EventSink, Notice, SessionStart
 from autorun.executors.base import Executor
 from autorun.models.base import Model
 from autorun.session import HumanInput, Session, SessionOutcome, SessionSettings, SessionTerminated
+
+if TYPE_CHECKING:
+    from autorun.datafile import DataFileInfo
 
 NoticeFn = Callable[[str], None]
 REPLAY_PREFIX = "replay:"
@@ -145,7 +149,7 @@ def build_llm(config: Config, model_name: str, *, env: Mapping[str, str], on_not
 def build_model(
     config: Config,
     *,
-    data_file: Path,
+    info: DataFileInfo,
     data_path: str,
     env: Mapping[str, str],
     on_notice: NoticeFn,
@@ -159,19 +163,18 @@ def build_model(
         return build_llm(config, config.model.auto_model if name == "auto" else name, env=env, on_notice=on_notice)
     if name == "auto":
         on_notice(f"${config.model.api_key_env} is not set: using the builtin offline analyst")
-    from autorun.datafile import inspect_data_file
     from autorun.models.builtin import BuiltinAnalyst
 
-    return BuiltinAnalyst(inspect_data_file(data_file), data_path)
+    return BuiltinAnalyst(info, data_path)
 
 
-def system_message_for(config: Config, model: Model, data_file: Path, data_path: str) -> str | None:
+def system_message_for(config: Config, model: Model, info: DataFileInfo, data_path: str) -> str | None:
     if model.name == "builtin" or config.model.name.startswith(REPLAY_PREFIX):
         return None
-    from autorun.datafile import describe_for_prompt, inspect_data_file
+    from autorun.datafile import describe_for_prompt
     from autorun.prompts import analyst_system_message
 
-    description = describe_for_prompt(inspect_data_file(data_file), data_path)
+    description = describe_for_prompt(info, data_path)
     return analyst_system_message(
         description, keyword=config.session.termination_keyword, override=config.model.system_message
     )
@@ -243,7 +246,7 @@ def analyse(
             config, session_id=session_id, env=env, on_notice=notice
         ) as executor:
             data_path = executor.expose(data_file)
-            model = build_model(config, data_file=data_file, data_path=data_path, env=env, on_notice=notice)
+            model = build_model(config, info=info, data_path=data_path, env=env, on_notice=notice)
             model = redacting_model(model, redactor)
             if request.question and model.name == "builtin":
                 notice("--question needs an LLM: the builtin analyst runs its standard analysis")
@@ -267,7 +270,7 @@ def analyse(
                 executor,
                 sink,
                 settings=session_settings(config),
-                system_message=system_message_for(config, model, data_file, data_path),
+                system_message=system_message_for(config, model, info, data_path),
                 human=human,
                 executor_name=executor.name,
                 work_dir=str(work_dir),

@@ -110,7 +110,7 @@ def require_data_for_builtin(config: Config, files: Sequence[Path], env: Mapping
 
 def chat_model(config: Config, data: Sequence[DataInput], env: Mapping[str, str], notice: Any) -> Model:
     if data:
-        model = build_model(config, data_file=data[0].path, data_path=data[0].seen_as, env=env, on_notice=notice)
+        model = build_model(config, info=data[0].info, data_path=data[0].seen_as, env=env, on_notice=notice)
         if model.name == "builtin" and len(data) > 1:
             notice(f"the builtin analyst analyses only the first file, {data[0].path.name}")
         return model
