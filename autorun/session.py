@@ -320,7 +320,6 @@ class Session:
         keyword = self.settings.termination_keyword
         selected = self._select_blocks()
         if selected is None:
-            self._announce_unrun(assistant_text)
             answer = self.human.reply_instead(assistant_text) if self.human else None
             return answer if answer is not None else NUDGE.format(keyword=keyword)
         position, blocks = selected
