@@ -79,8 +79,9 @@ def output_mode(json_mode: bool, quiet: bool) -> str:
 
 
 def executor_flags(local: bool, no_exec: bool, docker: str | None, no_pull: bool) -> dict[str, Any]:
-    if sum([local, no_exec, docker is not None]) > 1:
-        raise typer.BadParameter("choose one of --docker, --local and --no-exec")
+    given = [name for name, on in (("--docker", docker is not None), ("--local", local), ("--no-exec", no_exec)) if on]
+    if len(given) > 1:
+        raise typer.BadParameter(f"{' and '.join(given)} cannot be combined")
     kind = "docker" if docker is not None else "local" if local else "none" if no_exec else None
     return {"executor.type": kind, "executor.image": docker, "executor.pull": False if no_pull else None}
 

@@ -10,12 +10,6 @@ from typing import Annotated, Any
 import typer
 
 HUMAN_INPUT_MODES = ("ALWAYS", "TERMINATE", "NEVER")
-CHAT_FLAG_NAMES = {
-    "model.base_url": "--base-url",
-    "executor.image": "--docker",
-    "executor.type": "--docker/--local",
-    "session.human_input_mode": "--human-input-mode",
-}
 
 
 def chat(
@@ -28,11 +22,16 @@ def chat(
     docker: Annotated[
         str | None, typer.Option("--docker", metavar="IMAGE", help="Run code in a Docker container of IMAGE.")
     ] = None,
+    no_pull: Annotated[bool, typer.Option("--no-pull", help="Never pull a missing Docker image.")] = False,
     local: Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")] = False,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds before a block is killed.")] = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
     ] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")] = None,
+    cache: Annotated[
+        bool | None, typer.Option("--cache/--no-cache", help="Reuse cached model replies (model.cache).")
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="YAML config file (default: ./autorun.yaml if present).")
     ] = None,
@@ -73,28 +72,24 @@ def chat(
 
     Exit codes: 0 chat ended, 2 usage/config/input error, 4 executor error, 130 quit with Ctrl-C.
     """
-    from autorun.cli import guarded, load
+    from autorun.cli import executor_flags, guarded, load
 
-    if docker is not None and local:
-        raise typer.BadParameter("--docker and --local cannot be combined")
     mode = _human_input_mode(human_input_mode)
     flags: dict[str, Any] = {
         "model.name": model,
         "model.base_url": base_url,
+        "model.cache": cache,
         "executor.work_dir": str(work_dir) if work_dir is not None else None,
-        "executor.type": "docker" if docker is not None else "local" if local else None,
-        "executor.image": docker,
+        "executor.timeout": timeout,
         "session.human_input_mode": mode,
+        **executor_flags(local, False, docker, no_pull),
     }
 
     def run() -> int:
         from autorun.chat import run_chat
-        from autorun.config import FLAG_NAMES
         from autorun.human import ChatHuman, Terminal, history_file
         from autorun.render import make_renderer
 
-        for key, name in CHAT_FLAG_NAMES.items():
-            FLAG_NAMES.setdefault(key, name)
         loaded = load(config, flags)
         settings = loaded.config
         if loaded.sources.get("session.human_input_mode") == "default":

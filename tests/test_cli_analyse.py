@@ -213,3 +213,12 @@ def test_always_mode_asks_before_each_block_and_n_skips(tmp_path: Path, clean_en
     assert blocks[0]["will_run"] is True and blocks[1]["will_run"] is False
     user_replies = [e["content"] for e in events if e["event"] == "message" and e["role"] == "user"]
     assert "The user chose not to run this code." in user_replies
+
+
+def test_conflicting_executor_flags_are_a_usage_error(tmp_path: Path, clean_env) -> None:
+    result = CliRunner().invoke(
+        app, ["analyse", str(SAMPLE), "--local", "--no-exec", "--work-dir", str(tmp_path / "w")], env=clean_env
+    )
+    assert result.exit_code == 2
+    assert "--local and --no-exec cannot be combined" in result.stderr
+    assert not (tmp_path / "w").exists()
