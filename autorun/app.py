@@ -220,7 +220,7 @@ def analyse(
     Raises ConfigError (bad input file), ModelError or ExecutorError; the transcript is
     complete up to the failure in every case.
     """
-    from autorun.config import redacted_config_dict
+    from autorun.config_show import redacted_config_dict
     from autorun.datafile import inspect_data_file
     from autorun.redact import Redactor, known_secrets, redacting_model, redacting_sink
     from autorun.render import Fanout

@@ -237,7 +237,7 @@ def executor_work_dir(config: Config) -> Path:
 def _session_start(
     config: Config, session_id: str, model: str, executor: str, data: Sequence[DataInput], transcript: Path
 ) -> SessionStart:
-    from autorun.config import redacted_config_dict
+    from autorun.config_show import redacted_config_dict
 
     return SessionStart(
         session_id=session_id,

@@ -197,7 +197,7 @@ def config_show(
     from rich.console import Console
     from rich.table import Table
 
-    from autorun.config import format_config_show
+    from autorun.config_show import format_config_show
 
     rows = guarded(debug, lambda: format_config_show(load(config, {})))
     console = Console(no_color="NO_COLOR" in os.environ, width=None if sys.stdout.isatty() else 160)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import ValidationError
@@ -60,7 +59,7 @@ _SECRET_WORDS = {
     "authorization",
     "bearer",
 }
-_SECRET_VALUE = re.compile(
+SECRET_VALUE = re.compile(
     r"(?<![A-Za-z0-9])(?:(?:sk|pk|rk)[-_][A-Za-z0-9_\-]{16,}|gh[opsu]_[A-Za-z0-9]{20,}"
     r"|github_pat_\w{20,}|xox[abprs]-[\w-]{10,}|hf_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}"
     r"|AIza[\w-]{30,}|glpat-[\w-]{20,})"
@@ -308,7 +307,7 @@ _KEY_ENV_HINT = (
 
 
 def _reject_secret_name(key: str, name: str, label: str) -> None:
-    if _is_secret_name(name):
+    if is_secret_name(name):
         raise ConfigError(
             f"{label}: {key} looks like a secret, and API keys never go in configuration; {_KEY_ENV_HINT}"
         )
@@ -316,7 +315,7 @@ def _reject_secret_name(key: str, name: str, label: str) -> None:
 
 def _reject_secret_value(key: str, value: Any, label: str) -> None:
     texts = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
-    if any(isinstance(t, str) and _SECRET_VALUE.search(t) for t in texts):
+    if any(isinstance(t, str) and SECRET_VALUE.search(t) for t in texts):
         raise ConfigError(
             f"{label}: {key} holds what looks like an API key, and keys never go in configuration; "
             f"{_KEY_ENV_HINT} and keep only the variable's name here"
@@ -380,73 +379,19 @@ def _number_phrase(noun: str, limits: Mapping[str, Any]) -> str:
     return f"{noun} " + " and ".join(f"{ops[k]} {v:g}" for k, v in bounds.items()) if bounds else noun
 
 
-def _inline_yaml(value: Any) -> str:
+def inline_yaml(value: Any) -> str:
     text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1 << 16).strip()
     return text.removesuffix("...").strip()
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else _inline_yaml(value)
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else inline_yaml(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _is_secret_name(name: str) -> bool:
+def is_secret_name(name: str) -> bool:
     words = set(re.split(r"[^a-z0-9]+", name.lower()))
     return bool(words & _SECRET_WORDS) and not name.lower().endswith("_env")
-
-
-def _redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: REDACTED if _is_secret_name(str(k)) else _redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
-    if isinstance(value, str):
-        if _SECRET_VALUE.search(value):
-            return REDACTED
-        if value.startswith(("http://", "https://")):
-            parts = urlsplit(value)
-            if parts.password:
-                host = parts.netloc.rpartition("@")[2]
-                return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
-    return value
-
-
-def redacted_config_dict(config: Config) -> dict[str, Any]:
-    """The config as plain data with anything secret-looking masked: for transcripts and `config show`."""
-    return _redact(config.model_dump(mode="json"))
-
-
-def _env_note(key: str, value: Any, env: Mapping[str, str]) -> str:
-    if not (key.endswith("_env") and isinstance(value, str)):
-        return ""
-    return "set" if env.get(value) else "not set"
-
-
-def format_config_show(loaded: LoadedConfig) -> list[tuple[str, str, str]]:
-    """Rows (key, value, source); a *_env key shows the variable's name and whether it is set."""
-    rows = []
-    for section, body in redacted_config_dict(loaded.config).items():
-        for name, value in body.items():
-            key = f"{section}.{name}"
-            text = _inline_yaml(value)
-            note = _env_note(key, value, loaded.env)
-            rows.append((key, f"{text}  ({note})" if note else text, loaded.sources.get(key, DEFAULT_SOURCE)))
-    return rows
-
-
-def config_show_yaml(loaded: LoadedConfig) -> str:
-    lines: list[str] = []
-    for section, body in redacted_config_dict(loaded.config).items():
-        entries = [(f"  {k}: {_inline_yaml(v)}", f"{section}.{k}", v) for k, v in body.items()]
-        width = max((len(text) for text, _, _ in entries), default=0)
-        lines.append(f"{section}:")
-        for text, key, value in entries:
-            comment = f"from: {loaded.sources.get(key, DEFAULT_SOURCE)}"
-            note = _env_note(key, value, loaded.env)
-            if note:
-                comment += f"; {value} is {note}"
-            lines.append(f"{text.ljust(width)}  # {comment}")
-    return "\n".join(lines) + "\n"
 
 
 def write_starter_config(path: Path) -> None:

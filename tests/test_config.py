@@ -13,16 +13,14 @@ from autorun.config import (
     FLAG_NAMES,
     LoadedConfig,
     config_keys,
-    config_show_yaml,
     default_config_text,
     env_var_name,
-    format_config_show,
     load_config,
-    redacted_config_dict,
     write_starter_config,
 )
 from autorun.config import _parse_env_value as parse_env_value
 from autorun.config_schema import Config
+from autorun.config_show import config_show_yaml, format_config_show, redacted_config_dict
 from autorun.errors import ConfigError, ExitCode
 
 REPO = Path(__file__).resolve().parents[1]
