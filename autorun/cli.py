@@ -12,6 +12,20 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from autorun import __version__
+from autorun.cli_options import (
+    BaseUrlOpt,
+    CacheOpt,
+    ConfigOpt,
+    DebugOpt,
+    DockerOpt,
+    LocalOpt,
+    ModelOpt,
+    NoPullOpt,
+    TimeoutOpt,
+    TranscriptArg,
+    WorkDirOpt,
+    executor_flags,
+)
 from autorun.errors import AutorunError, ExitCode
 
 app = typer.Typer(
@@ -27,10 +41,6 @@ app.add_typer(config_app, name="config")
 
 T = TypeVar("T")
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML config file (default: ./autorun.yaml if present).")
-]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
 def _version(value: bool) -> None:
@@ -78,14 +88,6 @@ def output_mode(json_mode: bool, quiet: bool) -> str:
     return "json" if json_mode else "quiet" if quiet else "auto"
 
 
-def executor_flags(local: bool, no_exec: bool, docker: str | None, no_pull: bool) -> dict[str, Any]:
-    given = [name for name, on in (("--docker", docker is not None), ("--local", local), ("--no-exec", no_exec)) if on]
-    if len(given) > 1:
-        raise typer.BadParameter(f"{' and '.join(given)} cannot be combined")
-    kind = "docker" if docker is not None else "local" if local else "none" if no_exec else None
-    return {"executor.type": kind, "executor.image": docker, "executor.pull": False if no_pull else None}
-
-
 def terminal_human(mode: str):
     """A person at the terminal for ALWAYS/TERMINATE; questions go to stderr, so stdout stays the product."""
     if mode == "NEVER":
@@ -101,28 +103,21 @@ def analyse(
         Path, typer.Argument(help="The data file: CSV, TSV, JSON, JSONL, Parquet or Excel.", readable=False)
     ],
     question: Annotated[str | None, typer.Option("--question", "-q", help="What to find out (needs an LLM).")] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
-    ] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")] = None,
-    cache: Annotated[
-        bool | None, typer.Option("--cache/--no-cache", help="Reuse cached model replies (model.cache).")
-    ] = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    cache: CacheOpt = None,
     config: ConfigOpt = None,
-    work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Where code files and transcripts go.")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds before a block is killed.")] = None,
+    work_dir: WorkDirOpt = None,
+    timeout: TimeoutOpt = None,
     last_n_messages: Annotated[
         int | None, typer.Option("--last-n-messages", help="How many recent messages to scan for code.")
     ] = None,
     max_turns: Annotated[
         int | None, typer.Option("--max-turns", help="Most executor replies before the session stops.")
     ] = None,
-    docker: Annotated[
-        str | None,
-        typer.Option("--docker", metavar="IMAGE", help="Run code in a locked-down Docker container of IMAGE."),
-    ] = None,
-    no_pull: Annotated[bool, typer.Option("--no-pull", help="Never pull a missing Docker image.")] = False,
-    local: Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")] = False,
+    docker: DockerOpt = None,
+    no_pull: NoPullOpt = False,
+    local: LocalOpt = False,
     no_exec: Annotated[bool, typer.Option("--no-exec", help="Show code blocks but never run them.")] = False,
     human_input_mode: Annotated[
         str | None,
@@ -171,7 +166,7 @@ def analyse(
 
 @app.command()
 def results(
-    transcript: Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)],
+    transcript: TranscriptArg,
     json_mode: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     debug: DebugOpt = False,
 ) -> None:

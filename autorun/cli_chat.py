@@ -9,6 +9,21 @@ from typing import Annotated, Any
 
 import typer
 
+from autorun.cli_options import (
+    BaseUrlOpt,
+    CacheOpt,
+    ConfigOpt,
+    DebugOpt,
+    DockerOpt,
+    LocalOpt,
+    ModelOpt,
+    NoPullOpt,
+    TimeoutOpt,
+    TranscriptArg,
+    WorkDirOpt,
+    executor_flags,
+)
+
 HUMAN_INPUT_MODES = ("ALWAYS", "TERMINATE", "NEVER")
 
 
@@ -19,23 +34,15 @@ def chat(
             help="Data files to talk about (CSV, TSV, JSON, JSONL, Parquet, Excel); code reads them.", readable=False
         ),
     ] = None,
-    docker: Annotated[
-        str | None, typer.Option("--docker", metavar="IMAGE", help="Run code in a Docker container of IMAGE.")
-    ] = None,
-    no_pull: Annotated[bool, typer.Option("--no-pull", help="Never pull a missing Docker image.")] = False,
-    local: Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")] = False,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds before a block is killed.")] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
-    ] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")] = None,
-    cache: Annotated[
-        bool | None, typer.Option("--cache/--no-cache", help="Reuse cached model replies (model.cache).")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="YAML config file (default: ./autorun.yaml if present).")
-    ] = None,
-    work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Where code files and transcripts go.")] = None,
+    docker: DockerOpt = None,
+    no_pull: NoPullOpt = False,
+    local: LocalOpt = False,
+    timeout: TimeoutOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    cache: CacheOpt = None,
+    config: ConfigOpt = None,
+    work_dir: WorkDirOpt = None,
     resume: Annotated[
         Path | None,
         typer.Option("--resume", metavar="TRANSCRIPT", help="Continue an earlier session with its history."),
@@ -48,7 +55,7 @@ def chat(
             help="ALWAYS (default here): ask before each block runs; TERMINATE, NEVER: run without asking.",
         ),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Chat with the analyst about FILE(s): you ask, it writes code, the code runs once you agree.
 
@@ -72,7 +79,7 @@ def chat(
 
     Exit codes: 0 chat ended, 2 usage/config/input error, 4 executor error, 130 quit with Ctrl-C.
     """
-    from autorun.cli import executor_flags, guarded, load
+    from autorun.cli import guarded, load
 
     mode = _human_input_mode(human_input_mode)
     flags: dict[str, Any] = {
@@ -117,8 +124,8 @@ def _human_input_mode(value: str | None) -> str | None:
 
 
 def replay(
-    transcript: Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)],
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    transcript: TranscriptArg,
+    debug: DebugOpt = False,
 ) -> None:
     """Show a recorded session as it looked: messages, code, output and summary. Nothing is run."""
     from autorun.chat import show_transcript

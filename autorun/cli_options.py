@@ -1,0 +1,36 @@
+"""Command-line options that several commands share, so each is declared and worded once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file (default: ./autorun.yaml if present).")
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
+]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")]
+CacheOpt = Annotated[bool | None, typer.Option("--cache/--no-cache", help="Reuse cached model replies (model.cache).")]
+WorkDirOpt = Annotated[Path | None, typer.Option("--work-dir", help="Where code files and transcripts go.")]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds before a block is killed.")]
+DockerOpt = Annotated[
+    str | None,
+    typer.Option("--docker", metavar="IMAGE", help="Run code in a locked-down Docker container of IMAGE."),
+]
+NoPullOpt = Annotated[bool, typer.Option("--no-pull", help="Never pull a missing Docker image.")]
+LocalOpt = Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")]
+TranscriptArg = Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)]
+
+
+def executor_flags(local: bool, no_exec: bool, docker: str | None, no_pull: bool) -> dict[str, object]:
+    """The executor settings the --docker / --local / --no-exec / --no-pull flags ask for."""
+    given = [name for name, on in (("--docker", docker is not None), ("--local", local), ("--no-exec", no_exec)) if on]
+    if len(given) > 1:
+        raise typer.BadParameter(f"{' and '.join(given)} cannot be combined")
+    kind = "docker" if docker is not None else "local" if local else "none" if no_exec else None
+    return {"executor.type": kind, "executor.image": docker, "executor.pull": False if no_pull else None}
