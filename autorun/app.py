@@ -41,6 +41,10 @@ def new_session_id() -> str:
 def build_executor(config: Config, *, session_id: str, env: Mapping[str, str], on_notice: NoticeFn) -> Executor:
     ex = config.executor
     work_dir = Path(ex.work_dir).expanduser().resolve()
+    from autorun.executors.envscrub import refused_passthrough
+
+    for name in refused_passthrough(ex.env_passthrough):
+        on_notice(f"executor.env_passthrough: {name} is not passed to the code, because its name looks secret")
     if ex.type == "none":
         from autorun.executors.none import NoExecutor
 

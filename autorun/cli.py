@@ -186,15 +186,22 @@ def results(
 @config_app.command("show")
 def config_show(
     config: ConfigOpt = None,
+    as_yaml: Annotated[
+        bool, typer.Option("--yaml", help="Print YAML (usable as autorun.yaml) with each source as a comment.")
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Print the effective configuration and where each value came from (default, file, env or flag)."""
     from rich.console import Console
     from rich.table import Table
 
-    from autorun.config_show import format_config_show
+    from autorun.config_show import config_show_yaml, format_config_show
 
-    rows = guarded(debug, lambda: format_config_show(load(config, {})))
+    loaded = guarded(debug, lambda: load(config, {}))
+    if as_yaml:
+        typer.echo(config_show_yaml(loaded), nl=False)
+        return
+    rows = format_config_show(loaded)
     console = Console(no_color="NO_COLOR" in os.environ, width=None if sys.stdout.isatty() else 160)
     table = Table("key", "value", "from", box=None, pad_edge=False)
     for key, value, source in rows:

@@ -222,3 +222,26 @@ def test_conflicting_executor_flags_are_a_usage_error(tmp_path: Path, clean_env)
     assert result.exit_code == 2
     assert "--local and --no-exec cannot be combined" in result.stderr
     assert not (tmp_path / "w").exists()
+
+
+def test_secret_named_passthrough_is_refused_with_a_notice(tmp_path: Path, clean_env) -> None:
+    env = {**clean_env, "AUTORUN_EXECUTOR_ENV_PASSTHROUGH": "HF_TOKEN,LANG", "HF_TOKEN": "hf_not_a_real_token"}
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path)),
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "hf_not_a_real_token" not in proc.stdout + proc.stderr
+    assert "HF_TOKEN is not passed to the code, because its name looks secret" in proc.stderr
+    assert "LANG is not passed" not in proc.stderr
+
+
+def test_config_show_yaml_names_sources_and_loads_back(tmp_path: Path, clean_env) -> None:
+    import yaml
+
+    result = CliRunner().invoke(app, ["config", "show", "--yaml"], env={**clean_env, "AUTORUN_EXECUTOR_TIMEOUT": "7"})
+    assert result.exit_code == 0
+    import re
+
+    assert re.search(r"^  timeout: 7\.0 +# from: env:AUTORUN_EXECUTOR_TIMEOUT$", result.stdout, re.MULTILINE)
+    assert yaml.safe_load(result.stdout)["executor"]["timeout"] == 7.0
