@@ -127,5 +127,11 @@ class SessionEnd(Event):
     final_message: str = ""
 
 
-class EventSink(Protocol):
+class Sink(Protocol):
+    """Consumes the session's events: a renderer, the JSON Lines writer, the transcript, redaction around them."""
+
     def handle(self, event: Event) -> None: ...
+
+    def close(self) -> None:
+        """Flush and release; called once when the session is over (also after a failure)."""
+        ...

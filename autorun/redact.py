@@ -2,7 +2,7 @@
 
 autorun knows two kinds of secret: the model's API key, and the value of every
 environment variable it scrubbed from the code's environment because its name
-looks like a secret (envscrub.is_secret_name). Code run on the host can still
+looks like a secret (secrets.is_secret_name). Code run on the host can still
 find them (``/proc/<autorun's pid>/environ``); redaction makes sure they never
 reach the terminal, the transcript or the model, even when the code prints them.
 Values shorter than MIN_SECRET_LENGTH are left alone: redacting every "1" or
@@ -13,23 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from autorun.events import Event, ExecutionOutput, ExecutionResultEvent, Interrupted, MessageChunk, SessionEnd
-from autorun.executors.envscrub import is_secret_name
-from autorun.models.base import Message, Model
+from autorun.events import Event, ExecutionOutput, ExecutionResultEvent, Interrupted, MessageChunk, SessionEnd, Sink
+from autorun.models.base import Message, Model, Usage
 
 REDACTED = "[REDACTED]"
 MIN_SECRET_LENGTH = 6
-
-
-def known_secrets(env: Mapping[str, str], api_key_env: str | None = None) -> list[str]:
-    """The API key's value and the values of every secret-looking variable in ``env``."""
-    values = [value for name, value in env.items() if is_secret_name(name)]
-    if api_key_env and env.get(api_key_env):
-        values.append(env[api_key_env])
-    return values
 
 
 class Redactor:
@@ -98,7 +89,7 @@ class StreamRedactor:
 class RedactingSink:
     """An event sink wrapper: what reaches ``inner`` (display, transcript, JSON) carries no known secret."""
 
-    def __init__(self, inner: Any, redactor: Redactor) -> None:
+    def __init__(self, inner: Sink, redactor: Redactor) -> None:
         self.inner = inner
         self.redactor = redactor
         self._message: StreamRedactor | None = None
@@ -156,18 +147,18 @@ class RedactingModel:
         return self.inner.name
 
     @property
-    def usage(self) -> Any:
+    def usage(self) -> Usage | None:
         return self.inner.usage
+
+    def cost(self, usage: Usage | None) -> float | None:
+        return self.inner.cost(usage)
 
     def reply(self, messages: Sequence[Message]) -> Iterator[str]:
         clean = [dataclasses.replace(m, content=self.redactor.text(m.content)) for m in messages]
         return self.inner.reply(clean)
 
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
-
-def redacting_sink(sink: Any, redactor: Redactor) -> Any:
+def redacting_sink(sink: Sink, redactor: Redactor) -> Sink:
     """``sink`` wrapped so no known secret is shown or recorded (``sink`` itself when there is none)."""
     return RedactingSink(sink, redactor) if redactor else sink
 

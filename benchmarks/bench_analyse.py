@@ -57,12 +57,28 @@ def main() -> None:
         generate(data, rows)
         raw = min(timed([sys.executable, "-c", BASELINE, str(data)]) for _ in range(3))
         ours = min(
-            timed([sys.executable, "-m", "autorun", "analyse", str(data), "--model", "builtin",
-                   "--work-dir", str(Path(tmp) / "w"), "--quiet"])
+            timed(
+                [
+                    sys.executable,
+                    "-m",
+                    "autorun",
+                    "analyse",
+                    str(data),
+                    "--model",
+                    "builtin",
+                    "--work-dir",
+                    str(Path(tmp) / "w"),
+                    "--quiet",
+                ]
+            )
             for _ in range(3)
         )
-    result = {"rows": rows, "raw_pandas_s": round(raw, 3), "autorun_analyse_s": round(ours, 3),
-              "ratio": round(ours / raw, 2)}
+    result = {
+        "rows": rows,
+        "raw_pandas_s": round(raw, 3),
+        "autorun_analyse_s": round(ours, 3),
+        "ratio": round(ours / raw, 2),
+    }
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "analyse.json").write_text(json.dumps(result, indent=2))

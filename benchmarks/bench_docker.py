@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autorun.codeblocks import CodeBlock  # noqa: E402
-from autorun.executors.docker import DockerExecutor, DockerSettings  # noqa: E402
+from autorun.executors.docker.executor import DockerExecutor, DockerSettings  # noqa: E402
 
 SAMPLE = REPO / "sample_data" / "sales.csv"
 RESULTS = REPO / "benchmarks" / "results" / "docker.json"
@@ -109,8 +109,8 @@ class CountingSink:
 
 
 def bench_end_to_end(executor_type: str, work_dir: Path) -> dict[str, Any]:
-    from autorun.app import AnalyseRequest, analyse
-    from autorun.config_schema import Config
+    from autorun.analyse import AnalyseRequest, analyse
+    from autorun.config.schema import Config
 
     config = Config.model_validate(
         {"model": {"name": "builtin"}, "executor": {"type": executor_type, "work_dir": str(work_dir)}}

@@ -10,8 +10,8 @@
 set -euo pipefail
 
 IMAGE="${AUTORUN_TEST_IMAGE:-python:3.11-slim}"
-REVISION=2
-PACKAGES=python3,python3-pandas,python3-pip
+REVISION=3
+PACKAGES=python3,python3-pandas,python3-pip,python3-ipykernel,python3-matplotlib
 log() { printf 'docker-test-env: %s\n' "$*" >&2; }
 
 need_apt_update=1

@@ -22,8 +22,8 @@ import pytest
 
 from autorun.codeblocks import CodeBlock
 from autorun.executors.base import ExecResult
-from autorun.executors.docker import SESSION_LABEL, DockerExecutor, DockerSettings
-from autorun.executors.docker_engine import engine_host, engine_problem
+from autorun.executors.docker.engine import engine_host, engine_problem
+from autorun.executors.docker.executor import SESSION_LABEL, DockerExecutor, DockerSettings
 
 TEST_IMAGE = "python:3.11-slim"
 

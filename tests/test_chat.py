@@ -14,11 +14,12 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from autorun.chat import load_history, run_chat
+from autorun.chat import run_chat
 from autorun.codeblocks import CodeBlock
-from autorun.config_schema import Config
+from autorun.config.schema import Config
 from autorun.errors import ConfigError
-from autorun.human import (
+from autorun.session.loop import NUDGE
+from autorun.session.terminal import (
     HISTORY_LENGTH,
     QUIT_PROMPT,
     RUN_PROMPT,
@@ -29,7 +30,7 @@ from autorun.human import (
     load_history_file,
     save_history_file,
 )
-from autorun.session import NUDGE
+from autorun.transcripts.resume import load_history
 from tests.conftest import SAMPLE, autorun_cmd
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
@@ -500,7 +501,7 @@ class _StoppableExecutor:
 
 @pytest.mark.parametrize("with_interrupt", [False, True])
 def test_ctrl_c_in_a_block_becomes_exit_130_when_blocks_are_interruptible(with_interrupt) -> None:
-    from autorun.session import Session
+    from autorun.session.loop import Session
     from tests.scripted import ScriptedModel
 
     model = ScriptedModel([py("import time; time.sleep(60)"), "Stopped.\n\nTERMINATE"])
@@ -514,7 +515,7 @@ def test_ctrl_c_in_a_block_becomes_exit_130_when_blocks_are_interruptible(with_i
 
 
 def test_without_interruptible_blocks_ctrl_c_in_a_block_ends_the_session() -> None:
-    from autorun.session import Session
+    from autorun.session.loop import Session
     from tests.scripted import ScriptedModel
 
     sink = RecordingSink()
@@ -526,7 +527,7 @@ def test_without_interruptible_blocks_ctrl_c_in_a_block_ends_the_session() -> No
 def test_restored_code_is_never_run_again_and_blocks_are_numbered_on(tmp_path) -> None:
     from autorun.executors.local import LocalExecutor
     from autorun.models.base import Message
-    from autorun.session import Session
+    from autorun.session.loop import Session
     from tests.scripted import ScriptedModel
 
     model = ScriptedModel(["Nothing new to run.\n\nTERMINATE", py("print('new')"), "Done.\n\nTERMINATE"])

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from autorun.cli import app
+from autorun.cli.app import app
 from tests.conftest import SAMPLE, autorun_cmd
 
 
@@ -49,7 +49,10 @@ def test_analyse_sample_with_builtin_prints_correct_figures(tmp_path: Path, clea
 def test_auto_without_key_uses_builtin_and_says_so(tmp_path: Path, clean_env) -> None:
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--work-dir", str(tmp_path)),
-        env=clean_env, capture_output=True, text=True, timeout=120,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "OPENAI_API_KEY is not set: using the builtin offline analyst" in proc.stderr
@@ -59,7 +62,10 @@ def test_auto_without_key_uses_builtin_and_says_so(tmp_path: Path, clean_env) ->
 def test_json_mode_is_json_lines_only(tmp_path: Path, clean_env, expected) -> None:
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path), "--json"),
-        env=clean_env, capture_output=True, text=True, timeout=120,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -75,7 +81,10 @@ def test_json_mode_is_json_lines_only(tmp_path: Path, clean_env, expected) -> No
 def test_quiet_prints_only_the_final_message(tmp_path: Path, clean_env, expected) -> None:
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path), "--quiet"),
-        env=clean_env, capture_output=True, text=True, timeout=120,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert expected["widget"] in proc.stdout
@@ -174,7 +183,10 @@ def test_large_generated_csv(tmp_path: Path, clean_env) -> None:
     df.to_csv(path, index=False)
     proc = subprocess.run(
         autorun_cmd("analyse", str(path), "--model", "builtin", "--work-dir", str(tmp_path / "w"), "--quiet"),
-        env=clean_env, capture_output=True, text=True, timeout=120,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     top = df.groupby("product")["revenue"].sum().sort_values(ascending=False)
@@ -203,9 +215,22 @@ def test_version() -> None:
 
 def test_always_mode_asks_before_each_block_and_n_skips(tmp_path: Path, clean_env) -> None:
     proc = subprocess.run(
-        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path),
-                    "--human-input-mode", "always", "--json"),
-        env=clean_env, input="y\nn\n" + "\n" * 20, capture_output=True, text=True, timeout=120,
+        autorun_cmd(
+            "analyse",
+            str(SAMPLE),
+            "--model",
+            "builtin",
+            "--work-dir",
+            str(tmp_path),
+            "--human-input-mode",
+            "always",
+            "--json",
+        ),
+        env=clean_env,
+        input="y\nn\n" + "\n" * 20,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert "Run it?" in proc.stderr
@@ -228,7 +253,10 @@ def test_secret_named_passthrough_is_refused_with_a_notice(tmp_path: Path, clean
     env = {**clean_env, "AUTORUN_EXECUTOR_ENV_PASSTHROUGH": "HF_TOKEN,LANG", "HF_TOKEN": "hf_not_a_real_token"}
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path)),
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "hf_not_a_real_token" not in proc.stdout + proc.stderr

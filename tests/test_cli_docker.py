@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autorun.executors.docker import SESSION_LABEL
+from autorun.executors.docker.executor import SESSION_LABEL
 from tests.conftest import SAMPLE, autorun_cmd
 from tests.docker_fixtures import TEST_IMAGE, docker_client, require_engine  # noqa: F401
 
@@ -37,7 +37,10 @@ def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, eng
     work = tmp_path / "w"
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--docker", TEST_IMAGE, "--work-dir", str(work)),
-        env=clean_env, capture_output=True, text=True, timeout=180,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
     df = pd.read_csv(SAMPLE)
@@ -50,8 +53,7 @@ def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, eng
 
 
 def _replay_transcript(path: Path, code: str) -> Path:
-    message = {"event": "message", "role": "assistant", "name": "recorded", "turn": 1,
-               "content": f"```sh\n{code}\n```"}
+    message = {"event": "message", "role": "assistant", "name": "recorded", "turn": 1, "content": f"```sh\n{code}\n```"}
     path.write_text(json.dumps(message) + "\n")
     return path
 
@@ -62,9 +64,13 @@ def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_en
     marker = f"300.{time.monotonic_ns() % 100000}"
     replay = _replay_transcript(tmp_path / "rec.jsonl", f"echo started; sleep {marker}")
     proc = subprocess.Popen(
-        autorun_cmd("analyse", str(SAMPLE), "--model", f"replay:{replay}", *executor_flags,
-                    "--work-dir", str(work), "--json"),
-        env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        autorun_cmd(
+            "analyse", str(SAMPLE), "--model", f"replay:{replay}", *executor_flags, "--work-dir", str(work), "--json"
+        ),
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -23,10 +23,21 @@ DONE = "North leads with 31,800.\nTERMINATE"
 def run_cli(server: FakeOpenAIServer, work: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         autorun_cmd(
-            "analyse", str(SAMPLE), "--model", "fake-analyst", "--base-url", server.base_url,
-            "--work-dir", str(work), "--json", *extra,
+            "analyse",
+            str(SAMPLE),
+            "--model",
+            "fake-analyst",
+            "--base-url",
+            server.base_url,
+            "--work-dir",
+            str(work),
+            "--json",
+            *extra,
         ),
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -104,9 +115,13 @@ def test_partial_reply_is_recorded_as_partial(tmp_path: Path, clean_env) -> None
 
 def test_connection_refused_names_the_url(tmp_path: Path, clean_env) -> None:
     proc = subprocess.run(
-        autorun_cmd("analyse", str(SAMPLE), "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
-                    "--work-dir", str(tmp_path)),
-        env=clean_env, capture_output=True, text=True, timeout=60,
+        autorun_cmd(
+            "analyse", str(SAMPLE), "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--work-dir", str(tmp_path)
+        ),
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 3
     assert "http://127.0.0.1:9/v1" in proc.stderr

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from autorun.config import (
+from autorun.config.loading import (
     FLAG_NAMES,
     LoadedConfig,
     config_keys,
@@ -18,9 +18,9 @@ from autorun.config import (
     load_config,
     write_starter_config,
 )
-from autorun.config import _parse_env_value as parse_env_value
-from autorun.config_schema import Config
-from autorun.config_show import config_show_yaml, format_config_show, redacted_config_dict
+from autorun.config.loading import _parse_env_value as parse_env_value
+from autorun.config.schema import Config
+from autorun.config.show import config_show_yaml, format_config_show, redacted_config_dict
 from autorun.errors import ConfigError, ExitCode
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,9 +60,7 @@ def test_precedence_across_all_five_layers(tmp_path: Path) -> None:
         tmp_path / "autorun.yaml",
         "executor:\n  timeout: 10\n  last_n_messages: 4\n  output_limit: 100\n  work_dir: local_dir\n",
     )
-    extra = write(
-        tmp_path / "extra.yaml", "executor:\n  timeout: 20\n  last_n_messages: 5\n  output_limit: 200\n"
-    )
+    extra = write(tmp_path / "extra.yaml", "executor:\n  timeout: 20\n  last_n_messages: 5\n  output_limit: 200\n")
     env = {"AUTORUN_EXECUTOR_TIMEOUT": "30", "AUTORUN_EXECUTOR_LAST_N_MESSAGES": "6"}
     loaded = load(tmp_path, config_file=extra, env=env, flags={"executor.timeout": 40})
 
@@ -356,7 +354,7 @@ def test_env_var_names() -> None:
 
 def test_packaged_default_yaml_equals_configs_copy() -> None:
     assert (REPO / "configs" / "default.yaml").read_text(encoding="utf-8") == default_config_text()
-    assert (REPO / "autorun" / "default.yaml").read_text(encoding="utf-8") == default_config_text()
+    assert (REPO / "autorun" / "config" / "default.yaml").read_text(encoding="utf-8") == default_config_text()
 
 
 def test_default_yaml_lists_every_key_with_schema_defaults() -> None:
@@ -453,9 +451,7 @@ def test_config_show_yaml_round_trips_and_names_sources(tmp_path: Path) -> None:
 def test_redacted_config_dict_is_plain_data_without_secrets() -> None:
     plain = Config()
     assert redacted_config_dict(plain) == plain.model_dump(mode="json")
-    leaky = Config.model_validate(
-        {"model": {"base_url": "https://user:hunter2@llm.example/v1", "name": FAKE_KEY}}
-    )
+    leaky = Config.model_validate({"model": {"base_url": "https://user:hunter2@llm.example/v1", "name": FAKE_KEY}})
     redacted = redacted_config_dict(leaky)
     assert redacted["model"]["base_url"] == "https://user:***@llm.example/v1"
     assert redacted["model"]["name"] == "***"

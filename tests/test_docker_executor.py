@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from autorun.codeblocks import CodeBlock
-from autorun.config_schema import Config
-from autorun.docker_admin import clean_containers, run_doctor
+from autorun.config.schema import Config
+from autorun.doctor import clean_containers, run_doctor
 from autorun.errors import ExecutorError, ExitCode
-from autorun.executors.docker import DockerSettings
+from autorun.executors.docker.executor import DockerSettings
 from tests.docker_fixtures import (
     TEST_IMAGE,
     bridge_gateway,
@@ -546,7 +546,7 @@ SURVIVOR = """
 import sys, time
 from pathlib import Path
 from autorun.codeblocks import CodeBlock
-from autorun.executors.docker import DockerExecutor, DockerSettings
+from autorun.executors.docker.executor import DockerExecutor, DockerSettings
 executor = DockerExecutor(Path(sys.argv[1]), 5, DockerSettings(), session_id=sys.argv[2], base_env={})
 executor.run(CodeBlock("python", "print(1)", 0), lambda _text: None)
 print("started", flush=True)
@@ -571,7 +571,7 @@ def test_container_removes_itself_when_autorun_is_killed(session_ids, docker_cli
 
 def test_clean_removes_leftover_labelled_containers(docker_client, session_ids):
     session_id = session_ids()
-    labels = {"autorun": "1", "autorun.session": session_id}
+    labels = {"autorun": "1", "autorun.session.loop": session_id}
     docker_client.containers.run(TEST_IMAGE, ["sleep", "300"], labels=labels, detach=True, init=True)
     unrelated = docker_client.containers.run(TEST_IMAGE, ["sleep", "300"], detach=True, init=True)
     try:

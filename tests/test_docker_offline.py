@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from autorun.config_schema import Config
-from autorun.docker_admin import python_check, run_doctor
+from autorun.config.schema import Config
+from autorun.doctor import python_check, run_doctor
 from autorun.errors import ConfigError, ExecutorError, ExitCode
-from autorun.executors.docker import DockerSettings, settings_from_config
-from autorun.executors.docker_engine import connect, human_size, parse_size
+from autorun.executors.docker.engine import connect
+from autorun.executors.docker.executor import DockerSettings, settings_from_config
+from autorun.units import human_size, parse_size
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_IMAGE = "python:3.11-slim"
@@ -45,7 +46,7 @@ def test_socket_permission_denied_names_the_fix(tmp_path):
     listener.bind(str(path))
     listener.listen()
     code = (
-        "from autorun.executors.docker_engine import connect\n"
+        "from autorun.executors.docker.engine import connect\n"
         "try:\n"
         f"    connect({{'DOCKER_HOST': 'unix://{path}'}})\n"
         "except Exception as exc:\n"

@@ -3,10 +3,10 @@ import pytest
 from autorun.executors.envscrub import (
     EXECUTION_ENV,
     execution_environment,
-    is_secret_name,
     refused_passthrough,
     scrub_environment,
 )
+from autorun.secrets import is_secret_name
 
 ALLOWED = {
     "PATH": "/usr/bin:/bin",

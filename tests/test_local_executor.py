@@ -14,8 +14,9 @@ import pytest
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
 from autorun.executors.base import TIMEOUT_EXIT_CODE
-from autorun.executors.local import LocalExecutor, format_seconds
+from autorun.executors.local import LocalExecutor
 from autorun.executors.none import NoExecutor
+from autorun.units import format_seconds
 
 HANG_BOUND_S = 30
 

@@ -22,7 +22,8 @@ from autorun.events import (
     SessionEnd,
     SessionStart,
 )
-from autorun.render import (
+from autorun.render.sanitize import LineBuffer, StreamSanitizer, strip_control_sequences
+from autorun.render.sinks import (
     Fanout,
     JsonLinesWriter,
     PlainRenderer,
@@ -30,7 +31,6 @@ from autorun.render import (
     RichRenderer,
     make_renderer,
 )
-from autorun.sanitize import LineBuffer, StreamSanitizer, strip_control_sequences
 
 CLEAR = "\x1b[2J"
 CLIPBOARD = "\x1b]52;c;QkFTRTY0\x07"
@@ -446,7 +446,7 @@ def test_fenced_code_is_hidden_from_streamed_prose_in_plain_mode() -> None:
     from io import StringIO
 
     from autorun.events import MessageChunk, MessageEvent, MessageStart
-    from autorun.render import PlainRenderer
+    from autorun.render.sinks import PlainRenderer
 
     out, err = StringIO(), StringIO()
     renderer = PlainRenderer(out, err)
@@ -462,7 +462,7 @@ def test_fenced_code_is_hidden_from_streamed_prose_in_plain_mode() -> None:
 
 
 def test_hide_fenced_code_handles_long_and_tilde_fences() -> None:
-    from autorun.render_common import hide_fenced_code
+    from autorun.render.common import hide_fenced_code
 
     text = "a\n````sh\n```\nnested\n```\n````\nb\n~~~\nx\n~~~\nc"
     assert hide_fenced_code(text) == "a\nb\nc"

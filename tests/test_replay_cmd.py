@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from autorun.chat import run_chat
-from autorun.config_schema import Config
-from autorun.human import ChatHuman, Terminal
+from autorun.config.schema import Config
+from autorun.session.terminal import ChatHuman, Terminal
 from tests.conftest import SAMPLE, autorun_cmd
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
@@ -138,8 +138,8 @@ def test_a_missing_path_or_a_directory_is_a_usage_error(tmp_path, clean_env, nam
 
 
 def test_replayed_events_keep_their_recorded_values(chat_transcript) -> None:
-    from autorun.chat import replay_events
-    from autorun.transcript import read_transcript
+    from autorun.transcripts.replay import replay_events
+    from autorun.transcripts.store import read_transcript
 
     records = read_transcript(chat_transcript)
     events = replay_events(records, chat_transcript)

@@ -28,4 +28,14 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 
 def test_packaged_defaults_match_the_documented_copy() -> None:
-    assert (REPO / "autorun" / "default.yaml").read_bytes() == (REPO / "configs" / "default.yaml").read_bytes()
+    assert (REPO / "autorun" / "config" / "default.yaml").read_bytes() == (
+        REPO / "configs" / "default.yaml"
+    ).read_bytes()
+
+
+def test_ci_checks_format_lint_and_types_before_the_tests() -> None:
+    ci_lines = (REPO / ".ci" / "run").read_text().splitlines()
+    check = (REPO / "scripts" / "check.sh").read_text()
+    assert "ruff\" format --check" in check and "ruff\" check" in check and "mypy" in check
+    guard = ci_lines.index("bash scripts/check.sh")
+    assert guard < ci_lines.index(readme_commands()[1])

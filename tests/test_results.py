@@ -11,10 +11,10 @@ import pytest
 from autorun.errors import ConfigError
 from autorun.events import ExecutionResultEvent, MessageEvent, SessionEnd
 from autorun.executors.local import LocalExecutor
-from autorun.render import Fanout, PlainRenderer
-from autorun.results import format_results_text, results_to_json, summarise_results
-from autorun.session import Session
-from autorun.transcript import TranscriptWriter, read_transcript
+from autorun.render.sinks import Fanout, PlainRenderer
+from autorun.session.loop import Session
+from autorun.transcripts.results import format_results_text, results_to_json, summarise_results
+from autorun.transcripts.store import TranscriptWriter, read_transcript
 from tests.scripted import ScriptedModel
 
 

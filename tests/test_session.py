@@ -8,7 +8,8 @@ import pytest
 
 from autorun.executors.local import LocalExecutor
 from autorun.executors.none import NoExecutor
-from autorun.session import Approval, Session, SessionSettings
+from autorun.session.human_input import Approval
+from autorun.session.loop import Session, SessionSettings
 from tests.scripted import RecordingSink, ScriptedModel
 
 
@@ -110,7 +111,13 @@ def test_events_are_ordered_and_end_with_session_end(tmp_path: Path) -> None:
     session.run("go")
     kinds = [k for i, k in enumerate(sink.kinds()) if k != "execution_output" or sink.kinds()[i - 1] != k]
     assert kinds == [
-        "message", "message", "code_block", "execution_output", "execution_result", "message", "message",
+        "message",
+        "message",
+        "code_block",
+        "execution_output",
+        "execution_result",
+        "message",
+        "message",
         "session_end",
     ]
     end = sink.of("session_end")[0]

@@ -22,7 +22,7 @@ from autorun.events import (
     Notice,
     SessionStart,
 )
-from autorun.transcript import TranscriptWriter, new_transcript_path, read_transcript
+from autorun.transcripts.store import TranscriptWriter, new_transcript_path, read_transcript
 
 CONFIG = {"model": {"name": "builtin", "api_key_env": "OPENAI_API_KEY"}, "executor": {"timeout": 60.0}}
 
@@ -88,7 +88,7 @@ def test_a_killed_writer_leaves_a_valid_file(tmp_path: Path) -> None:
         f"""
         import sys, time
         from autorun.events import Notice
-        from autorun.transcript import TranscriptWriter
+        from autorun.transcripts.store import TranscriptWriter
         writer = TranscriptWriter({str(path)!r})
         for n in range(3):
             writer.handle(Notice(text=f"event {{n}}"))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from autorun.codeblocks import CodeBlock
+from autorun.output import DEFAULT_OUTPUT_CAP, cap_output
+from autorun.units import format_seconds
 
 OutputCallback = Callable[[str], None]
 TIMEOUT_EXIT_CODE = 124
-DEFAULT_OUTPUT_CAP = 32_000
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,18 @@ class ExecResult:
 
 
 class Executor(Protocol):
-    """Runs code blocks. Constructors start nothing; `close()` is idempotent."""
+    """Runs code blocks: everything the session uses of an executor.
+
+    Constructors start nothing (the first ``run`` starts a container or kernel);
+    ``close()`` is idempotent and safe after a failure. A block that fails or times
+    out is a result; an exception means the executor cannot run anything at all.
+    """
 
     name: str
+    executes: bool
+    """False for `none`: blocks are shown and recorded, never run."""
+    stateful: bool
+    """True when python blocks share one interpreter's state (variables, imports)."""
 
     def expose(self, host_path: Path) -> str:
         """Make a host data file readable to the code (read-only); return its path as code sees it."""
@@ -42,14 +53,21 @@ class Executor(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def cap_output(text: str, limit: int = DEFAULT_OUTPUT_CAP) -> str:
-    """Keep the head and tail of ``text`` within ``limit`` characters, marking what was cut."""
-    if limit <= 0 or len(text) <= limit:
-        return text
-    head = limit // 2
-    tail = limit - head
-    omitted = len(text) - head - tail
-    return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[-tail:]}"
+@runtime_checkable
+class Interruptible(Protocol):
+    """An executor that can stop only the running block (chat's Ctrl-C), keeping what it started for the next."""
+
+    def interrupt(self) -> None: ...
+
+
+def failed_result(message: str, started: float) -> ExecResult:
+    """A block that could not be run at all (unknown language, refused file name): exit code 1 and why."""
+    return ExecResult(exit_code=1, output=message, duration_s=time.monotonic() - started)
+
+
+def timeout_line(timeout: float) -> str:
+    """The line added to a block's output when it is killed at the timeout."""
+    return f"timed out after {format_seconds(timeout)} s"
 
 
 def format_result(result: ExecResult, limit: int = DEFAULT_OUTPUT_CAP) -> str:

@@ -1,8 +1,8 @@
 """Decide which environment variables code run by an executor may see.
 
 Only an allowlist of harmless variables is kept. ``passthrough`` adds names the
-user asked for, but a name that looks like a secret (contains KEY, TOKEN,
-SECRET, PASSWORD, PASSWD, CREDENTIAL or AUTH, in any case) is refused even
+user asked for, but a name that looks like a secret (secrets.is_secret_name:
+KEY, TOKEN, SECRET, PASSWORD, CREDENTIAL, AUTH..., in any case) is refused even
 when passed through: secrets never reach generated code. The removed values
 are returned so callers can redact them from output and transcripts.
 """
@@ -10,6 +10,8 @@ are returned so callers can redact them from output and transcripts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+from autorun.secrets import is_secret_name
 
 ALLOWED_NAMES = frozenset(
     {
@@ -32,15 +34,9 @@ ALLOWED_NAMES = frozenset(
     }
 )
 ALLOWED_PREFIXES = ("LC_",)
-SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
 
 # Set for every execution: plt.show() never blocks, output decodes, output streams live.
 EXECUTION_ENV = {"MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1"}
-
-
-def is_secret_name(name: str) -> bool:
-    upper = name.upper()
-    return any(marker in upper for marker in SECRET_MARKERS)
 
 
 def refused_passthrough(passthrough: Sequence[str]) -> list[str]:
@@ -54,9 +50,7 @@ def _allowed(name: str, passthrough: frozenset[str]) -> bool:
     return name in ALLOWED_NAMES or name.startswith(ALLOWED_PREFIXES) or name in passthrough
 
 
-def scrub_environment(
-    env: Mapping[str, str], passthrough: Sequence[str] = ()
-) -> tuple[dict[str, str], dict[str, str]]:
+def scrub_environment(env: Mapping[str, str], passthrough: Sequence[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
     """Split ``env`` into (kept, removed). EXECUTION_ENV is not added here."""
     extra = frozenset(passthrough)
     kept: dict[str, str] = {}

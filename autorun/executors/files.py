@@ -12,11 +12,6 @@ FILENAME_PREFIX = "# filename:"
 EXTENSIONS = {"python": "py", "sh": "sh"}
 
 
-def format_seconds(seconds: float) -> str:
-    """60.0 -> "60", 0.5 -> "0.5"."""
-    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
-
-
 def unknown_language_message(language: str) -> str:
     return f"unknown language {language!r}: supported languages are {', '.join(SUPPORTED_LANGUAGES)}"
 

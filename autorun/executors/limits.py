@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 Limit = tuple[int, tuple[int, int]]
-KEPT_OUTPUT_CHARS = 4_000_000  # of one block's output, head and tail: the result, the transcript
 
 
 @dataclass(frozen=True)
@@ -81,54 +80,3 @@ def user_process_count(uid: int | None = None) -> int:
         except OSError:
             continue
     return count
-
-
-def parse_memory(text: str) -> int:
-    """A validated size such as 512m or 2g, in bytes."""
-    from autorun.executors.docker_engine import parse_size
-
-    return parse_size(text)
-
-
-class OutputKeeper:
-    """Keeps the head and tail of a stream of text within ``limit`` characters, counting what it drops.
-
-    A block printing 100 MB must not cost autorun 100 MB (or several copies of it):
-    the model sees only output_limit characters anyway, and a person the start and the end.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.head_limit = limit // 2
-        self.tail_limit = limit - self.head_limit
-        self._head: list[str] = []
-        self._head_size = 0
-        self._tail: list[str] = []
-        self._tail_size = 0
-        self.dropped = 0
-
-    def add(self, text: str) -> None:
-        room = self.head_limit - self._head_size
-        if room > 0:
-            self._head.append(text[:room])
-            self._head_size += min(room, len(text))
-            text = text[room:]
-        if not text:
-            return
-        self._tail.append(text)
-        self._tail_size += len(text)
-        if self._tail_size > 2 * self.tail_limit:
-            self._trim()
-
-    def _trim(self) -> None:
-        joined = "".join(self._tail)
-        keep = joined[-self.tail_limit :]
-        self.dropped += len(joined) - len(keep)
-        self._tail, self._tail_size = [keep], len(keep)
-
-    def text(self) -> str:
-        if self._tail_size > self.tail_limit:
-            self._trim()
-        head, tail = "".join(self._head), "".join(self._tail)
-        if not self.dropped:
-            return head + tail
-        return f"{head}\n[... {self.dropped} characters omitted ...]\n{tail}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import hashlib
 import os
 import selectors
 import shutil
@@ -15,24 +14,18 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from autorun.codeblocks import SUPPORTED_LANGUAGES, CodeBlock
+from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
-from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback
+from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback, failed_result, timeout_line
 from autorun.executors.envscrub import execution_environment
-from autorun.executors.limits import KEPT_OUTPUT_CHARS, OutputKeeper, ProcessLimits
-from autorun.executors.nofollow import write_inside
+from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.limits import ProcessLimits
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
+from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
-FILENAME_PREFIX = "# filename:"
-EXTENSIONS = {"python": "py", "sh": "sh"}
 _CHUNK = 65536
 _POLL_S = 0.05
 _DRAIN_S = 1.0
-
-
-def format_seconds(seconds: float) -> str:
-    """60.0 -> "60", 0.5 -> "0.5"."""
-    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
 
 
 class _Stream:
@@ -115,10 +108,6 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def _failed(message: str, started: float) -> ExecResult:
-    return ExecResult(exit_code=1, output=message, duration_s=time.monotonic() - started)
-
-
 class LocalExecutor:
     """Runs python and sh blocks in ``work_dir`` with a scrubbed environment and a timeout.
 
@@ -128,6 +117,7 @@ class LocalExecutor:
 
     name = "local"
     executes = True
+    stateful = False
 
     def __init__(
         self,
@@ -166,18 +156,11 @@ class LocalExecutor:
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
         started = time.monotonic()
         if block.language not in EXTENSIONS:
-            supported = ", ".join(SUPPORTED_LANGUAGES)
-            return _failed(
-                f"unknown language {block.language!r}: supported languages are {supported}", started
-            )
+            return failed_result(unknown_language_message(block.language), started)
         self._ensure_work_dir()
-        script = self._script_path(block)
+        script = write_script(self.work_dir, block)
         if isinstance(script, str):
-            return _failed(script, started)
-        try:
-            write_inside(self.work_dir, script.relative_to(self.work_dir), block.code.encode("utf-8", errors="replace"))
-        except OSError as exc:
-            return _failed(f"cannot write the code file {script}: {exc.strerror or exc}", started)
+            return failed_result(script, started)
         return self._execute(self._command(block.language, script), on_output, started)
 
     def close(self) -> None:
@@ -199,27 +182,6 @@ class LocalExecutor:
                 f"Cannot create the work directory {self.work_dir}: {exc.strerror or exc}; "
                 "choose a writable executor.work_dir."
             ) from exc
-
-    def _script_path(self, block: CodeBlock) -> Path | str:
-        """Where to write the block, or a message saying why its `# filename:` is refused."""
-        first_line = block.code.split("\n", 1)[0].strip()
-        name = first_line[len(FILENAME_PREFIX) :].strip() if first_line.startswith(FILENAME_PREFIX) else ""
-        if not name:
-            digest = hashlib.sha256(block.code.encode("utf-8", errors="replace")).hexdigest()[:16]
-            return self.work_dir / f"tmp_code_{digest}.{EXTENSIONS[block.language]}"
-        refusal = (
-            f"refused '# filename: {name}': the file must be a relative path inside the "
-            f"work directory {self.work_dir}; the block was not run"
-        )
-        if Path(name).is_absolute():
-            return refusal
-        try:
-            target = (self.work_dir / name).resolve()
-        except (OSError, ValueError):
-            return refusal
-        if target == self.work_dir or not target.is_relative_to(self.work_dir):
-            return refusal
-        return target
 
     def _command(self, language: str, script: Path) -> list[str]:
         relative = str(script.relative_to(self.work_dir))
@@ -260,9 +222,7 @@ class LocalExecutor:
                     "allow unprivileged user namespaces or set executor.sandbox: none."
                 )
             self._sandbox_checked = True
-        return bwrap_command(
-            bwrap, command, work_dir=self.work_dir, read_only=self._exposed, interpreter=self.python
-        )
+        return bwrap_command(bwrap, command, work_dir=self.work_dir, read_only=self._exposed, interpreter=self.python)
 
     def _execute(self, command: list[str], on_output: OutputCallback, started: float) -> ExecResult:
         become_subreaper()
@@ -287,7 +247,7 @@ class LocalExecutor:
             exit_code = TIMEOUT_EXIT_CODE
             partial = stream.text()
             separator = "\n" if partial and not partial.endswith("\n") else ""
-            stream.emit(f"{separator}timed out after {format_seconds(self.timeout)} s\n")
+            stream.emit(f"{separator}{timeout_line(self.timeout)}\n")
         return ExecResult(
             exit_code=exit_code,
             output=stream.text(),

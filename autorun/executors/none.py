@@ -15,6 +15,7 @@ class NoExecutor:
 
     name = "none"
     executes = False
+    stateful = False
 
     def expose(self, host_path: Path) -> str:
         return str(Path(host_path).expanduser().resolve())

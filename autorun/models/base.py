@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from autorun.errors import ModelError
+
 
 @dataclass(frozen=True)
 class Message:
@@ -31,10 +33,43 @@ class Usage:
         }
 
 
-class Model(Protocol):
-    """Produces assistant replies. ``usage`` describes the last reply, or None when unknown."""
+class ReplyRestart(str):
+    """The type of :data:`RESTART`; an empty string so ``Iterator[str]`` stays true."""
 
-    name: str
-    usage: Usage | None
+
+RESTART = ReplyRestart("")
+"""Yielded by ``Model.reply`` when a stream broke after some chunks and a retry starts
+producing text: the caller discards the chunks it received before this marker. Compare
+with ``chunk is RESTART``: the marker is falsy and equals ``""``."""
+
+
+class PartialReplyError(ModelError):
+    """The model failed for good after streaming part of a reply.
+
+    ``partial_text`` is exactly the text yielded since the last :data:`RESTART`.
+    """
+
+    def __init__(self, message: str, partial_text: str) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+
+
+class Model(Protocol):
+    """Produces assistant replies: everything the session loop uses of a model.
+
+    ``reply`` streams the next assistant message as text chunks. A retried stream
+    yields :data:`RESTART` and the message starts again; a reply that breaks off for
+    good raises :class:`PartialReplyError` carrying what had arrived. ``usage``
+    describes the last reply (None when the server gave none); ``cost`` prices a
+    usage in USD (None when the price is unknown).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def usage(self) -> Usage | None: ...
+
+    def cost(self, usage: Usage | None) -> float | None: ...
 
     def reply(self, messages: Sequence[Message]) -> Iterator[str]: ...

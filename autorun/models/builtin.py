@@ -89,6 +89,10 @@ class BuiltinAnalyst:
         self.plan = make_plan(info)
         self.steps = steps_for(self.plan)
 
+    def cost(self, usage: Usage | None) -> float | None:
+        """Nothing to pay: the reply is made here, not bought from a server."""
+        return None
+
     def reply(self, messages: Sequence[Message]) -> Iterator[str]:
         yield from _chunks(self.next_message(messages))
 

@@ -64,6 +64,10 @@ class ReplayModel:
         self.replies = load_assistant_replies(self.path)
         self._next = 0
 
+    def cost(self, usage: Usage | None) -> float | None:
+        """Nothing to pay: the reply is made here, not bought from a server."""
+        return None
+
     def reply(self, messages: Sequence[Message]) -> Iterator[str]:
         self.usage = None
         if self._next >= len(self.replies):

@@ -1,4 +1,4 @@
-"""Retry policy for model calls, and the two signals a retried stream sends its caller.
+"""Retry policy for model calls (the signals a retried stream sends live in models.base).
 
 Pure functions and values only: no I/O, so the policy is tested without a network.
 """
@@ -11,30 +11,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from autorun.errors import ModelError
+from autorun.models.base import RESTART, PartialReplyError, ReplyRestart
+
+__all__ = ["RESTART", "PartialReplyError", "ReplyRestart", "RetryPolicy"]
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
-
-
-class ReplyRestart(str):
-    """The type of :data:`RESTART`; an empty string so ``Iterator[str]`` stays true."""
-
-
-RESTART = ReplyRestart("")
-"""Yielded by ``Model.reply`` when a stream broke after some chunks and a retry starts
-producing text: the caller discards the chunks it received before this marker. Compare
-with ``chunk is RESTART``: the marker is falsy and equals ``""``."""
-
-
-class PartialReplyError(ModelError):
-    """The model failed for good after streaming part of a reply.
-
-    ``partial_text`` is exactly the text yielded since the last :data:`RESTART`.
-    """
-
-    def __init__(self, message: str, partial_text: str) -> None:
-        super().__init__(message)
-        self.partial_text = partial_text
 
 
 @dataclass(frozen=True)
@@ -76,7 +57,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         if raw is None:
             continue
         try:
-            seconds = float(raw) / divisor
+            seconds: float | None = float(raw) / divisor
         except ValueError:
             seconds = _seconds_until_http_date(raw, now)
         if seconds is not None and seconds >= 0 and seconds == seconds:  # not NaN

@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from autorun.app import AnalyseRequest, analyse
-from autorun.config_schema import Config
+from autorun.analyse import AnalyseRequest, analyse
+from autorun.config.schema import Config
 from autorun.errors import AutorunError
 from autorun.events import Event
-from autorun.render import Fanout, PlainRenderer, RichRenderer
+from autorun.render.sinks import Fanout, PlainRenderer, RichRenderer
 from tests.conftest import SAMPLE
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
@@ -235,7 +235,7 @@ def leftover_processes(work_dir: Path) -> list[str]:
 
 def leftover_containers(session_id: str) -> list[str]:
     proc = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=autorun.session={session_id}"],
+        ["docker", "ps", "-aq", "--filter", f"label=autorun.session.loop={session_id}"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from autorun.chat import run_chat
-from autorun.config_schema import Config
+from autorun.config.schema import Config
 from autorun.errors import ConfigError
-from autorun.human import ChatHuman, Terminal
+from autorun.session.terminal import ChatHuman, Terminal
 from tests.conftest import SAMPLE
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from autorun.config import config_keys, load_config
-from autorun.config_schema import Config
+from autorun.config.loading import config_keys, load_config
+from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from tests.conftest import SAMPLE, autorun_cmd
 from tests.security.probes import ANY, record

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autorun.executors.limits import KEPT_OUTPUT_CHARS
-from autorun.output_budget import SHOWN_HEAD_CHARS, SHOWN_TAIL_CHARS
+from autorun.output import KEPT_OUTPUT_CHARS, SHOWN_HEAD_CHARS, SHOWN_TAIL_CHARS
 from tests.security.harness import check_common, replies_for, run_probe
 from tests.security.probes import record
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from autorun.config_schema import Config
+from autorun.config.schema import Config
 from tests.security.harness import check_cli, check_common, replies_for, run_cli_unprivileged, run_probe
 from tests.security.probes import record
 

@@ -13,25 +13,26 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from autorun.app import check_work_dir_links, large_file_warning
-from autorun.config_schema import Config
+from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.events import ExecutionOutput, ExecutionResultEvent, Interrupted, MessageChunk, MessageEvent, SessionStart
-from autorun.executors.limits import OutputKeeper, ProcessLimits, user_process_count
+from autorun.executors.limits import ProcessLimits, user_process_count
 from autorun.executors.nofollow import write_inside
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.executors.sandbox import bwrap_command, python_roots
 from autorun.models.base import Message, Usage
-from autorun.output_budget import HIDING_NOTE, ShownOutput
+from autorun.output import HIDING_NOTE, OutputKeeper, ShownOutput
 from autorun.redact import (
     REDACTED,
     RedactingModel,
     RedactingSink,
     Redactor,
     StreamRedactor,
-    known_secrets,
     redacting_sink,
 )
+from autorun.secrets import known_secrets
+from autorun.session.components import large_file_warning
+from autorun.session.factory import check_work_dir_links
 from tests.scripted import RecordingSink, ScriptedModel
 from tests.security.harness import check_common, run_probe
 

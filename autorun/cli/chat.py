@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from autorun.cli_options import (
+from autorun.cli.app import app, guarded, load
+from autorun.cli.options import (
     BaseUrlOpt,
     CacheOpt,
     ConfigOpt,
@@ -22,11 +23,13 @@ from autorun.cli_options import (
     TranscriptArg,
     WorkDirOpt,
     executor_flags,
+    session_flags,
 )
 
 HUMAN_INPUT_MODES = ("ALWAYS", "TERMINATE", "NEVER")
 
 
+@app.command()
 def chat(
     files: Annotated[
         list[Path] | None,
@@ -79,23 +82,21 @@ def chat(
 
     Exit codes: 0 chat ended, 2 usage/config/input error, 4 executor error, 130 quit with Ctrl-C.
     """
-    from autorun.cli import guarded, load
-
     mode = _human_input_mode(human_input_mode)
-    flags: dict[str, Any] = {
-        "model.name": model,
-        "model.base_url": base_url,
-        "model.cache": cache,
-        "executor.work_dir": str(work_dir) if work_dir is not None else None,
-        "executor.timeout": timeout,
-        "session.human_input_mode": mode,
-        **executor_flags(local, False, docker, no_pull),
-    }
+    flags = session_flags(
+        model=model,
+        base_url=base_url,
+        cache=cache,
+        work_dir=work_dir,
+        timeout=timeout,
+        human_input_mode=mode,
+        executor=executor_flags(local, False, docker, no_pull),
+    )
 
     def run() -> int:
         from autorun.chat import run_chat
-        from autorun.human import ChatHuman, Terminal, history_file
-        from autorun.render import make_renderer
+        from autorun.render.sinks import make_renderer
+        from autorun.session.terminal import ChatHuman, Terminal, history_file
 
         loaded = load(config, flags)
         settings = loaded.config
@@ -123,22 +124,17 @@ def _human_input_mode(value: str | None) -> str | None:
     return value.upper()
 
 
+@app.command()
 def replay(
     transcript: TranscriptArg,
     debug: DebugOpt = False,
 ) -> None:
     """Show a recorded session as it looked: messages, code, output and summary. Nothing is run."""
-    from autorun.chat import show_transcript
-    from autorun.cli import guarded
-    from autorun.render import make_renderer
+    from autorun.render.sinks import make_renderer
+    from autorun.transcripts.replay import show_transcript
 
     display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
     try:
         guarded(debug, lambda: show_transcript(transcript, display))
     finally:
         display.close()
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(chat)
-    app.command()(replay)

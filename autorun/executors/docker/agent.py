@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autorun.executors.limits import KEPT_OUTPUT_CHARS, OutputKeeper
+from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
 OutputFn = Callable[[str], None]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from autorun.errors import ExecutorError
-from autorun.executors.docker_agent import exec_capture
-from autorun.executors.docker_settings import DockerSettings
+from autorun.executors.docker.agent import exec_capture
+from autorun.executors.docker.settings import DockerSettings
 
 WORKSPACE = "/workspace"
 DATA_DIR = "data"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Protocol, TextIO
+from typing import TextIO
 
-from autorun.events import Event, ExecutionOutput, SessionEnd, SessionStart
-from autorun.render_common import safe, termination_keyword, without_keyword
-from autorun.render_plain import PlainRenderer
-from autorun.render_rich import RichRenderer
+from autorun.events import Event, ExecutionOutput, SessionEnd, SessionStart, Sink
+from autorun.render.common import safe, termination_keyword, without_keyword
+from autorun.render.plain import PlainRenderer
+from autorun.render.rich_display import RichRenderer
 
 __all__ = [
     "MODES",
@@ -28,12 +28,6 @@ __all__ = [
 ]
 
 MODES = ("auto", "rich", "plain", "json", "quiet")
-
-
-class Sink(Protocol):
-    def handle(self, event: Event) -> None: ...
-
-    def close(self) -> None: ...
 
 
 def event_json(event: Event) -> str:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
-from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback
-from autorun.executors.docker_agent import (
+from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback, failed_result, timeout_line
+from autorun.executors.docker.agent import (
     AGENT_COMMAND,
     RESCUE_SWEEP,
     AgentChannel,
@@ -27,7 +27,7 @@ from autorun.executors.docker_agent import (
     exec_capture,
     parse_keys,
 )
-from autorun.executors.docker_container import (
+from autorun.executors.docker.container import (
     WORKSPACE,
     data_path,
     host_config,
@@ -35,31 +35,27 @@ from autorun.executors.docker_container import (
     prepare_mount_points,
     remove_mount_points,
 )
-from autorun.executors.docker_engine import (
+from autorun.executors.docker.engine import (
     connect,
     engine_error,
     ensure_image,
-    human_size,
     is_connection_failure,
 )
-from autorun.executors.docker_settings import DockerSettings, settings_from_config
+from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
-from autorun.executors.files import EXTENSIONS, format_seconds, unknown_language_message, write_script
+from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.units import format_seconds, human_size
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
 __all__ = ["DockerExecutor", "DockerSettings", "settings_from_config"]
 
-SESSION_LABEL = "autorun.session"
+SESSION_LABEL = "autorun.session.loop"
 CONTAINER_ENV = {**EXECUTION_ENV, "HOME": "/tmp"}
 OOM_EXIT_CODE = 137
 PROBE_TIMEOUT_S = 30.0
 RESCUE_AFTER_S = 5.0
-
-
-def _failed(message: str, started: float) -> ExecResult:
-    return ExecResult(exit_code=1, output=message, duration_s=time.monotonic() - started)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -72,6 +68,7 @@ class DockerExecutor:
 
     name = "docker"
     executes = True
+    stateful = False
 
     def __init__(
         self,
@@ -124,11 +121,11 @@ class DockerExecutor:
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
         started = time.monotonic()
         if block.language not in EXTENSIONS:
-            return _failed(unknown_language_message(block.language), started)
+            return failed_result(unknown_language_message(block.language), started)
         self.start()
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
-            return _failed(script, started)
+            return failed_result(script, started)
         path = f"{WORKSPACE}/{script.relative_to(self.work_dir).as_posix()}"
         with self._engine("while a block was running"):
             try:
@@ -247,9 +244,9 @@ class DockerExecutor:
             if exc.status_code == 409:  # the engine is already removing it (AutoRemove)
                 self._wait_removed(container_id)
             else:
-                self._removal_failed(exc)
+                self._removalfailed_result(exc)
         except Exception as exc:
-            self._removal_failed(exc)
+            self._removalfailed_result(exc)
 
     def _wait_removed(self, container_id: str, within_s: float = 5.0) -> None:
         import docker.errors
@@ -261,11 +258,11 @@ class DockerExecutor:
             except docker.errors.NotFound:
                 return
             except Exception as exc:
-                self._removal_failed(exc)
+                self._removalfailed_result(exc)
                 return
             time.sleep(0.02)
 
-    def _removal_failed(self, exc: BaseException) -> None:
+    def _removalfailed_result(self, exc: BaseException) -> None:
         self._notice(
             f"could not remove Docker container {self.container_name} ({_first_line(exc)}); "
             "run `autorun clean` once the engine answers"
@@ -316,7 +313,7 @@ class DockerExecutor:
         timed_out = rescued or (killed_late and elapsed >= self.timeout)
         output = reply.output
         if timed_out:
-            line = f"timed out after {format_seconds(self.timeout)} s"
+            line = timeout_line(self.timeout)
         elif oom:
             line = f"killed: out of memory (limit {human_size(self.settings.memory_bytes)})"
         else:

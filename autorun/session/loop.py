@@ -12,13 +12,11 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
 
 from autorun.codeblocks import CodeBlock, extract_code_blocks
 from autorun.errors import AutorunError, ExitCode
 from autorun.events import (
     CodeBlockEvent,
-    EventSink,
     ExecutionOutput,
     ExecutionResultEvent,
     Interrupted,
@@ -27,12 +25,12 @@ from autorun.events import (
     MessageStart,
     Notice,
     SessionEnd,
+    Sink,
 )
-from autorun.executors.base import ExecResult, Executor, cap_output, format_result
-from autorun.executors.limits import KEPT_OUTPUT_CHARS
-from autorun.models.base import Message, Model
-from autorun.models.retry import RESTART
-from autorun.output_budget import ShownOutput
+from autorun.executors.base import ExecResult, Executor, Interruptible, format_result
+from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
+from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
+from autorun.session.human_input import HumanInput
 
 NUDGE = (
     "No code block was found in your last message. If the task is complete, reply {keyword}. "
@@ -56,29 +54,6 @@ class SessionSettings:
     max_consecutive_auto_reply: int = 10
     termination_keyword: str = "TERMINATE"
     output_limit: int = 32_000
-
-
-@dataclass(frozen=True)
-class Approval:
-    """A human's decision about the blocks about to run (human_input_mode ALWAYS)."""
-
-    action: Literal["run", "skip", "reply"]
-    blocks: tuple[CodeBlock, ...] = ()
-    text: str = ""
-
-
-class HumanInput(Protocol):
-    """Where a person can step into the loop; ``None`` everywhere means 'carry on automatically'."""
-
-    def approve(self, blocks: Sequence[CodeBlock]) -> Approval: ...
-
-    def reply_instead(self, assistant_text: str) -> str | None:
-        """Asked when the assistant sent no code; text to send, or None for the automatic reply."""
-        ...
-
-    def continue_after(self, assistant_text: str, reason: str) -> str | None:
-        """Asked when the session would end (keyword or limit); text to go on with, or None to end."""
-        ...
 
 
 @dataclass
@@ -124,12 +99,11 @@ class Session:
         self,
         model: Model,
         executor: Executor,
-        sink: EventSink,
+        sink: Sink,
         *,
         settings: SessionSettings | None = None,
         system_message: str | None = None,
         human: HumanInput | None = None,
-        executor_name: str | None = None,
         work_dir: str = "",
         transcript: str | None = None,
         clock=time.monotonic,
@@ -140,7 +114,6 @@ class Session:
         self.sink = sink
         self.settings = settings or SessionSettings()
         self.human = human
-        self.executor_name = executor_name or getattr(executor, "name", "?")
         self.work_dir = work_dir
         self.transcript = transcript
         self.clock = clock
@@ -202,12 +175,9 @@ class Session:
 
     def _cost(self) -> float | None:
         usage = self.stats.usage()
-        cost = getattr(self.model, "cost", None)
-        if usage is None or cost is None:
+        if usage is None:
             return None
-        from autorun.models.base import Usage
-
-        return cost(Usage(usage["prompt_tokens"], usage["completion_tokens"]))
+        return self.model.cost(Usage(usage["prompt_tokens"], usage["completion_tokens"]))
 
     def _end(self, status: str, code: int, reason: str, final: str, started: float) -> SessionOutcome:
         self.sink.handle(
@@ -221,7 +191,7 @@ class Session:
                 blocks_failed=self.stats.blocks_failed,
                 duration_s=round(self.clock() - started, 3),
                 model=self.model.name,
-                executor=self.executor_name,
+                executor=self.executor.name,
                 work_dir=self.work_dir,
                 transcript=self.transcript,
                 usage=self.stats.usage(),
@@ -266,7 +236,7 @@ class Session:
                     parts.append(chunk)
                     self.sink.handle(MessageChunk(role="assistant", text=chunk))
         except AutorunError as err:
-            partial = "".join(parts) or getattr(err, "partial_text", "")
+            partial = "".join(parts) or (err.partial_text if isinstance(err, PartialReplyError) else "")
             if partial:
                 self._record_assistant(partial, partial=True)
             raise
@@ -280,7 +250,7 @@ class Session:
 
     def _record_assistant(self, text: str, *, partial: bool) -> None:
         self.stats.turns += 1
-        usage = getattr(self.model, "usage", None)
+        usage = self.model.usage
         usage_dict = usage.as_dict() if usage is not None and not partial else None
         if usage_dict is not None:
             self.stats.usage_known = True
@@ -325,7 +295,7 @@ class Session:
         position, blocks = selected
         self.conversation.executed.add(position)
         blocks = [self._number(b) for b in blocks]
-        if not getattr(self.executor, "executes", True):
+        if not self.executor.executes:
             for block in blocks:
                 self._announce(block, will_run=False)
             return EXECUTION_DISABLED.format(keyword=keyword)
@@ -417,8 +387,10 @@ class Session:
         An executor may offer ``interrupt()`` to stop only the running block (a container
         stays up for the next one); otherwise ``close()`` kills what the block started.
         """
-        stop = getattr(self.executor, "interrupt", None) or self.executor.close
-        stop()
+        if isinstance(self.executor, Interruptible):
+            self.executor.interrupt()
+        else:
+            self.executor.close()
         note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_BLOCK_NOTE + "\n"
         self.sink.handle(ExecutionOutput(index=block.index, text=note))
         return ExecResult(INTERRUPTED_EXIT_CODE, output + note, self.clock() - started)

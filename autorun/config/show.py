@@ -6,15 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from autorun.config import (
+from autorun.config.loading import (
     DEFAULT_SOURCE,
     REDACTED,
-    SECRET_VALUE,
     LoadedConfig,
     inline_yaml,
-    is_secret_name,
 )
-from autorun.config_schema import Config
+from autorun.config.schema import Config
+from autorun.secrets import is_secret_name, looks_like_secret_value
 
 
 def _redact(value: Any) -> Any:
@@ -23,7 +22,7 @@ def _redact(value: Any) -> Any:
     if isinstance(value, list):
         return [_redact(v) for v in value]
     if isinstance(value, str):
-        if SECRET_VALUE.search(value):
+        if looks_like_secret_value(value):
             return REDACTED
         if value.startswith(("http://", "https://")):
             parts = urlsplit(value)

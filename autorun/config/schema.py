@@ -1,7 +1,7 @@
 """The validated shape of autorun's configuration (model / executor / session).
 
 Adding a key means one field here (with a default and a description) plus one
-commented line in autorun/default.yaml; config.py derives everything else
+commented line in autorun/config/default.yaml; loading.py derives everything else
 (env var name, env parsing, error messages, `config show`) from the field.
 Validators raise ValueError with a message that starts with "must", so that
 config.py can print `<file>: <section.key> must ..., got <value>`.
@@ -38,7 +38,7 @@ def _check_env_name(name: str) -> str:
 
 
 def _size(value: str) -> int:
-    from autorun.executors.docker_engine import parse_size
+    from autorun.units import parse_size
 
     try:
         return parse_size(value)
@@ -123,24 +123,18 @@ class ExecutorConfig(_Section):
         default_factory=list,
         description="docker: pip packages installed at container start, before the network is cut",
     )
-    timeout: float = Field(
-        default=60.0, gt=0, allow_inf_nan=False, description="seconds one code block may run"
-    )
+    timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False, description="seconds one code block may run")
     work_dir: str = Field(
         default="coding_workspace", min_length=1, description="directory where code runs and files land"
     )
-    last_n_messages: int = Field(
-        default=3, gt=0, description="look this many messages back for code blocks to run"
-    )
+    last_n_messages: int = Field(default=3, gt=0, description="look this many messages back for code blocks to run")
     python: str | None = Field(
         default=None, min_length=1, description="Python interpreter for local runs; null = autorun's own"
     )
     env_passthrough: list[str] = Field(
         default_factory=list, description="extra environment variable names the code may see"
     )
-    output_limit: int = Field(
-        default=32_000, gt=0, description="characters of block output sent back to the model"
-    )
+    output_limit: int = Field(default=32_000, gt=0, description="characters of block output sent back to the model")
     memory: str = Field(
         default="1g", description="memory limit, e.g. 512m or 2g: the container's (docker), each process's (local)"
     )
@@ -190,9 +184,7 @@ class ExecutorConfig(_Section):
 
 
 class SessionConfig(_Section):
-    max_consecutive_auto_reply: int = Field(
-        default=10, gt=0, description="stop after this many executor replies"
-    )
+    max_consecutive_auto_reply: int = Field(default=10, gt=0, description="stop after this many executor replies")
     human_input_mode: Literal["NEVER", "ALWAYS", "TERMINATE"] = Field(
         default="NEVER", description="NEVER | ALWAYS | TERMINATE (when to ask the user)"
     )

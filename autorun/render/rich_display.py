@@ -26,7 +26,7 @@ from autorun.events import (
     SessionEnd,
     SessionStart,
 )
-from autorun.render_common import (
+from autorun.render.common import (
     block_title,
     hide_fenced_code,
     result_words,
@@ -34,7 +34,7 @@ from autorun.render_common import (
     shows_message,
     summary_rows,
 )
-from autorun.sanitize import StreamSanitizer
+from autorun.render.sanitize import StreamSanitizer
 
 CODE_THEME = "monokai"
 LEXERS = {"python": "python", "sh": "bash"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autorun.errors import ConfigError
-from autorun.executors.docker_engine import parse_size
+from autorun.units import parse_size
 
 DEFAULT_IMAGE = "python:3.11-slim"
 GiB = 1024**3

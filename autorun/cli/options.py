@@ -34,3 +34,25 @@ def executor_flags(local: bool, no_exec: bool, docker: str | None, no_pull: bool
         raise typer.BadParameter(f"{' and '.join(given)} cannot be combined")
     kind = "docker" if docker is not None else "local" if local else "none" if no_exec else None
     return {"executor.type": kind, "executor.image": docker, "executor.pull": False if no_pull else None}
+
+
+def session_flags(
+    *,
+    model: str | None,
+    base_url: str | None,
+    cache: bool | None,
+    work_dir: Path | None,
+    timeout: float | None,
+    human_input_mode: str | None,
+    executor: dict[str, object],
+) -> dict[str, object]:
+    """The config keys that the options every session command shares ask for (None: not given)."""
+    return {
+        "model.name": model,
+        "model.base_url": base_url,
+        "model.cache": cache,
+        "executor.work_dir": str(work_dir) if work_dir is not None else None,
+        "executor.timeout": timeout,
+        "session.human_input_mode": human_input_mode,
+        **executor,
+    }

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from autorun.codeblocks import CodeBlock
-from autorun.session import Approval
+from autorun.session.human_input import Approval
 
 HISTORY_LENGTH = 1000
 PROMPT = "you> "

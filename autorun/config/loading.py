@@ -11,7 +11,6 @@ import difflib
 import functools
 import json
 import os
-import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,8 +22,9 @@ import yaml
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from autorun.config_schema import Config
+from autorun.config.schema import Config
 from autorun.errors import ConfigError
+from autorun.secrets import is_secret_name, looks_like_secret_value
 
 ENV_PREFIX = "AUTORUN_"
 LOCAL_CONFIG_NAME = "autorun.yaml"
@@ -32,7 +32,6 @@ DEFAULT_SOURCE = "default"
 _DEFAULT_LABEL = "packaged default.yaml"
 
 # Dotted key -> the flag users type; error messages for flag values name it.
-# The CLI adds its own flags here (e.g. FLAG_NAMES["executor.image"] = "--docker").
 FLAG_NAMES: dict[str, str] = {
     "model.name": "--model",
     "model.base_url": "--base-url",
@@ -46,24 +45,6 @@ FLAG_NAMES: dict[str, str] = {
     "session.human_input_mode": "--human-input-mode",
 }
 
-_SECRET_WORDS = {
-    "key",
-    "apikey",
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "credential",
-    "credentials",
-    "auth",
-    "authorization",
-    "bearer",
-}
-SECRET_VALUE = re.compile(
-    r"(?<![A-Za-z0-9])(?:(?:sk|pk|rk)[-_][A-Za-z0-9_\-]{16,}|gh[opsu]_[A-Za-z0-9]{20,}"
-    r"|github_pat_\w{20,}|xox[abprs]-[\w-]{10,}|hf_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}"
-    r"|AIza[\w-]{30,}|glpat-[\w-]{20,})"
-)
 REDACTED = "***"
 
 
@@ -81,7 +62,7 @@ def sections() -> tuple[str, ...]:
 def _fields(section: str) -> dict[str, FieldInfo]:
     annotation = Config.model_fields[section].annotation
     assert isinstance(annotation, type)
-    return annotation.model_fields  # type: ignore[attr-defined]
+    return annotation.model_fields
 
 
 def config_keys() -> list[str]:
@@ -98,7 +79,7 @@ def flag_name(key: str) -> str:
 
 @functools.cache
 def default_config_text() -> str:
-    return resources.files("autorun").joinpath("default.yaml").read_text(encoding="utf-8")
+    return resources.files("autorun.config").joinpath("default.yaml").read_text(encoding="utf-8")
 
 
 @dataclass
@@ -123,9 +104,7 @@ class _Layer:
 def load_config(
     *, config_file: Path | None, flags: Mapping[str, object], env: Mapping[str, str], cwd: Path
 ) -> LoadedConfig:
-    layers = [
-        _mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)
-    ]
+    layers = [_mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)]
     local = cwd / LOCAL_CONFIG_NAME
     if local.is_file():
         layers.append(_file_layer(local, LOCAL_CONFIG_NAME))
@@ -164,16 +143,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen
                 seen.add(key)
             except TypeError:
                 continue
             if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -190,9 +167,7 @@ def _parse_yaml(text: str, label: str) -> dict[Any, Any]:
         return {}
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"the value {_show(data)}"
-        raise ConfigError(
-            f"{label}: the top level must be a mapping of sections ({', '.join(sections())}), got {kind}"
-        )
+        raise ConfigError(f"{label}: the top level must be a mapping of sections ({', '.join(sections())}), got {kind}")
     return data
 
 
@@ -301,8 +276,7 @@ def _unknown_section(section: str) -> str:
 
 
 _KEY_ENV_HINT = (
-    "put the key in the environment variable named by model.api_key_env "
-    f"(default {Config().model.api_key_env})"
+    f"put the key in the environment variable named by model.api_key_env (default {Config().model.api_key_env})"
 )
 
 
@@ -315,7 +289,7 @@ def _reject_secret_name(key: str, name: str, label: str) -> None:
 
 def _reject_secret_value(key: str, value: Any, label: str) -> None:
     texts = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
-    if any(isinstance(t, str) and SECRET_VALUE.search(t) for t in texts):
+    if any(isinstance(t, str) and looks_like_secret_value(t) for t in texts):
         raise ConfigError(
             f"{label}: {key} holds what looks like an API key, and keys never go in configuration; "
             f"{_KEY_ENV_HINT} and keep only the variable's name here"
@@ -387,11 +361,6 @@ def inline_yaml(value: Any) -> str:
 def _show(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else inline_yaml(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def is_secret_name(name: str) -> bool:
-    words = set(re.split(r"[^a-z0-9]+", name.lower()))
-    return bool(words & _SECRET_WORDS) and not name.lower().endswith("_env")
 
 
 def write_starter_config(path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from autorun.events import MessageEvent, SessionEnd, SessionStart
-from autorun.sanitize import strip_control_sequences
+from autorun.render.sanitize import strip_control_sequences
 
 _FENCE_OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 

@@ -17,7 +17,7 @@ from autorun.events import (
     SessionEnd,
     SessionStart,
 )
-from autorun.render_common import (
+from autorun.render.common import (
     FenceFilter,
     block_title,
     hide_fenced_code,
@@ -26,7 +26,7 @@ from autorun.render_common import (
     shows_message,
     summary_rows,
 )
-from autorun.sanitize import LineBuffer, StreamSanitizer
+from autorun.render.sanitize import LineBuffer, StreamSanitizer
 
 
 class _Stream:

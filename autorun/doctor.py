@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from autorun.config_schema import Config
-from autorun.executors.docker_engine import connect, engine_host, engine_problem, how_to_get_image
+from autorun.config.schema import Config
+from autorun.executors.docker.engine import connect, engine_host, engine_problem, how_to_get_image
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
-SESSION_LABEL = "autorun.session"
+SESSION_LABEL = "autorun.session.loop"
 Status = Literal["ok", "warn", "fail", "skip"]
 ENDPOINT_TIMEOUT_S = 5.0
 MIN_PYTHON = (3, 11)

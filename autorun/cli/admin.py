@@ -1,0 +1,97 @@
+"""Commands around sessions: results, config show/init, clean and doctor."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from autorun.cli.app import app, config_app, guarded, load
+from autorun.cli.options import ConfigOpt, DebugOpt, TranscriptArg
+
+
+@app.command()
+def results(
+    transcript: TranscriptArg,
+    json_mode: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Count the executions in a transcript: total, succeeded, failed, and each block's exit code."""
+    import json
+
+    from autorun.transcripts.results import format_results_text, results_to_json, summarise_results
+    from autorun.transcripts.store import read_transcript
+
+    summary = guarded(debug, lambda: summarise_results(read_transcript(transcript)))
+    if json_mode:
+        typer.echo(json.dumps(results_to_json(summary)))
+    else:
+        typer.echo(format_results_text(summary))
+
+
+@config_app.command("show")
+def config_show(
+    config: ConfigOpt = None,
+    as_yaml: Annotated[
+        bool, typer.Option("--yaml", help="Print YAML (usable as autorun.yaml) with each source as a comment.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the effective configuration and where each value came from (default, file, env or flag)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from autorun.config.show import config_show_yaml, format_config_show
+
+    loaded = guarded(debug, lambda: load(config, {}))
+    if as_yaml:
+        typer.echo(config_show_yaml(loaded), nl=False)
+        return
+    rows = format_config_show(loaded)
+    console = Console(no_color="NO_COLOR" in os.environ, width=None if sys.stdout.isatty() else 160)
+    table = Table("key", "value", "from", box=None, pad_edge=False)
+    for key, value, source in rows:
+        table.add_row(key, value, source)
+    console.print(table)
+
+
+@config_app.command("init")
+def config_init(
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("autorun.yaml"),
+    debug: DebugOpt = False,
+) -> None:
+    """Write a commented starter autorun.yaml (never overwrites an existing file)."""
+    from autorun.config.loading import write_starter_config
+
+    guarded(debug, lambda: write_starter_config(path))
+    typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def clean(debug: DebugOpt = False) -> None:
+    """Remove containers left by crashed sessions (every container labelled by autorun, running or not)."""
+    from autorun.doctor import clean_containers
+
+    removed = guarded(debug, lambda: clean_containers(env=os.environ))
+    typer.echo(f"removed {removed} autorun container{'s' if removed != 1 else ''}")
+
+
+@app.command()
+def doctor(config: ConfigOpt = None, debug: DebugOpt = False) -> None:
+    """Check Python, the Docker engine and image, the API-key variable and the model endpoint, with a fix for each."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from autorun.doctor import run_doctor
+
+    checks = guarded(debug, lambda: run_doctor(load(config, {}).config, os.environ))
+    console = Console(no_color="NO_COLOR" in os.environ, width=None if sys.stdout.isatty() else 160)
+    table = Table("check", "status", "detail", "fix", box=None, pad_edge=False)
+    colours = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+    for check in checks:
+        table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", check.detail, check.fix)
+    console.print(table)
+    raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)

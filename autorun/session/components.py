@@ -1,0 +1,177 @@
+"""Build the parts of a session from a Config: the executor, the model, the system message, the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from autorun.config.schema import Config
+from autorun.errors import ConfigError, ModelError
+from autorun.executors.base import Executor
+from autorun.models.base import Model
+from autorun.session.loop import SessionSettings
+
+if TYPE_CHECKING:
+    from autorun.datafile import DataFileInfo
+
+NoticeFn = Callable[[str], None]
+REPLAY_PREFIX = "replay:"
+NO_KEY_PLACEHOLDER = "not-needed"
+
+
+@dataclass(frozen=True)
+class DataInput:
+    """A data file of the session: where it is, what a sample of it says, and its path as code sees it."""
+
+    path: Path
+    info: DataFileInfo
+    seen_as: str = ""
+
+
+def build_executor(config: Config, *, session_id: str, env: Mapping[str, str], on_notice: NoticeFn) -> Executor:
+    ex = config.executor
+    work_dir = Path(ex.work_dir).expanduser().resolve()
+    from autorun.executors.envscrub import refused_passthrough
+
+    for name in refused_passthrough(ex.env_passthrough):
+        on_notice(f"executor.env_passthrough: {name} is not passed to the code, because its name looks secret")
+    if ex.type == "none":
+        from autorun.executors.none import NoExecutor
+
+        return NoExecutor()
+    if ex.type == "docker":
+        from autorun.executors.docker.executor import DockerExecutor, settings_from_config
+
+        return DockerExecutor(
+            work_dir,
+            ex.timeout,
+            settings_from_config(ex),
+            env_passthrough=ex.env_passthrough,
+            base_env=env,
+            session_id=session_id,
+            on_notice=on_notice,
+        )
+    from autorun.executors.limits import ProcessLimits
+    from autorun.executors.local import LocalExecutor
+    from autorun.units import parse_size
+
+    limits = ProcessLimits(parse_size(ex.memory), ex.max_processes, ex.max_file_size, ex.max_open_files)
+    return LocalExecutor(
+        work_dir,
+        ex.timeout,
+        python=ex.python,
+        env_passthrough=ex.env_passthrough,
+        base_env=env,
+        limits=limits,
+        sandbox=ex.sandbox,
+    )
+
+
+LARGE_FILE_BYTES = 256 * 1024**2
+
+
+def large_file_warning(data_file: Path, size: int, config: Config) -> str | None:
+    """A warning for a data file too big to load whole without thought (autorun itself reads only its head)."""
+    if size < LARGE_FILE_BYTES:
+        return None
+    from autorun.units import human_size
+
+    limit = f"executor.memory is {config.executor.memory}" if config.executor.type != "none" else "mind your memory"
+    return (
+        f"{data_file.name} is {human_size(size)}: loading it whole takes several times that in memory "
+        f"({limit}); read only the columns or rows needed, or in chunks"
+    )
+
+
+def uses_llm(config: Config, env: Mapping[str, str]) -> bool:
+    name = config.model.name
+    if name == "builtin" or name.startswith(REPLAY_PREFIX):
+        return False
+    if name == "auto":
+        return bool(env.get(config.model.api_key_env))
+    return True
+
+
+def build_llm(config: Config, model_name: str, *, env: Mapping[str, str], on_notice: NoticeFn) -> Model:
+    """An OpenAI-compatible model; needs its key unless a custom endpoint is configured."""
+    from autorun.models.openai_model import OpenAIModel
+
+    m = config.model
+    key = env.get(m.api_key_env)
+    if not key:
+        if m.base_url is None:
+            raise ModelError(
+                f"model {model_name} needs an API key: set ${m.api_key_env}, or use --model builtin to run offline"
+            )
+        key = NO_KEY_PLACEHOLDER
+    cache = None
+    if m.cache:
+        from autorun.models.cache import ReplyCache, default_cache_path
+
+        cache = ReplyCache(default_cache_path(env))
+    return OpenAIModel(
+        model_name,
+        base_url=m.base_url,
+        api_key=key,
+        api_key_env=m.api_key_env,
+        temperature=m.temperature,
+        max_tokens=m.max_tokens,
+        extra_headers=m.extra_headers,
+        request_timeout=m.request_timeout,
+        max_retries=m.max_retries,
+        prices={name: price.model_dump() for name, price in m.prices.items()},
+        cache=cache,
+        on_notice=on_notice,
+    )
+
+
+def require_data_for_builtin(config: Config, data: Sequence[object], env: Mapping[str, str]) -> None:
+    if data or uses_llm(config, env) or config.model.name.startswith(REPLAY_PREFIX):
+        return
+    raise ConfigError(
+        "the builtin analyst needs a data file: give one (autorun chat data.csv), "
+        f"or chat with an LLM (set ${config.model.api_key_env} or use --model NAME --base-url URL)"
+    )
+
+
+def build_model(config: Config, data: Sequence[DataInput], *, env: Mapping[str, str], on_notice: NoticeFn) -> Model:
+    """The model the config names: a replay, an LLM, or the builtin analyst (which needs a data file)."""
+    name = config.model.name
+    if name.startswith(REPLAY_PREFIX):
+        from autorun.models.replay import ReplayModel
+
+        return ReplayModel(Path(name[len(REPLAY_PREFIX) :]).expanduser())
+    if uses_llm(config, env):
+        return build_llm(config, config.model.auto_model if name == "auto" else name, env=env, on_notice=on_notice)
+    require_data_for_builtin(config, data, env)
+    if name == "auto":
+        on_notice(f"${config.model.api_key_env} is not set: using the builtin offline analyst")
+    if len(data) > 1:
+        on_notice(f"the builtin analyst analyses only the first file, {data[0].path.name}")
+    from autorun.models.builtin import BuiltinAnalyst
+
+    return BuiltinAnalyst(data[0].info, data[0].seen_as)
+
+
+def system_message(config: Config, model: Model, data: Sequence[DataInput]) -> str | None:
+    """The analyst system message for an LLM, describing every data file; None for builtin and replay."""
+    if model.name == "builtin" or config.model.name.startswith(REPLAY_PREFIX):
+        return None
+    from autorun.datafile import describe_for_prompt
+    from autorun.prompts import analyst_system_message
+
+    description = "\n\n".join(describe_for_prompt(item.info, item.seen_as) for item in data)
+    return analyst_system_message(
+        description or None, keyword=config.session.termination_keyword, override=config.model.system_message
+    )
+
+
+def session_settings(config: Config) -> SessionSettings:
+    return SessionSettings(
+        last_n_messages=config.executor.last_n_messages,
+        max_consecutive_auto_reply=config.session.max_consecutive_auto_reply,
+        termination_keyword=config.session.termination_keyword,
+        output_limit=config.executor.output_limit,
+    )

@@ -1,0 +1,181 @@
+"""`open_session`: the one place a session is put together, for analyse, chat and batch.
+
+It owns, in this order: the work-dir check, the transcript, the redactor and the
+sinks, SIGTERM handling, the executor (closed on the way out, whatever happens),
+the model, the ``SessionStart`` event and the :class:`Session` itself. The caller
+only decides what to say to the session (one request for ``analyse``, a conversation
+for ``chat``) and is handed everything else ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from autorun.config.schema import Config
+from autorun.errors import ConfigError
+from autorun.events import Event, Notice, SessionStart, Sink
+from autorun.executors.base import Executor
+from autorun.models.base import Model
+from autorun.render.sinks import Fanout
+from autorun.session.components import (
+    DataInput,
+    build_executor,
+    build_model,
+    large_file_warning,
+    require_data_for_builtin,
+    session_settings,
+    system_message,
+)
+from autorun.session.human_input import HumanInput
+from autorun.session.loop import Session, SessionTerminated
+
+# Where autorun writes in the work dir from the host: transcripts, and the Docker data mounts.
+WRITTEN_PATHS = (".autorun", ".autorun/sessions", "data")
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(4)
+
+
+def work_dir_of(config: Config) -> Path:
+    return Path(config.executor.work_dir).expanduser().resolve()
+
+
+def check_work_dir_links(work_dir: Path) -> None:
+    """Refuse a work dir in which code planted a symlink out of it where autorun writes."""
+    for name in WRITTEN_PATHS:
+        path = work_dir / name
+        if path.is_symlink() and not path.resolve().is_relative_to(work_dir):
+            raise ConfigError(
+                f"{path} is a symlink to {os.readlink(path)}, outside the work directory, and autorun "
+                "will not write through it (code run in an earlier session may have planted it); remove it"
+            )
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into SessionTerminated so cleanup runs as it does for Ctrl-C."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SessionTerminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def inspect_inputs(paths: Sequence[Path]) -> list[DataInput]:
+    """Check and describe each data file (reading only a sample); raises InputFileError for a bad one."""
+    from autorun.datafile import inspect_data_file
+
+    resolved = [Path(p).expanduser().resolve() for p in paths]
+    return [DataInput(path, inspect_data_file(path)) for path in resolved]
+
+
+@dataclass
+class OpenedSession:
+    """A session ready to run, and what its caller may still need of its set-up."""
+
+    session: Session
+    sink: Sink
+    model: Model
+    executor: Executor
+    data: list[DataInput]
+    transcript: Path
+    transcript_sink: Sink
+
+    def notice(self, text: str, level: str = "info") -> None:
+        self.sink.handle(Notice(text=text, level=level))
+
+    def emit(self, event: Event) -> None:
+        self.sink.handle(event)
+
+
+@contextlib.contextmanager
+def open_session(
+    config: Config,
+    data: Sequence[DataInput],
+    display: Sink,
+    *,
+    human: HumanInput | None = None,
+    env: Mapping[str, str] | None = None,
+    session_id: str | None = None,
+    notices: Sequence[str] = (),
+    interruptible_blocks: bool = False,
+) -> Iterator[OpenedSession]:
+    """Open a session on ``data`` (already inspected); every event goes to ``display`` and the transcript.
+
+    ``notices`` are shown right after the session starts. Raises ConfigError, ModelError or
+    ExecutorError when the session cannot be opened; the transcript is complete up to the
+    failure in every case, and the executor is closed and the sinks closed on the way out.
+    """
+    from autorun.config.show import redacted_config_dict
+    from autorun.redact import Redactor, redacting_model, redacting_sink
+    from autorun.secrets import known_secrets
+    from autorun.transcripts.store import TranscriptWriter, new_transcript_path
+
+    env = dict(os.environ if env is None else env)
+    require_data_for_builtin(config, data, env)
+    session_id = session_id or new_session_id()
+    work_dir = work_dir_of(config)
+    check_work_dir_links(work_dir)
+    transcript_path = new_transcript_path(work_dir, session_id, datetime.now())
+    transcript = TranscriptWriter(transcript_path)
+    redactor = Redactor(known_secrets(env, config.model.api_key_env))
+    sink = redacting_sink(Fanout(display, transcript), redactor)
+
+    def notice(text: str) -> None:
+        sink.handle(Notice(text=text))
+
+    try:
+        with (
+            sigterm_as_interrupt(),
+            build_executor(config, session_id=session_id, env=env, on_notice=notice) as executor,
+        ):
+            exposed = [DataInput(item.path, item.info, executor.expose(item.path)) for item in data]
+            model = redacting_model(build_model(config, exposed, env=env, on_notice=notice), redactor)
+            sink.handle(
+                SessionStart(
+                    session_id=session_id,
+                    model=model.name,
+                    executor=executor.name,
+                    work_dir=str(work_dir),
+                    data_file=str(exposed[0].path) if exposed else None,
+                    transcript=str(transcript_path),
+                    config=redacted_config_dict(config),
+                    started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+                )
+            )
+            for text in notices:
+                notice(text)
+            for item in exposed:
+                warning = large_file_warning(item.path, item.info.size_bytes, config)
+                if warning:
+                    sink.handle(Notice(text=warning, level="warning"))
+            session = Session(
+                model,
+                executor,
+                sink,
+                settings=session_settings(config),
+                system_message=system_message(config, model, exposed),
+                human=human,
+                work_dir=str(work_dir),
+                transcript=str(transcript_path),
+                interruptible_blocks=interruptible_blocks,
+            )
+            yield OpenedSession(session, sink, model, executor, exposed, transcript_path, transcript)
+    finally:
+        sink.close()
