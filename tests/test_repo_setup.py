@@ -36,6 +36,6 @@ def test_packaged_defaults_match_the_documented_copy() -> None:
 def test_ci_checks_format_lint_and_types_before_the_tests() -> None:
     ci_lines = (REPO / ".ci" / "run").read_text().splitlines()
     check = (REPO / "scripts" / "check.sh").read_text()
-    assert "ruff\" format --check" in check and "ruff\" check" in check and "mypy" in check
+    assert 'ruff" format --check' in check and 'ruff" check' in check and "mypy" in check
     guard = ci_lines.index("bash scripts/check.sh")
     assert guard < ci_lines.index(readme_commands()[1])
