@@ -1,4 +1,4 @@
-"""`autorun clean` and `autorun doctor`: housekeeping and checks around the Docker executor."""
+"""`autorun clean` and `autorun doctor`: housekeeping and checks of the executors (sandbox, limits, Docker)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def clean_containers(client: DockerClient | None = None, *, env: Mapping[str, st
 def run_doctor(config: Config, env: Mapping[str, str] | None = None) -> list[DoctorCheck]:
     """Check what autorun needs with this configuration; every failing row says how to fix it."""
     env = os.environ if env is None else env
-    checks = [python_check()]
+    checks = [python_check(), sandbox_check(config), memory_check(config), disk_check(config)]
     client, engine_check = _engine_check(config, env)
     checks += [engine_check, _image_check(config, client), _api_key_check(config, env)]
     if config.model.base_url:
@@ -76,6 +76,64 @@ def python_check(version_info: tuple[int, ...] = tuple(sys.version_info[:3])) ->
     if tuple(version_info[:2]) >= MIN_PYTHON:
         return DoctorCheck("Python", "ok", f"{version} ({sys.executable})")
     return DoctorCheck("Python", "fail", f"{version} is too old", "install Python 3.11 or newer")
+
+
+def sandbox_check(config: Config) -> DoctorCheck:
+    """Whether the bwrap sandbox works here: what `executor.type: auto` picks, and why."""
+    from autorun.executors.sandbox import INSTALL_HINT, sandbox_status
+
+    works, why = sandbox_status()
+    kind = config.executor.type
+    if works:
+        used = "used by executor.type auto" if kind == "auto" else f"available (executor.type is {kind})"
+        return DoctorCheck("Sandbox (bwrap)", "ok", f"{why}; {used}")
+    status: Status = "fail" if kind == "sandbox" else "warn"
+    if "not installed" in why:
+        fix = INSTALL_HINT
+    elif "AppArmor" in why:
+        fix = "sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for bwrap"
+    else:
+        fix = "allow user namespaces (sysctl user.max_user_namespaces), or use --docker IMAGE"
+    detail = f"{why}; auto runs code locally instead" if kind == "auto" else why
+    return DoctorCheck("Sandbox (bwrap)", status, detail, fix)
+
+
+def memory_check(config: Config) -> DoctorCheck:
+    """Which mechanism enforces executor.memory for local and sandbox blocks on this machine."""
+    from autorun.executors.memory import memory_limiter
+    from autorun.units import parse_size
+
+    limiter = memory_limiter(parse_size(config.executor.memory))
+    try:
+        mechanism = limiter.mechanism
+    finally:
+        limiter.close()
+    detail = f"executor.memory {config.executor.memory} by {mechanism} (docker: the container's limit)"
+    if mechanism.startswith("watchdog"):
+        return DoctorCheck(
+            "Memory limit",
+            "warn",
+            detail,
+            "run as root or in a delegated cgroup v2 slice (systemd-run --user --scope) for a hard limit",
+        )
+    return DoctorCheck("Memory limit", "ok", detail)
+
+
+def disk_check(config: Config) -> DoctorCheck:
+    """The work dir's free space against executor.min_free_disk."""
+    from pathlib import Path
+
+    from autorun.executors.disk import free_bytes
+    from autorun.units import human_size, parse_size
+
+    ex = config.executor
+    work_dir = Path(ex.work_dir).expanduser().resolve()
+    probe = next((p for p in (work_dir, *work_dir.parents) if p.exists()), Path("/"))
+    free = free_bytes(probe)
+    detail = f"{human_size(free)} free at {probe}; executor.disk {ex.disk or 'unlimited'}, floor {ex.min_free_disk}"
+    if ex.min_free_disk is not None and free < parse_size(ex.min_free_disk):
+        return DoctorCheck("Disk", "fail", detail, "free some space or lower executor.min_free_disk")
+    return DoctorCheck("Disk", "ok", detail)
 
 
 def _docker_needed(config: Config) -> Status:

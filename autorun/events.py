@@ -33,6 +33,8 @@ class SessionStart(Event):
     transcript: str | None
     config: dict[str, Any] = field(default_factory=dict)
     started_at: str = ""
+    executor_reason: str = ""  # why this executor: "auto: bwrap works (/usr/bin/bwrap)", "executor.type: local"
+    limits: str = ""  # how memory and disk are bounded: "memory 1g by cgroup v2 (memory.max); ..."
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ YAML_ERRORS = [
     ("executor:\n  timeout: true\n", "autorun.yaml: executor.timeout must be a positive number, got true"),
     (
         "executor:\n  type: podman\n",
-        'autorun.yaml: executor.type must be one of local, docker, none, got "podman"',
+        'autorun.yaml: executor.type must be one of auto, sandbox, local, docker, none, got "podman"',
     ),
     (
         "session:\n  max_consecutive_auto_reply: 2.5\n",

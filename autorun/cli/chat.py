@@ -19,6 +19,7 @@ from autorun.cli.options import (
     LocalOpt,
     ModelOpt,
     NoPullOpt,
+    SandboxOpt,
     TimeoutOpt,
     TranscriptArg,
     WorkDirOpt,
@@ -40,6 +41,7 @@ def chat(
     docker: DockerOpt = None,
     no_pull: NoPullOpt = False,
     local: LocalOpt = False,
+    sandbox: SandboxOpt = False,
     timeout: TimeoutOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -90,7 +92,7 @@ def chat(
         work_dir=work_dir,
         timeout=timeout,
         human_input_mode=mode,
-        executor=executor_flags(local, False, docker, no_pull),
+        executor=executor_flags(local, False, docker, no_pull, sandbox),
     )
 
     def run() -> int:

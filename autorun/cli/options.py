@@ -23,16 +23,27 @@ DockerOpt = Annotated[
     typer.Option("--docker", metavar="IMAGE", help="Run code in a locked-down Docker container of IMAGE."),
 ]
 NoPullOpt = Annotated[bool, typer.Option("--no-pull", help="Never pull a missing Docker image.")]
-LocalOpt = Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")]
+LocalOpt = Annotated[
+    bool, typer.Option("--local", help="Run code in a local subprocess (no sandbox: it can read your files).")
+]
+SandboxOpt = Annotated[
+    bool,
+    typer.Option("--sandbox", help="Run code in the bwrap sandbox (the default where bubblewrap works)."),
+]
 TranscriptArg = Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)]
 
 
-def executor_flags(local: bool, no_exec: bool, docker: str | None, no_pull: bool) -> dict[str, object]:
-    """The executor settings the --docker / --local / --no-exec / --no-pull flags ask for."""
-    given = [name for name, on in (("--docker", docker is not None), ("--local", local), ("--no-exec", no_exec)) if on]
+def executor_flags(
+    local: bool, no_exec: bool, docker: str | None, no_pull: bool, sandbox: bool = False
+) -> dict[str, object]:
+    """The executor settings the --docker / --sandbox / --local / --no-exec / --no-pull flags ask for."""
+    flags = (("--docker", docker is not None), ("--sandbox", sandbox), ("--local", local), ("--no-exec", no_exec))
+    given = [name for name, on in flags if on]
     if len(given) > 1:
         raise typer.BadParameter(f"{' and '.join(given)} cannot be combined")
-    kind = "docker" if docker is not None else "local" if local else "none" if no_exec else None
+    kind = (
+        "docker" if docker is not None else "sandbox" if sandbox else "local" if local else "none" if no_exec else None
+    )
     return {"executor.type": kind, "executor.image": docker, "executor.pull": False if no_pull else None}
 
 

@@ -35,7 +35,7 @@ _DEFAULT_LABEL = "packaged default.yaml"
 FLAG_NAMES: dict[str, str] = {
     "model.name": "--model",
     "model.base_url": "--base-url",
-    "executor.type": "--local/--no-exec",
+    "executor.type": "--sandbox/--local/--no-exec",
     "executor.timeout": "--timeout",
     "executor.work_dir": "--work-dir",
     "executor.last_n_messages": "--last-n-messages",

@@ -102,13 +102,17 @@ class ModelConfig(_Section):
 
 
 class ExecutorConfig(_Section):
-    type: Literal["local", "docker", "none"] = Field(
-        default="local", description="local subprocess | docker container | none (show code, never run it)"
+    type: Literal["auto", "sandbox", "local", "docker", "none"] = Field(
+        default="auto",
+        description="auto (sandbox where bwrap works, else local) | sandbox (bwrap) | local subprocess "
+        "| docker container | none (show code, never run it)",
     )
     image: str = Field(default="python:3.11-slim", min_length=1, description="Docker image for type docker")
     pull: bool = Field(default=True, description="docker: pull the image when it is missing (--no-pull: never)")
     network: str = Field(
-        default="none", min_length=1, description="docker: network of the container; none = no network"
+        default="none",
+        min_length=1,
+        description="sandbox: none | host; docker: the container's network; none = no network (only lo)",
     )
     cpus: float = Field(default=1.0, gt=0, allow_inf_nan=False, description="docker: CPUs the container may use")
     pids_limit: int = Field(
@@ -136,7 +140,15 @@ class ExecutorConfig(_Section):
     )
     output_limit: int = Field(default=32_000, gt=0, description="characters of block output sent back to the model")
     memory: str = Field(
-        default="1g", description="memory limit, e.g. 512m or 2g: the container's (docker), each process's (local)"
+        default="1g",
+        description="resident memory limit, e.g. 512m or 2g: the container's (docker), the block's or "
+        "kernel's process tree (local, sandbox: a cgroup, else a watchdog)",
+    )
+    disk: str | None = Field(
+        default="2g", description="how much the work dir may grow in one session, e.g. 2g; null = no limit"
+    )
+    min_free_disk: str | None = Field(
+        default="1g", description="free space that must stay on the work dir's disk, e.g. 1g; null = no floor"
     )
     max_processes: int | None = Field(
         default=256, gt=0, description="most processes a block may add (local; not enforced for root); null = no limit"
@@ -148,13 +160,20 @@ class ExecutorConfig(_Section):
         default=1024, gt=0, description="most files a block process may hold open; null = no limit"
     )
     sandbox: Literal["none", "bwrap"] = Field(
-        default="none", description="local only: bwrap runs each block with no network, no home, private /proc"
+        default="none", description="old spelling: bwrap means type sandbox (kept as an alias)"
     )
 
     @field_validator("memory")
     @classmethod
     def _memory_size(cls, value: str) -> str:
         _size(value)
+        return value
+
+    @field_validator("disk", "min_free_disk")
+    @classmethod
+    def _disk_size(cls, value: str | None) -> str | None:
+        if value is not None:
+            _size(value)
         return value
 
     @field_validator("max_file_size", mode="before")

@@ -14,6 +14,7 @@ from autorun.units import format_seconds
 
 OutputCallback = Callable[[str], None]
 TIMEOUT_EXIT_CODE = 124
+KILLED_EXIT_CODE = 137  # killed by a limit: out of memory, the disk quota (as Docker's OOM kill)
 
 
 @dataclass(frozen=True)

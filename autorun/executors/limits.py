@@ -1,7 +1,8 @@
 """Resource limits for code run on the host, set with setrlimit in the child before it starts.
 
-* memory -> RLIMIT_AS: the address space of each process (a numpy/pandas process
-  starts at about 0.4 GB of it);
+* memory is *not* set here: it bounds resident memory through a cgroup or a
+  watchdog (memory.py), because an address-space limit breaks threaded libraries;
+  ``address_space`` (RLIMIT_AS) remains for whoever wants it explicitly;
 * max_processes -> RLIMIT_NPROC, counted by the kernel over *all* the user's
   processes, so the limit is the user's current count plus ``max_processes``;
   root is exempt from it (use the docker executor or the bwrap sandbox);
@@ -25,15 +26,16 @@ Limit = tuple[int, tuple[int, int]]
 
 @dataclass(frozen=True)
 class ProcessLimits:
-    memory_bytes: int | None = None
+    memory_bytes: int | None = None  # resident memory, enforced by memory.py
     max_processes: int | None = None
     max_file_size: int | None = None
     max_open_files: int | None = None
+    address_space: int | None = None
 
     def rlimits(self) -> list[Limit]:
         """(resource, (soft, hard)) pairs to set, each capped at the current hard limit."""
         wanted = [
-            (resource.RLIMIT_AS, self.memory_bytes),
+            (resource.RLIMIT_AS, self.address_space),
             (resource.RLIMIT_FSIZE, self.max_file_size),
             (resource.RLIMIT_NOFILE, self.max_open_files),
             (resource.RLIMIT_CORE, 0),

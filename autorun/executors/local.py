@@ -16,10 +16,20 @@ from pathlib import Path
 
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
-from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback, failed_result, timeout_line
+from autorun.executors.base import (
+    KILLED_EXIT_CODE,
+    TIMEOUT_EXIT_CODE,
+    ExecResult,
+    OutputCallback,
+    failed_result,
+    timeout_line,
+)
+from autorun.executors.disk import DiskLimits, DiskQuota
 from autorun.executors.envscrub import execution_environment
 from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.launcher import HostLauncher
 from autorun.executors.limits import ProcessLimits
+from autorun.executors.memory import oom_line
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
@@ -130,6 +140,8 @@ class LocalExecutor:
         kill_grace_s: float = 2.0,
         limits: ProcessLimits | None = None,
         sandbox: str = "none",
+        network: str = "none",
+        disk: DiskLimits | None = None,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
@@ -144,13 +156,19 @@ class LocalExecutor:
         self._proc: subprocess.Popen[bytes] | None = None
         self.limits = limits or ProcessLimits()
         self.sandbox = sandbox
-        self._exposed: list[Path] = []
-        self._sandbox_checked = False
+        box = None
+        if sandbox == "bwrap":
+            from autorun.executors.sandbox import Sandbox
+
+            self.name = "sandbox"
+            box = Sandbox(self.work_dir, interpreter=self.python, network=network)
+        self.launcher = HostLauncher(self.work_dir, self.env, limits=self.limits, sandbox=box)
+        self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._known_children: set[int] = set()
 
     def expose(self, host_path: Path) -> str:
         path = Path(host_path).expanduser().resolve()
-        self._exposed.append(path)
+        self.launcher.expose(path)
         return str(path)
 
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
@@ -158,6 +176,10 @@ class LocalExecutor:
         if block.language not in EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
         self._ensure_work_dir()
+        self.disk.baseline()
+        crossed = self.disk.check()
+        if crossed:
+            return ExecResult(exit_code=KILLED_EXIT_CODE, output=f"not run: {crossed}\n", duration_s=0.0)
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
@@ -167,6 +189,12 @@ class LocalExecutor:
         proc = self._proc
         if proc is not None and proc.poll() is None:
             self._kill_group(proc)
+        self.launcher.close()
+
+    @property
+    def memory_mechanism(self) -> str:
+        """How executor.memory is enforced here (creates the cgroup if there is none yet)."""
+        return self.launcher.memory.mechanism
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -189,65 +217,40 @@ class LocalExecutor:
             relative = f"./{relative}"
         return [self.python if language == "python" else self._sh, relative]
 
-    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
-        if self.sandbox == "bwrap":
-            command = self._sandboxed(command)
-        try:
-            return subprocess.Popen(
-                command,
-                cwd=self.work_dir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                bufsize=0,
-                preexec_fn=self.limits.preexec(),
-            )
-        except OSError as exc:
-            raise ExecutorError(
-                f"Cannot start {command[0]!r}: {exc.strerror or exc}; "
-                "check that it is installed (for python, set executor.python)."
-            ) from exc
-
-    def _sandboxed(self, command: list[str]) -> list[str]:
-        from autorun.executors.sandbox import bwrap_command, find_bwrap, sandbox_available
-
-        bwrap = find_bwrap()
-        if not self._sandbox_checked:
-            problem = sandbox_available(bwrap)
-            if problem:
-                raise ExecutorError(
-                    f"executor.sandbox is bwrap but bwrap cannot create its namespaces here ({problem}); "
-                    "allow unprivileged user namespaces or set executor.sandbox: none."
-                )
-            self._sandbox_checked = True
-        return bwrap_command(bwrap, command, work_dir=self.work_dir, read_only=self._exposed, interpreter=self.python)
-
     def _execute(self, command: list[str], on_output: OutputCallback, started: float) -> ExecResult:
         become_subreaper()
         self._known_children = child_pids()
-        proc = self._spawn(command)
+        launched = self.launcher.launch(command)
+        proc = launched.proc
         self._proc = proc
         assert proc.stdout is not None
         stream = _Stream(proc.stdout.fileno(), on_output)
+        disk_watch = self.disk.watch(lambda _reason: _signal_group(proc.pid, signal.SIGKILL))
         try:
             finished = self._pump(proc, stream, started + self.timeout)
         finally:
+            disk_stop = disk_watch.stop()
             self._kill_group(proc)
             sweep_leftovers(self._known_children, spare={proc.pid})
+            out_of_memory = launched.watch.stop()
         try:
             stream.drain(_DRAIN_S)
         finally:
             proc.stdout.close()
             self._proc = None
-        if finished:
-            exit_code = _exit_code(proc.returncode)
+        line = ""
+        if not finished:
+            exit_code, line = TIMEOUT_EXIT_CODE, timeout_line(self.timeout)
+        elif disk_stop:
+            exit_code, line = KILLED_EXIT_CODE, disk_stop
+        elif out_of_memory:
+            exit_code, line = KILLED_EXIT_CODE, oom_line(self.limits.memory_bytes)
         else:
-            exit_code = TIMEOUT_EXIT_CODE
+            exit_code = _exit_code(proc.returncode)
+        if line:
             partial = stream.text()
             separator = "\n" if partial and not partial.endswith("\n") else ""
-            stream.emit(f"{separator}{timeout_line(self.timeout)}\n")
+            stream.emit(f"{separator}{line}\n")
         return ExecResult(
             exit_code=exit_code,
             output=stream.text(),

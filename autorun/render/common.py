@@ -109,3 +109,9 @@ def hide_fenced_code(text: str) -> str:
     fences = FenceFilter()
     kept = [line for line in text.split("\n") if fences.keep(line)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
+
+
+def executor_why(event: SessionStart) -> str:
+    """(why this executor; how it is limited) for the session header, or nothing."""
+    parts = [part for part in (event.executor_reason, event.limits) if part]
+    return f" ({'; '.join(parts)})" if parts else ""

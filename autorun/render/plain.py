@@ -20,6 +20,7 @@ from autorun.events import (
 from autorun.render.common import (
     FenceFilter,
     block_title,
+    executor_why,
     hide_fenced_code,
     result_words,
     safe,
@@ -71,7 +72,8 @@ class PlainRenderer:
             self._finish_outputs()
         if isinstance(event, SessionStart):
             self._status(
-                f"session {event.session_id}: model {event.model}, executor {event.executor}, work dir {event.work_dir}"
+                f"session {event.session_id}: model {event.model}, executor {event.executor}"
+                f"{executor_why(event)}, work dir {event.work_dir}"
             )
         elif isinstance(event, Notice):
             prefix = "" if event.level == "info" else f"{event.level}: "

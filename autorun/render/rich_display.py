@@ -28,6 +28,7 @@ from autorun.events import (
 )
 from autorun.render.common import (
     block_title,
+    executor_why,
     hide_fenced_code,
     result_words,
     safe,
@@ -91,7 +92,7 @@ class RichRenderer:
         if isinstance(event, SessionStart):
             self._status(
                 f"session {event.session_id} · model {event.model} · "
-                f"executor {event.executor} · work dir {event.work_dir}",
+                f"executor {event.executor}{executor_why(event)} · work dir {event.work_dir}",
                 "dim",
             )
         elif isinstance(event, MessageStart):

@@ -15,6 +15,8 @@ from autorun.session.loop import SessionSettings
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
+    from autorun.executors.choice import ExecutorChoice
+    from autorun.executors.disk import DiskLimits
 
 NoticeFn = Callable[[str], None]
 REPLAY_PREFIX = "replay:"
@@ -30,18 +32,45 @@ class DataInput:
     seen_as: str = ""
 
 
-def build_executor(config: Config, *, session_id: str, env: Mapping[str, str], on_notice: NoticeFn) -> Executor:
+def executor_choice(config: Config) -> ExecutorChoice:
+    """Which executor `executor.type` means here (auto: the sandbox where bwrap works) and why."""
+    from autorun.executors.choice import choose_executor
+
+    ex = config.executor
+    return choose_executor(ex.type, sandbox_alias=ex.sandbox, network=ex.network)
+
+
+def disk_limits(config: Config) -> DiskLimits:
+    from autorun.executors.disk import DiskLimits
+    from autorun.units import parse_size
+
+    ex = config.executor
+    return DiskLimits(
+        parse_size(ex.disk) if ex.disk is not None else None,
+        parse_size(ex.min_free_disk) if ex.min_free_disk is not None else None,
+    )
+
+
+def build_executor(
+    config: Config,
+    *,
+    session_id: str,
+    env: Mapping[str, str],
+    on_notice: NoticeFn,
+    choice: ExecutorChoice | None = None,
+) -> Executor:
     ex = config.executor
     work_dir = Path(ex.work_dir).expanduser().resolve()
     from autorun.executors.envscrub import refused_passthrough
 
+    choice = choice or executor_choice(config)
     for name in refused_passthrough(ex.env_passthrough):
         on_notice(f"executor.env_passthrough: {name} is not passed to the code, because its name looks secret")
-    if ex.type == "none":
+    if choice.kind == "none":
         from autorun.executors.none import NoExecutor
 
         return NoExecutor()
-    if ex.type == "docker":
+    if choice.kind == "docker":
         from autorun.executors.docker.executor import DockerExecutor, settings_from_config
 
         return DockerExecutor(
@@ -52,6 +81,7 @@ def build_executor(config: Config, *, session_id: str, env: Mapping[str, str], o
             base_env=env,
             session_id=session_id,
             on_notice=on_notice,
+            disk=disk_limits(config),
         )
     from autorun.executors.limits import ProcessLimits
     from autorun.executors.local import LocalExecutor
@@ -65,8 +95,26 @@ def build_executor(config: Config, *, session_id: str, env: Mapping[str, str], o
         env_passthrough=ex.env_passthrough,
         base_env=env,
         limits=limits,
-        sandbox=ex.sandbox,
+        sandbox="bwrap" if choice.kind == "sandbox" else "none",
+        network=ex.network,
+        disk=disk_limits(config),
     )
+
+
+def limits_summary(config: Config, executor: Executor) -> str:
+    """How memory and disk are bounded for this executor, for the session header."""
+    from autorun.executors.docker.executor import DockerExecutor
+    from autorun.executors.local import LocalExecutor
+
+    ex = config.executor
+    if isinstance(executor, LocalExecutor):
+        memory = f"memory {ex.memory} by {executor.memory_mechanism}"
+    elif isinstance(executor, DockerExecutor):
+        memory = f"memory {ex.memory} by the container's cgroup"
+    else:
+        return ""
+    disk = f"work dir growth {ex.disk or 'unlimited'}, free-space floor {ex.min_free_disk or 'none'}"
+    return f"{memory}; {disk}"
 
 
 LARGE_FILE_BYTES = 256 * 1024**2

@@ -28,7 +28,9 @@ from autorun.session.components import (
     DataInput,
     build_executor,
     build_model,
+    executor_choice,
     large_file_warning,
+    limits_summary,
     require_data_for_builtin,
     session_settings,
     system_message,
@@ -141,9 +143,10 @@ def open_session(
         sink.handle(Notice(text=text))
 
     try:
+        choice = executor_choice(config)
         with (
             sigterm_as_interrupt(),
-            build_executor(config, session_id=session_id, env=env, on_notice=notice) as executor,
+            build_executor(config, session_id=session_id, env=env, on_notice=notice, choice=choice) as executor,
         ):
             exposed = [DataInput(item.path, item.info, executor.expose(item.path)) for item in data]
             model = redacting_model(build_model(config, exposed, env=env, on_notice=notice), redactor)
@@ -152,6 +155,8 @@ def open_session(
                     session_id=session_id,
                     model=model.name,
                     executor=executor.name,
+                    executor_reason=choice.reason,
+                    limits=limits_summary(config, executor),
                     work_dir=str(work_dir),
                     data_file=str(exposed[0].path) if exposed else None,
                     transcript=str(transcript_path),
@@ -159,6 +164,8 @@ def open_session(
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                 )
             )
+            if choice.warning:
+                sink.handle(Notice(text=choice.warning, level="warning"))
             for text in notices:
                 notice(text)
             for item in exposed:

@@ -25,19 +25,19 @@ def _require(problem: str | None, what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def bwrap_ready() -> None:
-    from autorun.executors.sandbox import sandbox_available
+def sandbox_ready() -> None:
+    from autorun.executors.sandbox import sandbox_problem
 
     path = shutil.which("bwrap")
     _require(None if path else "bwrap is not installed", "THE BWRAP SANDBOX")
     assert path is not None
-    _require(sandbox_available(path), "THE BWRAP SANDBOX")
+    _require(sandbox_problem(path), "THE BWRAP SANDBOX")
 
 
 @pytest.fixture(
     params=[
         "local",
-        "bwrap",
+        "sandbox",
         pytest.param("docker", marks=pytest.mark.docker),
     ]
 )
@@ -45,8 +45,8 @@ def executor(request: pytest.FixtureRequest) -> str:
     """The executor a probe runs against (a session is built from `executor.type` in its config)."""
     if request.param == "docker":
         request.getfixturevalue("docker_client")
-    elif request.param == "bwrap":
-        request.getfixturevalue("bwrap_ready")
+    elif request.param == "sandbox":
+        request.getfixturevalue("sandbox_ready")
     return request.param
 
 

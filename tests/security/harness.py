@@ -33,10 +33,10 @@ from tests.conftest import SAMPLE
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
 
-EXECUTORS = ("local", "bwrap", "docker")
+EXECUTORS = ("local", "sandbox", "docker")
 EXECUTOR_CONFIG: dict[str, dict[str, Any]] = {
     "local": {"type": "local"},
-    "bwrap": {"type": "local", "sandbox": "bwrap"},
+    "sandbox": {"type": "sandbox"},
     "docker": {"type": "docker"},
 }
 MODEL_NAME = "probe-model"

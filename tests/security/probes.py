@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 OUTCOMES = ("blocked", "contained", "allowed", "refused", "handled")
-EXECUTOR_COLUMNS = {"local": "local", "bwrap": "local + bwrap sandbox", "docker": "docker"}
+EXECUTOR_COLUMNS = {"local": "local", "sandbox": "sandbox (bwrap; the default where it works)", "docker": "docker"}
 ANY = "any"
 
 
@@ -54,6 +54,16 @@ PROBES: list[Probe] = [
         ("net.localhost", "TCP to a server on the host's 127.0.0.1"),
         ("net.gateway", "TCP to the Docker bridge gateway (the host)"),
         ("net.dns", "a DNS query to a resolver the test runs"),
+        ("net.none_only_lo", "list network interfaces with executor.network: none"),
+        ("net.host_opt_in", "executor.network: host really has the host's network", ("sandbox", "docker")),
+    ),
+    *_group(
+        "Privileges (the suite runs as root in CI)",
+        ("priv.capabilities", "effective capabilities inside (CapEff)"),
+        ("priv.shadow", "read the host's /etc/shadow"),
+        ("priv.mknod_mount", "mknod a device node, mount a tmpfs"),
+        ("priv.settimeofday", "set the system clock (to the current time)"),
+        ("priv.proc1_environ", "read /proc/1/environ for the API key"),
     ),
     *_group(
         "Resources",
@@ -62,6 +72,9 @@ PROBES: list[Probe] = [
         ("res.cpu_spin", "CPU spin past the timeout"),
         ("res.big_file", "write a multi-GB file"),
         ("res.open_files", "open thousands of files"),
+        ("res.disk_quota", "a loop writing big files (900 MB each by hand; 16 MB under a 64 MiB executor.disk here)"),
+        ("res.disk_floor", "a loop writing files until the disk's free space is below executor.min_free_disk"),
+        ("res.big_csv", "load a 1,000,000-row CSV (about 35 MB) under the default executor.memory"),
     ),
     *_group(
         "Processes",

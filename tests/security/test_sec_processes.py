@@ -48,7 +48,7 @@ def test_daemon_outliving_its_block(executor: str, tmp_path: Path) -> None:
     assert (run.work_dir / "heartbeat").stat().st_size == size, "the daemon outlived the session"
     how = {
         "local": "autorun is a child subreaper: orphans come back to it and are killed after the block",
-        "bwrap": "the block's PID namespace dies with it",
+        "sandbox": "the block's PID namespace dies with it",
         "docker": "every process in the container is killed after each block",
     }
     record("proc.daemon", executor, "contained", how[executor])

@@ -206,7 +206,13 @@ def test_sweep_kills_an_orphan_that_escaped_its_group() -> None:
 
 def test_bwrap_command_hides_tmp_before_binding_paths_inside_it(tmp_path: Path) -> None:
     command = bwrap_command(
-        "bwrap", ["python", "x.py"], work_dir=tmp_path / "w", read_only=[tmp_path / "d.csv"], interpreter=sys.executable
+        "bwrap",
+        ["python", "x.py"],
+        work_dir=tmp_path / "w",
+        read_only=[tmp_path / "d.csv"],
+        interpreter=sys.executable,
+        env={"PATH": "/usr/bin"},
+        etc_dir=tmp_path / "etc",
     )
     text = " ".join(command)
     positions = [text.index("--tmpfs /tmp"), text.index(f"--bind {tmp_path}/w"), text.index(f"--ro-bind {tmp_path}/d")]

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
-from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback, failed_result, timeout_line
+from autorun.executors.base import (
+    KILLED_EXIT_CODE,
+    TIMEOUT_EXIT_CODE,
+    ExecResult,
+    OutputCallback,
+    failed_result,
+    timeout_line,
+)
+from autorun.executors.disk import DiskLimits, DiskQuota
 from autorun.executors.docker.agent import (
     AGENT_COMMAND,
     RESCUE_SWEEP,
@@ -80,6 +88,7 @@ class DockerExecutor:
         base_env: Mapping[str, str] | None = None,
         session_id: str,
         on_notice: Callable[[str], None] | None = None,
+        disk: DiskLimits | None = None,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
@@ -102,6 +111,7 @@ class DockerExecutor:
         self._oom_kills = 0
         self._blocks = 0
         self._closed = False
+        self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
 
     # -- the Executor protocol -------------------------------------------------------------
 
@@ -123,10 +133,15 @@ class DockerExecutor:
         if block.language not in EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
         self.start()
+        self.disk.baseline()
+        crossed = self.disk.check()
+        if crossed:
+            return ExecResult(exit_code=KILLED_EXIT_CODE, output=f"not run: {crossed}\n", duration_s=0.0)
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
         path = f"{WORKSPACE}/{script.relative_to(self.work_dir).as_posix()}"
+        watch = self.disk.watch(lambda _reason: self._sweep())
         with self._engine("while a block was running"):
             try:
                 reply = self._ask(block.language, path, started + self.timeout + RESCUE_AFTER_S, on_output)
@@ -135,7 +150,14 @@ class DockerExecutor:
                     reply = self._stop_block(on_output)
             except ChannelClosed as exc:
                 raise self._gone(exc) from exc
-        return self._result(reply, rescued, started, on_output)
+            finally:
+                disk_stop = watch.stop()
+        return self._result(reply, rescued, started, on_output, disk_stop)
+
+    def _sweep(self) -> None:
+        """Kill the block's processes from outside (the disk watch calls this from its own thread)."""
+        with contextlib.suppress(Exception):
+            exec_capture(self._api, self._id, [*RESCUE_SWEEP, str(self._agent_pid)])
 
     def interrupt(self) -> None:
         """Stop the running block (Ctrl-C in chat); the container stays up for the next block."""
@@ -304,7 +326,9 @@ class DockerExecutor:
             )
         return reply
 
-    def _result(self, reply: Reply, rescued: bool, started: float, on_output: OutputCallback) -> ExecResult:
+    def _result(
+        self, reply: Reply, rescued: bool, started: float, on_output: OutputCallback, disk_stop: str | None = None
+    ) -> ExecResult:
         elapsed = time.monotonic() - started
         oom = reply.exit_code == OOM_EXIT_CODE and self._oom_happened(reply.oom_kills)
         if reply.oom_kills >= 0:
@@ -312,7 +336,10 @@ class DockerExecutor:
         killed_late = reply.exit_code in (TIMEOUT_EXIT_CODE, OOM_EXIT_CODE) and not oom
         timed_out = rescued or (killed_late and elapsed >= self.timeout)
         output = reply.output
-        if timed_out:
+        exit_code = TIMEOUT_EXIT_CODE if timed_out else reply.exit_code
+        if disk_stop:
+            timed_out, exit_code, line = False, KILLED_EXIT_CODE, disk_stop
+        elif timed_out:
             line = timeout_line(self.timeout)
         elif oom:
             line = f"killed: out of memory (limit {human_size(self.settings.memory_bytes)})"
@@ -323,7 +350,7 @@ class DockerExecutor:
             on_output(addition)
             output += addition
         return ExecResult(
-            exit_code=TIMEOUT_EXIT_CODE if timed_out else reply.exit_code,
+            exit_code=exit_code,
             output=output,
             duration_s=time.monotonic() - started,
             timed_out=timed_out,

@@ -1,0 +1,162 @@
+"""Bound what code may write to disk: `executor.disk` and `executor.min_free_disk`, for every executor.
+
+* ``executor.disk`` (default 2 GiB): how much the work dir may grow during one session
+  (allocated blocks, so sparse files count for what they really use; autorun's own
+  ``.autorun`` folder is not counted);
+* ``executor.min_free_disk`` (default 1 GiB): free space that must stay on the work
+  dir's filesystem, so autorun can always finish its transcript.
+
+A block is checked before it starts and polled while it runs (free space every poll,
+the work dir's size every SIZE_EVERY_S); a block that crosses either bound is killed
+and its result says so in one line. The docker executor polls the bind-mounted work
+dir from the host the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+SIZE_EVERY_S = 0.25
+FREE_EVERY_S = 0.05
+AUTORUN_DIR = ".autorun"
+
+
+def allocated_bytes(root: Path, skip: str = AUTORUN_DIR) -> int:
+    """Bytes allocated to the files under ``root`` (st_blocks), without following links."""
+    total = 0
+    stack = [str(root)]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = os.scandir(directory)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not (directory == str(root) and entry.name == skip):
+                            stack.append(entry.path)
+                        continue
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+                except OSError:
+                    continue
+    return total
+
+
+def free_bytes(path: Path) -> int:
+    """Space an unprivileged writer can still use on ``path``'s filesystem."""
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+@dataclass(frozen=True)
+class DiskLimits:
+    max_growth: int | None = 2 * 1024**3
+    min_free: int | None = 1024**3
+
+
+class DiskQuota:
+    """The disk bounds of one session's work dir; ``baseline()`` at the session start, ``check()`` at any time."""
+
+    def __init__(self, work_dir: Path, limits: DiskLimits) -> None:
+        self.work_dir = work_dir
+        self.limits = limits
+        self._baseline: int | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.limits.max_growth is not None or self.limits.min_free is not None
+
+    def baseline(self) -> None:
+        if self._baseline is None and self.limits.max_growth is not None:
+            self._baseline = allocated_bytes(self.work_dir)
+
+    def growth(self) -> int:
+        self.baseline()
+        return allocated_bytes(self.work_dir) - (self._baseline or 0)
+
+    def check_free(self) -> str | None:
+        floor = self.limits.min_free
+        if floor is None:
+            return None
+        try:
+            free = free_bytes(self.work_dir)
+        except OSError:
+            return None
+        if free < floor:
+            return (
+                f"only {_size(free)} left on the work dir's disk, below executor.min_free_disk "
+                f"({_size(floor)}); delete files in the work dir or raise the limit"
+            )
+        return None
+
+    def check_growth(self) -> str | None:
+        limit = self.limits.max_growth
+        if limit is None:
+            return None
+        grown = self.growth()
+        if grown > limit:
+            return (
+                f"the work dir grew by {_size(grown)} in this session, over executor.disk "
+                f"({_size(limit)}); delete files it no longer needs or raise the limit"
+            )
+        return None
+
+    def check(self) -> str | None:
+        """A one-line reason when a bound is crossed, else None."""
+        return self.check_free() or self.check_growth()
+
+    def watch(self, on_crossed: Callable[[str], object]) -> DiskWatch:
+        return DiskWatch(self, on_crossed)
+
+
+class DiskWatch:
+    """Polls a DiskQuota on a thread while a block runs; calls ``on_crossed(reason)`` once."""
+
+    def __init__(self, quota: DiskQuota, on_crossed: Callable[[str], object]) -> None:
+        self._quota = quota
+        self._on_crossed = on_crossed
+        self._done = threading.Event()
+        self.reason: str | None = None
+        self._thread: threading.Thread | None = None
+        if quota.enabled:
+            self._thread = threading.Thread(target=self._run, name="autorun-disk", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        next_size = time.monotonic()
+        while not self._done.wait(FREE_EVERY_S):
+            reason = self._quota.check_free()
+            if reason is None and time.monotonic() >= next_size:
+                reason = self._quota.check_growth()
+                next_size = time.monotonic() + SIZE_EVERY_S
+            if reason is not None:
+                self.reason = reason
+                self._on_crossed(reason)
+                return
+
+    def stop(self) -> str | None:
+        """Stop polling; the line for the block's result when it crossed a bound, else None.
+
+        A block can cross a bound between two polls and end before the next one; the
+        final check catches that, so the model hears of it.
+        """
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.reason is not None:
+            return f"killed: {self.reason}"
+        late = self._quota.check() if self._quota.enabled else None
+        return f"over the disk limit when the block ended: {late}" if late else None
+
+
+def _size(value: int) -> str:
+    from autorun.units import human_size
+
+    return human_size(value)

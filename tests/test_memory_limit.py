@@ -1,0 +1,119 @@
+"""executor.memory bounds resident memory: a cgroup where autorun can make one, else the watchdog.
+
+Real processes: a memory bomb is killed and reported, a pandas load that needs far
+more address space than resident memory succeeds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autorun.executors.launcher import HostLauncher
+from autorun.executors.limits import ProcessLimits
+from autorun.executors.memory import (
+    CgroupMemoryLimit,
+    MemoryLimiter,
+    WatchdogMemoryLimit,
+    memory_limiter,
+    tree_members,
+    tree_resident_bytes,
+)
+
+MiB = 1024**2
+BOMB = "chunks = []\nfor _ in range(64):\n    chunks.append(b'x' * (64 * 1024 * 1024))\nprint('allocated all')"
+THREADED = (
+    "import numpy as np\nfrom concurrent.futures import ThreadPoolExecutor\n"
+    "with ThreadPoolExecutor(16) as pool:\n"
+    "    sizes = list(pool.map(lambda _: np.ones(2_000_000).sum(), range(16)))\nprint('ok', len(sizes))"
+)
+
+
+def run(limiter: MemoryLimiter, code: str, tmp_path: Path) -> tuple[int, bool, str]:
+    launcher = HostLauncher(tmp_path, {"PATH": "/usr/bin:/bin"}, limits=ProcessLimits(), memory=limiter)
+    launched = launcher.launch([sys.executable, "-c", code])
+    assert launched.proc.stdout is not None
+    output = launched.proc.stdout.read().decode()
+    launched.proc.wait()
+    return launched.proc.returncode, launched.watch.stop(), output
+
+
+def cgroup_or_skip(limit: int) -> CgroupMemoryLimit:
+    made = CgroupMemoryLimit.create(limit)
+    if made is None:
+        if os.environ.get("CI") and os.getuid() == 0:
+            pytest.fail("CI runs as root, where autorun must be able to create a memory cgroup")
+        pytest.skip("no memory cgroup can be created here (not root, no delegated slice)")
+    return made
+
+
+def test_cgroup_stops_a_memory_bomb_and_says_so(tmp_path: Path) -> None:
+    limiter = cgroup_or_skip(256 * MiB)
+    try:
+        code, exceeded, output = run(limiter, BOMB, tmp_path)
+    finally:
+        limiter.close()
+    assert code == -9 and exceeded and "allocated all" not in output
+    assert not limiter.directory.exists(), "close() removes the cgroup"
+
+
+def test_cgroup_lets_threads_reserve_address_space(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    limiter = cgroup_or_skip(256 * MiB)
+    try:
+        code, exceeded, output = run(limiter, THREADED, tmp_path)
+    finally:
+        limiter.close()
+    assert (code, exceeded) == (0, False) and "ok 16" in output
+
+
+def test_watchdog_stops_a_memory_bomb(tmp_path: Path) -> None:
+    code, exceeded, output = run(WatchdogMemoryLimit(256 * MiB), BOMB, tmp_path)
+    assert code == -9 and exceeded and "allocated all" not in output
+
+
+def test_watchdog_leaves_a_modest_process_alone(tmp_path: Path) -> None:
+    code, exceeded, output = run(
+        WatchdogMemoryLimit(256 * MiB), "x = b'x' * (32 * 1024 * 1024)\nprint('fine')", tmp_path
+    )
+    assert (code, exceeded, output.strip()) == (0, False, "fine")
+
+
+def test_watchdog_counts_children_of_the_tree(tmp_path: Path) -> None:
+    code = (
+        "import subprocess, sys\n"
+        "children = [subprocess.Popen([sys.executable, '-c', \"x = b'x' * (100 * 1024 * 1024)\\nimport time\\n"
+        'time.sleep(30)"]) for _ in range(4)]\n'
+        "[c.wait() for c in children]\nprint('survived')"
+    )
+    returncode, exceeded, output = run(WatchdogMemoryLimit(256 * MiB), code, tmp_path)
+    assert exceeded and "survived" not in output and returncode == -9
+
+
+def test_tree_members_follow_descendants_and_the_session() -> None:
+    table = {10: (1, 10, 5), 11: (10, 10, 5), 12: (11, 12, 5), 20: (1, 10, 5), 30: (1, 30, 5)}
+    assert tree_members(10, table) == {10, 11, 12, 20}
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 2
+        while tree_resident_bytes(proc.pid) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert tree_resident_bytes(proc.pid) > 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_no_limit_and_the_best_mechanism() -> None:
+    assert memory_limiter(None).mechanism == "none"
+    limiter = memory_limiter(512 * MiB)
+    try:
+        assert limiter.mechanism.startswith(("cgroup v1", "cgroup v2", "watchdog"))
+        assert limiter.limit_bytes == 512 * MiB
+    finally:
+        limiter.close()
