@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from autorun.transcripts.store import TranscriptWriter
 
 from autorun.codeblocks import CodeBlock
 from autorun.errors import AutorunError
 from autorun.events import Notice
 from autorun.executors.disk import DiskLimits, DiskQuota, allocated_bytes, free_bytes
 from autorun.executors.local import LocalExecutor
+from autorun.transcripts.store import TranscriptWriter
 
 MiB = 1024**2
 LOOP = (

@@ -13,8 +13,8 @@ import resource
 from pathlib import Path
 
 import pytest
-from autorun.config.schema import Config
 
+from autorun.config.schema import Config
 from autorun.executors.disk import allocated_bytes, free_bytes
 from tests.security.harness import check_common, replies_for, run_probe
 from tests.security.probes import record
