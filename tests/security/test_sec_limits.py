@@ -52,7 +52,7 @@ def test_disk_quota_stops_a_loop_of_big_files(executor: str, tmp_path: Path) -> 
     assert "wrote 40 files" not in result.output
     overshoot = (3 if executor == "docker" else 2) * FILE_MB * MiB  # docker: killed through `docker exec`
     assert grown(run.work_dir) <= quota + overshoot, grown(run.work_dir)
-    how = "polled from the host (bind mount)" if executor == "docker" else "polled every 0.25 s"
+    how = "polled from the host (bind mount)" if executor == "docker" else "polled every 50 ms"
     record("res.disk_quota", executor, "contained", f"executor.disk (default 2 GiB per session), {how}; killed")
 
 
