@@ -72,9 +72,15 @@ def test_memory_bomb(executor: str, tmp_path: Path) -> None:
     assert "allocated all" not in output
     assert result.exit_code == 137 and "killed: out of memory (limit 512 MiB)" in output, output
     if executor == "docker":
-        note = "the container's memory limit (OOM kill, reported)"
-    else:
-        note = f"resident memory of the block's processes: {memory_mechanism_here()} (OOM kill, reported)"
+        record("res.memory_bomb", executor, "contained", "the container's memory limit (OOM kill, reported)")
+        return
+    # As an unprivileged user autorun may not create a cgroup: the watchdog must hold too.
+    cli = run_cli_unprivileged(executor, replies_for([MEMORY_BOMB]), memory="512m")
+    check_cli(cli, executor)
+    unprivileged = next(r for r in cli.records if r["event"] == "execution_result")
+    assert unprivileged["exit_code"] == 137 and "killed: out of memory" in unprivileged["output"], unprivileged
+    assert "allocated all" not in unprivileged["output"]
+    note = f"resident memory of the block's processes: {memory_mechanism_here()}; as nobody, the watchdog; reported"
     record("res.memory_bomb", executor, "contained", note)
 
 
