@@ -591,6 +591,9 @@ def test_doctor_all_green_with_engine_image_and_key(docker_client):
     checks = run_doctor(config, env={"OPENAI_API_KEY": "sk-x"})
     assert [check.name for check in checks] == [
         "Python",
+        "Sandbox (bwrap)",
+        "Memory limit",
+        "Disk",
         "Docker engine",
         f"Default image {TEST_IMAGE}",
         "API key $OPENAI_API_KEY",
