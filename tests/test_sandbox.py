@@ -130,3 +130,24 @@ def test_the_real_sandbox_status_agrees_with_bwrap() -> None:
         return
     probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-user", "--", "true"], capture_output=True)
     assert works == (probe.returncode == 0), why
+
+
+def test_launcher_binds_extra_writable_directories_only_when_asked(tmp_path: Path) -> None:
+    bwrap_or_skip()
+    from autorun.executors.launcher import HostLauncher
+
+    work, sockets = tmp_path / "work", tmp_path / "sockets"
+    work.mkdir()
+    sockets.mkdir()
+    box = Sandbox(work, interpreter=sys.executable)
+    launcher = HostLauncher(work, {"PATH": "/usr/bin:/bin"}, sandbox=box)
+    code = f"open({str(sockets / 'k.json')!r}, 'w').write('x')"
+    try:
+        hidden = launcher.launch([sys.executable, "-c", code])
+        hidden.proc.wait()
+        shared = launcher.launch([sys.executable, "-c", code], read_write=[sockets])
+        shared.proc.wait()
+    finally:
+        launcher.close()
+    assert hidden.proc.returncode != 0, "the directory is not visible unless bound"
+    assert shared.proc.returncode == 0 and (sockets / "k.json").read_text() == "x"

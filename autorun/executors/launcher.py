@@ -65,13 +65,18 @@ class HostLauncher:
         stdout: int | IO[Any] | None = subprocess.PIPE,
         stderr: int | IO[Any] | None = subprocess.STDOUT,
         extra_env: Mapping[str, str] | None = None,
+        read_write: Sequence[Path] = (),
     ) -> Launched:
-        """Start ``command`` in the work dir under every limit; raise ExecutorError if it cannot start."""
+        """Start ``command`` in the work dir under every limit; raise ExecutorError if it cannot start.
+
+        ``read_write``: directories besides the work dir the process may write in the sandbox
+        (a kernel's socket directory); outside the sandbox they are reachable anyway.
+        """
         env = {**self.env, **(extra_env or {})}
         argv = list(command)
         popen_env: Mapping[str, str] = env
         if self.sandbox is not None:
-            argv = self.sandbox.wrap(argv, env)
+            argv = self.sandbox.wrap(argv, env, read_write)
             popen_env = {}
         try:
             proc = subprocess.Popen(

@@ -112,6 +112,7 @@ class SandboxSpec:
     etc_dir: Path
     network: str = "none"
     read_only: tuple[Path, ...] = ()
+    read_write: tuple[Path, ...] = ()  # beside the work dir, e.g. a kernel's private socket directory
     host_etc: Path = Path("/etc")
     system_dirs: tuple[str, ...] = SYSTEM_DIRS
     extra_roots: tuple[str, ...] = field(default_factory=tuple)
@@ -129,6 +130,8 @@ class SandboxSpec:
         for root in (*python_roots(self.interpreter), *self.extra_roots):
             args += ["--ro-bind-try", root, root]
         args += ["--bind", str(self.work_dir), str(self.work_dir)]
+        for path in self.read_write:
+            args += ["--bind", str(path), str(path)]
         for path in self.read_only:
             args += ["--ro-bind", str(path), str(path)]
         args.append("--clearenv")
@@ -186,7 +189,7 @@ class Sandbox:
     def expose(self, path: Path) -> None:
         self._exposed.append(path)
 
-    def wrap(self, command: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    def wrap(self, command: Sequence[str], env: Mapping[str, str], read_write: Sequence[Path] = ()) -> list[str]:
         bwrap = self._bwrap or require_bwrap()
         if not self._checked:
             problem = sandbox_problem(bwrap)
@@ -206,6 +209,7 @@ class Sandbox:
             Path(self._etc.name),
             network=self.network,
             read_only=tuple(self._exposed),
+            read_write=tuple(read_write),
         )
         return spec.wrap(command, env)
 
