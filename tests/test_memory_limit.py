@@ -117,3 +117,27 @@ def test_no_limit_and_the_best_mechanism() -> None:
         assert limiter.limit_bytes == 512 * MiB
     finally:
         limiter.close()
+
+
+def test_pids_cgroup_stops_a_fork_bomb_even_for_root(tmp_path: Path) -> None:
+    from autorun.executors.pids import PidsCgroup
+
+    probe = PidsCgroup.create(32)
+    if probe is None:
+        if os.environ.get("CI") and os.getuid() == 0:
+            pytest.fail("CI runs as root, where autorun must be able to create a pids cgroup")
+        pytest.skip("no pids cgroup can be created here")
+    probe.close()
+    bomb = (
+        "import os, time\ncount = 0\ntry:\n    for _ in range(500):\n        if os.fork() == 0:\n"
+        "            time.sleep(30)\n            os._exit(0)\n        count += 1\n"
+        "except OSError:\n    print('stopped at', count)"
+    )
+    launcher = HostLauncher(tmp_path, {"PATH": "/usr/bin:/bin"}, limits=ProcessLimits(max_processes=32))
+    try:
+        launched = launcher.launch([sys.executable, "-c", bomb])
+        assert launched.proc.stdout is not None
+        output = launched.proc.stdout.readline().decode()  # the children keep the pipe open
+    finally:
+        launcher.close()
+    assert output.startswith("stopped at") and int(output.split()[-1]) < 32, output

@@ -18,7 +18,8 @@ from typing import IO, Any
 
 from autorun.errors import ExecutorError
 from autorun.executors.limits import ProcessLimits
-from autorun.executors.memory import MemoryLimiter, MemoryWatch, memory_limiter
+from autorun.executors.memory import CgroupMemoryLimit, MemoryLimiter, MemoryWatch, memory_limiter
+from autorun.executors.pids import PidsCgroup
 from autorun.executors.sandbox import Sandbox
 
 
@@ -45,6 +46,8 @@ class HostLauncher:
         self.limits = limits or ProcessLimits()
         self.sandbox = sandbox
         self._memory = memory
+        self._pids: PidsCgroup | None = None
+        self._pids_checked = False
 
     @property
     def memory(self) -> MemoryLimiter:
@@ -52,6 +55,19 @@ class HostLauncher:
         if self._memory is None:
             self._memory = memory_limiter(self.limits.memory_bytes)
         return self._memory
+
+    @property
+    def pids(self) -> PidsCgroup | None:
+        """A pids cgroup for executor.max_processes (binds root, unlike RLIMIT_NPROC), or None."""
+        limit = self.limits.max_processes
+        if not self._pids_checked and limit is not None:
+            self._pids_checked = True
+            memory = self.memory
+            if isinstance(memory, CgroupMemoryLimit) and memory.version == 2:
+                self._pids = PidsCgroup.within(memory.directory, limit)
+            else:
+                self._pids = PidsCgroup.create(limit)
+        return self._pids
 
     def expose(self, path: Path) -> None:
         if self.sandbox is not None:
@@ -100,7 +116,8 @@ class HostLauncher:
         return Launched(proc, self.memory.watch(proc.pid))
 
     def _preexec(self) -> Callable[[], None] | None:
-        steps = [step for step in (self.memory.preexec(), self.limits.preexec()) if step is not None]
+        pids = self.pids.preexec() if self.pids is not None else None
+        steps = [step for step in (self.memory.preexec(), pids, self.limits.preexec()) if step is not None]
         if not steps:
             return None
 
@@ -111,6 +128,8 @@ class HostLauncher:
         return apply
 
     def close(self) -> None:
+        if self._pids is not None:
+            self._pids.close()
         if self._memory is not None:
             self._memory.close()
         if self.sandbox is not None:

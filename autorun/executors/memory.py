@@ -85,7 +85,7 @@ class NoMemoryLimit:
 # --- cgroups -----------------------------------------------------------------------------------
 
 
-def _mounts() -> list[tuple[str, str, str]]:
+def cgroup_mounts() -> list[tuple[str, str, str]]:
     """(mount point, fs type, super options) of every cgroup mount, from /proc/self/mountinfo."""
     found = []
     with contextlib.suppress(OSError):
@@ -97,7 +97,7 @@ def _mounts() -> list[tuple[str, str, str]]:
     return found
 
 
-def _own_paths() -> dict[str, str]:
+def own_cgroup_paths() -> dict[str, str]:
     """Controller list -> this process's cgroup path ("" is the v2 hierarchy)."""
     paths = {}
     with contextlib.suppress(OSError):
@@ -107,7 +107,7 @@ def _own_paths() -> dict[str, str]:
     return paths
 
 
-def _ancestors(mount: Path, own: str) -> list[Path]:
+def cgroup_ancestors(mount: Path, own: str) -> list[Path]:
     """The cgroup directories from this process's own cgroup up to the hierarchy's root."""
     parts = [part for part in own.split("/") if part]
     return [mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
@@ -147,8 +147,8 @@ class CgroupMemoryLimit:
     @classmethod
     def create(cls, limit_bytes: int) -> CgroupMemoryLimit | None:
         name = f"autorun-{os.getpid()}-{next(_counter)}"
-        own = _own_paths()
-        for mount, fstype, options in _mounts():
+        own = own_cgroup_paths()
+        for mount, fstype, options in cgroup_mounts():
             if fstype == "cgroup2" and "" in own:
                 made = cls._create_v2(Path(mount), own[""], name, limit_bytes)
             elif fstype == "cgroup" and "memory" in options.split(","):
@@ -164,7 +164,7 @@ class CgroupMemoryLimit:
 
     @classmethod
     def _create_v2(cls, mount: Path, own: str, name: str, limit: int) -> CgroupMemoryLimit | None:
-        for parent in _ancestors(mount, own):
+        for parent in cgroup_ancestors(mount, own):
             try:
                 if "memory" not in (parent / "cgroup.controllers").read_text().split():
                     continue
@@ -186,7 +186,7 @@ class CgroupMemoryLimit:
 
     @classmethod
     def _create_v1(cls, mount: Path, own: str, name: str, limit: int) -> CgroupMemoryLimit | None:
-        for parent in _ancestors(mount, own):
+        for parent in cgroup_ancestors(mount, own):
             try:
                 (parent / name).mkdir()
             except OSError:
@@ -240,12 +240,13 @@ class CgroupMemoryLimit:
             for pid in pids:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(FileNotFoundError):
-                try:
-                    self.directory.rmdir()
-                except OSError:
-                    time.sleep(0.02)
-                    continue
+            try:
+                self.directory.rmdir()
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.02)
+                continue
             return
 
 

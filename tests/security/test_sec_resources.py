@@ -6,6 +6,7 @@ limit that does not hold shows up as a failed probe rather than a dead machine.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -45,9 +46,17 @@ def test_fork_bomb(executor: str, tmp_path: Path) -> None:
     found = re.search(r"fork failed after (\d+) processes", output)
     assert found, output
     assert int(found.group(1)) < FORK_CAP
-    if executor != "docker":
-        assert int(found.group(1)) <= MAX_PROCESSES
-    note = "pids limit of the container" if executor == "docker" else "RLIMIT_NPROC (not for root)"
+    if executor == "docker":
+        record("res.fork_bomb", executor, "contained", "pids limit of the container")
+        return
+    assert int(found.group(1)) <= MAX_PROCESSES
+    note = "RLIMIT_NPROC"
+    if os.getuid() == 0:  # root is exempt from RLIMIT_NPROC: the pids cgroup must hold
+        run = run_probe(executor, tmp_path, replies, max_processes=MAX_PROCESSES)
+        check_common(run)
+        as_root = re.search(r"fork failed after (\d+) processes", run.output())
+        assert as_root and int(as_root.group(1)) <= MAX_PROCESSES, run.output()
+        note += "; as root, a pids cgroup (pids.max)"
     record("res.fork_bomb", executor, "contained", note)
 
 
