@@ -150,6 +150,10 @@ class ExecutorConfig(_Section):
     sandbox: Literal["none", "bwrap"] = Field(
         default="none", description="local only: bwrap runs each block with no network, no home, private /proc"
     )
+    stateful: bool = Field(
+        default=True,
+        description="python blocks share one kernel, so variables persist between blocks; false = a process per block",
+    )
 
     @field_validator("memory")
     @classmethod

@@ -11,8 +11,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
@@ -22,6 +23,10 @@ from autorun.executors.files import EXTENSIONS, unknown_language_message, write_
 from autorun.executors.limits import ProcessLimits
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
+
+if TYPE_CHECKING:
+    from autorun.executors.local_kernel import LocalKernelHost
+    from autorun.kernel import KernelDriver
 
 _CHUNK = 65536
 _POLL_S = 0.05
@@ -112,12 +117,13 @@ class LocalExecutor:
     """Runs python and sh blocks in ``work_dir`` with a scrubbed environment and a timeout.
 
     Each run gets its own session and process group; whatever the block started is
-    killed when it ends or times out, so no child outlives its block.
+    killed when it ends or times out, so no child outlives its block. When ``stateful``,
+    python blocks run in one ipykernel per session instead (see autorun.kernel), started
+    by the same launcher; sh blocks still run as processes.
     """
 
     name = "local"
     executes = True
-    stateful = False
 
     def __init__(
         self,
@@ -130,6 +136,8 @@ class LocalExecutor:
         kill_grace_s: float = 2.0,
         limits: ProcessLimits | None = None,
         sandbox: str = "none",
+        stateful: bool = True,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
@@ -147,6 +155,10 @@ class LocalExecutor:
         self._exposed: list[Path] = []
         self._sandbox_checked = False
         self._known_children: set[int] = set()
+        self.stateful = stateful  # python blocks share one kernel; False after a kernel could not start
+        self._notice = on_notice or (lambda _text: None)
+        self._kernel: KernelDriver | None = None
+        self._kernel_host: LocalKernelHost | None = None
 
     def expose(self, host_path: Path) -> str:
         path = Path(host_path).expanduser().resolve()
@@ -161,12 +173,68 @@ class LocalExecutor:
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
+        if block.language == "python" and self.stateful:
+            result = self._run_in_kernel(block, on_output, started)
+            if result is not None:
+                return result
+        elif self._kernel is not None:
+            self._kernel.wait_for_start()  # a restart in progress must not race the sweep
         return self._execute(self._command(block.language, script), on_output, started)
+
+    def warm_up(self) -> None:
+        """Start the kernel in the background (while the first model reply is produced)."""
+        if self.stateful:
+            self._ensure_work_dir()
+            self._driver().start_in_background()
+
+    def interrupt(self) -> None:
+        """Stop the running block only (Ctrl-C in chat); the kernel keeps its state if it stops in time."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            self._kill_group(proc)
+        if self._kernel is not None:
+            self._kernel.interrupt()
 
     def close(self) -> None:
         proc = self._proc
         if proc is not None and proc.poll() is None:
             self._kill_group(proc)
+        if self._kernel is not None:
+            self._kernel.close()
+            self._kernel = None
+        if self._kernel_host is not None:
+            self._kernel_host.remove()
+
+    def _driver(self) -> KernelDriver:
+        if self._kernel is None:
+            from autorun.executors.kernel_blocks import image_saver
+            from autorun.executors.local_kernel import LocalKernelHost
+            from autorun.kernel import KernelDriver
+
+            become_subreaper()
+            self._known_children = child_pids()
+            self._kernel_host = LocalKernelHost(self.python, self._spawn)
+            parent = os.getpid() if self.sandbox == "none" else None
+            self._kernel = KernelDriver(self._kernel_host, save_image=image_saver(self.work_dir), parent_pid=parent)
+        return self._kernel
+
+    def _run_in_kernel(self, block: CodeBlock, on_output: OutputCallback, started: float) -> ExecResult | None:
+        """Run a python block in the kernel; None when no kernel can start (the block runs as a process)."""
+        from autorun.executors.kernel_blocks import exec_result, fallback_notice, figure_prefix
+        from autorun.executors.local_kernel import sweep_after_kernel_block
+        from autorun.kernel import KernelUnavailable
+
+        driver = self._driver()
+        try:
+            outcome = driver.execute(block.code, on_output, timeout=self.timeout, figure_prefix=figure_prefix(block))
+        except KernelUnavailable as exc:
+            self.stateful = False
+            driver.close()
+            self._notice(fallback_notice(str(exc), f"install ipykernel for {self.python} to get one"))
+            return None
+        assert self._kernel_host is not None
+        sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
+        return exec_result(outcome)
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -189,16 +257,23 @@ class LocalExecutor:
             relative = f"./{relative}"
         return [self.python if language == "python" else self._sh, relative]
 
-    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self,
+        command: list[str],
+        stdout: int = subprocess.PIPE,
+        writable: Sequence[Path] = (),
+        extra_env: Mapping[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """The one host process launcher: blocks and the kernel start here (``writable``: extra bwrap binds)."""
         if self.sandbox == "bwrap":
-            command = self._sandboxed(command)
+            command = self._sandboxed(command, writable)
         try:
             return subprocess.Popen(
                 command,
                 cwd=self.work_dir,
-                env=self.env,
+                env={**self.env, **extra_env} if extra_env else self.env,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=stdout,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 bufsize=0,
@@ -210,7 +285,7 @@ class LocalExecutor:
                 "check that it is installed (for python, set executor.python)."
             ) from exc
 
-    def _sandboxed(self, command: list[str]) -> list[str]:
+    def _sandboxed(self, command: list[str], writable: Sequence[Path] = ()) -> list[str]:
         from autorun.executors.sandbox import bwrap_command, find_bwrap, sandbox_available
 
         bwrap = find_bwrap()
@@ -222,7 +297,14 @@ class LocalExecutor:
                     "allow unprivileged user namespaces or set executor.sandbox: none."
                 )
             self._sandbox_checked = True
-        return bwrap_command(bwrap, command, work_dir=self.work_dir, read_only=self._exposed, interpreter=self.python)
+        return bwrap_command(
+            bwrap,
+            command,
+            work_dir=self.work_dir,
+            read_only=self._exposed,
+            interpreter=self.python,
+            read_write=writable,
+        )
 
     def _execute(self, command: list[str], on_output: OutputCallback, started: float) -> ExecResult:
         become_subreaper()

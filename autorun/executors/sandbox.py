@@ -48,6 +48,7 @@ def bwrap_command(
     work_dir: Path,
     read_only: Iterable[Path],
     interpreter: str,
+    read_write: Iterable[Path] = (),
 ) -> list[str]:
     """``command`` wrapped in bwrap with the view of the host described in the module docstring."""
     args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
@@ -57,6 +58,8 @@ def bwrap_command(
     for root in python_roots(interpreter):
         args += ["--ro-bind-try", root, root]
     args += ["--bind", str(work_dir), str(work_dir)]
+    for path in read_write:  # e.g. the kernel's private socket directory
+        args += ["--bind", str(path), str(path)]
     for path in read_only:
         args += ["--ro-bind", str(path), str(path)]
     args += ["--setenv", "HOME", SANDBOX_HOME, "--chdir", str(work_dir), "--"]

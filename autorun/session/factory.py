@@ -159,6 +159,7 @@ def open_session(
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                 )
             )
+            executor.warm_up()  # the container and the kernel start while the first model reply is produced
             for text in notices:
                 notice(text)
             for item in exposed:
@@ -170,7 +171,7 @@ def open_session(
                 executor,
                 sink,
                 settings=session_settings(config),
-                system_message=system_message(config, model, exposed),
+                system_message=system_message(config, model, exposed, stateful=executor.stateful),
                 human=human,
                 work_dir=str(work_dir),
                 transcript=str(transcript_path),

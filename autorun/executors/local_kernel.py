@@ -1,0 +1,115 @@
+"""The kernel of the local executor: started by the executor's own process launcher.
+
+So the kernel gets what every block gets: the work dir as cwd, the scrubbed environment,
+a process group of its own, the resource limits and (sandbox: bwrap) the bwrap wrapper,
+with the private socket directory bound into the sandbox read-write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from autorun.kernel.host import PopenKernelProcess
+
+# (command, stdout file, extra read-write paths, extra environment) -> the started process
+Spawn = Callable[[list[str], int, Sequence[Path], Mapping[str, str]], subprocess.Popen[bytes]]
+
+
+class LocalKernelHost:
+    """Starts the kernel on this machine (optionally in bwrap) and owns its socket directory."""
+
+    def __init__(self, python: str, spawn: Spawn) -> None:
+        self.python = python
+        self.python_label = python
+        self._spawn = spawn
+        self._dir: Path | None = None
+        self.pids: set[int] = set()
+
+    def socket_dir(self) -> Path:
+        if self._dir is None:  # mkdtemp makes it 0700; /tmp keeps socket paths short (108-byte limit)
+            self._dir = Path(tempfile.mkdtemp(prefix="autorun-kernel-"))
+        return self._dir
+
+    def kernel_path(self, host_path: Path) -> str:
+        return str(host_path)
+
+    def launch(self, args: list[str], log_file: Path, env: dict[str, str]) -> PopenKernelProcess:
+        with open(log_file, "wb") as log:
+            proc = self._spawn([self.python, *args], log.fileno(), [self.socket_dir()], env)
+        self.pids.add(proc.pid)
+        return PopenKernelProcess(proc)
+
+    def remove(self) -> None:
+        """Remove the socket directory (after the kernel is gone)."""
+        directory, self._dir = self._dir, None
+        if directory is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(directory)
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process, from one pass over /proc."""
+    found: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        found[int(entry)] = int(fields[1])
+    return found
+
+
+def _is_kernel(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"ipykernel_launcher" in cmdline.read()
+    except OSError:
+        return False
+
+
+def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
+    """Kill what a kernel block left running; how many processes were killed.
+
+    ``roots`` are the kernel processes autorun started (the kernel itself, or the bwrap
+    around it): every descendant of theirs except the kernel and its ancestors is killed,
+    and so is every new child of autorun not in ``known`` (an orphan re-parented to it,
+    see reaper.py), so no process a block starts outlives the block.
+    """
+    parents = _parents()
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    spare: set[int] = set()
+    doomed: list[int] = []
+    for root in roots & set(parents):
+        tree, level = [], [root]
+        while level:  # breadth first, so the last kernel found is the deepest (bwrap's argv names it too)
+            tree += level
+            level = [child for pid in level for child in children.get(pid, [])]
+        kernel = next((pid for pid in reversed(tree) if _is_kernel(pid)), root)
+        while kernel in parents and kernel not in spare:
+            spare.add(kernel)
+            if kernel == root:
+                break
+            kernel = parents[kernel]
+        doomed += [pid for pid in tree if pid not in spare]
+    me = os.getpid()
+    doomed += [pid for pid in children.get(me, []) if pid not in known and pid not in roots]
+    for pid in doomed:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in doomed:
+        if parents.get(pid) == me:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    return len(doomed)
