@@ -102,10 +102,9 @@ def test_an_image_without_ipykernel_falls_back_with_one_notice(make_executor, im
 
 
 def test_close_removes_the_socket_directory(make_executor) -> None:
-    ex = make_executor(stateful=True)
-    run_code(ex, "print(1)")
-    host = ex._kernel_host
-    assert host is not None
-    directory: Path = host.socket_dir()
-    ex.close()
+    with make_executor(stateful=True) as ex:
+        run_code(ex, "print(1)")
+        assert ex._kernel is not None
+        directory: Path = ex._kernel.host.socket_dir()
+        assert oct(directory.stat().st_mode & 0o777) == "0o700"
     assert not directory.exists()
