@@ -180,7 +180,18 @@ def test_processes_a_kernel_block_started_do_not_outlive_it(executor: LocalExecu
         "print(a.pid, b.pid)"
     )
     first = run(executor, code, 1)
-    check = run(executor, "import os\nprint([p for p in (a.pid, b.pid) if os.waitpid(p, os.WNOHANG) == (0, 0)])", 2)
+    wait_for_death = (  # SIGKILL takes effect when the killed process is next scheduled
+        "import time\ndeadline = time.monotonic() + 5\n"
+        "while (a.poll() is None or b.poll() is None) and time.monotonic() < deadline:\n    time.sleep(0.01)\n"
+        "print([p.pid for p in (a, b) if p.returncode != -9])"
+    )
+    check = run(executor, wait_for_death, 2)
     assert first.exit_code == 0
     assert check.output == "[]\n"
     assert run(executor, "print('still here')", 3).output == "still here\n"
+
+
+def test_pandas_is_imported_while_the_model_thinks_and_binds_no_name(executor: LocalExecutor) -> None:
+    executor.warm_up()
+    result = run(executor, "import sys\nprint('pandas' in sys.modules, 'pandas' in globals())")
+    assert result.output == "True False\n"

@@ -26,6 +26,9 @@ from autorun.units import format_seconds
 
 TIMEOUT_EXIT_CODE = 124  # as timeout(1) and AutoGen report a timeout; the executors use the same
 SaveImage = Callable[[str, bytes], None]  # (file name in the work dir, PNG bytes); OSError if it cannot
+# Imported in the kernel as soon as it is up, while the model writes its first reply, so the
+# first block does not pay for them; nothing is bound in the user's namespace.
+PRELOAD = ("pandas",)
 STATE_KEPT = "the kernel was interrupted: variables and imports from earlier blocks are kept"
 STATE_LOST = "the kernel was restarted: variables and imports from earlier blocks are gone"
 _POLL_S = 0.1
@@ -87,12 +90,14 @@ class KernelDriver:
         ready_timeout_s: float = 60.0,
         interrupt_grace_s: float = 0.3,
         parent_pid: int | None = None,
+        preload: tuple[str, ...] = PRELOAD,
     ) -> None:
         self.host = host
         self.save_image = save_image
         self.ready_timeout_s = ready_timeout_s
         self.interrupt_grace_s = interrupt_grace_s
         self.parent_pid = parent_pid
+        self.preload = preload
         self._kernel: _Kernel | None = None
         self._starter: threading.Thread | None = None
         self._start_error: Exception | None = None
@@ -207,7 +212,7 @@ class KernelDriver:
         except BaseException:
             self._stop(kernel)
             raise
-        kernel.client.execute(FIGURE_HELPER, silent=True, store_history=False)
+        kernel.client.execute(FIGURE_HELPER + preload_code(self.preload), silent=True, store_history=False)
         return kernel
 
     def _wait_ready(self, kernel: _Kernel, log: Path) -> None:
@@ -389,6 +394,14 @@ def _describe_status(status: int | None) -> str:
             name = f"signal {status - 128}"
         return f"killed by {name}"
     return f"exit code {status}"
+
+
+def preload_code(modules: tuple[str, ...]) -> str:
+    """Code that imports ``modules`` where they are installed, binding no name."""
+    lines = [
+        f"\nif __import__('importlib.util').util.find_spec({name!r}):\n    __import__({name!r})" for name in modules
+    ]
+    return "".join(lines) + "\n"
 
 
 def connection_info(ip: str) -> dict[str, Any]:
