@@ -8,7 +8,7 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks import kernel
+from benchmarks import kernel, tutorial
 
 
 def machine() -> str:
@@ -39,9 +39,13 @@ def main() -> None:
     runs = 5 if args.quick else 7
     rows = []
     rows += kernel.help_time(runs)
-    rows += kernel.trivial_block(runs, docker=not args.no_docker and docker_up())
+    docker = not args.no_docker and docker_up()
+    rows += kernel.trivial_block(runs, docker=docker)
+    if docker:
+        rows += kernel.docker_executor(runs)
     rows += kernel.pandas_blocks(runs)
     rows += kernel.timeout_recovery(runs)
+    rows += tutorial.tutorial(runs)
     rows += kernel.builtin_analyse(runs, None if args.quick else args.rows)
     print(f"Machine: {machine()}\n")
     print("| benchmark | median (s) | baseline | baseline (s) | baseline / median | extra |")
