@@ -57,7 +57,10 @@ def test_a_figure_lands_in_the_work_dir(make_executor) -> None:
 def test_a_process_a_kernel_block_started_does_not_outlive_it(make_executor) -> None:
     with make_executor(stateful=True) as ex:
         run_code(ex, "import subprocess\np = subprocess.Popen(['sleep', '300'])")
-        wait = "import time\nt = time.monotonic()\nwhile p.poll() is None and time.monotonic() - t < 5:\n    time.sleep(0.01)\n"
+        wait = (  # SIGKILL takes effect when the killed process is next scheduled
+            "import time\nt = time.monotonic()\nwhile p.poll() is None and time.monotonic() - t < 5:\n"
+            "    time.sleep(0.01)\n"
+        )
         result = run_code(ex, wait + "print(p.returncode == -9)")
         alive = run_code(ex, "print('kernel alive')")
     assert result.output == "True\n" and alive.output == "kernel alive\n"
@@ -109,3 +112,13 @@ def test_close_removes_the_socket_directory(make_executor) -> None:
         directory: Path = ex._kernel.host.socket_dir()
         assert oct(directory.stat().st_mode & 0o777) == "0o700"
     assert not directory.exists()
+
+
+def test_a_kernel_killed_for_memory_is_reported_as_such_and_restarted(make_executor) -> None:
+    with make_executor(DockerSettings(memory="256m", pull=False), stateful=True) as ex:
+        run_code(ex, "kept = 1")
+        bomb = run_code(ex, "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 1024 * 1024))")
+        after = run_code(ex, "print('kept' in globals())")
+    assert bomb.exit_code == 137
+    assert bomb.output == f"the kernel died (killed: out of memory, limit 256 MiB)\n{STATE_LOST}\n"
+    assert after.output == "False\n"

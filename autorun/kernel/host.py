@@ -30,6 +30,10 @@ class KernelProcess(Protocol):
         """SIGKILL the kernel and everything in its process group; idempotent."""
         ...
 
+    def end_reason(self) -> str | None:
+        """Why it ended, when its host knows better than the exit status ("out of memory"); else None."""
+        ...
+
 
 class KernelHost(Protocol):
     """Where a kernel runs: the executor side of the seam."""
@@ -68,6 +72,9 @@ class PopenKernelProcess:
 
     def exit_status(self) -> int | None:
         return exit_status(self.proc.poll())
+
+    def end_reason(self) -> str | None:
+        return None
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

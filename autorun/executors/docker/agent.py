@@ -83,8 +83,8 @@ oom() {
 # The session kernel ($kp, if started) is the one process a sweep spares; "ksweep" sweeps after
 # a block that ran in it, so what that block started does not outlive it either.
 # The kernel: "kernel SCRIPT" starts `sh SCRIPT` (which execs the kernel) in a session of its
-# own and answers its pid; "kstate" answers running, none or "exited STATUS"; "kkill" kills
-# its group.
+# own and answers its pid; "kstate" answers running, none or "exited STATUS" (and the OOM-kill
+# count); "kkill" kills its group; "oom" answers the container's OOM-kill count.
 _KERNEL = """
 kernel() {
   [ -n "$kp" ] && kkill
@@ -100,7 +100,7 @@ kstate() {
   { read -r s <"/proc/$kp/stat"; } 2>/dev/null
   s=${s##*) }
   case "${s%% *}" in
-    ""|Z|X) wait "$kp"; echo "state=exited $?"; kp= ;;
+    ""|Z|X) wait "$kp"; echo "state=exited $?"; kp=; oom; echo "oom=$o" ;;
     *) echo state=running ;;
   esac
 }
@@ -110,7 +110,7 @@ kkill() {
 }
 """
 
-# Command lines: "<number> <timeout> <nonce> <python|sh|probe|kernel|kstate|kkill> <path>"; $1 is PY_SETSID.
+# Command lines: "<number> <timeout> <nonce> <python|sh|probe|kernel|kstate|kkill|ksweep|oom> <path>"; $1 is PY_SETSID.
 AGENT = (
     "trap : HUP INT TERM\nk=$$\nps=$1\nkp=\n"
     "py=$(command -v python3 || command -v python)\n"
@@ -126,6 +126,7 @@ while read -r n t x l f; do
   elif [ "$l" = kernel ]; then kernel "$f"
   elif [ "$l" = kstate ]; then kstate
   elif [ "$l" = kkill ]; then kkill
+  elif [ "$l" = oom ]; then oom; echo "oom=$o"
   elif [ "$l" = ksweep ]; then sweep; c=; tp=; settle
   else
     if [ "$l" = python ]; then set -- "$py" "$f"; else set -- sh "$f"; fi

@@ -254,7 +254,10 @@ class DockerExecutor:
 
     def _make_kernel(self) -> None:
         python = lambda: self._python  # noqa: E731 (known once the agent answered the probe)
-        self._kernel = ContainerKernel(self._agent_says, python, self.settings.user, self.work_dir, self._notice)
+        memory = human_size(self.settings.memory_bytes)
+        self._kernel = ContainerKernel(
+            self._agent_says, python, self.settings.user, self.work_dir, self._notice, memory
+        )
 
     def _launch(self) -> None:
         api = self._api

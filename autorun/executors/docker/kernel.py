@@ -31,25 +31,37 @@ AskAgent = Callable[[str, str], str]
 class DockerKernelProcess:
     """The kernel process inside the container, as the agent reports it."""
 
-    def __init__(self, ask: AskAgent, pid: int) -> None:
+    def __init__(self, ask: AskAgent, pid: int, memory_limit: str) -> None:
         self._ask = ask
         self.pid = pid
+        self._memory_limit = memory_limit
         self._status: int | None = None
         self._exited = False
+        self._oom_kills = self._oom_count()
+        self._out_of_memory = False
 
     def alive(self) -> bool:
         if self._exited:
             return False
-        state = parse_keys(self._ask("kstate", "-")).get("state", "")
+        found = parse_keys(self._ask("kstate", "-"))
+        state = found.get("state", "")
         if state.startswith("exited"):
             self._exited = True
             self._status = int(state.split()[1])
+            oom_kills = int(found.get("oom", "-1"))
+            self._out_of_memory = self._status == 137 and oom_kills > self._oom_kills >= 0
         elif state == "none":
             self._exited = True
         return not self._exited
 
     def exit_status(self) -> int | None:
         return self._status
+
+    def end_reason(self) -> str | None:
+        return f"killed: out of memory, limit {self._memory_limit}" if self._out_of_memory else None
+
+    def _oom_count(self) -> int:
+        return int(parse_keys(self._ask("oom", "-")).get("oom", "-1"))
 
     def kill(self) -> None:
         if not self._exited:
@@ -63,9 +75,10 @@ class DockerKernelHost:
 
     python_label = "the image's Python"
 
-    def __init__(self, ask: AskAgent, python: Callable[[], str], user: str) -> None:
+    def __init__(self, ask: AskAgent, python: Callable[[], str], user: str, memory_limit: str) -> None:
         self._ask = ask
         self._python = python
+        self._memory_limit = memory_limit
         self._dir = Path(tempfile.mkdtemp(prefix="autorun-kernel-"))
         _give_to(self._dir, user)
 
@@ -82,7 +95,7 @@ class DockerKernelHost:
         command = " ".join(shlex.quote(part) for part in [self._python(), *args])
         script.write_text(f"exec env {settings} {command} >{shlex.quote(self.kernel_path(log_file))} 2>&1\n")
         found = parse_keys(self._ask("kernel", self.kernel_path(script)))
-        return DockerKernelProcess(self._ask, int(found["kernel"]))
+        return DockerKernelProcess(self._ask, int(found["kernel"]), self._memory_limit)
 
     def remove(self) -> None:
         with contextlib.suppress(OSError):
@@ -101,14 +114,20 @@ class ContainerKernel:
     """The Docker executor's session kernel: socket directory, driver, sweep, and the fallback notice."""
 
     def __init__(
-        self, ask: AskAgent, python: Callable[[], str], user: str, work_dir: Path, notice: Callable[[str], None]
+        self,
+        ask: AskAgent,
+        python: Callable[[], str],
+        user: str,
+        work_dir: Path,
+        notice: Callable[[str], None],
+        memory_limit: str,
     ) -> None:
         from autorun.executors.kernel_blocks import image_saver
         from autorun.kernel import KernelDriver
 
         self._ask = ask
         self._notice = notice
-        self.host = DockerKernelHost(ask, python, user)
+        self.host = DockerKernelHost(ask, python, user, memory_limit)
         self.driver = KernelDriver(self.host, save_image=image_saver(work_dir))
         self.usable = True  # False once it could not start: python blocks then run as processes
 
