@@ -195,3 +195,24 @@ def test_pandas_is_imported_while_the_model_thinks_and_binds_no_name(executor: L
     executor.warm_up()
     result = run(executor, "import sys\nprint('pandas' in sys.modules, 'pandas' in globals())")
     assert result.output == "True False\n"
+
+
+def test_ctrl_c_stops_only_the_running_block_and_keeps_the_state(executor: LocalExecutor) -> None:
+    import signal
+
+    from autorun.executors.base import Interruptible
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    run(executor, "kept = 'yes'", 1)
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            executor.run(block("while True: pass", 2), lambda _text: None)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert isinstance(executor, Interruptible)
+    executor.interrupt()
+    assert run(executor, "print(kept)", 3).output == "yes\n"
