@@ -13,13 +13,19 @@ _RULES = """\
 Rules:
 - Send one code block per step, fenced as ```python (pandas is available) or ```sh, and wait for its result.
 - Print every result you need: only what the code prints comes back to you.
-- Each block runs in a fresh process: re-load the data in every block; nothing is kept between blocks.
+- {state}
 - {read_only}
 - If a block fails, read the error, fix the code and send the whole corrected block again.
 - Never ask the user to run, edit or paste anything; do not use input().
 - When the analysis is complete, reply with a short report of the findings with the actual figures, \
 then {keyword} on its own line, in a message without code blocks."""
 
+_FRESH = "Each block runs in a fresh process: re-load the data in every block; nothing is kept between blocks."
+_STATEFUL = (
+    "Python blocks run in one persistent Python session, like notebook cells: variables, imports and "
+    "loaded data stay available to later blocks, so load the data once and reuse it (sh blocks run as "
+    "separate processes). Figures left open are saved as PNG files."
+)
 _READ_ONLY = "The data file is read-only: never modify it; write any new files to the current directory."
 _NO_DATA = "Write any files to the current directory."
 
@@ -29,6 +35,7 @@ def analyst_system_message(
     *,
     keyword: str = "TERMINATE",
     override: str | None = None,
+    stateful: bool = False,
 ) -> str:
     """The system message for an LLM analyst.
 
@@ -36,7 +43,8 @@ def analyst_system_message(
     executor sees it, format, shape, schema, preview); empty or None for no data file.
     ``override`` (config ``model.system_message``) replaces the built-in text; in it,
     ``{data}`` and ``{keyword}`` are replaced, and when ``{data}`` is absent the data
-    description is appended, so the model always learns where the file is.
+    description is appended, so the model always learns where the file is. ``stateful``
+    says python blocks share one kernel (the executor's ``stateful``).
     """
     data = (data_description or "").strip()
     if override is not None:
@@ -44,7 +52,8 @@ def analyst_system_message(
         if "{data}" in text:
             return text.replace("{data}", data)
         return f"{text.rstrip()}\n\n{data}" if data else text
-    rules = _RULES.format(read_only=_READ_ONLY if data else _NO_DATA, keyword=keyword)
+    state = _STATEFUL if stateful else _FRESH
+    rules = _RULES.format(read_only=_READ_ONLY if data else _NO_DATA, keyword=keyword, state=state)
     parts = [_ROLE]
     if data:
         parts.append(data)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # also run as a script: python benchmarks/bench_docker.py
 
 from autorun.codeblocks import CodeBlock  # noqa: E402
 from autorun.executors.docker.executor import DockerExecutor, DockerSettings  # noqa: E402

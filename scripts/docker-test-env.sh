@@ -3,7 +3,8 @@
 #
 # Installs Debian's docker.io and debootstrap when missing, starts dockerd when
 # no engine answers, and builds the image from Debian bookworm (python3,
-# python3-pandas and python3-pip, for `executor.setup`) with debootstrap +
+# python3-pandas and python3-pip, for `executor.setup`; python3-ipykernel and
+# python3-matplotlib, for the stateful kernel) with debootstrap +
 # `docker import`, because no image registry is reachable here. Each step is
 # skipped when its result already exists; an image built by an older revision
 # of this script (label autorun.test-image) is rebuilt.
@@ -11,7 +12,10 @@ set -euo pipefail
 
 IMAGE="${AUTORUN_TEST_IMAGE:-python:3.11-slim}"
 REVISION=3
-PACKAGES=python3,python3-pandas,python3-pip,python3-ipykernel,python3-matplotlib
+PACKAGES=python3,python3-pandas,python3-pip
+# Installed by apt in a second step: debootstrap cannot configure python3-zmq (a dependency
+# of ipykernel) while it configures the base system.
+KERNEL_PACKAGES="python3-ipykernel python3-matplotlib"
 log() { printf 'docker-test-env: %s\n' "$*" >&2; }
 
 need_apt_update=1
@@ -76,6 +80,9 @@ trap 'rm -rf "$rootfs"' EXIT
 log "building $IMAGE from Debian bookworm (about a minute)"
 debootstrap --variant=minbase --include="$PACKAGES" bookworm "$rootfs" "$mirror" >/tmp/autorun-debootstrap.log 2>&1 \
     || { log "debootstrap failed; see /tmp/autorun-debootstrap.log"; exit 1; }
+log "installing $KERNEL_PACKAGES (the stateful kernel and figures)"
+chroot "$rootfs" sh -c "DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq --no-install-recommends $KERNEL_PACKAGES" \
+    >>/tmp/autorun-debootstrap.log 2>&1 || { log "installing $KERNEL_PACKAGES failed; see /tmp/autorun-debootstrap.log"; exit 1; }
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 tar -C "$rootfs" -c . \
     | docker import -c "LABEL autorun.test-image=$REVISION" -c 'CMD ["python3"]' - "$IMAGE" >/dev/null

@@ -193,16 +193,20 @@ def test_large_generated_csv(tmp_path: Path, clean_env) -> None:
     assert f"{top.iloc[0]:,.0f}" in proc.stdout
 
 
-def test_help_imports_no_heavy_packages() -> None:
+HEAVY = ("pandas", "openai", "docker", "jupyter_client", "zmq", "ipykernel", "matplotlib")
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_heavy_packages(flag: str) -> None:
     code = (
-        "import runpy, sys\n"
-        "sys.argv = ['autorun', '--help']\n"
-        "try:\n    runpy.run_module('autorun', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "print('HEAVY=' + ','.join(m for m in ('pandas', 'openai', 'docker') if m in sys.modules))\n"
+        "import atexit, sys\n"
+        f"atexit.register(lambda: print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules)))\n"
+        f"sys.argv = ['autorun', {flag!r}]\n"
+        "from autorun.cli import app\n"
+        "app()\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert "Usage" in proc.stdout
+    assert ("Usage" if flag == "--help" else "autorun ") in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY=", proc.stdout
 
 

@@ -162,6 +162,10 @@ class ExecutorConfig(_Section):
     sandbox: Literal["none", "bwrap"] = Field(
         default="none", description="old spelling: bwrap means type sandbox (kept as an alias)"
     )
+    stateful: bool = Field(
+        default=True,
+        description="python blocks share one kernel, so variables persist between blocks; false = a process per block",
+    )
 
     @field_validator("memory")
     @classmethod

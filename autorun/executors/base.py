@@ -41,6 +41,10 @@ class Executor(Protocol):
     stateful: bool
     """True when python blocks share one interpreter's state (variables, imports)."""
 
+    def warm_up(self) -> None:
+        """Start what the first block needs (container, kernel) in the background; never blocks long."""
+        ...
+
     def expose(self, host_path: Path) -> str:
         """Make a host data file readable to the code (read-only); return its path as code sees it."""
         ...

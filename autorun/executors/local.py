@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import os
 import selectors
 import shutil
@@ -11,8 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
@@ -32,6 +34,10 @@ from autorun.executors.limits import ProcessLimits
 from autorun.executors.memory import oom_line
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
+
+if TYPE_CHECKING:
+    from autorun.executors.local_kernel import LocalKernelHost
+    from autorun.kernel import KernelDriver
 
 _CHUNK = 65536
 _POLL_S = 0.05
@@ -122,12 +128,13 @@ class LocalExecutor:
     """Runs python and sh blocks in ``work_dir`` with a scrubbed environment and a timeout.
 
     Each run gets its own session and process group; whatever the block started is
-    killed when it ends or times out, so no child outlives its block.
+    killed when it ends or times out, so no child outlives its block. When ``stateful``,
+    python blocks run in one ipykernel per session instead (see autorun.kernel), started
+    by the same launcher (so under the same limits and sandbox); sh blocks still run as processes.
     """
 
     name = "local"
     executes = True
-    stateful = False
 
     def __init__(
         self,
@@ -142,6 +149,8 @@ class LocalExecutor:
         sandbox: str = "none",
         network: str = "none",
         disk: DiskLimits | None = None,
+        stateful: bool = True,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
@@ -165,6 +174,10 @@ class LocalExecutor:
         self.launcher = HostLauncher(self.work_dir, self.env, limits=self.limits, sandbox=box)
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._known_children: set[int] = set()
+        self.stateful = stateful  # python blocks share one kernel; False after a kernel could not start
+        self._notice = on_notice or (lambda _text: None)
+        self._kernel: KernelDriver | None = None
+        self._kernel_host: LocalKernelHost | None = None
 
     def expose(self, host_path: Path) -> str:
         path = Path(host_path).expanduser().resolve()
@@ -183,12 +196,37 @@ class LocalExecutor:
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
+        if block.language == "python" and self.stateful:
+            result = self._run_in_kernel(block, on_output, started)
+            if result is not None:
+                return result
+        elif self._kernel is not None:
+            self._kernel.wait_for_start()  # a restart in progress must not race the sweep
         return self._execute(self._command(block.language, script), on_output, started)
+
+    def warm_up(self) -> None:
+        """Start the kernel in the background (while the first model reply is produced)."""
+        if self.stateful:
+            self._ensure_work_dir()
+            self._driver().start_in_background()
+
+    def interrupt(self) -> None:
+        """Stop the running block only (Ctrl-C in chat); the kernel keeps its state if it stops in time."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            self._kill_group(proc)
+        if self._kernel is not None:
+            self._kernel.interrupt()
 
     def close(self) -> None:
         proc = self._proc
         if proc is not None and proc.poll() is None:
             self._kill_group(proc)
+        if self._kernel is not None:
+            self._kernel.close()
+            self._kernel = None
+        if self._kernel_host is not None:
+            self._kernel_host.remove()
         self.launcher.close()
 
     @property
@@ -201,6 +239,48 @@ class LocalExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _driver(self) -> KernelDriver:
+        if self._kernel is None:
+            from autorun.executors.kernel_blocks import image_saver
+            from autorun.executors.local_kernel import LocalKernelHost
+            from autorun.kernel import KernelDriver
+
+            become_subreaper()
+            self._known_children = child_pids()
+            self._kernel_host = LocalKernelHost(self.python, self.launcher, self.limits.memory_bytes)
+            parent = os.getpid() if self.sandbox == "none" else None
+            self._kernel = KernelDriver(self._kernel_host, save_image=image_saver(self.work_dir), parent_pid=parent)
+        return self._kernel
+
+    def _run_in_kernel(self, block: CodeBlock, on_output: OutputCallback, started: float) -> ExecResult | None:
+        """Run a python block in the kernel; None when no kernel can start (the block runs as a process).
+
+        The disk watch kills the kernel when the block crosses a disk bound: its state is lost,
+        and the result says so and why.
+        """
+        from autorun.executors.kernel_blocks import exec_result, fallback_notice, figure_prefix
+        from autorun.executors.local_kernel import sweep_after_kernel_block
+        from autorun.kernel import KernelUnavailable
+
+        driver = self._driver()
+        disk_watch = self.disk.watch(lambda _reason: driver.kill_process())
+        try:
+            outcome = driver.execute(block.code, on_output, timeout=self.timeout, figure_prefix=figure_prefix(block))
+        except KernelUnavailable as exc:
+            disk_watch.stop()
+            self.stateful = False
+            driver.close()
+            self._notice(fallback_notice(str(exc), f"install ipykernel for {self.python} to get one"))
+            return None
+        disk_stop = disk_watch.stop()
+        assert self._kernel_host is not None
+        sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
+        result = exec_result(outcome)
+        if disk_stop:
+            on_output(f"{disk_stop}\n")
+            return dataclasses.replace(result, exit_code=KILLED_EXIT_CODE, output=f"{result.output}{disk_stop}\n")
+        return result
 
     def _ensure_work_dir(self) -> None:
         try:

@@ -17,6 +17,9 @@ class NoExecutor:
     executes = False
     stateful = False
 
+    def warm_up(self) -> None:
+        pass
+
     def expose(self, host_path: Path) -> str:
         return str(Path(host_path).expanduser().resolve())
 

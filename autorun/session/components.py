@@ -82,6 +82,7 @@ def build_executor(
             session_id=session_id,
             on_notice=on_notice,
             disk=disk_limits(config),
+            stateful=ex.stateful,
         )
     from autorun.executors.limits import ProcessLimits
     from autorun.executors.local import LocalExecutor
@@ -98,6 +99,8 @@ def build_executor(
         sandbox="bwrap" if choice.kind == "sandbox" else "none",
         network=ex.network,
         disk=disk_limits(config),
+        stateful=ex.stateful,
+        on_notice=on_notice,
     )
 
 
@@ -203,8 +206,11 @@ def build_model(config: Config, data: Sequence[DataInput], *, env: Mapping[str, 
     return BuiltinAnalyst(data[0].info, data[0].seen_as)
 
 
-def system_message(config: Config, model: Model, data: Sequence[DataInput]) -> str | None:
-    """The analyst system message for an LLM, describing every data file; None for builtin and replay."""
+def system_message(config: Config, model: Model, data: Sequence[DataInput], *, stateful: bool = False) -> str | None:
+    """The analyst system message for an LLM, describing every data file; None for builtin and replay.
+
+    ``stateful``: python blocks share one kernel (the executor's ``stateful``), and the message says so.
+    """
     if model.name == "builtin" or config.model.name.startswith(REPLAY_PREFIX):
         return None
     from autorun.datafile import describe_for_prompt
@@ -212,7 +218,10 @@ def system_message(config: Config, model: Model, data: Sequence[DataInput]) -> s
 
     description = "\n\n".join(describe_for_prompt(item.info, item.seen_as) for item in data)
     return analyst_system_message(
-        description or None, keyword=config.session.termination_keyword, override=config.model.system_message
+        description or None,
+        keyword=config.session.termination_keyword,
+        override=config.model.system_message,
+        stateful=stateful,
     )
 
 

@@ -166,6 +166,7 @@ def open_session(
             )
             if choice.warning:
                 sink.handle(Notice(text=choice.warning, level="warning"))
+            executor.warm_up()  # the container and the kernel start while the first model reply is produced
             for text in notices:
                 notice(text)
             for item in exposed:
@@ -177,7 +178,7 @@ def open_session(
                 executor,
                 sink,
                 settings=session_settings(config),
-                system_message=system_message(config, model, exposed),
+                system_message=system_message(config, model, exposed, stateful=executor.stateful),
                 human=human,
                 work_dir=str(work_dir),
                 transcript=str(transcript_path),

@@ -45,9 +45,10 @@ sweep() {
   kill -STOP -1
   for d in /proc/[0-9]*; do
     p=${d#/proc/}
-    case $p in 1|"$$"|"$k") ;; *) kill -KILL "$p" ;; esac
+    case $p in 1|"$$"|"$k"|"$kp") ;; *) kill -KILL "$p" ;; esac
   done
   kill -CONT "$k"
+  [ -n "$kp" ] && kill -CONT "$kp"
 } 2>/dev/null
 """
 
@@ -55,11 +56,11 @@ sweep() {
 # init reaps) is left; sweep again if something is.
 _SETTLE = """
 settle() {
-  wait
+  wait "$c" "$tp"
   for _ in 1 2 3; do
     left=
     for d in /proc/[0-9]*; do
-      case ${d#/proc/} in 1|"$$") continue ;; esac
+      case ${d#/proc/} in 1|"$$"|"$kp") continue ;; esac
       read -r s <"$d/stat" || continue
       s=${s##*) }
       [ "${s%% *}" = Z ] || left=1
@@ -79,17 +80,54 @@ oom() {
 }
 """
 
-# Command lines: "<number> <timeout> <nonce> <python|sh|probe> <path>"; $1 is PY_SETSID.
+# The session kernel ($kp, if started) is the one process a sweep spares; "ksweep" sweeps after
+# a block that ran in it, so what that block started does not outlive it either.
+# The kernel: "kernel SCRIPT" starts `sh SCRIPT` (which execs the kernel) in a session of its
+# own and answers its pid; "kstate" answers running, none or "exited STATUS" (and the OOM-kill
+# count); "kkill" kills its group; "oom" answers the container's OOM-kill count.
+_KERNEL = """
+kernel() {
+  [ -n "$kp" ] && kkill
+  if command -v setsid >/dev/null 2>&1; then setsid sh "$1" </dev/null >/dev/null 2>&1 &
+  else "$py" -c "$ps" sh "$1" </dev/null >/dev/null 2>&1 &
+  fi
+  kp=$!
+  echo "kernel=$kp"
+}
+kstate() {
+  if [ -z "$kp" ]; then echo state=none; return; fi
+  s=
+  { read -r s <"/proc/$kp/stat"; } 2>/dev/null
+  s=${s##*) }
+  case "${s%% *}" in
+    ""|Z|X) wait "$kp"; echo "state=exited $?"; kp=; oom; echo "oom=$o" ;;
+    *) echo state=running ;;
+  esac
+}
+kkill() {
+  [ -n "$kp" ] && { kill -KILL -"$kp"; wait "$kp"; } 2>/dev/null
+  kp=
+}
+"""
+
+# Command lines: "<number> <timeout> <nonce> <python|sh|probe|kernel|kstate|kkill|ksweep|oom> <path>"; $1 is PY_SETSID.
 AGENT = (
-    "trap : HUP INT TERM\nk=$$\nps=$1\n"
+    "trap : HUP INT TERM\nk=$$\nps=$1\nkp=\n"
     "py=$(command -v python3 || command -v python)\n"
     + _SWEEP
     + _SETTLE
     + _OOM
+    + _KERNEL
     + """
 while read -r n t x l f; do
+  r=0
   if [ "$l" = probe ]; then
-    echo "agent=$$"; echo "python=$py"; r=0
+    echo "agent=$$"; echo "python=$py"
+  elif [ "$l" = kernel ]; then kernel "$f"
+  elif [ "$l" = kstate ]; then kstate
+  elif [ "$l" = kkill ]; then kkill
+  elif [ "$l" = oom ]; then oom; echo "oom=$o"
+  elif [ "$l" = ksweep ]; then sweep; c=; tp=; settle
   else
     if [ "$l" = python ]; then set -- "$py" "$f"; else set -- sh "$f"; fi
     if command -v setsid >/dev/null 2>&1; then set -- setsid "$@"; else set -- "$py" -c "$ps" "$@"; fi
@@ -97,6 +135,7 @@ while read -r n t x l f; do
     "$@" </dev/null 2>&1 &
     c=$!
     (sleep "$t"; : >"$m"; kill -KILL -"$c") 2>/dev/null &
+    tp=$!
     while :; do wait "$c" 2>/dev/null; r=$?; kill -0 "$c" 2>/dev/null || break; done
     [ -e "$m" ] && r=124
     sweep
@@ -109,8 +148,8 @@ done
 )
 AGENT_COMMAND = ["sh", "-c", AGENT, "autorun-agent", PY_SETSID]
 
-# Run by `docker exec` when the agent itself does not answer: $1 is the agent's pid.
-RESCUE_SWEEP = ["sh", "-c", "k=$1\n" + _SWEEP + "sweep\n", "autorun-sweep"]
+# Run by `docker exec` when the agent itself does not answer: $1 is the agent's pid, $2 the kernel's.
+RESCUE_SWEEP = ["sh", "-c", "k=$1\nkp=$2\n" + _SWEEP + "sweep\n", "autorun-sweep"]
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,19 @@ def data_path(name: str) -> str:
     return f"{WORKSPACE}/{DATA_DIR}/{name}"
 
 
-def host_config(settings: DockerSettings, work_dir: Path, exposed: Mapping[str, Path]) -> dict[str, Any]:
+def host_config(
+    settings: DockerSettings, work_dir: Path, exposed: Mapping[str, Path], kernel_dir: Path | None = None
+) -> dict[str, Any]:
     """Keyword arguments for `APIClient.create_host_config`: locked down unless settings say otherwise."""
     from docker.types import LogConfig, Mount, Ulimit
 
     s = settings
     mounts = [Mount(WORKSPACE, str(work_dir), type="bind", read_only=False)]
     mounts += [Mount(data_path(name), str(path), type="bind", read_only=True) for name, path in exposed.items()]
+    if kernel_dir is not None:  # the kernel's private ipc socket directory (kernel.py)
+        from autorun.executors.docker.kernel import KERNEL_DIR
+
+        mounts.append(Mount(KERNEL_DIR, str(kernel_dir), type="bind", read_only=False))
     tmpfs = f"rw,nosuid,nodev,size={s.tmpfs_size},{'exec' if s.setup else 'noexec'}"
     ulimits = [Ulimit(name="fsize", soft=s.max_file_size, hard=s.max_file_size)] if s.max_file_size else []
     if s.max_open_files:

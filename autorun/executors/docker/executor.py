@@ -9,7 +9,9 @@ ever falls back to running code on the host.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -49,6 +51,7 @@ from autorun.executors.docker.engine import (
     ensure_image,
     is_connection_failure,
 )
+from autorun.executors.docker.kernel import ContainerKernel
 from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
@@ -76,7 +79,6 @@ class DockerExecutor:
 
     name = "docker"
     executes = True
-    stateful = False
 
     def __init__(
         self,
@@ -89,6 +91,7 @@ class DockerExecutor:
         session_id: str,
         on_notice: Callable[[str], None] | None = None,
         disk: DiskLimits | None = None,
+        stateful: bool = True,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
@@ -112,6 +115,11 @@ class DockerExecutor:
         self._blocks = 0
         self._closed = False
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
+        self.stateful = stateful  # python blocks share one kernel; False after a kernel could not start
+        self._kernel: ContainerKernel | None = None
+        self._warm: threading.Thread | None = None
+        self._warm_error: BaseException | None = None
+        self._agent_lock = threading.Lock()
 
     # -- the Executor protocol -------------------------------------------------------------
 
@@ -132,6 +140,7 @@ class DockerExecutor:
         started = time.monotonic()
         if block.language not in EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
+        self._finish_warm_up()
         self.start()
         self.disk.baseline()
         crossed = self.disk.check()
@@ -140,6 +149,26 @@ class DockerExecutor:
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
+        if block.language == "python" and self.stateful and self._kernel is not None:
+            kernel = self._kernel
+            watch = self.disk.watch(lambda _reason: kernel.driver.kill_process())
+            with self._engine("while a block was running"):
+                try:
+                    result = kernel.run(block, on_output, self.timeout)
+                except ChannelClosed as exc:
+                    raise self._gone(exc) from exc
+                finally:
+                    disk_stop = watch.stop()
+            self.stateful = kernel.usable
+            if result is not None:
+                if disk_stop:
+                    on_output(f"{disk_stop}\n")
+                    return dataclasses.replace(
+                        result, exit_code=KILLED_EXIT_CODE, output=f"{result.output}{disk_stop}\n"
+                    )
+                return result
+        elif self._kernel is not None:
+            self._kernel.driver.wait_for_start()  # a restart in progress talks to the agent too
         path = f"{WORKSPACE}/{script.relative_to(self.work_dir).as_posix()}"
         watch = self.disk.watch(lambda _reason: self._sweep())
         with self._engine("while a block was running"):
@@ -159,8 +188,41 @@ class DockerExecutor:
         with contextlib.suppress(Exception):
             exec_capture(self._api, self._id, [*RESCUE_SWEEP, str(self._agent_pid)])
 
+    def warm_up(self) -> None:
+        """Start the container and the kernel in a background thread; the first `run()` waits for it."""
+        if self._warm is None and self._container_id is None and not self._closed:
+            self._warm = threading.Thread(target=self._warm_up, name="autorun-docker-start", daemon=True)
+            self._warm.start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.start()
+            if self._kernel is not None:
+                self._kernel.driver.start_in_background()
+        except BaseException as exc:  # raised again by the first block
+            self._warm_error = exc
+
+    def _finish_warm_up(self) -> None:
+        warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.join()
+        error, self._warm_error = self._warm_error, None
+        if error is not None:
+            raise error
+
+    def _agent_says(self, command: str, argument: str) -> str:
+        """One kernel command to the agent (kernel, kstate, kkill); its output."""
+        with self._agent_lock:
+            reply = self._ask(command, argument, time.monotonic() + PROBE_TIMEOUT_S, lambda _text: None)
+        if not reply.finished:
+            raise ExecutorError(f"The agent in Docker container {self.container_name} did not answer in time.")
+        return reply.output
+
     def interrupt(self) -> None:
         """Stop the running block (Ctrl-C in chat); the container stays up for the next block."""
+        if self._kernel is not None:
+            with self._engine("while stopping a block"):
+                self._kernel.driver.interrupt()
         if self._channel is None or not self._channel.busy:
             return
         with self._engine("while stopping a block"):
@@ -172,6 +234,12 @@ class DockerExecutor:
     def close(self) -> None:
         """Remove the container (kill, no graceful stop). Safe to call twice and after failures."""
         self._closed = True
+        warm, self._warm = self._warm, None
+        if warm is not None and warm is not threading.current_thread():
+            warm.join(timeout=PROBE_TIMEOUT_S)
+        if self._kernel is not None:
+            self._kernel.close()  # kills it through the agent while the container is still there
+            self._kernel = None
         container_id, self._container_id = self._container_id, None
         if container_id is not None:
             self._remove(container_id)
@@ -204,6 +272,8 @@ class DockerExecutor:
             with self._engine("while preparing the image"):
                 ensure_image(self._client, self.settings.image, pull=self.settings.pull, on_notice=self._notice)
             self._placeholders = prepare_mount_points(self.work_dir, list(self._exposed))
+            if self.stateful:
+                self._make_kernel()
             with self._engine("while starting the container"):
                 self._launch()
                 self._probe()
@@ -213,6 +283,13 @@ class DockerExecutor:
             self.close()
             self._closed = False
             raise
+
+    def _make_kernel(self) -> None:
+        python = lambda: self._python  # noqa: E731 (known once the agent answered the probe)
+        memory = human_size(self.settings.memory_bytes)
+        self._kernel = ContainerKernel(
+            self._agent_says, python, self.settings.user, self.work_dir, self._notice, memory
+        )
 
     def _launch(self) -> None:
         api = self._api
@@ -227,7 +304,9 @@ class DockerExecutor:
             environment=self.env,
             working_dir=WORKSPACE,
             labels={"autorun": "1", SESSION_LABEL: self.session_id},
-            host_config=api.create_host_config(**host_config(s, self.work_dir, self._exposed)),
+            host_config=api.create_host_config(
+                **host_config(s, self.work_dir, self._exposed, self._kernel.host.socket_dir() if self._kernel else None)
+            ),
         )["Id"]
         params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
         self._channel = AgentChannel(api.attach_socket(self._container_id, params=params))
@@ -314,7 +393,9 @@ class DockerExecutor:
         """Kill the running block from outside the agent (it may have stopped or fought the agent)."""
         assert self._channel is not None
         for _attempt in range(5):
-            code, _text = exec_capture(self._api, self._id, [*RESCUE_SWEEP, str(self._agent_pid)])
+            code, _text = exec_capture(
+                self._api, self._id, [*RESCUE_SWEEP, str(self._agent_pid), self._kernel.pid() if self._kernel else ""]
+            )
             if code == 0:
                 break
             time.sleep(0.5)

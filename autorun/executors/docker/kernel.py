@@ -1,0 +1,156 @@
+"""The kernel of the Docker executor: it runs inside the session container (network none).
+
+autorun reaches it through Jupyter's ipc sockets in a private 0700 host directory that is
+bind-mounted into the container at KERNEL_DIR; the agent starts, checks and kills it
+(see agent.py), so it has the container's limits and user like every block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from autorun.codeblocks import CodeBlock
+from autorun.executors.base import ExecResult, OutputCallback
+from autorun.executors.docker.agent import parse_keys
+
+KERNEL_DIR = "/autorun-kernel"
+HOW_TO_GET_IT = (
+    "to get one, add ipykernel to executor.setup (pip-installed at container start) or use an image that has ipykernel"
+)
+
+# (command, argument) -> the agent's output; raises ChannelClosed when the container is gone
+AskAgent = Callable[[str, str], str]
+
+
+class DockerKernelProcess:
+    """The kernel process inside the container, as the agent reports it."""
+
+    def __init__(self, ask: AskAgent, pid: int, memory_limit: str) -> None:
+        self._ask = ask
+        self.pid = pid
+        self._memory_limit = memory_limit
+        self._status: int | None = None
+        self._exited = False
+        self._oom_kills = self._oom_count()
+        self._out_of_memory = False
+
+    def alive(self) -> bool:
+        if self._exited:
+            return False
+        found = parse_keys(self._ask("kstate", "-"))
+        state = found.get("state", "")
+        if state.startswith("exited"):
+            self._exited = True
+            self._status = int(state.split()[1])
+            oom_kills = int(found.get("oom", "-1"))
+            self._out_of_memory = self._status == 137 and oom_kills > self._oom_kills >= 0
+        elif state == "none":
+            self._exited = True
+        return not self._exited
+
+    def exit_status(self) -> int | None:
+        return self._status
+
+    def end_reason(self) -> str | None:
+        return f"killed: out of memory, limit {self._memory_limit}" if self._out_of_memory else None
+
+    def _oom_count(self) -> int:
+        return int(parse_keys(self._ask("oom", "-")).get("oom", "-1"))
+
+    def kill(self) -> None:
+        if not self._exited:
+            self._exited = True
+            with contextlib.suppress(Exception):  # the container may be gone already
+                self._ask("kkill", "-")
+
+
+class DockerKernelHost:
+    """Starts the kernel in the container through the agent; owns the mounted socket directory."""
+
+    python_label = "the image's Python"
+
+    def __init__(self, ask: AskAgent, python: Callable[[], str], user: str, memory_limit: str) -> None:
+        self._ask = ask
+        self._python = python
+        self._memory_limit = memory_limit
+        self._dir = Path(tempfile.mkdtemp(prefix="autorun-kernel-"))
+        _give_to(self._dir, user)
+
+    def socket_dir(self) -> Path:
+        return self._dir
+
+    def kernel_path(self, host_path: Path) -> str:
+        relative = host_path.relative_to(self._dir).as_posix()
+        return KERNEL_DIR if relative == "." else f"{KERNEL_DIR}/{relative}"
+
+    def launch(self, args: list[str], log_file: Path, env: dict[str, str]) -> DockerKernelProcess:
+        script = log_file.with_suffix(".sh")
+        settings = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+        command = " ".join(shlex.quote(part) for part in [self._python(), *args])
+        script.write_text(f"exec env {settings} {command} >{shlex.quote(self.kernel_path(log_file))} 2>&1\n")
+        found = parse_keys(self._ask("kernel", self.kernel_path(script)))
+        return DockerKernelProcess(self._ask, int(found["kernel"]), self._memory_limit)
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self._dir)
+
+
+def _give_to(directory: Path, user: str) -> None:
+    """Let the container's user (uid:gid) use the 0700 directory when it is not autorun's own user."""
+    uid, _, gid = user.partition(":")
+    if uid.isdigit() and int(uid) != os.getuid() and os.getuid() == 0:
+        with contextlib.suppress(OSError):
+            os.chown(directory, int(uid), int(gid) if gid.isdigit() else -1)
+
+
+class ContainerKernel:
+    """The Docker executor's session kernel: socket directory, driver, sweep, and the fallback notice."""
+
+    def __init__(
+        self,
+        ask: AskAgent,
+        python: Callable[[], str],
+        user: str,
+        work_dir: Path,
+        notice: Callable[[str], None],
+        memory_limit: str,
+    ) -> None:
+        from autorun.executors.kernel_blocks import image_saver
+        from autorun.kernel import KernelDriver
+
+        self._ask = ask
+        self._notice = notice
+        self.host = DockerKernelHost(ask, python, user, memory_limit)
+        self.driver = KernelDriver(self.host, save_image=image_saver(work_dir))
+        self.usable = True  # False once it could not start: python blocks then run as processes
+
+    def run(self, block: CodeBlock, on_output: OutputCallback, timeout: float) -> ExecResult | None:
+        """Run a python block in the kernel; None when no kernel can start (the block runs as a process)."""
+        from autorun.executors.kernel_blocks import exec_result, fallback_notice, figure_prefix
+        from autorun.kernel import KernelUnavailable
+
+        try:
+            outcome = self.driver.execute(block.code, on_output, timeout=timeout, figure_prefix=figure_prefix(block))
+        except KernelUnavailable as exc:
+            self.usable = False
+            self.driver.close()
+            self._notice(fallback_notice(str(exc), HOW_TO_GET_IT))
+            return None
+        self._ask("ksweep", "-")  # what the block started must not outlive it
+        return exec_result(outcome)
+
+    def pid(self) -> str:
+        """The kernel's pid in the container, or "" (for the agent's rescue sweep to spare it)."""
+        return str(getattr(self.driver.process, "pid", ""))
+
+    def close(self) -> None:
+        """Kill the kernel (through the agent: call it while the container is up) and remove the directory."""
+        self.driver.close()
+        self.host.remove()

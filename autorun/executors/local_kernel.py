@@ -1,0 +1,131 @@
+"""The kernel of the local and sandbox executors: started by the executor's HostLauncher.
+
+So the kernel gets what every block gets: the work dir as cwd, the scrubbed environment,
+a process group of its own, the resource limits, the memory limit (cgroup or watchdog)
+and, for the sandbox, the bwrap wrapper with the private socket directory bound read-write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+from autorun.executors.launcher import HostLauncher, Launched
+from autorun.executors.memory import oom_line
+from autorun.kernel.host import PopenKernelProcess
+
+
+class LaunchedKernelProcess(PopenKernelProcess):
+    """A kernel the launcher started; its memory watch tells an out-of-memory death from others."""
+
+    def __init__(self, launched: Launched, memory_bytes: int | None) -> None:
+        super().__init__(launched.proc)
+        self.watch = launched.watch
+        self.memory_bytes = memory_bytes
+
+    def end_reason(self) -> str | None:
+        return oom_line(self.memory_bytes) if self.watch.exceeded() else None
+
+    def kill(self) -> None:
+        super().kill()
+        self.watch.stop()
+
+
+class LocalKernelHost:
+    """Starts the kernel on this machine (optionally in bwrap) and owns its socket directory."""
+
+    def __init__(self, python: str, launcher: HostLauncher, memory_bytes: int | None) -> None:
+        self.python = python
+        self.python_label = python
+        self.launcher = launcher
+        self.memory_bytes = memory_bytes
+        self._dir: Path | None = None
+        self.pids: set[int] = set()
+
+    def socket_dir(self) -> Path:
+        if self._dir is None:  # mkdtemp makes it 0700; /tmp keeps socket paths short (108-byte limit)
+            self._dir = Path(tempfile.mkdtemp(prefix="autorun-kernel-"))
+        return self._dir
+
+    def kernel_path(self, host_path: Path) -> str:
+        return str(host_path)
+
+    def launch(self, args: list[str], log_file: Path, env: dict[str, str]) -> PopenKernelProcess:
+        with open(log_file, "wb") as log:
+            launched = self.launcher.launch(
+                [self.python, *args], stdout=log.fileno(), read_write=[self.socket_dir()], extra_env=env
+            )
+        self.pids.add(launched.proc.pid)
+        return LaunchedKernelProcess(launched, self.memory_bytes)
+
+    def remove(self) -> None:
+        """Remove the socket directory (after the kernel is gone)."""
+        directory, self._dir = self._dir, None
+        if directory is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(directory)
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process, from one pass over /proc."""
+    found: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        found[int(entry)] = int(fields[1])
+    return found
+
+
+def _is_kernel(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"ipykernel_launcher" in cmdline.read()
+    except OSError:
+        return False
+
+
+def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
+    """Kill what a kernel block left running; how many processes were killed.
+
+    ``roots`` are the kernel processes autorun started (the kernel itself, or the bwrap
+    around it): every descendant of theirs except the kernel and its ancestors is killed,
+    and so is every new child of autorun not in ``known`` (an orphan re-parented to it,
+    see reaper.py), so no process a block starts outlives the block.
+    """
+    parents = _parents()
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    spare: set[int] = set()
+    doomed: list[int] = []
+    for root in roots & set(parents):
+        tree, level = [], [root]
+        while level:  # breadth first, so the last kernel found is the deepest (bwrap's argv names it too)
+            tree += level
+            level = [child for pid in level for child in children.get(pid, [])]
+        kernel = next((pid for pid in reversed(tree) if _is_kernel(pid)), root)
+        while kernel in parents and kernel not in spare:
+            spare.add(kernel)
+            if kernel == root:
+                break
+            kernel = parents[kernel]
+        doomed += [pid for pid in tree if pid not in spare]
+    me = os.getpid()
+    doomed += [pid for pid in children.get(me, []) if pid not in known and pid not in roots]
+    for pid in doomed:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in doomed:
+        if parents.get(pid) == me:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    return len(doomed)

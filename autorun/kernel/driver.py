@@ -1,0 +1,428 @@
+"""Drive one session's kernel: start it (in the background), run blocks, interrupt, restart.
+
+Every block is one ``execute_request``; its iopub messages stream to ``on_output`` as they
+arrive. At the timeout the kernel gets an ``interrupt_request`` on its control channel
+(ipykernel answers it with SIGINT to itself, which works in bwrap and Docker alike); a
+kernel that is not idle within ``interrupt_grace_s`` is killed and a new one started in
+the background, so control comes back at once and the next block waits only for the
+new kernel. A kernel that dies is reported and restarted the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autorun.kernel.host import KernelHost, KernelProcess
+from autorun.kernel.messages import FIGURE_HELPER, BlockOutput, figures_expression, names_from_expression
+from autorun.units import format_seconds
+
+TIMEOUT_EXIT_CODE = 124  # as timeout(1) and AutoGen report a timeout; the executors use the same
+SaveImage = Callable[[str, bytes], None]  # (file name in the work dir, PNG bytes); OSError if it cannot
+# Imported in the kernel as soon as it is up, while the model writes its first reply, so the
+# first block does not pay for them; nothing is bound in the user's namespace.
+PRELOAD = ("pandas",)
+STATE_KEPT = "the kernel was interrupted: variables and imports from earlier blocks are kept"
+STATE_LOST = "the kernel was restarted: variables and imports from earlier blocks are gone"
+_POLL_S = 0.1
+_ALIVE_EVERY_S = 0.2
+_REPLY_WAIT_S = 5.0
+
+
+class KernelUnavailable(Exception):
+    """The kernel cannot start here (no ipykernel, a broken interpreter); the reason is the message."""
+
+
+@dataclass(frozen=True)
+class KernelOutcome:
+    """What one block did in the kernel; ``state_lost`` means the kernel was restarted after it."""
+
+    exit_code: int
+    output: str
+    duration_s: float
+    timed_out: bool = False
+    state_lost: bool = False
+    figures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Launched:
+    """A kernel process just started, not yet known to answer."""
+
+    process: KernelProcess
+    info: dict[str, Any]
+    files: list[Path]
+    log: Path
+
+
+@dataclass
+class _Kernel:
+    """One started kernel: its process, a client connected to it and the files made for it."""
+
+    process: KernelProcess
+    client: Any  # jupyter_client.BlockingKernelClient
+    files: list[Path] = field(default_factory=list)
+
+
+def _log_tail(log: Path, limit: int = 300) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:limit] if lines else ""
+
+
+class KernelDriver:
+    """The kernel of one session, started on demand (or early with `start_in_background`)."""
+
+    def __init__(
+        self,
+        host: KernelHost,
+        *,
+        save_image: SaveImage,
+        ready_timeout_s: float = 60.0,
+        interrupt_grace_s: float = 0.3,
+        parent_pid: int | None = None,
+        preload: tuple[str, ...] = PRELOAD,
+    ) -> None:
+        self.host = host
+        self.save_image = save_image
+        self.ready_timeout_s = ready_timeout_s
+        self.interrupt_grace_s = interrupt_grace_s
+        self.parent_pid = parent_pid
+        self.preload = preload
+        self._kernel: _Kernel | None = None
+        self._starter: threading.Thread | None = None
+        self._start_error: Exception | None = None
+        self._generation = 0
+        self._closing = False
+        self._lock = threading.Lock()
+        self._running: str | None = None  # msg_id of the block the kernel is running
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start_in_background(self) -> None:
+        """Start the kernel; `execute` waits until it answers. Does nothing if one is up or starting.
+
+        The process is started here, in the caller's thread (a bwrap started from a thread
+        that then ends would die with it: --die-with-parent is per thread); connecting to it
+        and waiting for its first answer happen in a background thread.
+        """
+        with self._lock:
+            if self._kernel is not None or self._starter is not None or self._closing:
+                return
+            self._start_error = None
+            try:
+                launched = self._launch()
+            except KernelUnavailable as exc:
+                self._start_error = exc
+                return
+            except Exception as exc:  # raised again by the block that needs the kernel
+                self._start_error = exc
+                return
+            self._starter = threading.Thread(
+                target=self._connect_quietly, args=(launched,), name="autorun-kernel-start", daemon=True
+            )
+            self._starter.start()
+
+    def ensure_started(self) -> None:
+        """Wait for (or do) the start; raises KernelUnavailable with the reason it cannot start."""
+        self.start_in_background()
+        self.wait_for_start()
+        if self._start_error is not None:
+            error, self._start_error = self._start_error, None
+            raise error
+        if self._kernel is None:
+            raise KernelUnavailable("the kernel was closed")
+
+    def wait_for_start(self) -> None:
+        """Wait for a start in progress, whatever its result (`execute` reports a failure)."""
+        starter = self._starter
+        if starter is not None:
+            starter.join()
+            self._starter = None
+
+    @property
+    def process(self) -> KernelProcess | None:
+        return self._kernel.process if self._kernel is not None else None
+
+    def close(self) -> None:
+        """Kill the kernel (and one being started) and remove its files. Idempotent."""
+        self._closing = True
+        starter = self._starter
+        if starter is not None:
+            starter.join(timeout=self.ready_timeout_s)
+            self._starter = None
+        self._discard()
+
+    def _launch(self) -> _Launched:
+        """Write the connection file(s) and start the kernel process; no Jupyter import needed."""
+        self._generation += 1
+        number = self._generation
+        directory = self.host.socket_dir()
+        info = connection_info(str(directory / f"k{number}"))
+        connection = directory / f"kernel-{number}.json"
+        _write_json(connection, info)
+        files = [connection, *(directory / f"k{number}-{info[key]}" for key in _PORT_KEYS)]
+        inside = self.host.kernel_path(directory)
+        kernel_connection = connection
+        if inside != str(directory):  # the kernel sees the directory elsewhere (a container mount)
+            kernel_connection = directory / f"kernel-{number}-inside.json"
+            _write_json(kernel_connection, {**info, "ip": f"{inside}/k{number}"})
+            files.append(kernel_connection)
+        log = directory / f"kernel-{number}.log"
+        files.append(log)
+        args = ["-m", "ipykernel_launcher", "-f", self.host.kernel_path(kernel_connection)]
+        args.append("--HistoryManager.enabled=False")
+        if self.parent_pid:
+            args.append(f"--IPKernelApp.parent_handle={self.parent_pid}")
+        # A private IPython dir: no profile or startup files of the user's, nothing written to $HOME.
+        # MALLOC_ARENA_MAX: each of ipykernel's threads would reserve a 64 MB malloc arena, which
+        # counts against an address-space limit (RLIMIT_AS): 1 GB with pandas loaded, 0.5 GB without.
+        env = {"IPYTHONDIR": f"{inside}/ipython", "MALLOC_ARENA_MAX": "2"}
+        process = self.host.launch(args, log, env)
+        return _Launched(process, info, files, log)
+
+    def _connect_quietly(self, launched: _Launched) -> None:
+        try:
+            self._kernel = self._connect(launched)
+        except KernelUnavailable as exc:
+            self._start_error = exc
+        except Exception as exc:  # a thread must not die silently: report it at the next block
+            self._start_error = KernelUnavailable(f"{type(exc).__name__}: {exc}")
+
+    def _connect(self, launched: _Launched) -> _Kernel:
+        kernel = _Kernel(launched.process, None, launched.files)
+        try:
+            try:
+                from jupyter_client.blocking import BlockingKernelClient
+            except ImportError as exc:
+                raise KernelUnavailable(f"jupyter_client cannot be imported in autorun's environment: {exc}") from exc
+            kernel.client = BlockingKernelClient()
+            kernel.client.load_connection_info(launched.info)
+            kernel.client.start_channels()
+            self._wait_ready(kernel, launched.log)
+        except BaseException:
+            self._stop(kernel)
+            raise
+        kernel.client.execute(FIGURE_HELPER + preload_code(self.preload), silent=True, store_history=False)
+        return kernel
+
+    def _wait_ready(self, kernel: _Kernel, log: Path) -> None:
+        """Until the kernel answers on shell *and* iopub (so no output of the first block is lost)."""
+        deadline = time.monotonic() + self.ready_timeout_s
+        while True:
+            msg_id = kernel.client.kernel_info()
+            asked = time.monotonic()
+            while time.monotonic() - asked < 0.25:
+                if self._closing:
+                    raise KernelUnavailable("the session is closing")
+                if not kernel.process.alive():
+                    reason = _log_tail(log) or f"exit status {kernel.process.exit_status()}"
+                    raise KernelUnavailable(f"the kernel exited at start ({reason})")
+                try:
+                    msg = kernel.client.get_iopub_msg(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return
+            if time.monotonic() > deadline:
+                raise KernelUnavailable(f"the kernel did not answer within {format_seconds(self.ready_timeout_s)} s")
+
+    def _stop(self, kernel: _Kernel) -> None:
+        if kernel.client is not None:
+            with contextlib.suppress(Exception):
+                kernel.client.stop_channels()
+        kernel.process.kill()
+        for path in kernel.files:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def _discard(self) -> None:
+        kernel, self._kernel = self._kernel, None
+        if kernel is not None:
+            self._stop(kernel)
+
+    def _restart(self) -> None:
+        """Kill the current kernel and start a fresh one in the background."""
+        self._discard()
+        self.start_in_background()
+
+    # -- one block ------------------------------------------------------------------------
+
+    def execute(
+        self, code: str, on_output: Callable[[str], None], *, timeout: float, figure_prefix: str
+    ) -> KernelOutcome:
+        """Run ``code``; raises KernelUnavailable only when no kernel can be started at all."""
+        started = time.monotonic()
+        self.ensure_started()
+        kernel = self._kernel
+        assert kernel is not None
+        out = BlockOutput(on_output)
+        msg_id = kernel.client.execute(
+            code,
+            store_history=False,
+            allow_stdin=False,
+            stop_on_error=False,
+            user_expressions={"figures": figures_expression(figure_prefix)},
+        )
+        self._running = msg_id
+        ended = self._pump(kernel, msg_id, out, started + timeout)
+        self._running = None
+        timed_out = ended == "timeout"
+        if timed_out:
+            out.interrupting = True
+            kernel.client.control_channel.send(kernel.client.session.msg("interrupt_request", content={}))
+            ended = self._pump(kernel, msg_id, out, time.monotonic() + self.interrupt_grace_s)
+        figures = self._figures(kernel, msg_id, out, figure_prefix) if ended == "idle" else []
+        return self._outcome(kernel, ended, timed_out, out, figures, timeout, started)
+
+    def kill_process(self) -> None:
+        """Kill the kernel process from outside (a disk bound was crossed): the running block sees it die."""
+        kernel = self._kernel
+        if kernel is not None:
+            kernel.process.kill()
+
+    def interrupt(self) -> None:
+        """Stop the running block (Ctrl-C in chat): interrupt it, or restart a kernel that does not stop."""
+        kernel, msg_id, self._running = self._kernel, self._running, None
+        if kernel is None or msg_id is None:
+            return
+        kernel.client.control_channel.send(kernel.client.session.msg("interrupt_request", content={}))
+        quiet = BlockOutput(lambda _text: None)
+        if self._pump(kernel, msg_id, quiet, time.monotonic() + self.interrupt_grace_s) != "idle":
+            self._restart()
+
+    def _pump(self, kernel: _Kernel, msg_id: str, out: BlockOutput, deadline: float) -> str:
+        """Feed this execution's iopub messages to ``out`` until 'idle', 'timeout' or 'died'."""
+        next_check = time.monotonic() + _ALIVE_EVERY_S
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return "timeout"
+            if now >= next_check:
+                if not kernel.process.alive():
+                    return "died"
+                next_check = now + _ALIVE_EVERY_S
+            try:
+                msg = kernel.client.get_iopub_msg(timeout=min(_POLL_S, deadline - now))
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                return "idle"
+            out.handle(msg)
+
+    def _reply(self, kernel: _Kernel, msg_id: str) -> dict[str, Any]:
+        """The execute_reply content for ``msg_id`` (sent before idle, so normally already here)."""
+        deadline = time.monotonic() + _REPLY_WAIT_S
+        while time.monotonic() < deadline and kernel.process.alive():
+            try:
+                msg = kernel.client.get_shell_msg(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return dict(msg["content"])
+        return {}
+
+    def _figures(self, kernel: _Kernel, msg_id: str, out: BlockOutput, prefix: str) -> list[str]:
+        """Save what the block left open (matplotlib) or displayed (image/png) as PNG files."""
+        reply = self._reply(kernel, msg_id)
+        if reply.get("status") != "ok" and kernel.process.alive():  # user expressions are skipped on error
+            again = kernel.client.execute(
+                "", silent=True, store_history=False, user_expressions={"figures": figures_expression(prefix)}
+            )
+            reply = self._reply(kernel, again)
+        names = names_from_expression(reply)
+        for n, image in enumerate(out.images, 1):
+            name = f"{prefix}-display-{n}.png"
+            with contextlib.suppress(OSError):
+                self.save_image(name, image)
+                names.append(name)
+        return names
+
+    def _outcome(
+        self,
+        kernel: _Kernel,
+        ended: str,
+        timed_out: bool,
+        out: BlockOutput,
+        figures: list[str],
+        timeout: float,
+        started: float,
+    ) -> KernelOutcome:
+        exit_code = 1 if out.error_name else 0
+        state_lost = ended != "idle"
+        if figures:
+            out.newline()
+            out.emit(f"figures saved: {', '.join(figures)}\n")
+        if timed_out:
+            exit_code = TIMEOUT_EXIT_CODE
+            out.newline()
+            out.emit(f"timed out after {format_seconds(timeout)} s\n")
+        elif ended == "died":
+            status = kernel.process.exit_status()
+            exit_code = status if status is not None else 1
+            out.newline()
+            out.emit(f"the kernel died ({kernel.process.end_reason() or _describe_status(status)})\n")
+        if state_lost:
+            self._restart()
+        if timed_out or state_lost:
+            out.emit(f"{STATE_LOST if state_lost else STATE_KEPT}\n")
+        return KernelOutcome(
+            exit_code=exit_code,
+            output=out.text(),
+            duration_s=time.monotonic() - started,
+            timed_out=timed_out,
+            state_lost=state_lost,
+            figures=tuple(figures),
+        )
+
+
+_PORT_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+
+
+def _describe_status(status: int | None) -> str:
+    if status is None:
+        return "it stopped answering"
+    if status > 128:
+        try:
+            name = signal.Signals(status - 128).name
+        except ValueError:
+            name = f"signal {status - 128}"
+        return f"killed by {name}"
+    return f"exit code {status}"
+
+
+def preload_code(modules: tuple[str, ...]) -> str:
+    """Code that imports ``modules`` where they are installed, binding no name."""
+    lines = [
+        f"\nif __import__('importlib.util').util.find_spec({name!r}):\n    __import__({name!r})" for name in modules
+    ]
+    return "".join(lines) + "\n"
+
+
+def connection_info(ip: str) -> dict[str, Any]:
+    """A Jupyter connection file for the ipc transport: sockets IP-1 ... IP-5, a fresh HMAC key."""
+    import secrets
+
+    ports = {key: number for number, key in enumerate(_PORT_KEYS, 1)}
+    key = secrets.token_hex(32)
+    return {**ports, "ip": ip, "key": key, "transport": "ipc", "signature_scheme": "hmac-sha256", "kernel_name": ""}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    import json
+    import os
+
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(data, handle)

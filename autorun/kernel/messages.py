@@ -1,0 +1,103 @@
+"""Jupyter iopub messages -> the text a block printed, and the images it displayed."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+# Defined in the kernel at start. Saves every open matplotlib figure as PREFIX-N.png in the
+# kernel's working directory (the work dir), closes them, and returns the file names. It does
+# not import matplotlib: a session that never plots pays nothing.
+FIGURE_HELPER = """
+def _autorun_save_figures(prefix):
+    import sys
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return []
+    names = []
+    for n, number in enumerate(plt.get_fignums(), 1):
+        name = f"{prefix}-{n}.png"
+        plt.figure(number).savefig(name)
+        names.append(name)
+    plt.close("all")
+    return names
+"""
+
+
+def figures_expression(prefix: str) -> str:
+    """A user expression that saves the open figures; harmless if the helper was deleted."""
+    return f"globals().get('_autorun_save_figures', lambda prefix: [])({prefix!r})"
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI_RE.sub("", text)
+
+
+@dataclass
+class BlockOutput:
+    """Collects one execution's output in the order the kernel sent it."""
+
+    on_output: Callable[[str], None]
+    kept: OutputKeeper = field(default_factory=lambda: OutputKeeper(KEPT_OUTPUT_CHARS))
+    images: list[bytes] = field(default_factory=list)
+    error_name: str | None = None
+    interrupting: bool = False  # autorun interrupted it (timeout): its KeyboardInterrupt is not the block's error
+
+    def emit(self, text: str) -> None:
+        if text:
+            self.kept.add(text)
+            self.on_output(text)
+
+    def newline(self) -> None:
+        """End the output with a newline, so a line added after it starts on its own."""
+        text = self.kept.text()
+        if text and not text.endswith("\n"):
+            self.emit("\n")
+
+    def handle(self, msg: dict[str, Any]) -> None:
+        """Take one iopub message that belongs to this execution."""
+        kind = msg["msg_type"]
+        content = msg["content"]
+        if kind == "stream":
+            self.emit(content.get("text", ""))
+        elif kind == "error" and not self.interrupting:
+            self.error_name = content.get("ename") or "Error"
+            self.emit(strip_ansi("\n".join(content.get("traceback", []))).rstrip("\n") + "\n")
+        elif kind in ("execute_result", "display_data"):
+            self._rich(content.get("data", {}))
+
+    def _rich(self, data: dict[str, Any]) -> None:
+        png = data.get("image/png")
+        if isinstance(png, str):
+            try:
+                self.images.append(base64.b64decode(png))
+                return
+            except ValueError:
+                pass
+        text = data.get("text/plain")
+        if isinstance(text, str):
+            self.emit(strip_ansi(text).rstrip("\n") + "\n")
+
+    def text(self) -> str:
+        return self.kept.text()
+
+
+def names_from_expression(reply_content: dict[str, Any]) -> list[str]:
+    """The figure names the figures expression returned (a repr of a list of str), or none."""
+    import ast
+
+    value = (reply_content.get("user_expressions") or {}).get("figures") or {}
+    if value.get("status") != "ok":
+        return []
+    try:
+        names = ast.literal_eval(value.get("data", {}).get("text/plain", "[]"))
+    except (ValueError, SyntaxError):
+        return []
+    return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []

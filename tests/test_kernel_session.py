@@ -1,0 +1,108 @@
+"""The kernel through the whole CLI: state across turns, the prompt, figures named, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from tests.conftest import SAMPLE, autorun_cmd
+from tests.fake_openai_server import FakeOpenAIServer
+
+LOAD = f"```python\nimport pandas as pd\ndf = pd.read_csv({str(SAMPLE)!r})\nprint(len(df), 'rows')\n```\n"
+USE = (
+    "```python\nimport matplotlib.pyplot as plt\n"
+    "by_region = df.groupby('region')['revenue'].sum()\nby_region.plot.bar()\n"
+    "print(by_region.to_dict())\n```\n"
+)
+DONE = "North leads.\nTERMINATE"
+
+
+def transcript(work: Path) -> list[dict]:
+    (path,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def analyse(server: FakeOpenAIServer, work: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
+    command = autorun_cmd(
+        "analyse", str(SAMPLE), "--model", "fake", "--base-url", server.base_url, "--work-dir", str(work), *extra
+    )
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_data_loaded_in_one_turn_is_used_in_the_next(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    with FakeOpenAIServer([{"reply": LOAD}, {"reply": USE}, {"reply": DONE}]) as server:
+        proc = analyse(server, tmp_path, clean_env, "--json")
+        requests = server.chat_requests
+    assert proc.returncode == 0, proc.stderr
+    system = requests[0]["body"]["messages"][0]["content"]
+    assert "one persistent Python session" in system and "fresh process" not in system
+    expected = pd.read_csv(SAMPLE).groupby("region")["revenue"].sum().to_dict()
+    second = requests[2]["body"]["messages"][-1]["content"]
+    assert second.startswith("exitcode: 0 (execution succeeded)\nCode output:\n")
+    assert str(expected) in second
+    assert "figures saved: figure-2-1.png" in second
+    assert (tmp_path / "figure-2-1.png").read_bytes().startswith(b"\x89PNG")
+    results = [r for r in transcript(tmp_path) if r["event"] == "execution_result"]
+    assert "figures saved: figure-2-1.png" in results[1]["output"]
+
+
+def test_stateful_false_tells_the_model_to_reload(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    config = tmp_path / "autorun.yaml"
+    config.write_text("executor:\n  stateful: false\n")
+    with FakeOpenAIServer([{"reply": LOAD}, {"reply": USE}, {"reply": DONE}]) as server:
+        proc = analyse(server, tmp_path / "w", clean_env, "--config", str(config))
+        requests = server.chat_requests
+    assert "fresh process" in requests[0]["body"]["messages"][0]["content"]
+    second = requests[2]["body"]["messages"][-1]["content"]
+    assert second.startswith("exitcode: 1 (execution failed)") and "NameError" in second
+    assert proc.returncode == 1  # the last block failed
+
+
+def _replay(path: Path, code: str) -> Path:
+    message = {
+        "event": "message",
+        "role": "assistant",
+        "name": "recorded",
+        "turn": 1,
+        "content": f"```python\n{code}\n```",
+    }
+    path.write_text(json.dumps(message) + "\n")
+    return path
+
+
+def test_sigterm_mid_block_leaves_no_kernel_behind(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    work = tmp_path / "w"
+    code = "import os, time\nprint('kernel', os.getpid(), flush=True)\ntime.sleep(300)"
+    replay = _replay(tmp_path / "rec.jsonl", code)
+    proc = subprocess.Popen(
+        autorun_cmd(
+            "analyse", str(SAMPLE), "--model", f"replay:{replay}", "--local", "--work-dir", str(work), "--json"
+        ),
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    pid = 0
+    for line in proc.stdout:
+        record = json.loads(line)
+        if record["event"] == "execution_output" and "kernel" in record["text"]:
+            pid = int(record["text"].split()[1])
+            break
+    assert pid and Path(f"/proc/{pid}").exists()
+    socket_dirs = _kernel_dirs_of(pid)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    assert not Path(f"/proc/{pid}").exists(), "the kernel outlived autorun"
+    assert socket_dirs and not any(Path(d).exists() for d in socket_dirs)
+
+
+def _kernel_dirs_of(pid: int) -> list[str]:
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    return [os.path.dirname(arg) for arg in argv if arg.endswith(".json")]
