@@ -31,9 +31,9 @@ def load_table(path, fmt, options=None):
         df = pd.read_json(path, **lines)
         df = flatten_nested(df, notes)
     elif fmt == "excel":
-        df = _read_workbook(path, options.get("sheet"), notes)
+        df = _read_workbook(path, options.get("sheet"), notes, options.get("engine"))
     else:
-        df = pd.read_parquet(path)
+        df = pd.read_parquet(path, engine=options.get("engine", "auto"))
     if nrows and len(df) > nrows:
         df = df.head(nrows)
     df.columns = [str(c) for c in df.columns]
@@ -45,6 +45,7 @@ def _read_delimited(path, options, nrows, notes):
     import pandas as pd
 
     kwargs = dict(options.get("csv", {}))
+    notes["skiprows"] = kwargs.get("skiprows", 0)
     if nrows:
         kwargs["nrows"] = nrows
     try:
@@ -62,10 +63,10 @@ def _read_delimited(path, options, nrows, notes):
     return pd.read_csv(path, engine="python", on_bad_lines=skip, **kwargs)
 
 
-def _read_workbook(path, sheet, notes):
+def _read_workbook(path, sheet, notes, engine=None):
     import pandas as pd
 
-    frames = {str(name): frame for name, frame in pd.read_excel(path, sheet_name=None).items()}
+    frames = {str(name): frame for name, frame in pd.read_excel(path, sheet_name=None, engine=engine).items()}
     notes["sheets"] = [[name, int(frame.shape[0]), int(frame.shape[1])] for name, frame in frames.items()]
     chosen = str(sheet) if sheet is not None else largest_sheet(notes["sheets"])
     notes["sheet"] = chosen

@@ -76,7 +76,15 @@ def infer_roles(df, units=None):
     ``units`` maps columns converted from text to what they were written as ("percent", "money").
     """
     units = units or {}
-    return [_infer_one(df[name], name, len(df), units.get(str(name))) for name in df.columns]
+    roles = []
+    for name in df.columns:
+        role = _infer_one(df[name], name, len(df), units.get(str(name)))
+        try:
+            role["distinct"] = int(df[name].nunique())
+        except TypeError:  # unhashable cells (nested JSON lists)
+            role["distinct"] = len(df)
+        roles.append(role)
+    return roles
 
 
 def _infer_one(series, name, n_rows, unit):
