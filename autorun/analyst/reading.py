@@ -101,7 +101,9 @@ def flatten_nested(df, notes=None):
 def convert_number_text(df):
     """Convert text columns of numbers written with $, thousands separators, % or (1,234) negatives.
 
-    Changes ``df`` in place; returns {column: "money" | "percent" | "number"} for the converted ones.
+    A column qualifies when at least 95% of its values are such numbers; the rest (words like
+    "unknown") become missing and are counted. Changes ``df`` in place; returns {column: what it
+    was written as: "money" | "percent" | "number", plus the count of values left missing}.
     """
     converted = {}
     for name in df.columns:
@@ -110,21 +112,19 @@ def convert_number_text(df):
             continue
         text = column.dropna().astype(str).str.strip()
         text = text[text != ""]
-        if text.empty or not text.str.match(NUMBER_TEXT_RE).mean() >= CONVERT_SHARE:
+        matches = text.str.match(NUMBER_TEXT_RE)
+        if text.empty or not matches.mean() >= CONVERT_SHARE:
             continue
+        junk = int((~matches.astype(bool)).sum())
         parts = column.astype(str).str.strip().str.extract(NUMBER_TEXT_RE)
         money = parts["cur0"].notna() | parts["cur"].notna() | parts["cur2"].notna()
         marked = money | parts["pct"].notna() | parts["open"].notna()
         marked = marked | parts["num"].str.contains(",", regex=False).fillna(False).astype(bool)
-        if not marked.any():
+        if not marked.any() and not junk:
             continue
         df[name] = _to_numbers(parts)
-        if parts["pct"].notna().mean() >= 0.5:
-            converted[str(name)] = "percent"
-        elif money.any():
-            converted[str(name)] = "money"
-        else:
-            converted[str(name)] = "number"
+        kind = "percent" if parts["pct"].notna().mean() >= 0.5 else "money" if money.any() else "number"
+        converted[str(name)] = kind + (f"; {junk:,} values that are not numbers left missing" if junk else "")
     return converted
 
 

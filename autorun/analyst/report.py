@@ -34,6 +34,8 @@ def fmt(value):
 
 def plain(value):
     """JSON for numpy scalars, timestamps and the like."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
     if hasattr(value, "item"):
         try:
             return value.item()
@@ -88,7 +90,8 @@ def report_load(df, notes, roles, facts_path, total_rows=None):
     if notes.get("skiprows"):
         print(f"Skipped {notes['skiprows']} lines of preamble before the header.")
     if notes.get("bad_rows"):
-        print(f"{notes['bad_rows']:,} rows could not be parsed (wrong number of fields) and were left out, e.g.:")
+        bad = notes["bad_rows"]
+        print(f"{bad:,} row{'s' if bad != 1 else ''} could not be parsed (wrong number of fields) and left out, e.g.:")
         for example in notes.get("bad_examples", []):
             print(f"  {example}")
     if notes.get("flattened"):

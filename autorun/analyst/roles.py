@@ -117,7 +117,9 @@ def _numeric_role(values, name, tokens, n_rows, distinct, unit):
         return _role(name, "date", "period", f"year values named {word!r}")
     if distinct == 2 and set(values.unique().tolist()) <= {0, 1}:
         return _role(name, "flag", "share", "0/1 values")
-    if integral and distinct == len(values) >= 5 and values.is_monotonic_increasing:
+    additive, measure = _has(tokens, ADDITIVE_WORDS), _has(tokens, MEASURE_WORDS)
+    counted = not additive and not measure
+    if counted and integral and distinct == len(values) >= 5 and values.is_monotonic_increasing:
         steps = values.diff().dropna()
         if bool((steps == 1).all()):
             return _role(name, "identifier", "none", "a row counter (consecutive values)")
@@ -127,13 +129,12 @@ def _numeric_role(values, name, tokens, n_rows, distinct, unit):
     lat, lon = _has(tokens, LAT_WORDS), _has(tokens, LON_WORDS)
     if (lat and low >= -90 and high <= 90) or (lon and low >= -180 and high <= 180 and not integral):
         return _role(name, "coordinate", "none", f"named {lat or lon!r}, values in range")
-    additive, measure = _has(tokens, ADDITIVE_WORDS), _has(tokens, MEASURE_WORDS)
     part = _has(tokens, TIME_PART_WORDS)
     if part and integral and not additive and not measure:
         return _role(name, "category", "count", f"a time-part code named {part!r}")
     if id_word and integral and not additive and not measure:
         return _role(name, "category", "count", f"codes named {id_word!r}")
-    if unit == "percent":
+    if unit and unit.startswith("percent"):
         return _measure(values, name, "written as percentages")
     if "%" in tokens or "%" in str(name):
         return _measure(values, name, "a percentage by name")

@@ -64,7 +64,9 @@ def _title(name: str, load: dict[str, Any]) -> str:
 def _reading(load: dict[str, Any]) -> list[str]:
     notes, said = load.get("notes", {}), []
     if notes.get("bad_rows"):
-        said.append(f"{notes['bad_rows']:,} rows could not be parsed and were left out")
+        bad = notes["bad_rows"]
+        rows = f"{bad:,} rows" if bad != 1 else "1 row"
+        said.append(f"{rows} could not be parsed (wrong number of fields) and left out")
     sheets = notes.get("sheets", [])
     if len(sheets) > 1:
         others = ", ".join(f"{s[0]} ({s[1]:,} rows)" for s in sheets if s[0] != notes.get("sheet"))
