@@ -102,8 +102,8 @@ class Target:
 def render(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes) -> str:
     """The python block for one step of the plan."""
     tag = TAG.format(step=step, attempt=attempt)
-    carried = COMMON + STEP_FUNCTIONS[step]
     reuse = target.stateful and not fixes.self_contained and step != "load"
+    carried = STEP_FUNCTIONS[step] if reuse else COMMON + STEP_FUNCTIONS[step]  # the load block defined COMMON
     parts = [tag]
     if not reuse:
         parts += [PREAMBLE, "# --- how the file is read (autorun/analyst/reading.py) ---", carry("reading", READER)]
