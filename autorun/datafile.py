@@ -53,6 +53,7 @@ EXTENSIONS = {
     ".xlsm": "excel",
     ".xls": "excel",
 }
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz", ".zst": "zstd"}
 SUPPORTED = (
     "CSV (.csv, .txt), TSV (.tsv, .tab), JSON (.json), JSON Lines (.jsonl, .ndjson), "

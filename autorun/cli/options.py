@@ -24,6 +24,10 @@ DockerOpt = Annotated[
 ]
 NoPullOpt = Annotated[bool, typer.Option("--no-pull", help="Never pull a missing Docker image.")]
 LocalOpt = Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", metavar="NAME", help="The workbook sheet to analyse (default: the largest table)."),
+]
 TranscriptArg = Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)]
 
 
