@@ -196,3 +196,21 @@ def test_a_lost_state_is_noticed_and_later_blocks_reload(tmp_path: Path) -> None
     assert "load the file again in each block" in run.assistant[2]
     assert "- Total revenue by product: Widget Pro 73,300, Gadget Lite 17,800." in run.final
     assert "Self-correction: the measures block failed with `NameError" in run.final
+
+
+def test_the_llm_description_says_how_to_read_the_file_and_the_roles(tmp_path: Path) -> None:
+    from autorun.datafile import describe_for_prompt
+
+    path = tmp_path / "export.csv"
+    money = SALES.assign(revenue=[f"${v:,}" for v in SALES["revenue"]]).to_csv(index=False)
+    path.write_text("Sales report\nExported 2026-04-01\n" + money)
+    text = describe_for_prompt(inspect_data_file(path), "/workspace/data/export.csv")
+    assert "pd.read_csv('/workspace/data/export.csv', sep=',', encoding='utf-8', skiprows=2)" in text
+    assert "The first 2 lines are a preamble before the header" in text
+    assert "Column 'revenue' holds numbers written as money like $1,234: convert it before computing." in text
+    assert "- revenue: numeric; additive measure: sums are meaningful" in text
+    assert "- units: numeric; additive measure" in text and "- region: text; category: group by it" in text
+    book = workbook(tmp_path / "book.xlsx")
+    text = describe_for_prompt(inspect_data_file(book), "book.xlsx")
+    assert "pd.read_excel('book.xlsx', sheet_name='Data')" in text
+    assert "Workbook sheets: Notes (3 rows), Data (10 rows); the data is in sheet 'Data'." in text

@@ -110,6 +110,9 @@ def convert_number_text(df):
         column = df[name]
         if column.dtype != object and str(column.dtype) not in ("string", "str"):
             continue
+        head = column.dropna().head(1000).astype(str).str.strip()
+        if head.empty or not head.str.match(NUMBER_TEXT_RE).mean() >= CONVERT_SHARE:
+            continue  # decided on the first 1,000 values before the whole column is looked at
         text = column.dropna().astype(str).str.strip()
         text = text[text != ""]
         matches = text.str.match(NUMBER_TEXT_RE)
