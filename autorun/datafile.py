@@ -10,14 +10,13 @@ import io
 import json
 import lzma
 import os
-import re
 import stat
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autorun.analyst.kinds import classify, few_values, preview
 from autorun.analyst.reading import convert_number_text, flatten_nested, largest_sheet
 from autorun.analyst.roles import infer_roles
 from autorun.errors import InputFileError
@@ -37,7 +36,6 @@ SAMPLE_BYTES = 64 * 1024
 MAX_LINE_BYTES = 1024 * 1024
 JSON_WHOLE_LIMIT = 8 * 1024 * 1024
 SAMPLE_ROWS = 1000
-LOW_CARDINALITY_MAX = 20
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -67,12 +65,6 @@ READERS = {
     "parquet": "read_parquet",
     "excel": "read_excel",
 }
-
-_DATE_RE = re.compile(
-    r"^\s*(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
-    r"|^\s*\d{1,2}[ -]?[A-Za-z]{3,9}[ -,]+\d{2,4}\s*$|^\s*[A-Za-z]{3,9}[ .-]\d{1,2},? \d{4}\s*$"
-)
-_DAY_FIRST_RE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}")
 
 
 @dataclass(frozen=True)
@@ -360,7 +352,7 @@ def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataF
     df = df.copy()
     df.columns = [str(c) for c in df.columns]
     converted = convert_number_text(df)
-    kinds, dayfirst = _classify(df)
+    kinds, dayfirst = classify(df)
     columns = list(df.columns)
     return DataFileInfo(
         path=path,
@@ -370,10 +362,10 @@ def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataF
         decimal=extra.pop("decimal", "."),
         size_bytes=size,
         columns=columns,
-        preview=_preview(df),
+        preview=preview(df),
         n_columns=len(columns),
         dtypes=kinds,
-        low_cardinality=[c for c in columns if kinds[c] == "text" and _few_values(df[c])],
+        low_cardinality=[c for c in columns if kinds[c] == "text" and few_values(df[c])],
         date_columns=[c for c in columns if kinds[c] == "date"],
         numeric_columns=[c for c in columns if kinds[c] == "numeric"],
         dayfirst=dayfirst,
@@ -382,57 +374,6 @@ def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataF
         roles=infer_roles(df, converted),
         **extra,
     )
-
-
-def _few_values(series: Any) -> bool:
-    try:
-        distinct = series.nunique(dropna=True)
-    except TypeError:  # unhashable cells (nested JSON)
-        return False
-    return 1 <= distinct <= LOW_CARDINALITY_MAX and distinct < max(len(series) / 2, 2)
-
-
-def _classify(df: Any) -> tuple[dict[str, str], bool]:
-    import pandas as pd
-
-    kinds: dict[str, str] = {}
-    dayfirst = False
-    for name in df.columns:
-        series = df[name]
-        if pd.api.types.is_bool_dtype(series):
-            kinds[name] = "text"
-        elif pd.api.types.is_numeric_dtype(series):
-            kinds[name] = "numeric"
-        elif pd.api.types.is_datetime64_any_dtype(series):
-            kinds[name] = "date"
-        else:
-            is_date, first = _date_like(series)
-            kinds[name] = "date" if is_date else "text"
-            dayfirst = dayfirst or first
-    return kinds, dayfirst
-
-
-def _date_like(series: Any) -> tuple[bool, bool]:
-    """(is a date column, written day first) judged on up to 200 non-empty text values."""
-    import pandas as pd
-
-    values = [v for v in series.dropna().head(200).tolist() if isinstance(v, str) and v.strip()]
-    if not values or sum(1 for v in values if _DATE_RE.match(v)) < 0.8 * len(values):
-        return False, False
-    parts = [m.groups() for m in map(_DAY_FIRST_RE.match, values) if m]
-    dayfirst = any(int(a) > 12 for a, _ in parts) and not any(int(b) > 12 for _, b in parts)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            parsed = pd.to_datetime(pd.Series(values), errors="coerce", dayfirst=dayfirst, utc=True)
-        except (ValueError, TypeError, OverflowError):
-            return False, False
-    return bool(parsed.notna().mean() >= 0.8), dayfirst
-
-
-def _preview(df: Any, rows: int = 5, max_cols: int = 12) -> str:
-    text = df.head(rows).to_string(index=False, max_cols=max_cols, max_colwidth=30)
-    return "\n".join(line[:200] for line in text.splitlines())
 
 
 def read_kwargs(info: DataFileInfo) -> dict[str, Any]:

@@ -278,7 +278,10 @@ def test_config_show_yaml_names_sources_and_loads_back(tmp_path: Path, clean_env
 def test_output_has_no_machine_lines_and_facts_land_in_the_work_dir(tmp_path: Path, clean_env) -> None:
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path)),
-        env=clean_env, capture_output=True, text=True, timeout=120,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "AUTORUN_FACT" not in proc.stdout + proc.stderr
@@ -292,7 +295,10 @@ def test_output_has_no_machine_lines_and_facts_land_in_the_work_dir(tmp_path: Pa
 def test_question_with_the_builtin_says_it_needs_an_llm(tmp_path: Path, clean_env) -> None:
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path), "-q", "Why?"),
-        env=clean_env, capture_output=True, text=True, timeout=120,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "--question needs an LLM: the builtin analyst runs its standard analysis" in proc.stderr

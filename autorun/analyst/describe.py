@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from autorun.datafile import SAMPLE_ROWS, DataFileInfo, read_code
+from autorun.units import human_size
 
 WRITTEN_AS = {"percent": "percentages like 12.5%", "money": "money like $1,234"}
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
 
 
 ROLE_ADVICE = {
@@ -53,7 +45,7 @@ def reading_notes(info: DataFileInfo) -> list[str]:
 
 def describe(info: DataFileInfo, path_as_seen: str, max_columns: int = 60) -> str:
     """A short schema, column roles and preview of the file for an LLM's system prompt."""
-    details = [info.format.upper(), _human_size(info.size_bytes)]
+    details = [info.format.upper(), human_size(info.size_bytes)]
     if info.delimiter is not None:
         details += [f"delimiter {info.delimiter!r}", f"decimal {info.decimal!r}", f"encoding {info.encoding}"]
     rows = f"{info.n_rows:,} rows" if info.n_rows is not None else f"more than {info.sample_rows:,} rows"

@@ -165,8 +165,13 @@ def build_model(
     from autorun.models.builtin import BuiltinAnalyst
 
     work_dir = Path(config.executor.work_dir).expanduser().resolve()
-    options = {"stateful": stateful} if stateful is not None else {}
-    return BuiltinAnalyst(data[0].info, data[0].seen_as, work_dir=work_dir, session_id=session_id, **options)
+    return BuiltinAnalyst(
+        data[0].info, data[0].seen_as, work_dir=work_dir, session_id=session_id, stateful=stateful or never_stateful
+    )
+
+
+def never_stateful() -> bool:
+    return False
 
 
 def system_message(config: Config, model: Model, data: Sequence[DataInput]) -> str | None:
