@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autorun.analyst.kinds import classify, few_values, preview
+from autorun.analyst.describe import describe
+from autorun.analyst.describe import read_code as read_code  # part of this module's API
+from autorun.analyst.describe import read_kwargs as read_kwargs
+from autorun.analyst.kinds import SAMPLE_ROWS, classify, few_values, preview
 from autorun.analyst.reading import convert_number_text, flatten_nested, largest_sheet
 from autorun.analyst.roles import infer_roles
 from autorun.errors import InputFileError
@@ -35,7 +38,6 @@ from autorun.sampling import (
 SAMPLE_BYTES = 64 * 1024
 MAX_LINE_BYTES = 1024 * 1024
 JSON_WHOLE_LIMIT = 8 * 1024 * 1024
-SAMPLE_ROWS = 1000
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -57,14 +59,6 @@ SUPPORTED = (
     "CSV (.csv, .txt), TSV (.tsv, .tab), JSON (.json), JSON Lines (.jsonl, .ndjson), "
     "Parquet (.parquet) and Excel (.xlsx, .xls); text formats also compressed (.gz, .bz2, .zip, .xz, .zst)"
 )
-READERS = {
-    "csv": "read_csv",
-    "tsv": "read_csv",
-    "json": "read_json",
-    "jsonl": "read_json",
-    "parquet": "read_parquet",
-    "excel": "read_excel",
-}
 
 
 @dataclass(frozen=True)
@@ -376,35 +370,6 @@ def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataF
     )
 
 
-def read_kwargs(info: DataFileInfo) -> dict[str, Any]:
-    """The keyword arguments the pandas reader needs for this file (besides its path)."""
-    if info.format in ("csv", "tsv"):
-        kwargs: dict[str, Any] = {"sep": info.delimiter, "encoding": info.encoding}
-        if info.skiprows:
-            kwargs["skiprows"] = info.skiprows
-        if info.decimal != ".":
-            kwargs["decimal"] = info.decimal
-        if info.thousands:
-            kwargs["thousands"] = info.thousands
-        if info.text_columns:
-            kwargs["dtype"] = {name: "str" for name in info.text_columns}
-        return kwargs
-    if info.format == "jsonl":
-        return {"lines": True}
-    if info.format == "excel" and info.sheet is not None and len(info.sheets) > 1:
-        return {"sheet_name": info.sheet}
-    return {}
-
-
-def read_code(info: DataFileInfo, path_as_seen: str, overrides: dict[str, Any] | None = None) -> str:
-    """A pandas expression that loads the file, e.g. ``pd.read_csv('/data/x.csv', sep=';')``."""
-    kwargs = {**read_kwargs(info), **(overrides or {})}
-    args = [repr(path_as_seen)] + [f"{key}={value!r}" for key, value in kwargs.items() if value is not None]
-    return f"pd.{READERS[info.format]}({', '.join(args)})"
-
-
 def describe_for_prompt(info: DataFileInfo, path_as_seen: str, max_columns: int = 60) -> str:
     """A short schema, column roles and preview of the file for an LLM's system prompt."""
-    from autorun.analyst.describe import describe
-
     return describe(info, path_as_seen, max_columns)

@@ -2,10 +2,50 @@
 
 from __future__ import annotations
 
-from autorun.datafile import SAMPLE_ROWS, DataFileInfo, read_code
+from typing import Any
+
+from autorun.analyst.kinds import SAMPLE_ROWS
 from autorun.units import human_size
 
+# ``info`` below is an autorun.datafile.DataFileInfo; this module sits below datafile, so it is typed Any.
+READERS = {
+    "csv": "read_csv",
+    "tsv": "read_csv",
+    "json": "read_json",
+    "jsonl": "read_json",
+    "parquet": "read_parquet",
+    "excel": "read_excel",
+}
+
+
 WRITTEN_AS = {"percent": "percentages like 12.5%", "money": "money like $1,234"}
+
+
+def read_kwargs(info: Any) -> dict[str, Any]:
+    """The keyword arguments the pandas reader needs for this file (besides its path)."""
+    if info.format in ("csv", "tsv"):
+        kwargs: dict[str, Any] = {"sep": info.delimiter, "encoding": info.encoding}
+        if info.skiprows:
+            kwargs["skiprows"] = info.skiprows
+        if info.decimal != ".":
+            kwargs["decimal"] = info.decimal
+        if info.thousands:
+            kwargs["thousands"] = info.thousands
+        if info.text_columns:
+            kwargs["dtype"] = {name: "str" for name in info.text_columns}
+        return kwargs
+    if info.format == "jsonl":
+        return {"lines": True}
+    if info.format == "excel" and info.sheet is not None and len(info.sheets) > 1:
+        return {"sheet_name": info.sheet}
+    return {}
+
+
+def read_code(info: Any, path_as_seen: str, overrides: dict[str, Any] | None = None) -> str:
+    """A pandas expression that loads the file, e.g. ``pd.read_csv('/data/x.csv', sep=';')``."""
+    kwargs = {**read_kwargs(info), **(overrides or {})}
+    args = [repr(path_as_seen)] + [f"{key}={value!r}" for key, value in kwargs.items() if value is not None]
+    return f"pd.{READERS[info.format]}({', '.join(args)})"
 
 
 ROLE_ADVICE = {
@@ -22,7 +62,7 @@ ROLE_ADVICE = {
 }
 
 
-def reading_notes(info: DataFileInfo) -> list[str]:
+def reading_notes(info: Any) -> list[str]:
     """What a reader of the file must know beyond the reader call: sheets, preamble, text numbers, nesting."""
     notes = []
     if info.compression:
@@ -43,7 +83,7 @@ def reading_notes(info: DataFileInfo) -> list[str]:
     return notes
 
 
-def describe(info: DataFileInfo, path_as_seen: str, max_columns: int = 60) -> str:
+def describe(info: Any, path_as_seen: str, max_columns: int = 60) -> str:
     """A short schema, column roles and preview of the file for an LLM's system prompt."""
     details = [info.format.upper(), human_size(info.size_bytes)]
     if info.delimiter is not None:

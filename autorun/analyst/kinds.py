@@ -6,6 +6,7 @@ import re
 import warnings
 from typing import Any
 
+SAMPLE_ROWS = 1000  # rows of a file's head that inspection reads
 LOW_CARDINALITY_MAX = 20
 DATE_RE = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
