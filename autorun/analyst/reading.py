@@ -10,6 +10,9 @@ fields that became columns, columns of numbers written as text that were convert
 whether only the first rows were read.
 """
 
+import os
+from typing import Any
+
 NUMBER_TEXT_RE = (
     r"^(?P<cur0>[$€£¥])?\s*(?P<open>\()?\s*(?P<sign>[-+])?\s*(?P<cur>[$€£¥])?\s*(?P<sign2>[-+])?\s*"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*(?P<cur2>[$€£¥])?\s*(?P<pct>%)?\s*(?P<close>\))?$"
@@ -17,7 +20,7 @@ NUMBER_TEXT_RE = (
 CONVERT_SHARE = 0.95
 
 
-def load_table(path, fmt, options=None):
+def load_table(path: str, fmt: str, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
     """(frame, notes) for a csv | tsv | json | jsonl | parquet | excel file; see the module docstring."""
     import pandas as pd
 
@@ -41,7 +44,7 @@ def load_table(path, fmt, options=None):
     return df, notes
 
 
-def _read_delimited(path, options, nrows, notes):
+def _read_delimited(path: str, options: dict[str, Any], nrows: int | None, notes: dict[str, Any]) -> Any:
     import pandas as pd
 
     kwargs = dict(options.get("csv", {}))
@@ -53,7 +56,7 @@ def _read_delimited(path, options, nrows, notes):
     except pd.errors.ParserError:
         pass
 
-    def skip(fields):  # the python engine hands over each row it cannot fit to the header
+    def skip(fields: list[str]) -> None:  # the python engine hands over each row it cannot fit to the header
         notes["bad_rows"] += 1
         if len(notes["bad_examples"]) < 3:
             notes["bad_examples"].append(",".join(str(f) for f in fields)[:80])
@@ -63,7 +66,7 @@ def _read_delimited(path, options, nrows, notes):
     return pd.read_csv(path, engine="python", on_bad_lines=skip, **kwargs)
 
 
-def _read_workbook(path, sheet, notes, engine=None):
+def _read_workbook(path: str, sheet: str | None, notes: dict[str, Any], engine: str | None = None) -> Any:
     import pandas as pd
 
     frames = {str(name): frame for name, frame in pd.read_excel(path, sheet_name=None, engine=engine).items()}
@@ -73,13 +76,13 @@ def _read_workbook(path, sheet, notes, engine=None):
     return frames[chosen]
 
 
-def largest_sheet(sheets):
+def largest_sheet(sheets: list[list[Any]]) -> str:
     """The name of the sheet with the largest table: most rows, then most columns, then the first."""
     best = max(sheets, key=lambda s: (s[1], s[2], -sheets.index(s)))
     return best[0]
 
 
-def flatten_nested(df, notes=None):
+def flatten_nested(df: Any, notes: dict[str, Any] | None = None) -> Any:
     """Columns holding JSON objects become one column per nested field ("user.country")."""
     import pandas as pd
 
@@ -98,7 +101,7 @@ def flatten_nested(df, notes=None):
     return df
 
 
-def convert_number_text(df):
+def convert_number_text(df: Any) -> dict[str, str]:
     """Convert text columns of numbers written with $, thousands separators, % or (1,234) negatives.
 
     A column qualifies when at least 95% of its values are such numbers; the rest (words like
@@ -131,7 +134,7 @@ def convert_number_text(df):
     return converted
 
 
-def _to_numbers(parts):
+def _to_numbers(parts: Any) -> Any:
     import pandas as pd
 
     values = pd.to_numeric(parts["num"].str.replace(",", "", regex=False), errors="coerce")
@@ -139,7 +142,7 @@ def _to_numbers(parts):
     return values.where(~negative.fillna(False).astype(bool), -values)
 
 
-def count_lines(path):
+def count_lines(path: str) -> int:
     """Line breaks in the (decompressed) file: the cheap way to know a text file's true size."""
     total, last = 0, b"\n"
     with open_decompressed(path) as fh:
@@ -152,7 +155,7 @@ def count_lines(path):
     return total + (0 if last == b"\n" else 1)
 
 
-def open_decompressed(path):
+def open_decompressed(path: str | os.PathLike[str]) -> Any:
     """A binary file object of the file's content, decompressed as pandas would by its extension."""
     import bz2
     import gzip

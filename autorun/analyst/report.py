@@ -10,6 +10,7 @@ machine lines appear in the output.
 
 import json
 import os
+from typing import Any
 
 MOSTLY_MISSING = 0.9
 MIN_CORRELATION = 0.5
@@ -17,7 +18,7 @@ SHOWN_PERIODS = 12
 AGG_WORDS = {"sum": "total", "mean": "mean", "median": "median", "count": "rows"}
 
 
-def fmt(value):
+def fmt(value: Any) -> str:
     """One number format for tables and summary alike: 73,300 · 4,584 · 3.73 · 0.123."""
     try:
         value = float(value)
@@ -32,7 +33,7 @@ def fmt(value):
     return f"{value:.3g}"
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """JSON for numpy scalars, timestamps and the like."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -44,7 +45,7 @@ def plain(value):
     return str(value)
 
 
-def save_facts(path, step, data):
+def save_facts(path: str, step: str, data: Any) -> None:
     """Merge ``data`` under ``step`` into the JSON facts file (written whole, then renamed)."""
     folder = os.path.dirname(path)
     if folder:
@@ -60,7 +61,7 @@ def save_facts(path, step, data):
     os.replace(path + ".tmp", path)
 
 
-def show(table, index=True):
+def show(table: Any, index: bool = True) -> None:
     """Print a table with every number in ``fmt``'s format."""
     import pandas as pd
 
@@ -71,11 +72,13 @@ def show(table, index=True):
     print(shown.to_string(index=index, max_colwidth=40))
 
 
-def label(key):
+def label(key: Any) -> str:
     return "(missing)" if key is None or key != key else str(key)
 
 
-def report_load(df, notes, roles, facts_path, total_rows=None):
+def report_load(
+    df: Any, notes: dict[str, Any], roles: list[dict[str, Any]], facts_path: str, total_rows: int | None = None
+) -> None:
     """How the file was read, the column roles, and data quality: duplicates, constant and empty columns."""
     import pandas as pd
 
@@ -124,13 +127,13 @@ def report_load(df, notes, roles, facts_path, total_rows=None):
     save_facts(facts_path, "load", facts)
 
 
-def numbers(df, name):
+def numbers(df: Any, name: str) -> Any:
     import pandas as pd
 
     return pd.to_numeric(df[name], errors="coerce")
 
 
-def report_measures(df, measures, facts_path):
+def report_measures(df: Any, measures: list[tuple[str, str]], facts_path: str) -> None:
     """Per measure: the aggregation its role allows, spread, outliers beyond 1.5 IQR; strong correlations."""
     import pandas as pd
 
@@ -156,7 +159,7 @@ def report_measures(df, measures, facts_path):
         table["total"] = table["total"].map(lambda v: "" if v is None or v != v else fmt(v))
         print("Measures (totals only where values add up; outliers: beyond 1.5 IQR):")
         show(table, index=False)
-    pairs = []
+    pairs: list[dict[str, Any]] = []
     names = list(stats)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
@@ -174,11 +177,13 @@ def report_measures(df, measures, facts_path):
     save_facts(facts_path, "measures", {"stats": stats, "correlations": pairs[:8]})
 
 
-def report_groups(df, groups, measures, primary, facts_path):
+def report_groups(
+    df: Any, groups: list[str], measures: list[tuple[str, str]], primary: str | None, facts_path: str
+) -> None:
     """Rows and share per category, with each measure aggregated the way its role allows."""
     import pandas as pd
 
-    found = {}
+    found: dict[str, dict[str, Any]] = {}
     for group in groups:
         key = df[group].astype(object).where(df[group].notna(), "(missing)").map(label)
         table = pd.DataFrame({"rows": key.value_counts()})
@@ -197,7 +202,7 @@ def report_groups(df, groups, measures, primary, facts_path):
     save_facts(facts_path, "groups", found)
 
 
-def period_keys(dates, span_days):
+def period_keys(dates: Any, span_days: int) -> tuple[str, Any]:
     """(period name, one label per row) for the period that fits the span: hours, days, weeks, months or years."""
     import pandas as pd
 
@@ -213,7 +218,7 @@ def period_keys(dates, span_days):
     return "hour", dates.dt.strftime("%Y-%m-%d %H:00")
 
 
-def report_trend(df, date, dates, primary, agg, facts_path):
+def report_trend(df: Any, date: str, dates: Any, primary: str | None, agg: str, facts_path: str) -> None:
     """The primary measure per period (same aggregation rule), the top period and the change first to last."""
     import pandas as pd
 

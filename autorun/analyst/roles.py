@@ -20,6 +20,7 @@ When the name gives no evidence, a number is treated as a non-additive measure.
 """
 
 import re
+from typing import Any
 
 ADDITIVE_WORDS = (
     "amount", "revenue", "revenues", "sales", "sale", "turnover", "income", "profit", "profits", "cost",
@@ -56,21 +57,21 @@ DATE_TEXT_RE = re.compile(
 )
 
 
-def name_tokens(name):
+def name_tokens(name: object) -> list[str]:
     """'PassengerId' -> ['passenger', 'id']; 'Adj Close' -> ['adj', 'close']; 'body_mass_g' -> [..., 'g']."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name))
     return [t for t in re.split(r"[^A-Za-z0-9%]+", spaced.lower()) if t]
 
 
-def _has(tokens, words):
+def _has(tokens: list[str], words: Any) -> str | None:
     return next((t for t in tokens if t in words), None)
 
 
-def _role(column, role, agg, why):
+def _role(column: object, role: str, agg: str, why: str) -> dict[str, Any]:
     return {"column": str(column), "role": role, "agg": agg, "why": why}
 
 
-def infer_roles(df, units=None):
+def infer_roles(df: Any, units: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """One dict per column: column, role, agg (sum | mean | median | count | share | period | none), why.
 
     ``units`` maps columns converted from text to what they were written as ("percent", "money").
@@ -87,7 +88,7 @@ def infer_roles(df, units=None):
     return roles
 
 
-def _infer_one(series, name, n_rows, unit):
+def _infer_one(series: Any, name: object, n_rows: int, unit: str | None) -> dict[str, Any]:
     import pandas as pd
 
     tokens = name_tokens(name)
@@ -109,7 +110,9 @@ def _infer_one(series, name, n_rows, unit):
     return _text_role(values, name, tokens, distinct)
 
 
-def _numeric_role(values, name, tokens, n_rows, distinct, unit):
+def _numeric_role(
+    values: Any, name: object, tokens: list[str], n_rows: int, distinct: int, unit: str | None
+) -> dict[str, Any]:
     integral = bool((values == values.round()).all())
     low, high = float(values.min()), float(values.max())
     word = _has(tokens, YEAR_WORDS)
@@ -147,7 +150,7 @@ def _numeric_role(values, name, tokens, n_rows, distinct, unit):
     return _measure(values, name, "no name evidence: treated as non-additive")
 
 
-def _id_word(tokens, name):
+def _id_word(tokens: list[str], name: object) -> str | None:
     if str(name).strip().lower().startswith("unnamed"):
         return "Unnamed"
     if "_".join(tokens) in ID_NAMES or "".join(tokens) in ID_NAMES:
@@ -158,7 +161,7 @@ def _id_word(tokens, name):
     return tokens[-1] if tokens and tokens[-1] in ID_LAST else None
 
 
-def _measure(values, name, why):
+def _measure(values: Any, name: object, why: str) -> dict[str, Any]:
     if len(values) >= 10:
         skew = float(values.astype(float).skew())
         if skew == skew and abs(skew) > SKEWED:
@@ -166,7 +169,7 @@ def _measure(values, name, why):
     return _role(name, "measure", "mean", why)
 
 
-def _text_role(values, name, tokens, distinct):
+def _text_role(values: Any, name: object, tokens: list[str], distinct: int) -> dict[str, Any]:
     lowered = {str(v).strip().lower() for v in values.unique().tolist()[:3]}
     if distinct == 2 and lowered <= FLAG_TEXT:
         return _role(name, "flag", "share", "yes/no values")
@@ -186,7 +189,7 @@ def _text_role(values, name, tokens, distinct):
     return _role(name, "category", "count", f"many distinct values ({distinct:,})")
 
 
-def _date_text(values):
+def _date_text(values: Any) -> bool:
     import warnings
 
     import pandas as pd
@@ -216,7 +219,7 @@ PRIMARY_ORDER = (
 )
 
 
-def primary_measure(roles):
+def primary_measure(roles: list[dict[str, Any]]) -> str | None:
     """The main measure by role and name: revenue over units over any other additive, then non-additive."""
     measures = [r for r in roles if r["role"] in ("additive", "measure")]
     for words in PRIMARY_ORDER:
