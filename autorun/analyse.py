@@ -19,6 +19,7 @@ class AnalyseRequest:
     data_file: Path
     config: Config
     question: str | None = None
+    sheet: str | None = None  # the workbook sheet to read (--sheet); default: the largest table
 
 
 def analyse(
@@ -36,7 +37,7 @@ def analyse(
     """
     from autorun.prompts import initial_user_message
 
-    data = inspect_inputs([request.data_file])
+    data = inspect_inputs([request.data_file], sheet=request.sheet)
     with open_session(request.config, data, display, human=human, env=env, session_id=session_id) as opened:
         if request.question and opened.model.name == "builtin":
             opened.notice("--question needs an LLM: the builtin analyst runs its standard analysis")

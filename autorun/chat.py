@@ -72,6 +72,7 @@ def run_chat(
     resume_transcript: Path | None = None,
     env: Mapping[str, str] | None = None,
     session_id: str | None = None,
+    sheet: str | None = None,
 ) -> SessionOutcome:
     """Run an interactive chat until the user ends it; every event goes to ``display`` and a transcript.
 
@@ -80,7 +81,7 @@ def run_chat(
     """
     notices: list[str] = []
     history = load_history(resume_transcript) if resume_transcript is not None else None
-    data = inspect_inputs(chat_files(files, history, notices))
+    data = inspect_inputs(chat_files(files, history, notices), sheet=sheet)
     shown = ChatDisplay(display, human)
     human.preview = shown.preview
     with open_session(

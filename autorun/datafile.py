@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import os
-import re
 import stat
-import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autorun.analyst.describe import describe
+from autorun.analyst.describe import read_code as read_code  # part of this module's API
+from autorun.analyst.describe import read_kwargs as read_kwargs
+from autorun.analyst.kinds import SAMPLE_ROWS, classify, few_values, preview
+from autorun.analyst.reading import convert_number_text, flatten_nested, largest_sheet
+from autorun.analyst.roles import infer_roles
 from autorun.errors import InputFileError
 from autorun.sampling import (
     NumberFormat,
     complete_rows,
+    header_line,
     is_json_object,
     json_array_head,
     jsonl_records,
@@ -31,8 +38,6 @@ from autorun.sampling import (
 SAMPLE_BYTES = 64 * 1024
 MAX_LINE_BYTES = 1024 * 1024
 JSON_WHOLE_LIMIT = 8 * 1024 * 1024
-SAMPLE_ROWS = 1000
-LOW_CARDINALITY_MAX = 20
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -48,24 +53,12 @@ EXTENSIONS = {
     ".xlsm": "excel",
     ".xls": "excel",
 }
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz", ".zst": "zstd"}
 SUPPORTED = (
     "CSV (.csv, .txt), TSV (.tsv, .tab), JSON (.json), JSON Lines (.jsonl, .ndjson), "
-    "Parquet (.parquet) and Excel (.xlsx, .xls)"
+    "Parquet (.parquet) and Excel (.xlsx, .xls); text formats also compressed (.gz, .bz2, .zip, .xz, .zst)"
 )
-READERS = {
-    "csv": "read_csv",
-    "tsv": "read_csv",
-    "json": "read_json",
-    "jsonl": "read_json",
-    "parquet": "read_parquet",
-    "excel": "read_excel",
-}
-
-_DATE_RE = re.compile(
-    r"^\s*(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
-    r"|^\s*\d{1,2}[ -]?[A-Za-z]{3,9}[ -,]+\d{2,4}\s*$|^\s*[A-Za-z]{3,9}[ .-]\d{1,2},? \d{4}\s*$"
-)
-_DAY_FIRST_RE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}")
 
 
 @dataclass(frozen=True)
@@ -90,20 +83,47 @@ class DataFileInfo:
     dayfirst: bool = False
     sample_rows: int = 0
     n_rows: int | None = None  # known when the sample is the whole file (or from Parquet metadata)
+    compression: str | None = None  # gzip | bz2 | zip | xz | zstd, read by pandas from the extension
+    skiprows: int = 0  # lines of preamble before the header
+    sheets: list[tuple[str, int, int]] = field(default_factory=list)  # workbook: (name, rows seen, columns)
+    sheet: str | None = None  # the workbook sheet read
+    flattened: list[str] = field(default_factory=list)  # nested JSON columns flattened into fields
+    converted: dict[str, str] = field(default_factory=dict)  # column -> money | percent | number (was text)
+    roles: list[dict[str, str]] = field(default_factory=list)  # autorun.analyst.roles.infer_roles on the sample
+
+    def role_of(self, column: str) -> dict[str, str] | None:
+        return next((r for r in self.roles if r["column"] == column), None)
 
 
-def inspect_data_file(path: Path) -> DataFileInfo:
-    """Check that ``path`` is a readable tabular file and describe it, reading only a sample."""
+def inspect_data_file(path: Path, sheet: str | None = None) -> DataFileInfo:
+    """Check that ``path`` is a readable tabular file and describe it, reading only a sample.
+
+    ``sheet`` names the workbook sheet to read; by default the one with the largest table.
+    """
     path = Path(path)
     size = _check_file(path)
-    fmt = EXTENSIONS[path.suffix.lower()]
+    suffix, compression = table_suffix(path)
+    fmt = EXTENSIONS[suffix]
+    if sheet is not None and fmt != "excel":
+        raise InputFileError(f"{path} is not a workbook, so it has no sheets; drop --sheet {sheet}.")
     if fmt in ("csv", "tsv"):
-        return _inspect_delimited(path, size)
+        return _inspect_delimited(path, size, suffix, compression)
     if fmt in ("json", "jsonl"):
-        return _inspect_json(path, size, fmt)
+        return _inspect_json(path, size, fmt, compression)
+    if compression is not None:
+        raise InputFileError(f"{path}: compressed {fmt} files are not supported; decompress it first.")
     if fmt == "parquet":
         return _inspect_parquet(path, size)
-    return _inspect_excel(path, size)
+    return _inspect_excel(path, size, sheet)
+
+
+def table_suffix(path: Path) -> tuple[str, str | None]:
+    """('.csv', 'gzip') for sales.csv.gz; ('.csv', None) for sales.csv."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        inner = suffixes[-2] if len(suffixes) >= 2 else ""
+        return inner, COMPRESSIONS[suffixes[-1]]
+    return path.suffix.lower(), None
 
 
 def _check_file(path: Path) -> int:
@@ -119,8 +139,8 @@ def _check_file(path: Path) -> int:
         raise InputFileError(f"{path} is a directory; pass one data file inside it instead.")
     if not stat.S_ISREG(st.st_mode):
         raise InputFileError(f"{path} is not a regular file; pass a data file saved on disk.")
-    if path.suffix.lower() not in EXTENSIONS:
-        shown = path.suffix or "no extension"
+    if table_suffix(path)[0] not in EXTENSIONS:
+        shown = "".join(path.suffixes[-2:]) or "no extension"
         raise InputFileError(f"{path}: unsupported file type ({shown}); supported formats are {SUPPORTED}.")
     if st.st_size == 0:
         raise InputFileError(f"{path} is empty (0 bytes); pass a file with a header row and data rows.")
@@ -129,21 +149,32 @@ def _check_file(path: Path) -> int:
     return st.st_size
 
 
-def _read_head(path: Path, size: int) -> bytes:
-    """The first 64 KiB, extended (up to 1 MiB) until it holds at least two line breaks."""
+def _read_head(path: Path, limit: int | None = SAMPLE_BYTES) -> tuple[bytes, bool]:
+    """(the first 64 KiB decompressed, extended up to 1 MiB until it holds two line breaks; more follows).
+
+    ``limit`` None reads the whole (decompressed) content.
+    """
+    from autorun.analyst.reading import open_decompressed
+
     try:
-        with path.open("rb") as fh:
-            head = fh.read(SAMPLE_BYTES)
-            while head.count(b"\n") < 2 and len(head) < min(size, MAX_LINE_BYTES):
+        with open_decompressed(path) as fh:
+            if limit is None:
+                return fh.read(), False
+            head = fh.read(limit)
+            while head.count(b"\n") < 2 and len(head) < MAX_LINE_BYTES:
                 more = fh.read(SAMPLE_BYTES)
                 if not more:
                     break
                 head += more
+            truncated = bool(fh.read(1))
     except PermissionError:
         raise InputFileError(f"{path}: permission denied; make the file readable by you.") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read the file ({exc.strerror}).") from None
-    return head
+    except ImportError:
+        raise InputFileError(f"{path}: reading .zst files needs zstandard; `pip install zstandard`.") from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        why = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputFileError(f"{path}: cannot read the file ({why}).") from None
+    return head, truncated
 
 
 def _not_tabular(path: Path, why: str, fix: str = "") -> InputFileError:
@@ -170,16 +201,17 @@ def _decode_sample(path: Path, head: bytes, encoding: str, truncated: bool) -> s
     return text
 
 
-def _inspect_delimited(path: Path, size: int) -> DataFileInfo:
-    head = _read_head(path, size)
-    truncated = len(head) < size
+def _inspect_delimited(path: Path, size: int, suffix: str, compression: str | None) -> DataFileInfo:
+    head, truncated = _read_head(path)
     encoding = sniff_encoding(head, truncated)
     if encoding is None:
         raise _not_tabular(path, "binary content: it contains NUL bytes")
     text = _decode_sample(path, head, encoding, truncated)
-    delimiter = sniff_delimiter(text, path.suffix.lower())
-    numbers = sniff_number_format(text, delimiter)
-    sample = complete_rows(text, delimiter, truncated, SAMPLE_ROWS)
+    delimiter = sniff_delimiter(text, suffix)
+    skip = header_line(text, delimiter)
+    table = "".join(io.StringIO(text).readlines()[skip:])
+    numbers = sniff_number_format(table, delimiter)
+    sample = complete_rows(table, delimiter, truncated, SAMPLE_ROWS)
     df = _read_delimited_sample(path, sample, delimiter, numbers)
     return _build_info(
         path,
@@ -192,6 +224,8 @@ def _inspect_delimited(path: Path, size: int) -> DataFileInfo:
         thousands=numbers.thousands,
         text_columns=list(numbers.text_columns),
         n_rows=None if truncated or len(df) >= SAMPLE_ROWS else len(df),
+        compression=compression,
+        skiprows=skip,
     )
 
 
@@ -215,12 +249,11 @@ def _read_delimited_sample(path: Path, sample: str, sep: str, numbers: NumberFor
         raise _not_tabular(path, f"it cannot be parsed: {str(exc).splitlines()[0]}") from None
 
 
-def _inspect_json(path: Path, size: int, fmt: str) -> DataFileInfo:
+def _inspect_json(path: Path, size: int, fmt: str, compression: str | None) -> DataFileInfo:
     import pandas as pd
 
     whole = size <= JSON_WHOLE_LIMIT and fmt == "json"
-    head = _read_whole(path) if whole else _read_head(path, size)
-    truncated = len(head) < size
+    head, truncated = _read_head(path, None if whole else SAMPLE_BYTES)
     text = head.decode("utf-8-sig", errors="replace")
     stripped = text.lstrip()
     if not stripped:
@@ -244,14 +277,11 @@ def _inspect_json(path: Path, size: int, fmt: str) -> DataFileInfo:
     else:
         df = _json_whole(path, stripped)
     n_rows = None if truncated else len(df)
-    return _build_info(path, fmt, df.head(SAMPLE_ROWS), size, encoding="utf-8", n_rows=n_rows)
-
-
-def _read_whole(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except PermissionError:
-        raise InputFileError(f"{path}: permission denied; make the file readable by you.") from None
+    flattened: dict[str, list[str]] = {"flattened": []}
+    df = flatten_nested(df.head(SAMPLE_ROWS), flattened)
+    return _build_info(
+        path, fmt, df, size, encoding="utf-8", n_rows=n_rows, compression=compression, flattened=flattened["flattened"]
+    )
 
 
 def _json_whole(path: Path, text: str) -> Any:
@@ -284,12 +314,12 @@ def _inspect_parquet(path: Path, size: int) -> DataFileInfo:
     return _build_info(path, "parquet", df, size, n_rows=pf.metadata.num_rows)
 
 
-def _inspect_excel(path: Path, size: int) -> DataFileInfo:
+def _inspect_excel(path: Path, size: int, sheet: str | None) -> DataFileInfo:
     import pandas as pd
 
     engine = "xlrd" if path.suffix.lower() == ".xls" else "openpyxl"
     try:
-        df = pd.read_excel(path, nrows=SAMPLE_ROWS)
+        frames = {str(k): v for k, v in pd.read_excel(path, sheet_name=None, nrows=SAMPLE_ROWS).items()}
     except ImportError:
         raise InputFileError(
             f"{path}: reading {path.suffix} files needs {engine}; install it with `pip install {engine}`."
@@ -298,7 +328,14 @@ def _inspect_excel(path: Path, size: int) -> DataFileInfo:
         raise InputFileError(f"{path}: permission denied; make the file readable by you.") from None
     except Exception as exc:  # zipfile.BadZipFile, ValueError, KeyError ... for files that are not workbooks
         raise _not_tabular(path, f"not a valid Excel workbook: {str(exc).splitlines()[0]}") from None
-    return _build_info(path, "excel", df, size, n_rows=len(df) if len(df) < SAMPLE_ROWS else None)
+    sheets = [(name, len(frame), frame.shape[1]) for name, frame in frames.items()]
+    if sheet is not None and sheet not in frames:
+        names = ", ".join(frames)
+        raise InputFileError(f"{path} has no sheet named {sheet!r}; its sheets are {names}: choose one with --sheet.")
+    chosen = sheet if sheet is not None else largest_sheet([list(s) for s in sheets])
+    df = frames[chosen]
+    n_rows = len(df) if len(df) < SAMPLE_ROWS else None
+    return _build_info(path, "excel", df, size, n_rows=n_rows, sheets=sheets, sheet=chosen)
 
 
 def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataFileInfo:
@@ -308,7 +345,8 @@ def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataF
         raise InputFileError(f"{path} has a header but no data rows; add data rows or pass another file.")
     df = df.copy()
     df.columns = [str(c) for c in df.columns]
-    kinds, dayfirst = _classify(df)
+    converted = convert_number_text(df)
+    kinds, dayfirst = classify(df)
     columns = list(df.columns)
     return DataFileInfo(
         path=path,
@@ -318,117 +356,20 @@ def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataF
         decimal=extra.pop("decimal", "."),
         size_bytes=size,
         columns=columns,
-        preview=_preview(df),
+        preview=preview(df),
         n_columns=len(columns),
         dtypes=kinds,
-        low_cardinality=[c for c in columns if kinds[c] == "text" and _few_values(df[c])],
+        low_cardinality=[c for c in columns if kinds[c] == "text" and few_values(df[c])],
         date_columns=[c for c in columns if kinds[c] == "date"],
         numeric_columns=[c for c in columns if kinds[c] == "numeric"],
         dayfirst=dayfirst,
         sample_rows=len(df),
+        converted=converted,
+        roles=infer_roles(df, converted),
         **extra,
     )
 
 
-def _few_values(series: Any) -> bool:
-    try:
-        distinct = series.nunique(dropna=True)
-    except TypeError:  # unhashable cells (nested JSON)
-        return False
-    return 1 <= distinct <= LOW_CARDINALITY_MAX and distinct < max(len(series) / 2, 2)
-
-
-def _classify(df: Any) -> tuple[dict[str, str], bool]:
-    import pandas as pd
-
-    kinds: dict[str, str] = {}
-    dayfirst = False
-    for name in df.columns:
-        series = df[name]
-        if pd.api.types.is_bool_dtype(series):
-            kinds[name] = "text"
-        elif pd.api.types.is_numeric_dtype(series):
-            kinds[name] = "numeric"
-        elif pd.api.types.is_datetime64_any_dtype(series):
-            kinds[name] = "date"
-        else:
-            is_date, first = _date_like(series)
-            kinds[name] = "date" if is_date else "text"
-            dayfirst = dayfirst or first
-    return kinds, dayfirst
-
-
-def _date_like(series: Any) -> tuple[bool, bool]:
-    """(is a date column, written day first) judged on up to 200 non-empty text values."""
-    import pandas as pd
-
-    values = [v for v in series.dropna().head(200).tolist() if isinstance(v, str) and v.strip()]
-    if not values or sum(1 for v in values if _DATE_RE.match(v)) < 0.8 * len(values):
-        return False, False
-    parts = [m.groups() for m in map(_DAY_FIRST_RE.match, values) if m]
-    dayfirst = any(int(a) > 12 for a, _ in parts) and not any(int(b) > 12 for _, b in parts)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            parsed = pd.to_datetime(pd.Series(values), errors="coerce", dayfirst=dayfirst, utc=True)
-        except (ValueError, TypeError, OverflowError):
-            return False, False
-    return bool(parsed.notna().mean() >= 0.8), dayfirst
-
-
-def _preview(df: Any, rows: int = 5, max_cols: int = 12) -> str:
-    text = df.head(rows).to_string(index=False, max_cols=max_cols, max_colwidth=30)
-    return "\n".join(line[:200] for line in text.splitlines())
-
-
-def read_kwargs(info: DataFileInfo) -> dict[str, Any]:
-    """The keyword arguments the pandas reader needs for this file (besides its path)."""
-    if info.format in ("csv", "tsv"):
-        kwargs: dict[str, Any] = {"sep": info.delimiter, "encoding": info.encoding}
-        if info.decimal != ".":
-            kwargs["decimal"] = info.decimal
-        if info.thousands:
-            kwargs["thousands"] = info.thousands
-        if info.text_columns:
-            kwargs["dtype"] = {name: "str" for name in info.text_columns}
-        return kwargs
-    if info.format == "jsonl":
-        return {"lines": True}
-    return {}
-
-
-def read_code(info: DataFileInfo, path_as_seen: str, overrides: dict[str, Any] | None = None) -> str:
-    """A pandas expression that loads the file, e.g. ``pd.read_csv('/data/x.csv', sep=';')``."""
-    kwargs = {**read_kwargs(info), **(overrides or {})}
-    args = [repr(path_as_seen)] + [f"{key}={value!r}" for key, value in kwargs.items() if value is not None]
-    return f"pd.{READERS[info.format]}({', '.join(args)})"
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
-
-
 def describe_for_prompt(info: DataFileInfo, path_as_seen: str, max_columns: int = 60) -> str:
-    """A short schema and preview of the file for an LLM's system prompt."""
-    details = [info.format.upper(), _human_size(info.size_bytes)]
-    if info.delimiter is not None:
-        details += [f"delimiter {info.delimiter!r}", f"decimal {info.decimal!r}", f"encoding {info.encoding}"]
-    rows = f"{info.n_rows:,} rows" if info.n_rows is not None else f"more than {info.sample_rows:,} rows"
-    lines = [
-        f"Data file: {path_as_seen}",
-        f"Format: {', '.join(details)}; {rows}, {info.n_columns} columns",
-        f"Load it with: {read_code(info, path_as_seen)}",
-        "Columns (kinds guessed from a sample):",
-    ]
-    for name in info.columns[:max_columns]:
-        note = " (few distinct values)" if name in info.low_cardinality else ""
-        lines.append(f"- {name}: {info.dtypes[name]}{note}")
-    if info.n_columns > max_columns:
-        lines.append(f"- ... and {info.n_columns - max_columns} more columns")
-    lines += ["First rows:", info.preview]
-    return "\n".join(lines)
+    """A short schema, column roles and preview of the file for an LLM's system prompt."""
+    return describe(info, path_as_seen, max_columns)

@@ -57,14 +57,48 @@ def parse_rows(text: str, delimiter: str, limit: int = 200) -> list[list[str]]:
     return rows
 
 
+def table_start(rows: list[list[str]]) -> int:
+    """The index of the header: the first row (of the first 20) that at least 90% of the rows after it match in width.
+
+    Rows before it are a preamble (a title, an export date) that is not part of the table.
+    """
+    for start in range(min(20, max(len(rows) - 1, 0))):
+        width = len(rows[start])
+        rest = rows[start + 1 :]
+        if width >= 2 and rest and sum(1 for r in rest if len(r) == width) >= 0.9 * len(rest):
+            return start
+    return 0
+
+
 def _delimiter_score(text: str, delimiter: str) -> tuple[bool, int]:
-    """(at least 90% of rows as wide as the header, header width); width 1 scores nothing."""
+    """(at least 90% of rows after the header as wide as it, header width); width 1 scores nothing."""
     rows = parse_rows(text, delimiter)
+    rows = rows[table_start(rows) :]
     if not rows or len(rows[0]) < 2:
         return (False, 0)
     width = len(rows[0])
     same = sum(1 for r in rows if len(r) == width)
     return (same >= 0.9 * len(rows), width)
+
+
+def header_line(text: str, delimiter: str) -> int:
+    """How many physical lines come before the header (0 without a preamble)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    starts: list[int] = []
+    rows: list[list[str]] = []
+    line = 0
+    try:
+        for row in reader:
+            if row:
+                starts.append(line)
+                rows.append(row)
+            line = reader.line_num
+            if len(rows) >= 200:
+                break
+    except csv.Error:
+        pass
+    start = table_start(rows)
+    return starts[start] if start < len(starts) else 0
 
 
 def sniff_delimiter(text: str, suffix: str) -> str:

@@ -18,6 +18,7 @@ from autorun.chat import run_chat
 from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
+from autorun.session.factory import inspect_inputs
 from autorun.session.loop import NUDGE
 from autorun.session.terminal import (
     HISTORY_LENGTH,
@@ -651,3 +652,16 @@ def test_bad_flags_are_usage_errors(work, clean_env, args, message) -> None:
     assert proc.returncode == 2
     assert message in proc.stderr
     assert not work.exists(), "nothing starts on a usage error"
+
+
+def test_sheet_applies_to_the_workbooks_among_the_files(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("openpyxl")
+    book = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"a": [1, 2, 3, 4]}).to_excel(writer, sheet_name="Big", index=False)
+        pd.DataFrame({"b": [1]}).to_excel(writer, sheet_name="Small", index=False)
+    data = inspect_inputs([SAMPLE, book], sheet="Small")
+    assert [d.info.sheet for d in data] == [None, "Small"] and data[1].info.columns == ["b"]
+    with pytest.raises(ConfigError, match="--sheet Small needs a workbook"):
+        inspect_inputs([SAMPLE], sheet="Small")

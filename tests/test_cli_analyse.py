@@ -277,3 +277,48 @@ def test_config_show_yaml_names_sources_and_loads_back(tmp_path: Path, clean_env
 
     assert re.search(r"^  timeout: 7\.0 +# from: env:AUTORUN_EXECUTOR_TIMEOUT$", result.stdout, re.MULTILINE)
     assert yaml.safe_load(result.stdout)["executor"]["timeout"] == 7.0
+
+
+def test_output_has_no_machine_lines_and_facts_land_in_the_work_dir(tmp_path: Path, clean_env) -> None:
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path)),
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "AUTORUN_FACT" not in proc.stdout + proc.stderr
+    assert "Column roles:" in proc.stdout and "- Total revenue by product: Widget Pro 73,300" in proc.stdout
+    transcript = next((tmp_path / ".autorun" / "sessions").glob("*.jsonl")).read_text()
+    assert "AUTORUN_FACT" not in transcript
+    facts = json.loads(next((tmp_path / ".autorun").glob("facts-*.json")).read_text())
+    assert set(facts) == {"load", "measures", "groups", "trend"}
+
+
+def test_question_with_the_builtin_says_it_needs_an_llm(tmp_path: Path, clean_env) -> None:
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path), "-q", "Why?"),
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "--question needs an LLM: the builtin analyst runs its standard analysis" in proc.stderr
+
+
+def test_sheet_option_picks_the_sheet(tmp_path: Path, clean_env) -> None:
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "report.xlsx"
+    sales = pd.read_csv(SAMPLE)
+    with pd.ExcelWriter(path) as writer:
+        sales.head(3).to_excel(writer, sheet_name="Notes", index=False)
+        sales.to_excel(writer, sheet_name="Data", index=False)
+    args = ["analyse", str(path), "--model", "builtin", "--quiet"]
+    default = CliRunner().invoke(app, [*args, "--work-dir", str(tmp_path / "a")], env=clean_env)
+    chosen = CliRunner().invoke(app, [*args, "--work-dir", str(tmp_path / "b"), "--sheet", "Notes"], env=clean_env)
+    wrong = CliRunner().invoke(app, [*args, "--work-dir", str(tmp_path / "c"), "--sheet", "Sales"], env=clean_env)
+    assert default.exit_code == 0 and "Overall: total revenue 91,100" in default.stdout
+    assert chosen.exit_code == 0 and "Overall: total revenue 25,600" in chosen.stdout
+    assert wrong.exit_code == 2 and "no sheet named 'Sales'; its sheets are Notes, Data" in wrong.stderr

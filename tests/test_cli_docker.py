@@ -84,3 +84,22 @@ def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_en
     assert containers_of(engine, records[0]["session_id"]) == []
     leftover = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
     assert leftover.stdout == "", "the block's process outlived autorun"
+
+
+def test_builtin_roles_in_docker_pandas(tmp_path: Path, clean_env, engine) -> None:
+    """The builtin's blocks (roles, facts file) run on the image's pandas and reach the summary."""
+    from autorun.analyst.report import fmt
+    from tests.test_analyst_datasets import penguins
+
+    df = penguins(tmp_path / "penguins.csv")
+    work = tmp_path / "w"
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(tmp_path / "penguins.csv"), "--model", "builtin", "--docker", TEST_IMAGE,
+                    "--work-dir", str(work), "--quiet"),
+        env=clean_env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    by_species = df.groupby("species")["body_mass_g"].mean().sort_values(ascending=False)
+    assert "- Mean body_mass_g by species: " + ", ".join(f"{k} {fmt(v)}" for k, v in by_species.items()) in proc.stdout
+    assert "total body_mass_g" not in proc.stdout and "AUTORUN_FACT" not in proc.stdout
+    assert len(list((work / ".autorun").glob("facts-*.json"))) == 1

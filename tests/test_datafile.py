@@ -210,8 +210,9 @@ def test_describe_for_prompt_uses_the_executor_path(tmp_path: Path) -> None:
         "pd.read_csv('/workspace/data/umsatz.csv', sep=';', encoding='latin-1', decimal=',', "
         "thousands='.', dtype={'datum': 'str'})" in text
     )
-    assert "- umsatz: numeric" in text and "- datum: date" in text
-    assert "- produkt: text (few distinct values)" in text
+    assert "- umsatz: numeric; additive measure: sums are meaningful (named 'umsatz': adds up)" in text
+    assert "- datum: date; date/time: group by period" in text
+    assert "- produkt: text; category: group by it (3 distinct values)" in text
     assert "Käse" in text.split("First rows:")[1]
 
 

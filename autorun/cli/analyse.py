@@ -20,6 +20,7 @@ from autorun.cli.options import (
     ModelOpt,
     NoPullOpt,
     SandboxOpt,
+    SheetOpt,
     TimeoutOpt,
     WorkDirOpt,
     executor_flags,
@@ -33,6 +34,7 @@ def analyse(
         Path, typer.Argument(help="The data file: CSV, TSV, JSON, JSONL, Parquet or Excel.", readable=False)
     ],
     question: Annotated[str | None, typer.Option("--question", "-q", help="What to find out (needs an LLM).")] = None,
+    sheet: SheetOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     cache: CacheOpt = None,
@@ -86,7 +88,7 @@ def analyse(
 
     def run() -> int:
         loaded = load(config, flags)
-        request = AnalyseRequest(require_file_argument(file), loaded.config, question)
+        request = AnalyseRequest(require_file_argument(file), loaded.config, question, sheet=sheet)
         display = make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
         try:
             outcome = run_analysis(request, display, human=terminal_human(loaded.config.session.human_input_mode))

@@ -20,6 +20,7 @@ from autorun.cli.options import (
     ModelOpt,
     NoPullOpt,
     SandboxOpt,
+    SheetOpt,
     TimeoutOpt,
     TranscriptArg,
     WorkDirOpt,
@@ -48,6 +49,7 @@ def chat(
     cache: CacheOpt = None,
     config: ConfigOpt = None,
     work_dir: WorkDirOpt = None,
+    sheet: SheetOpt = None,
     resume: Annotated[
         Path | None,
         typer.Option("--resume", metavar="TRANSCRIPT", help="Continue an earlier session with its history."),
@@ -109,7 +111,9 @@ def chat(
         human = ChatHuman(settings.session.human_input_mode, terminal)
         display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
         try:
-            outcome = run_chat(settings, files or [], display=display, human=human, resume_transcript=resume)
+            outcome = run_chat(
+                settings, files or [], display=display, human=human, resume_transcript=resume, sheet=sheet
+            )
         finally:
             display.close()
             terminal.close()

@@ -30,6 +30,10 @@ SandboxOpt = Annotated[
     bool,
     typer.Option("--sandbox", help="Run code in the bwrap sandbox (the default where bubblewrap works)."),
 ]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", metavar="NAME", help="The workbook sheet to analyse (default: the largest table)."),
+]
 TranscriptArg = Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)]
 
 

@@ -1,24 +1,41 @@
-"""The pandas code the builtin analyst writes, one self-contained block per step.
+"""The python blocks the builtin analyst writes, one per step.
 
-Blocks run in a fresh process each, so every block reloads the file. They must run
-unchanged on pandas 1.5 (Debian, in the Docker image) and pandas 3.x, print a human
-table and, for the final summary, machine-readable ``AUTORUN_FACT`` lines.
+Each block carries the source of the functions it calls (``autorun.analyst`` modules,
+via ``inline.carry``), because it runs where autorun is not installed; it must run
+unchanged on pandas 1.5 (Debian, in the Docker image) and pandas 3.x. The first block
+(load, roles, data quality) is the same whether or not the executor keeps state between
+blocks. Later blocks either reuse the loaded ``df`` (stateful executor: no preamble, no
+reload) or load the file again themselves (a fresh process per block). Figures go to the
+screen as tables and, for the summary, to a JSON facts file in the work directory.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from autorun.datafile import DataFileInfo, read_code
+from autorun.analyst.inline import carry, carry_all
+from autorun.datafile import DataFileInfo, read_kwargs
 
-FACT_PREFIX = "AUTORUN_FACT"
 TAG = "# autorun-builtin step={step} attempt={attempt}"
-MAX_NUMERIC = 30
-MAX_METRICS = 5
+MAX_MEASURES = 8
 MAX_GROUPS = 4
 ROW_LIMIT = 200_000
 TZ_OFFSET_RE = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d\d:?\d\d)$"
+OTHER_ENGINES = {"parquet": "fastparquet", "excel": "calamine"}
+READER = [
+    "NUMBER_TEXT_RE", "CONVERT_SHARE", "load_table", "_read_delimited", "_read_workbook", "largest_sheet",
+    "flatten_nested", "convert_number_text", "_to_numbers",
+]  # fmt: skip
+COUNTER = ["count_lines", "open_decompressed"]
+COMMON = ["fmt", "plain", "save_facts", "show", "label", "numbers", "AGG_WORDS"]
+STEP_FUNCTIONS = {
+    "load": ["report_load", "MOSTLY_MISSING"],
+    "measures": ["report_measures", "MIN_CORRELATION"],
+    "groups": ["report_groups"],
+    "trend": ["report_trend", "period_keys", "SHOWN_PERIODS"],
+}
 
 
 @dataclass(frozen=True)
@@ -31,11 +48,12 @@ class Fixes:
     lines: bool = False
     local_dates: bool = False
     utc_dates: bool = False
-    coerce_numbers: bool = False
     strip_columns: bool = False
     engines: bool = False
+    compact: bool = False  # read text columns as categories and leave free text out, to fit in memory
     max_rows: int | None = None
     careful: bool = False
+    self_contained: bool = False  # the executor lost its state: reload in every block
 
     def with_(self, **changes: object) -> Fixes:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -43,14 +61,20 @@ class Fixes:
 
 @dataclass(frozen=True)
 class Plan:
-    """What the analysis covers, decided from the inspected sample."""
+    """What the analysis covers, decided from the column roles."""
 
-    numeric: list[str]
-    metrics: list[str]
+    measures: list[tuple[str, str]]  # (column, aggregation: sum | mean | median)
     primary: str | None
     groups: list[str]
     date: str | None
+    date_is_year: bool = False
     dayfirst: bool = False
+    free_text: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+
+    @property
+    def primary_agg(self) -> str:
+        return next((agg for name, agg in self.measures if name == self.primary), "count")
 
 
 PREAMBLE = """import warnings
@@ -63,205 +87,117 @@ import pandas as pd
 warnings.simplefilter("ignore", pd.errors.DtypeWarning)
 pd.set_option("display.width", 120)
 pd.set_option("display.max_columns", 30)
-
-
-FACTS = []
-
-
-def fact(*parts):  # machine-readable figures, printed together at the end
-    FACTS.append("\\t".join(["AUTORUN_FACT"] + [str(p).replace("\\t", " ").replace("\\n", " ") for p in parts]))
-
-
-def fmt(value):
-    return f"{value:,.2f}"
-
 """
 
 
-EPILOGUE = """
-print()
-print("\\n".join(FACTS))
-"""
+@dataclass(frozen=True)
+class Target:
+    """Where the block runs: the data file and facts file as the code sees them, and whether state is kept."""
+
+    data_path: str
+    facts_path: str
+    stateful: bool = False
 
 
-def render(step: str, attempt: int, info: DataFileInfo, data_path: str, plan: Plan, fixes: Fixes) -> str:
+def render(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes) -> str:
     """The python block for one step of the plan."""
-    body = {
-        "load": _load_body,
-        "describe": _describe_body,
-        "groups": _groups_body,
-        "months": _months_body,
-    }[step](plan, fixes)
     tag = TAG.format(step=step, attempt=attempt)
-    return f"{tag}\n{PREAMBLE}{_load_lines(info, data_path, plan, fixes)}\n{body}{EPILOGUE}"
-
-
-def _reader_overrides(info: DataFileInfo, fixes: Fixes) -> dict[str, object]:
-    overrides: dict[str, object] = {}
-    if info.format in ("csv", "tsv"):
-        if fixes.encoding:
-            overrides["encoding"] = fixes.encoding
-        if fixes.resniff:
-            overrides.update(sep=None, engine="python", on_bad_lines="skip")
-        elif fixes.python_engine:
-            overrides.update(engine="python", on_bad_lines="skip")
-    if info.format in ("json", "jsonl") and fixes.lines:
-        overrides["lines"] = True
-    if fixes.max_rows and info.format in ("csv", "tsv", "jsonl"):
-        overrides["nrows"] = fixes.max_rows
-    return overrides
-
-
-def _load_lines(info: DataFileInfo, data_path: str, plan: Plan, fixes: Fixes) -> str:
-    if fixes.engines and info.format in ("parquet", "excel"):
-        lines = _engine_fallback(info, data_path)
+    reuse = target.stateful and not fixes.self_contained and step != "load"
+    carried = STEP_FUNCTIONS[step] if reuse else COMMON + STEP_FUNCTIONS[step]  # the load block defined COMMON
+    parts = [tag]
+    if not reuse:
+        parts += [PREAMBLE, "# --- how the file is read (autorun/analyst/reading.py) ---", carry("reading", READER)]
+        if fixes.max_rows and step == "load":
+            parts.append(carry("reading", COUNTER))
+    if step == "load":
+        roles = carry_all("roles", ("PRIMARY_ORDER", "primary_measure"))
+        parts += ["# --- column roles (autorun/analyst/roles.py) ---", roles]
+    parts += ["# --- the report (autorun/analyst/report.py) ---", carry("report", carried)]
+    parts.append("# --- this step ---")
+    if not reuse:
+        parts.append(load_lines(info, target, plan, fixes, announce=step == "load"))
     else:
-        lines = [f"df = {read_code(info, data_path, _reader_overrides(info, fixes))}"]
-    if fixes.max_rows and info.format not in ("csv", "tsv", "jsonl"):
-        lines.append(f"df = df.head({fixes.max_rows})")
+        parts.append(f"FACTS = {target.facts_path!r}\n")
+    parts.append(BODIES[step](info, plan, fixes))
+    return "\n".join(parts)
+
+
+def load_options(info: DataFileInfo, plan: Plan, fixes: Fixes) -> dict[str, Any]:
+    """The options ``load_table`` gets: reader arguments with the fixes applied, sheet, row limit."""
+    options: dict[str, Any] = {}
+    if info.format in ("csv", "tsv"):
+        csv = read_kwargs(info)
+        if fixes.encoding:
+            csv["encoding"] = fixes.encoding
+        if fixes.resniff:
+            csv.update(sep=None, engine="python")
+        elif fixes.python_engine:
+            csv["engine"] = "python"
+        if fixes.compact:
+            csv["dtype"] = {**csv.get("dtype", {}), **{name: "category" for name in plan.categories}}
+            csv["usecols"] = [name for name in info.columns if name not in plan.free_text]
+        options["csv"] = csv
+    if info.format == "excel" and info.sheet is not None:
+        options["sheet"] = info.sheet
+    if fixes.engines and info.format in OTHER_ENGINES:
+        options["engine"] = OTHER_ENGINES[info.format]
+    if fixes.max_rows:
+        options["nrows"] = fixes.max_rows
+    return options
+
+
+def load_lines(info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes, announce: bool) -> str:
+    fmt = "jsonl" if info.format == "json" and fixes.lines else info.format
+    lines = [f"DATA = {target.data_path!r}", f"FACTS = {target.facts_path!r}"]
+    if announce and fixes.compact:
+        skipped = ", ".join(plan.free_text) or "none"
+        what = f"text as categories; free-text columns left out: {skipped}"
+        lines.append(f"print({'Reading compactly to fit in memory: ' + what!r})")
+    lines.append(f"df, notes = load_table(DATA, {fmt!r}, {load_options(info, plan, fixes)!r})")
     if fixes.strip_columns:
         lines.append("df.columns = [str(c).strip() for c in df.columns]")
-    else:
-        lines.append("df.columns = [str(c) for c in df.columns]")
-    if fixes.coerce_numbers and plan.numeric:
-        lines += [
-            f"for name in [c for c in {plan.numeric!r} if c in df.columns]:",
-            '    df[name] = pd.to_numeric(df[name], errors="coerce")',
-        ]
+    if announce and fixes.max_rows:
+        lines.append(f"TOTAL = count_lines(DATA) - {info.skiprows + (0 if fmt == 'jsonl' else 1)}")
     return "\n".join(lines) + "\n"
 
 
-def _engine_fallback(info: DataFileInfo, data_path: str) -> list[str]:
-    if info.format == "parquet":
-        reader, engines, hint = "read_parquet", ("pyarrow", "fastparquet"), "pip install pyarrow"
-    elif info.path.suffix.lower() == ".xls":
-        reader, engines, hint = "read_excel", ("xlrd", "calamine"), "pip install xlrd"
+def _load_body(info: DataFileInfo, plan: Plan, fixes: Fixes) -> str:
+    total = ", total_rows=TOTAL" if fixes.max_rows else ""
+    return f'roles = infer_roles(df, notes["converted"])\nreport_load(df, notes, roles, FACTS{total})\n'
+
+
+def _columns(names: list[Any], fixes: Fixes, pairs: bool = False) -> str:
+    """The list literal, or (careful retry) a filter keeping the columns the frame has."""
+    if not fixes.careful:
+        return repr(names)
+    item = "m[0]" if pairs else "m"
+    return f"[m for m in {names!r} if {item} in df.columns]"
+
+
+def _measures_body(info: DataFileInfo, plan: Plan, fixes: Fixes) -> str:
+    return f"report_measures(df, {_columns(plan.measures, fixes, pairs=True)}, FACTS)\n"
+
+
+def _groups_body(info: DataFileInfo, plan: Plan, fixes: Fixes) -> str:
+    groups, measures = _columns(plan.groups[:MAX_GROUPS], fixes), _columns(plan.measures, fixes, pairs=True)
+    return f"report_groups(df, {groups}, {measures}, {plan.primary!r}, FACTS)\n"
+
+
+def _trend_body(info: DataFileInfo, plan: Plan, fixes: Fixes) -> str:
+    date = plan.date
+    if plan.date_is_year:
+        parse = f'dates = pd.to_numeric(df[{date!r}], errors="coerce")'
     else:
-        reader, engines, hint = "read_excel", ("openpyxl", "calamine"), "pip install openpyxl"
-    return [
-        "df = None",
-        f"for engine in {engines!r}:",
-        "    try:",
-        f"        df = pd.{reader}({data_path!r}, engine=engine)",
-        "        break",
-        "    except (ImportError, ValueError) as exc:",
-        '        print(f"engine {engine} is not available: {exc}")',
-        "if df is None:",
-        f'    raise SystemExit("No engine to read this file where the code runs; install one ({hint}).")',
-    ]
+        column = "text" if fixes.local_dates else (f"df[{date!r}].astype(str)" if fixes.utc_dates else f"df[{date!r}]")
+        options = ', errors="coerce"' + (", utc=True" if fixes.utc_dates else "")
+        options += ", dayfirst=True" if plan.dayfirst else ""
+        lines = ["with warnings.catch_warnings():", '    warnings.simplefilter("ignore")']
+        if fixes.local_dates:
+            lines.append(f"    text = df[{date!r}].astype(str).str.replace(r'{TZ_OFFSET_RE}', r'\\1', regex=True)")
+        lines.append(f"    dates = pd.to_datetime({column}{options})")
+        parse = "\n".join(lines)
+    agg = plan.primary_agg if plan.primary else "count"
+    return f"{parse}\nreport_trend(df, {date!r}, dates, {plan.primary!r}, {agg!r}, FACTS)\n"
 
 
-def _load_body(plan: Plan, fixes: Fixes) -> str:
-    return """print(f"Loaded {len(df):,} rows x {df.shape[1]} columns")
-print()
-overview = pd.DataFrame(
-    {"dtype": df.dtypes.astype(str), "non-null": df.notna().sum(), "missing": df.isna().sum()}
-)
-print("Columns, types and missing values:")
-print(overview.to_string())
-print()
-print("First rows:")
-print(df.head().to_string(max_colwidth=40))
-fact("shape", "rows", len(df))
-fact("shape", "columns", df.shape[1])
-for name, count in df.isna().sum().items():
-    if count:
-        fact("missing", name, int(count))
-"""
-
-
-def _describe_body(plan: Plan, fixes: Fixes) -> str:
-    head = f"NUMERIC = {plan.numeric[:MAX_NUMERIC]!r}\nnum = df[[c for c in NUMERIC if c in df.columns]]\n"
-    if fixes.careful:
-        head += 'num = num.apply(pd.to_numeric, errors="coerce")\n'
-    return (
-        head
-        + """print("Summary statistics of the numeric columns:")
-print(num.describe().T.to_string(float_format=fmt))
-for name in num.columns:
-    column = num[name]
-    for stat in ("sum", "mean", "min", "max"):
-        fact("stat", name, stat, float(getattr(column, stat)()))
-"""
-    )
-
-
-def _groups_body(plan: Plan, fixes: Fixes) -> str:
-    setup = f"GROUPS = {plan.groups[:MAX_GROUPS]!r}\nMETRICS = {plan.metrics!r}\nPRIMARY = {plan.primary!r}\n"
-    if fixes.careful:
-        setup += _CAREFUL_SETUP + "GROUPS = [g for g in GROUPS if g in df.columns]\n"
-    return setup + (_GROUPS_LOOP if plan.metrics else _COUNTS_LOOP)
-
-
-_CAREFUL_SETUP = """METRICS = [m for m in METRICS if m in df.columns]
-if PRIMARY not in METRICS:
-    PRIMARY = METRICS[0] if METRICS else None
-"""
-
-_COUNTS_LOOP = """for group in GROUPS:
-    counts = df[group].value_counts(dropna=False)
-    print(f"\\nRows per {group}:")
-    print(counts.to_string())
-    for key, count in counts.items():
-        fact("count", group, key, int(count))
-"""
-
-_GROUPS_LOOP = """for group in GROUPS:
-    extra = {"observed": True} if isinstance(df[group].dtype, pd.CategoricalDtype) else {}
-    grouped = df.groupby(group, dropna=False, **extra)
-    table = pd.DataFrame({"rows": grouped.size()})
-    for metric in METRICS:
-        table[metric + " total"] = grouped[metric].sum()
-        table[metric + " mean"] = grouped[metric].mean()
-    table = table.sort_values(PRIMARY + " total", ascending=False)
-    print(f"\\nBy {group}, sorted by {PRIMARY} total:")
-    print(table.to_string(float_format=fmt))
-    for key, row in table.iterrows():
-        for metric in METRICS:
-            total, mean = float(row[metric + " total"]), float(row[metric + " mean"])
-            fact("group", group, key, metric, total, mean, int(row["rows"]))
-"""
-
-
-def _months_body(plan: Plan, fixes: Fixes) -> str:
-    column = "text" if fixes.local_dates else ("df[DATE].astype(str)" if fixes.utc_dates else "df[DATE]")
-    options = ', errors="coerce"' + (", utc=True" if fixes.utc_dates else "")
-    options += ", dayfirst=True" if plan.dayfirst else ""
-    setup = f"DATE = {plan.date!r}\nMETRICS = {plan.metrics!r}\nPRIMARY = {plan.primary!r}\n"
-    if fixes.careful:
-        setup += _CAREFUL_SETUP
-    lines = ["with warnings.catch_warnings():", '    warnings.simplefilter("ignore")']
-    if fixes.local_dates:
-        lines.append(f"    text = df[DATE].astype(str).str.replace(r'{TZ_OFFSET_RE}', r'\\1', regex=True)")
-    lines += [
-        f"    dates = pd.to_datetime({column}{options})",
-        'month = dates.dt.strftime("%Y-%m").rename("month")',
-        'print(f"{int(dates.notna().sum()):,} of {len(df):,} rows have a valid {DATE}")',
-    ]
-    return setup + "\n".join(lines) + "\n" + (_MONTH_TOTALS if plan.metrics else _MONTH_COUNTS)
-
-
-_MONTH_TOTALS = """by_month = df.groupby(month)[METRICS].sum().sort_index()
-if by_month.empty:
-    print("No valid dates, so no monthly totals.")
-else:
-    print("\\nTotals by month:")
-    print(by_month.to_string(float_format=fmt))
-    for key, total in by_month[PRIMARY].items():
-        fact("month", DATE, key, PRIMARY, float(total))
-    top = by_month[PRIMARY].idxmax()
-    top_total = float(by_month[PRIMARY].max())
-    print(f"\\nTop month by {PRIMARY}: {top} with {top_total:,.2f}")
-    fact("top_month", DATE, top, PRIMARY, top_total)
-"""
-
-_MONTH_COUNTS = """by_month = month.value_counts().sort_index()
-if by_month.empty:
-    print("No valid dates, so no monthly counts.")
-else:
-    print("\\nRows by month:")
-    print(by_month.to_string())
-    for key, count in by_month.items():
-        fact("month", DATE, key, "rows", int(count))
-    fact("top_month", DATE, by_month.idxmax(), "rows", int(by_month.max()))
-"""
+BODIES = {"load": _load_body, "measures": _measures_body, "groups": _groups_body, "trend": _trend_body}

@@ -187,8 +187,20 @@ def require_data_for_builtin(config: Config, data: Sequence[object], env: Mappin
     )
 
 
-def build_model(config: Config, data: Sequence[DataInput], *, env: Mapping[str, str], on_notice: NoticeFn) -> Model:
-    """The model the config names: a replay, an LLM, or the builtin analyst (which needs a data file)."""
+def build_model(
+    config: Config,
+    data: Sequence[DataInput],
+    *,
+    env: Mapping[str, str],
+    on_notice: NoticeFn,
+    session_id: str = "builtin",
+    stateful: Callable[[], bool] | None = None,
+) -> Model:
+    """The model the config names: a replay, an LLM, or the builtin analyst (which needs a data file).
+
+    The builtin's blocks leave their facts in ``<work dir>/.autorun/facts-<session_id>.json``;
+    ``stateful()`` tells it whether python blocks share state (the executor's ``stateful``).
+    """
     name = config.model.name
     if name.startswith(REPLAY_PREFIX):
         from autorun.models.replay import ReplayModel
@@ -203,7 +215,14 @@ def build_model(config: Config, data: Sequence[DataInput], *, env: Mapping[str, 
         on_notice(f"the builtin analyst analyses only the first file, {data[0].path.name}")
     from autorun.models.builtin import BuiltinAnalyst
 
-    return BuiltinAnalyst(data[0].info, data[0].seen_as)
+    work_dir = Path(config.executor.work_dir).expanduser().resolve()
+    return BuiltinAnalyst(
+        data[0].info, data[0].seen_as, work_dir=work_dir, session_id=session_id, stateful=stateful or never_stateful
+    )
+
+
+def never_stateful() -> bool:
+    return False
 
 
 def system_message(config: Config, model: Model, data: Sequence[DataInput], *, stateful: bool = False) -> str | None:

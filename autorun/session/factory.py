@@ -79,12 +79,20 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def inspect_inputs(paths: Sequence[Path]) -> list[DataInput]:
-    """Check and describe each data file (reading only a sample); raises InputFileError for a bad one."""
-    from autorun.datafile import inspect_data_file
+def inspect_inputs(paths: Sequence[Path], sheet: str | None = None) -> list[DataInput]:
+    """Check and describe each data file (reading only a sample); raises InputFileError for a bad one.
+
+    ``sheet`` (``--sheet``) names the sheet to read in the workbooks among them.
+    """
+    from autorun.datafile import WORKBOOK_SUFFIXES, inspect_data_file
 
     resolved = [Path(p).expanduser().resolve() for p in paths]
-    return [DataInput(path, inspect_data_file(path)) for path in resolved]
+    if sheet is not None and not any(path.suffix.lower() in WORKBOOK_SUFFIXES for path in resolved):
+        raise ConfigError(f"--sheet {sheet} needs a workbook (.xlsx, .xlsm, .xls) among the data files")
+    return [
+        DataInput(path, inspect_data_file(path, sheet=sheet if path.suffix.lower() in WORKBOOK_SUFFIXES else None))
+        for path in resolved
+    ]
 
 
 @dataclass
@@ -149,7 +157,15 @@ def open_session(
             build_executor(config, session_id=session_id, env=env, on_notice=notice, choice=choice) as executor,
         ):
             exposed = [DataInput(item.path, item.info, executor.expose(item.path)) for item in data]
-            model = redacting_model(build_model(config, exposed, env=env, on_notice=notice), redactor)
+            model = build_model(
+                config,
+                exposed,
+                env=env,
+                on_notice=notice,
+                session_id=session_id,
+                stateful=lambda: executor.stateful,
+            )
+            model = redacting_model(model, redactor)
             sink.handle(
                 SessionStart(
                     session_id=session_id,

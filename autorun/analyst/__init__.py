@@ -1,0 +1,1 @@
+"""The builtin offline analyst's parts: column roles, reading a file, the blocks it writes, its summary."""

@@ -1,0 +1,258 @@
+"""The builtin analyst's steps as functions that run inside the executor, one per step.
+
+The generated blocks carry the source of the functions they call (see ``inline.py``), so
+like ``roles.py`` this module is self-contained: stdlib at the top, pandas inside the
+functions, no ``from __future__``, pandas 1.5 and 3.x alike. Each step prints tables for
+the reader and saves the same figures, machine-readable, under its name in a JSON facts
+file in the work directory; the builtin's summary is built from that file, so no
+machine lines appear in the output.
+"""
+
+import json
+import os
+from typing import Any
+
+MOSTLY_MISSING = 0.9
+MIN_CORRELATION = 0.5
+SHOWN_PERIODS = 12
+AGG_WORDS = {"sum": "total", "mean": "mean", "median": "median", "count": "rows"}
+
+
+def fmt(value: Any) -> str:
+    """One number format for tables and summary alike: 73,300 · 4,584 · 3.73 · 0.123."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if value != value:
+        return "-"
+    if value.is_integer() or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.3g}"
+
+
+def plain(value: Any) -> Any:
+    """JSON for numpy scalars, timestamps and the like."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item"):
+        try:
+            return value.item()
+        except (ValueError, TypeError):
+            pass
+    return str(value)
+
+
+def save_facts(path: str, step: str, data: Any) -> None:
+    """Merge ``data`` under ``step`` into the JSON facts file (written whole, then renamed)."""
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            facts = json.load(fh)
+    except (OSError, ValueError):
+        facts = {}
+    facts[step] = data
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(facts, fh, default=plain)
+    os.replace(path + ".tmp", path)
+
+
+def show(table: Any, index: bool = True) -> None:
+    """Print a table with every number in ``fmt``'s format."""
+    import pandas as pd
+
+    shown = table.copy()
+    for name in shown.columns:
+        if pd.api.types.is_numeric_dtype(shown[name]) and not pd.api.types.is_bool_dtype(shown[name]):
+            shown[name] = shown[name].map(fmt)
+    print(shown.to_string(index=index, max_colwidth=40))
+
+
+def label(key: Any) -> str:
+    return "(missing)" if key is None or key != key else str(key)
+
+
+def report_load(
+    df: Any, notes: dict[str, Any], roles: list[dict[str, Any]], facts_path: str, total_rows: int | None = None
+) -> None:
+    """How the file was read, the column roles, and data quality: duplicates, constant and empty columns."""
+    import pandas as pd
+
+    rows = len(df)
+    total = total_rows if total_rows is not None else rows
+    if notes.get("subset"):
+        print(f"Read only the first {rows:,} of {total:,} rows: the whole file did not fit. Figures cover these rows.")
+    print(f"Loaded {rows:,} rows x {df.shape[1]} columns")
+    for name, n_rows, n_cols in notes.get("sheets", []):
+        chosen = " <- analysed (largest table)" if name == notes.get("sheet") else ""
+        print(f"  sheet {name!r}: {n_rows:,} rows x {n_cols} columns{chosen}")
+    if notes.get("skiprows"):
+        print(f"Skipped {notes['skiprows']} lines of preamble before the header.")
+    if notes.get("bad_rows"):
+        bad = notes["bad_rows"]
+        print(f"{bad:,} row{'s' if bad != 1 else ''} could not be parsed (wrong number of fields) and left out, e.g.:")
+        for example in notes.get("bad_examples", []):
+            print(f"  {example}")
+    if notes.get("flattened"):
+        print("Nested JSON objects flattened into columns: " + ", ".join(notes["flattened"]))
+    for name, unit in notes.get("converted", {}).items():
+        print(f"Converted {name!r} from text to numbers (written as {unit}).")
+    print("\nColumn roles:")
+    show(pd.DataFrame(roles).rename(columns={"agg": "aggregation"}), index=False)
+    missing = {str(k): int(v) for k, v in df.isna().sum().items() if v}
+    try:
+        duplicates = int(df.duplicated().sum())
+    except TypeError:  # unhashable cells (lists in JSON)
+        duplicates = 0
+    constant = [r["column"] for r in roles if r["role"] == "constant"]
+    mostly = [k for k, v in missing.items() if rows and v >= MOSTLY_MISSING * rows]
+    print(f"\nDuplicate rows: {duplicates:,}")
+    if missing:
+        print("Missing values:")
+        show(pd.DataFrame({"missing": pd.Series(missing), "share %": pd.Series(missing) / max(rows, 1) * 100}))
+    else:
+        print("Missing values: none")
+    if constant:
+        print("Constant columns: " + ", ".join(constant))
+    if mostly:
+        print(f"Columns at least {MOSTLY_MISSING:.0%} empty: " + ", ".join(mostly))
+    print("\nFirst rows:")
+    print(df.head().to_string(max_colwidth=40))
+    facts = {"rows": rows, "total_rows": total, "columns": int(df.shape[1]), "roles": roles, "notes": notes}
+    facts.update(duplicates=duplicates, missing=missing, constant=constant, mostly_missing=mostly)
+    save_facts(facts_path, "load", facts)
+
+
+def numbers(df: Any, name: str) -> Any:
+    import pandas as pd
+
+    return pd.to_numeric(df[name], errors="coerce")
+
+
+def report_measures(df: Any, measures: list[tuple[str, str]], facts_path: str) -> None:
+    """Per measure: the aggregation its role allows, spread, outliers beyond 1.5 IQR; strong correlations."""
+    import pandas as pd
+
+    stats, rows = {}, []
+    for name, agg in measures:
+        values = numbers(df, name).dropna()
+        if values.empty:
+            continue
+        q1, q3 = float(values.quantile(0.25)), float(values.quantile(0.75))
+        low, high = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
+        outliers = values[(values < low) | (values > high)]
+        median = float(values.median())
+        extreme = float(outliers.loc[(outliers - median).abs().idxmax()]) if len(outliers) else None
+        entry = {"agg": agg, "n": len(values), "mean": float(values.mean()), "median": median}
+        entry.update(min=float(values.min()), max=float(values.max()), outliers=len(outliers), extreme=extreme)
+        if agg == "sum":
+            entry["total"] = float(values.sum())
+        stats[name] = entry
+        rows.append({"measure": name, "aggregation": agg, "n": entry["n"], "total": entry.get("total"), **{
+            k: entry[k] for k in ("mean", "median", "min", "max", "outliers")}})  # fmt: skip
+    if rows:
+        table = pd.DataFrame(rows)
+        table["total"] = table["total"].map(lambda v: "" if v is None or v != v else fmt(v))
+        print("Measures (totals only where values add up; outliers: beyond 1.5 IQR):")
+        show(table, index=False)
+    pairs: list[dict[str, Any]] = []
+    names = list(stats)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            both = pd.DataFrame({"a": numbers(df, a), "b": numbers(df, b)}).dropna()
+            if len(both) >= 3 and both["a"].nunique() > 1 and both["b"].nunique() > 1:
+                r = float(both["a"].corr(both["b"]))
+                if abs(r) >= MIN_CORRELATION:
+                    pairs.append({"a": a, "b": b, "r": r, "n": len(both)})
+    pairs.sort(key=lambda p: -abs(p["r"]))
+    print("\nStrongest correlations (Pearson r, |r| >= 0.5):")
+    for p in pairs[:8]:
+        print(f"  {p['a']} ~ {p['b']}: r = {p['r']:.2f} (n = {p['n']:,})")
+    if not pairs:
+        print("  none")
+    save_facts(facts_path, "measures", {"stats": stats, "correlations": pairs[:8]})
+
+
+def report_groups(
+    df: Any, groups: list[str], measures: list[tuple[str, str]], primary: str | None, facts_path: str
+) -> None:
+    """Rows and share per category, with each measure aggregated the way its role allows."""
+    import pandas as pd
+
+    found: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        key = df[group].astype(object).where(df[group].notna(), "(missing)").map(label)
+        table = pd.DataFrame({"rows": key.value_counts()})
+        table["share %"] = table["rows"] / max(len(df), 1) * 100
+        columns = []
+        for name, agg in measures:
+            title = f"{AGG_WORDS[agg]} {name}"
+            table[title] = getattr(numbers(df, name).groupby(key), agg)()
+            columns.append([name, agg, title])
+        order = next((c[2] for c in columns if c[0] == primary), "rows")
+        table = table.sort_values([order] if order == "rows" else [order, "rows"], ascending=False)
+        print(f"\nBy {group} (sorted by {order}):")
+        show(table)
+        found[group] = {"table": {str(k): {c: plain(v) for c, v in row.items()} for k, row in table.iterrows()}}
+        found[group]["columns"] = columns
+    save_facts(facts_path, "groups", found)
+
+
+def period_keys(dates: Any, span_days: int) -> tuple[str, Any]:
+    """(period name, one label per row) for the period that fits the span: hours, days, weeks, months or years."""
+    import pandas as pd
+
+    if span_days > 3 * 365:
+        return "year", dates.dt.strftime("%Y")
+    if span_days > 60:
+        return "month", dates.dt.strftime("%Y-%m")
+    if span_days > 14:
+        start = dates - pd.to_timedelta(dates.dt.weekday, unit="D")
+        return "week", start.dt.strftime("week of %Y-%m-%d")
+    if span_days > 2:
+        return "day", dates.dt.strftime("%Y-%m-%d")
+    return "hour", dates.dt.strftime("%Y-%m-%d %H:00")
+
+
+def report_trend(df: Any, date: str, dates: Any, primary: str | None, agg: str, facts_path: str) -> None:
+    """The primary measure per period (same aggregation rule), the top period and the change first to last."""
+    import pandas as pd
+
+    valid = dates.notna()
+    print(f"{int(valid.sum()):,} of {len(df):,} rows have a valid {date}")
+    if not valid.any():
+        save_facts(facts_path, "trend", {"periods": []})
+        return
+    if pd.api.types.is_numeric_dtype(dates):
+        period, keys = "year", dates.map(lambda v: label(int(v)) if v == v else None)
+    else:
+        period, keys = period_keys(dates, (dates.max() - dates.min()).days)
+    title = f"{AGG_WORDS[agg]} {primary}" if primary else "rows"
+    table = pd.DataFrame({"rows": keys.value_counts()})
+    if primary:
+        table[title] = getattr(numbers(df, primary).groupby(keys), agg)()
+    table = table.sort_index()
+    middle = float(table["rows"].median())
+    full = [k for i, k in enumerate(table.index) if 0 < i < len(table) - 1 or table.loc[k, "rows"] >= 0.5 * middle]
+    print(f"\n{title} by {period}:")
+    long = len(table) > 2 * SHOWN_PERIODS
+    show(pd.concat([table.head(SHOWN_PERIODS), table.tail(SHOWN_PERIODS)]) if long else table)
+    if long:
+        print(f"({len(table) - 2 * SHOWN_PERIODS} periods in the middle not shown)")
+    top = table[title].idxmax()
+    print(f"\nTop {period} by {title}: {top} with {fmt(table.loc[top, title])}")
+    facts = {"period": period, "title": title, "top": str(top), "top_value": plain(table.loc[top, title])}
+    if len(full) >= 2:
+        first, last = full[0], full[-1]
+        a, b = float(table.loc[first, title]), float(table.loc[last, title])
+        change = {"first": str(first), "last": str(last), "from": a, "to": b}
+        change["pct"] = (b - a) / abs(a) * 100 if a else None
+        pct = f" ({change['pct']:+.1f}%)" if change["pct"] is not None else ""
+        print(f"From the first to the last full {period}: {first} {fmt(a)} -> {last} {fmt(b)}{pct}")
+        facts["change"] = change
+    facts["periods"] = [[str(k), plain(v)] for k, v in table[title].items()][-500:]
+    save_facts(facts_path, "trend", facts)
