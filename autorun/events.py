@@ -33,6 +33,7 @@ class SessionStart(Event):
     transcript: str | None
     config: dict[str, Any] = field(default_factory=dict)
     started_at: str = ""
+    data_path: str | None = None  # the data file's path as the executed code sees it
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,17 @@ class ExecutionOutput(Event):
 
 
 @dataclass(frozen=True)
+class Artifact:
+    """A file a block created or changed; ``path`` is relative to the work dir, POSIX style."""
+
+    path: str
+    size: int
+    sha256: str | None
+    media_type: str
+    change: str  # "created" | "modified"
+
+
+@dataclass(frozen=True)
 class ExecutionResultEvent(Event):
     kind: ClassVar[str] = "execution_result"
     index: int
@@ -99,6 +111,7 @@ class ExecutionResultEvent(Event):
     duration_s: float
     timed_out: bool
     output: str
+    artifacts: tuple[Artifact, ...] = ()  # files the block created or changed in the work dir
 
 
 @dataclass(frozen=True)
