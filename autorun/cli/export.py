@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from autorun.cli.app import app, guarded
 from autorun.cli.options import DebugOpt, TranscriptArg
+
+if TYPE_CHECKING:
+    from autorun.events import Event, Sink
 
 
 @app.command()
@@ -38,3 +41,44 @@ def export(
         chosen = "html"
     written = guarded(debug, lambda: export_transcript(transcript, chosen, output))
     typer.echo(str(written))
+
+
+class ReportOnEnd:
+    """``analyse --report PATH``: notes the session's transcript from the event stream and exports it at the end.
+
+    The format is checked when constructed, so a wrong extension fails before the session runs.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        from autorun.export import format_for
+
+        self.path = path
+        self.format = format_for(path) if path is not None else None
+        self.transcript: Path | None = None
+
+    def wrap(self, display: Sink) -> Sink:
+        if self.path is None:
+            return display
+        from autorun.render.sinks import Fanout
+
+        return Fanout(display, self)
+
+    def handle(self, event: Event) -> None:
+        from autorun.events import SessionStart
+
+        if isinstance(event, SessionStart) and event.transcript:
+            self.transcript = Path(event.transcript)
+
+    def close(self) -> None:
+        pass
+
+    def write(self, *, announce: bool) -> Path | None:
+        """Export the transcript (when the session got far enough to have one); print where it went on stderr."""
+        if self.path is None or self.transcript is None or not self.transcript.is_file():
+            return None
+        from autorun.export import export_transcript
+
+        written = export_transcript(self.transcript, self.format, self.path)
+        if announce:
+            typer.echo(f"report: {written}", err=True)
+        return written

@@ -24,6 +24,10 @@ DockerOpt = Annotated[
 ]
 NoPullOpt = Annotated[bool, typer.Option("--no-pull", help="Never pull a missing Docker image.")]
 LocalOpt = Annotated[bool, typer.Option("--local", help="Run code in a local subprocess.")]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option("--report", metavar="PATH", help="Also write a report: .html, .ipynb or .md (from the extension)."),
+]
 TranscriptArg = Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)]
 
 
