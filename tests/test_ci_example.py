@@ -42,6 +42,6 @@ def test_actionlint_really_checks_the_workflow(tmp_path: Path) -> None:
 
 def test_workflow_analyses_in_docker_uploads_the_report_and_merges_results() -> None:
     text = WORKFLOW.read_text()
-    assert "--docker \"$AUTORUN_IMAGE\"" in text and "--report report.html" in text
+    assert '--docker "$AUTORUN_IMAGE"' in text and "--report report.html" in text
     assert "actions/upload-artifact" in text and "matrix:" in text
     assert "autorun results --json" in text

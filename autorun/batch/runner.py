@@ -192,8 +192,8 @@ class BatchRunner:
         for item in self.items:
             if item.state == "running":
                 item.state, item.ended = "stopped", time.monotonic()
-                process = self._running.get(id(item))
-                item.exit_code = process.returncode if process is not None else None
+                stopped = self._running.get(id(item))
+                item.exit_code = stopped.returncode if stopped is not None else None
                 self.on_change(item)
         self._running.clear()
         for thread in self._threads:
