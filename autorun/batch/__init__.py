@@ -44,6 +44,11 @@ def _print_table(items: Sequence[Any], stream: TextIO) -> None:
     console.print(final_table(items), crop=False)
 
 
+def _why(item: Any) -> str:
+    code = f"exit {item.exit_code}" if item.exit_code is not None else item.state
+    return f"{code}: {item.reason}" if item.reason else code
+
+
 def report_name(report: Path | None) -> str:
     """``--report`` in a batch names the report inside each file's work subdirectory (the CLI checks its format)."""
     return DEFAULT_REPORT_NAME if report is None else report.name
@@ -127,7 +132,7 @@ def run_batch(
         err.write(f"autorun: error: interrupted: {len(failed)} of {len(items)} sessions did not finish\n")
         return code
     if failed:
-        names = ", ".join(f"{item.file} ({item.status_words}: {item.reason})" for item in failed)
+        names = "; ".join(f"{item.file} ({_why(item)})" for item in failed)
         err.write(f"autorun: error: {len(failed)} of {len(items)} sessions failed: {names}\n")
         return int(ExitCode.UNSUCCESSFUL)
     return int(ExitCode.OK)

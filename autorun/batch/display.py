@@ -53,9 +53,10 @@ class LiveBatchDisplay:
             console=console,
         )
         self.task = self.progress.add_task("files", total=len(items))
-        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        self.live = Live(self, console=console, refresh_per_second=4, transient=False)
 
-    def _render(self) -> Group:
+    def __rich__(self) -> Group:
+        """Built anew at each refresh, so running sessions' times keep ticking."""
         return Group(state_table(self.items), self.progress)
 
     def start(self) -> None:
@@ -63,10 +64,10 @@ class LiveBatchDisplay:
 
     def changed(self, item: BatchItem) -> None:
         self.progress.update(self.task, completed=sum(1 for i in self.items if i.state in FINISHED))
-        self.live.update(self._render())
 
     def close(self) -> None:
         self.changed(self.items[0]) if self.items else None
+        self.live.refresh()
         self.live.stop()
 
 

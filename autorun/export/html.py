@@ -17,6 +17,7 @@ from typing import Any
 from autorun.export.images import Image, block_images
 from autorun.export.report import BlockRun, Prose, Report
 from autorun.render.common import safe
+from autorun.units import human_size
 
 LEXERS = {"python": "python", "sh": "bash"}
 TEMPLATE = "report.html.j2"
@@ -96,4 +97,5 @@ def to_html(report: Report) -> str:
         safe_text=safe,
         pygments_css=Markup(pygments_css),
         is_prose=lambda item: isinstance(item, Prose),
+        human_size=human_size,
     )

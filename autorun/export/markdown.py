@@ -10,6 +10,7 @@ from autorun.export.images import block_images
 from autorun.export.notebook import summary_markdown
 from autorun.export.report import BlockRun, Prose, Report
 from autorun.render.common import safe
+from autorun.units import human_size
 
 
 def fenced(text: str, info: str = "") -> str:
@@ -35,7 +36,7 @@ def _block(report: Report, block: BlockRun, out_dir: Path) -> list[str]:
         verdict = f"timed out (exit {block.exit_code})" if block.timed_out else f"exit {block.exit_code}{duration}"
         parts += ["", f"_{'✓' if block.succeeded else '✗'} {verdict}_"]
     if block.artifacts:
-        parts += ["", "Files: " + ", ".join(f"`{a.path}` ({a.change}, {a.size} bytes)" for a in block.artifacts)]
+        parts += ["", "Files: " + ", ".join(f"`{a.path}` ({a.change}, {human_size(a.size)})" for a in block.artifacts)]
     for image in block_images(report.work_dir, block):
         if image.data is None:
             parts += ["", f"_{image.artifact.path}: {image.problem}_"]
