@@ -101,8 +101,9 @@ def marker() -> str:
             os.kill(pid, signal.SIGKILL)
 
 
-def test_sigterm_stops_every_session_and_leaves_nothing_running(
-    tmp_path: Path, clean_env: dict[str, str], marker: str
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["TERM", "INT"])
+def test_a_signal_stops_every_session_and_leaves_nothing_running(
+    tmp_path: Path, clean_env: dict[str, str], marker: str, signum: int, exit_code: int
 ) -> None:
     replay = tmp_path / "slow.jsonl"
     reply = {"event": "message", "role": "assistant", "content": f"Waiting.\n\n```sh\nsleep {marker}\n```\n"}
@@ -118,18 +119,18 @@ def test_sigterm_stops_every_session_and_leaves_nothing_running(
         while len(live_pids_with(marker)) < 2:
             assert time.monotonic() < deadline and parent.poll() is None, "two blocks should be running"
             time.sleep(0.1)
-        parent.send_signal(signal.SIGTERM)
+        parent.send_signal(signum)
         stdout, stderr = parent.communicate(timeout=60)
     finally:
         if parent.poll() is None:
             parent.kill()
-    assert parent.returncode == 143, stderr
+    assert parent.returncode == exit_code, stderr
     assert live_pids_with(marker) == [], "a block's process survived the batch"
     assert live_pids_with(str(work)) == [], "a session's autorun process survived the batch"
     assert "stopped" in stdout and "interrupted" in stderr
     for name in ("one", "two"):
         records = [json.loads(line) for line in next((work / name / ".autorun" / "sessions").glob("*.jsonl")).open()]
-        assert records[-1]["event"] == "session_end" and records[-1]["exit_code"] == 143
+        assert records[-1]["event"] == "session_end" and records[-1]["exit_code"] == 143, "stopped by SIGTERM"
     assert not (work / "three").exists() or not any((work / "three").iterdir()), "the queued file never started"
 
 

@@ -58,3 +58,48 @@ def test_docker_block_artifacts_reach_the_transcript_and_the_reports(
     assert f'open("{SAMPLE}")' in source and 'plt.savefig("./revenue.png")' in source, "paths as seen from the work dir"
     session_id = records[0]["session_id"]
     assert docker_client.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={session_id}"}) == []
+
+
+def test_sigterm_during_a_docker_batch_leaves_no_container(
+    tmp_path: Path,
+    clean_env: dict[str, str],
+    docker_client,  # noqa: F811 (the imported fixture)
+) -> None:
+    import shutil
+    import signal
+    import time
+
+    from tests.test_batch import live_pids_with
+
+    marker = f"300.{time.monotonic_ns() % 10**9}"
+    replay = tmp_path / "slow.jsonl"
+    replay.write_text(json.dumps({"event": "message", "role": "assistant", "content": f"```sh\nsleep {marker}\n```"}))
+    files = []
+    for name in ("east.csv", "west.csv"):
+        files.append(tmp_path / name)
+        shutil.copy(SAMPLE, files[-1])
+    work = tmp_path / "w"
+    args = ["analyse", *map(str, files), "--model", f"replay:{replay}", "--docker", TEST_IMAGE, "--no-pull"]
+    parent = subprocess.Popen(
+        autorun_cmd(*args, "--work-dir", str(work), "--jobs", "2"),
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while len(live_pids_with(marker)) < 2:
+            assert time.monotonic() < deadline and parent.poll() is None, "both containers should be running a block"
+            time.sleep(0.2)
+        parent.send_signal(signal.SIGTERM)
+        parent.communicate(timeout=90)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert parent.returncode == 143
+    assert live_pids_with(marker) == []
+    for name in ("east", "west"):
+        [transcript] = (work / name / ".autorun" / "sessions").glob("*.jsonl")
+        session_id = json.loads(transcript.read_text().splitlines()[0])["session_id"]
+        assert docker_client.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={session_id}"}) == []
