@@ -50,7 +50,7 @@ def _walk(root: Path, ignored: frozenset[str]) -> Iterator[tuple[str, os.stat_re
         relative = pending.pop()
         try:
             with os.scandir(root / relative) as entries:
-                listed = list(entries)
+                listed = sorted(entries, key=lambda entry: entry.name)  # the same order each scan
         except OSError:
             continue
         for entry in listed:

@@ -88,3 +88,26 @@ def test_files_autorun_writes_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "data" / "sales.csv").touch()
     (tmp_path / "data" / "mine.csv").write_text("1")
     assert [a.path for a in watcher.changes(before)] == ["data/mine.csv"]
+
+
+def test_recorded_artifacts_replay_as_artifacts_and_show_under_the_result(tmp_path: Path) -> None:
+    import io
+
+    from autorun.events import Artifact
+    from autorun.render.plain import PlainRenderer
+    from autorun.transcripts.replay import replay_events
+    from autorun.transcripts.store import TranscriptWriter, read_transcript
+
+    work = tmp_path / "work"
+    transcript = TranscriptWriter(tmp_path / "t.jsonl")
+    with LocalExecutor(work, timeout=30) as executor:
+        model = ScriptedModel([py("open('t.csv', 'w').write('a\\n1\\n')"), "TERMINATE"])
+        Session(model, executor, transcript, artifacts=ArtifactWatcher(work)).run("go")
+    transcript.close()
+    events = replay_events(read_transcript(tmp_path / "t.jsonl"), tmp_path / "t.jsonl")
+    [result] = [e for e in events if e.kind == "execution_result"]
+    assert result.artifacts == (Artifact("t.csv", 4, hashlib.sha256(b"a\n1\n").hexdigest(), "text/csv", "created"),)
+    out = io.StringIO()
+    display = PlainRenderer(out, io.StringIO())
+    display.handle(result)
+    assert "  file created t.csv (4 B)\n" in out.getvalue()

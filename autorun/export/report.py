@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autorun.artifacts import Artifact
 from autorun.errors import ConfigError
+from autorun.events import Artifact
 from autorun.render.common import format_duration, format_usage, hide_fenced_code, termination_keyword, without_keyword
 
 _RESULT_ECHO = re.compile(r"^exitcode: -?\d+ \(execution (succeeded|failed)\)")
@@ -117,25 +117,6 @@ def _int(record: Mapping[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _artifacts(record: Mapping[str, Any]) -> tuple[Artifact, ...]:
-    found = []
-    for entry in record.get("artifacts") or ():
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            continue
-        size = entry.get("size")
-        sha = entry.get("sha256")
-        found.append(
-            Artifact(
-                path=entry["path"],
-                size=size if isinstance(size, int) else 0,
-                sha256=sha if isinstance(sha, str) else None,
-                media_type=_str(entry, "media_type", "application/octet-stream"),
-                change=_str(entry, "change", "created"),
-            )
-        )
-    return tuple(found)
-
-
 def _items(records: Sequence[Mapping[str, Any]]) -> list[Item]:
     items: list[Item] = []
     blocks: dict[int, int] = {}  # block index -> position in items
@@ -176,7 +157,7 @@ def _items(records: Sequence[Mapping[str, Any]]) -> list[Item]:
                 output=_str(record, "output"),
                 duration_s=float(duration) if isinstance(duration, int | float) else None,
                 timed_out=record.get("timed_out") is True,
-                artifacts=_artifacts(record),
+                artifacts=Artifact.all_from(record.get("artifacts")),
             )
     return items
 
