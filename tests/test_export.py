@@ -193,3 +193,20 @@ def test_report_format_comes_from_the_extension() -> None:
 
     with pytest.raises(ConfigError, match=r"name it \.html, \.ipynb or \.md"):
         format_for(Path("report.pdf"))
+
+
+def test_a_transcript_moved_to_another_machine_finds_its_files_beside_it(
+    session_transcript: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    moved = tmp_path / "runs" / "autorun-0"
+    shutil.copytree(session_transcript.parents[2], moved)
+    transcript = moved / ".autorun" / "sessions" / session_transcript.name
+    records = [json.loads(line) for line in transcript.read_text().splitlines()]
+    records[0]["work_dir"] = "/home/runner/work/gone"  # as recorded on the machine that ran it
+    transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = export_transcript(transcript, "html")
+    assert out.parent == moved and not Path("/home/runner/work/gone").exists()
+    assert out.read_text().count('src="data:image/png;base64,') == 1

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autorun.errors import ConfigError
+
+if TYPE_CHECKING:
+    from autorun.export.report import Report
 
 FORMATS = {"ipynb": ".ipynb", "html": ".html", "md": ".md"}
 _SUFFIXES = {".ipynb": "ipynb", ".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
@@ -19,15 +23,16 @@ def format_for(path: Path) -> str:
 
 
 def default_output(transcript: Path, work_dir: Path, fmt: str) -> Path:
-    """``<work dir>/<transcript name>.<ext>``: a notebook there runs as is, and Markdown finds its images."""
-    return work_dir / (Path(transcript).stem + FORMATS[fmt])
+    """``<work dir>/<transcript name>.<ext>``: a notebook there runs as is, and Markdown finds its images.
+
+    When the session's work dir is not on this machine, the current directory instead.
+    """
+    folder = work_dir if work_dir.is_dir() else Path.cwd()
+    return folder / (Path(transcript).stem + FORMATS[fmt])
 
 
-def render_report(transcript: Path, fmt: str, out: Path) -> str:
-    """The text of the ``fmt`` report of ``transcript``, as it is to be written at ``out``."""
-    from autorun.export.report import load_report
-
-    report = load_report(transcript)
+def render_report(report: Report, fmt: str, out: Path) -> str:
+    """The text of the ``fmt`` report, as it is to be written at ``out``."""
     if fmt == "ipynb":
         from autorun.export.notebook import write_notebook
 
@@ -53,9 +58,9 @@ def export_transcript(transcript: Path, fmt: str | None = None, out: Path | None
         fmt = format_for(out)
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
-    if out is None:
-        out = default_output(transcript, load_report(transcript).work_dir, fmt)
-    text = render_report(transcript, fmt, out)
+    report = load_report(transcript)
+    out = out if out is not None else default_output(transcript, report.work_dir, fmt)
+    text = render_report(report, fmt, out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

@@ -97,10 +97,12 @@ class Report:
     summary: Summary
     final_answer: str
     items: list[Item] = field(default_factory=list)
+    found_at: Path | None = None  # the work dir as found on this machine, when it differs from the recorded one
 
     @property
     def work_dir(self) -> Path:
-        return Path(self.summary.work_dir)
+        """Where the session's files are now: the recorded work dir, or where its transcript was found."""
+        return self.found_at or Path(self.summary.work_dir)
 
     @property
     def blocks(self) -> list[BlockRun]:
@@ -208,9 +210,21 @@ def termination_keyword_of(start: Mapping[str, Any]) -> str:
 
 
 def load_report(path: Path) -> Report:
-    from autorun.transcripts.store import read_transcript
+    """The report of the transcript at ``path``.
 
-    return build_report(read_transcript(path))
+    A transcript copied elsewhere (a CI artifact, a colleague's download) no longer sits in
+    the recorded work dir; when it still sits in a ``<dir>/.autorun/sessions/`` layout, that
+    ``<dir>`` is where the session's files are looked for.
+    """
+    import dataclasses
+
+    from autorun.transcripts.store import SESSIONS_DIR, read_transcript
+
+    report = build_report(read_transcript(path))
+    here = Path(path).resolve().parent
+    if not Path(report.summary.work_dir).is_dir() and here.parts[-2:] == SESSIONS_DIR.parts:
+        return dataclasses.replace(report, found_at=here.parent.parent)
+    return report
 
 
 def split_traceback(output: str) -> tuple[str, list[str]]:
