@@ -43,13 +43,16 @@ def media_type(path: str) -> str:
 
 
 def _walk(root: Path, ignored: frozenset[str]) -> Iterator[tuple[str, os.stat_result]]:
-    """Regular files under ``root`` (never through a symlink), with their lstat."""
-    pending = [PurePosixPath()]
+    """Regular files under ``root`` (never through a symlink), with their lstat; paths as ``a/b.png``.
+
+    Paths are plain strings (no Path objects per entry): the scan runs twice per block.
+    """
+    pending = [""]
     seen = 0
     while pending:
         relative = pending.pop()
         try:
-            with os.scandir(root / relative) as entries:
+            with os.scandir(os.path.join(root, relative)) as entries:
                 listed = sorted(entries, key=lambda entry: entry.name)  # the same order each scan
         except OSError:
             continue
@@ -57,8 +60,8 @@ def _walk(root: Path, ignored: frozenset[str]) -> Iterator[tuple[str, os.stat_re
             seen += 1
             if seen > MAX_ENTRIES:
                 return
-            path = relative / entry.name
-            if path.as_posix() in ignored:
+            path = f"{relative}/{entry.name}" if relative else entry.name
+            if path in ignored:
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)
@@ -67,7 +70,7 @@ def _walk(root: Path, ignored: frozenset[str]) -> Iterator[tuple[str, os.stat_re
             if stat.S_ISDIR(info.st_mode):
                 pending.append(path)
             elif stat.S_ISREG(info.st_mode):
-                yield path.as_posix(), info
+                yield path, info
 
 
 @contextlib.contextmanager
