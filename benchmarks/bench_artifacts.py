@@ -22,7 +22,6 @@ from autorun.events import Event
 from autorun.executors.local import LocalExecutor
 from autorun.session.loop import Session, SessionSettings
 
-
 REPEATS = 5
 
 
