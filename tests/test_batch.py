@@ -138,3 +138,21 @@ def test_each_file_gets_its_own_work_subdirectory(tmp_path: Path) -> None:
     items = plan_batch([Path("x/sales.csv"), Path("y/sales.csv"), Path("z/other.json")], tmp_path, "r.md")
     assert [i.work_dir.name for i in items] == ["sales", "sales-2", "other"]
     assert items[1].report == tmp_path / "sales-2" / "r.md"
+
+
+def test_every_session_option_given_reaches_each_files_session(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    files = data_files(tmp_path, "a.csv", "b.csv")
+    work = tmp_path / "work"
+    args = ["analyse", *map(str, files), "--model", "builtin", "--local", "--work-dir", str(work), "--quiet"]
+    args += ["--timeout", "7", "--max-turns", "2", "--no-cache", "--last-n-messages", "4"]
+    result = subprocess.run(autorun_cmd(*args), capture_output=True, text=True, timeout=300, env=clean_env)
+    assert result.returncode == 1, "two turns are too few for the builtin: each session ends unsuccessfully"
+    for name in ("a", "b"):
+        [transcript] = (work / name / ".autorun" / "sessions").glob("*.jsonl")
+        records = [json.loads(line) for line in transcript.read_text().splitlines()]
+        config = records[0]["config"]
+        assert config["executor"]["timeout"] == 7 and config["executor"]["last_n_messages"] == 4
+        assert config["executor"]["type"] == "local" and config["model"]["cache"] is False
+        assert config["session"]["max_consecutive_auto_reply"] == 2
+        assert records[-1]["reason"] == "reached max_consecutive_auto_reply (2)"
+    assert "a.csv (exit 1: reached max_consecutive_auto_reply (2))" in result.stderr

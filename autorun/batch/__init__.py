@@ -17,19 +17,6 @@ from autorun.errors import ConfigError, ExitCode
 DEFAULT_REPORT_NAME = "report.html"
 
 
-def child_args(options: Mapping[str, Any]) -> list[str]:
-    """The analyse options to pass on to each file's session, as command-line arguments."""
-    args: list[str] = []
-    for flag, value in options.items():
-        if value is None or value is False:
-            continue
-        if value is True:
-            args.append(flag)
-        else:
-            args += [flag, str(value)]
-    return args
-
-
 UNWRAPPED_WIDTH = 10_000  # off a terminal each file's row stays one line, for grep and scripts
 
 
@@ -56,7 +43,7 @@ def report_name(report: Path | None) -> str:
 
 def run_batch(
     files: Sequence[Path],
-    options: Mapping[str, Any],
+    child_args: Sequence[str],
     *,
     jobs: int,
     work_root: Path,
@@ -67,6 +54,8 @@ def run_batch(
     env: Mapping[str, str] | None = None,
 ) -> int:
     """Analyse every file (``mode``: auto, json or quiet) and return the batch's exit code.
+
+    ``child_args`` are passed on to each file's ``autorun analyse`` (model, executor, limits...).
 
     0 only when every session succeeded; 1 otherwise, naming the failures on stderr;
     130/143 when interrupted by Ctrl-C/SIGTERM, after every session has been stopped.
@@ -100,7 +89,7 @@ def run_batch(
 
     runner = BatchRunner(
         items,
-        child_args(options),
+        child_args,
         jobs,
         on_event=on_event,
         on_change=display.changed if display is not None else lambda item: None,

@@ -26,9 +26,34 @@ from autorun.cli.options import (
     session_flags,
 )
 
+# What a batch decides for each file's session itself; every other option is passed on as given.
+BATCH_OWN_OPTIONS = frozenset({"json_mode", "quiet", "report", "jobs", "debug", "work_dir", "human_input_mode"})
+
+
+def options_given(ctx: typer.Context, *, leave_out: frozenset[str]) -> list[str]:
+    """The options given on the command line, as arguments again (so a new option needs no batch code)."""
+    from typer.core import TyperOption
+
+    args: list[str] = []
+    for param in ctx.command.params:
+        if not isinstance(param, TyperOption) or param.name is None or param.name in leave_out:
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name != "COMMANDLINE":
+            continue
+        value = ctx.params[param.name]
+        if param.is_flag:
+            args += [param.opts[0]] if value else param.secondary_opts[:1]
+        elif param.multiple:
+            args += [part for item in value for part in (param.opts[0], str(item))]
+        else:
+            args += [param.opts[0], str(value)]
+    return args
+
 
 @app.command()
 def analyse(
+    ctx: typer.Context,
     files: Annotated[
         list[Path],
         typer.Argument(
@@ -98,20 +123,7 @@ def analyse(
     }
 
     if len(files) > 1 or jobs is not None:
-        passed_on = {
-            "--question": question,
-            "--model": model,
-            "--base-url": base_url,
-            "--cache" if cache else "--no-cache": cache is not None,
-            "--config": config,
-            "--timeout": timeout,
-            "--last-n-messages": last_n_messages,
-            "--max-turns": max_turns,
-            "--docker": docker,
-            "--no-pull": no_pull,
-            "--local": local,
-            "--no-exec": no_exec,
-        }
+        passed_on = options_given(ctx, leave_out=BATCH_OWN_OPTIONS)
         raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode)))
 
     def run() -> int:
@@ -136,7 +148,7 @@ def _batch(
     files: list[Path],
     flags: dict[str, Any],
     config: Path | None,
-    passed_on: dict[str, Any],
+    passed_on: list[str],
     jobs: int | None,
     report: Path | None,
     mode: str,
