@@ -24,7 +24,8 @@ FAILED_TAG = "raises-exception"  # nbclient and Jupyter carry on past a cell tag
 
 def summary_markdown(report: Report, note: str = "") -> str:
     rows = "\n".join(f"| {label} | {_cell(value)} |" for label, value in report.summary.rows())
-    lines = [f"# autorun session {report.summary.session_id}", "", "| | |", "|---|---|", rows]
+    name = report.summary.rows()[0][1]
+    lines = [f"# {_cell(name)}: autorun session {report.summary.session_id}", "", "| | |", "|---|---|", rows]
     if report.final_answer:
         lines += ["", "## Final answer", "", report.final_answer]
     if note:
