@@ -35,6 +35,7 @@ class SessionStart(Event):
     started_at: str = ""
     executor_reason: str = ""  # why this executor: "auto: bwrap works (/usr/bin/bwrap)", "executor.type: local"
     limits: str = ""  # how memory and disk are bounded: "memory 1g by cgroup v2 (memory.max); ..."
+    data_path: str | None = None  # the data file's path as the executed code sees it
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,37 @@ class ExecutionOutput(Event):
 
 
 @dataclass(frozen=True)
+class Artifact:
+    """A file a block created or changed; ``path`` is relative to the work dir, POSIX style."""
+
+    path: str
+    size: int
+    sha256: str | None
+    media_type: str
+    change: str  # "created" | "modified"
+
+    @classmethod
+    def from_record(cls, record: object) -> Artifact | None:
+        """The artifact a transcript recorded (a JSON object), or None when it is not one."""
+        if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+            return None
+        size, sha, media, change = (record.get(key) for key in ("size", "sha256", "media_type", "change"))
+        return cls(
+            path=record["path"],
+            size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+            sha256=sha if isinstance(sha, str) else None,
+            media_type=media if isinstance(media, str) else "application/octet-stream",
+            change=change if isinstance(change, str) else "created",
+        )
+
+    @classmethod
+    def all_from(cls, records: object) -> tuple[Artifact, ...]:
+        """Every artifact of a recorded list (anything else in it is skipped)."""
+        found = (cls.from_record(r) for r in records) if isinstance(records, list | tuple) else ()
+        return tuple(a for a in found if a is not None)
+
+
+@dataclass(frozen=True)
 class ExecutionResultEvent(Event):
     kind: ClassVar[str] = "execution_result"
     index: int
@@ -101,6 +133,7 @@ class ExecutionResultEvent(Event):
     duration_s: float
     timed_out: bool
     output: str
+    artifacts: tuple[Artifact, ...] = ()  # files the block created or changed in the work dir
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from autorun.cli.options import (
     LocalOpt,
     ModelOpt,
     NoPullOpt,
+    ReportOpt,
     SandboxOpt,
     SheetOpt,
     TimeoutOpt,
@@ -27,11 +28,40 @@ from autorun.cli.options import (
     session_flags,
 )
 
+# What a batch decides for each file's session itself; every other option is passed on as given.
+BATCH_OWN_OPTIONS = frozenset({"json_mode", "quiet", "report", "jobs", "debug", "work_dir", "human_input_mode"})
+
+
+def options_given(ctx: typer.Context, *, leave_out: frozenset[str]) -> list[str]:
+    """The options given on the command line, as arguments again (so a new option needs no batch code)."""
+    from typer.core import TyperOption
+
+    args: list[str] = []
+    for param in ctx.command.params:
+        if not isinstance(param, TyperOption) or param.name is None or param.name in leave_out:
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name != "COMMANDLINE":
+            continue
+        value = ctx.params[param.name]
+        if param.is_flag:
+            args += [param.opts[0]] if value else param.secondary_opts[:1]
+        elif param.multiple:
+            args += [part for item in value for part in (param.opts[0], str(item))]
+        else:
+            args += [param.opts[0], str(value)]
+    return args
+
 
 @app.command()
 def analyse(
-    file: Annotated[
-        Path, typer.Argument(help="The data file: CSV, TSV, JSON, JSONL, Parquet or Excel.", readable=False)
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="The data file(s): CSV, TSV, JSON, JSONL, Parquet or Excel; several run as a batch.",
+            readable=False,
+        ),
     ],
     question: Annotated[str | None, typer.Option("--question", "-q", help="What to find out (needs an LLM).")] = None,
     sheet: SheetOpt = None,
@@ -60,12 +90,22 @@ def analyse(
     ] = None,
     json_mode: Annotated[bool, typer.Option("--json", help="JSON Lines events on stdout, nothing else.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the final message.")] = False,
+    report: ReportOpt = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", metavar="N", help="Batch: analyse up to N files at once (default 1)."),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Analyse FILE: the assistant writes code, autorun runs it and sends back the output.
 
+    With several files (or --jobs), each file gets its own session, work subdirectory
+    <work dir>/<file stem>, transcript and report (--report NAME, default report.html),
+    with a live view on stderr and a final table; the exit code is 0 only when every
+    session succeeded.
+
     Exit codes: 0 success, 1 unsuccessful session, 2 usage/config/input error,
-    3 model error, 4 executor error, 130 interrupted.
+    3 model error, 4 executor error, 130 interrupted, 143 terminated.
     """
     from autorun.analyse import AnalyseRequest, require_file_argument
     from autorun.analyse import analyse as run_analysis
@@ -86,14 +126,45 @@ def analyse(
         "session.max_consecutive_auto_reply": max_turns,
     }
 
+    if len(files) > 1 or jobs is not None:
+        passed_on = options_given(ctx, leave_out=BATCH_OWN_OPTIONS)
+        raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode)))
+
     def run() -> int:
+        from autorun.cli.export import ReportOnEnd
+
         loaded = load(config, flags)
-        request = AnalyseRequest(require_file_argument(file), loaded.config, question, sheet=sheet)
+        request = AnalyseRequest(require_file_argument(files[0]), loaded.config, question, sheet=sheet)
+        reporter = ReportOnEnd(report)
         display = make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
         try:
-            outcome = run_analysis(request, display, human=terminal_human(loaded.config.session.human_input_mode))
+            human = terminal_human(loaded.config.session.human_input_mode)
+            outcome = run_analysis(request, reporter.wrap(display), human=human)
         finally:
             display.close()
+            reporter.write(announce=mode != "json")
         return outcome.exit_code
 
     raise typer.Exit(guarded(debug, run))
+
+
+def _batch(
+    files: list[Path],
+    flags: dict[str, Any],
+    config: Path | None,
+    passed_on: list[str],
+    jobs: int | None,
+    report: Path | None,
+    mode: str,
+) -> int:
+    from autorun.batch import run_batch
+    from autorun.errors import ConfigError
+    from autorun.export import format_for
+
+    if report is not None:
+        format_for(report)
+    loaded = load(config, flags)
+    if loaded.config.session.human_input_mode != "NEVER":
+        raise ConfigError("a batch runs unattended: use --human-input-mode NEVER (or analyse one file at a time)")
+    work_root = Path(loaded.config.executor.work_dir)
+    return run_batch(files, passed_on, jobs=jobs or 1, work_root=work_root, report=report, mode=mode, env=os.environ)

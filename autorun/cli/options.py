@@ -34,6 +34,10 @@ SheetOpt = Annotated[
     str | None,
     typer.Option("--sheet", metavar="NAME", help="The workbook sheet to analyse (default: the largest table)."),
 ]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option("--report", metavar="PATH", help="Also write a report: .html, .ipynb or .md (from the extension)."),
+]
 TranscriptArg = Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from autorun.events import MessageEvent, SessionEnd, SessionStart
+from autorun.events import ExecutionResultEvent, MessageEvent, SessionEnd, SessionStart
 from autorun.render.sanitize import strip_control_sequences
 
 _FENCE_OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
@@ -31,6 +31,13 @@ def result_words(exit_code: int, duration_s: float, timed_out: bool) -> str:
     if timed_out:
         return f"timed out after {format_duration(duration_s)} (exit {exit_code})"
     return f"exit {exit_code} in {format_duration(duration_s)}"
+
+
+def artifact_words(event: ExecutionResultEvent) -> list[str]:
+    """One line per file the block wrote, e.g. ``created revenue_by_month.png (21.4 KiB)``."""
+    from autorun.units import human_size
+
+    return [f"{a.change} {safe(a.path)} ({human_size(a.size)})" for a in event.artifacts]
 
 
 def block_title(language: str, index: int, sep: str) -> str:

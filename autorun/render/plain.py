@@ -19,6 +19,7 @@ from autorun.events import (
 )
 from autorun.render.common import (
     FenceFilter,
+    artifact_words,
     block_title,
     executor_why,
     hide_fenced_code,
@@ -145,6 +146,8 @@ class PlainRenderer:
             self._header(f"output of block {event.index}")
             self._print_lines(safe(event.output).rstrip("\n").split("\n"))
         self.out.write(f"[{result_words(event.exit_code, event.duration_s, event.timed_out)}]\n")
+        for line in artifact_words(event):
+            self.out.write(f"  file {line}\n")
 
     def _summary(self, event: SessionEnd) -> None:
         rows = summary_rows(event)

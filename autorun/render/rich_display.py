@@ -27,6 +27,7 @@ from autorun.events import (
     SessionStart,
 )
 from autorun.render.common import (
+    artifact_words,
     block_title,
     executor_why,
     hide_fenced_code,
@@ -221,6 +222,8 @@ class RichRenderer:
         words = result_words(event.exit_code, event.duration_s, event.timed_out)
         ok = event.exit_code == 0 and not event.timed_out
         self.out.print(Text(f"{'✓' if ok else '✗'} {words}", style="green" if ok else "bold red"))
+        for line in artifact_words(event):
+            self.out.print(Text(f"  ↳ {line}", style="cyan"))
 
     def _summary(self, event: SessionEnd) -> None:
         table = Table(title="Summary", title_justify="left", box=box.SIMPLE, show_header=False)

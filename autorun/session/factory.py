@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from autorun.artifacts import ArtifactWatcher
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.events import Event, Notice, SessionStart, Sink
@@ -40,6 +41,16 @@ from autorun.session.loop import Session, SessionTerminated
 
 # Where autorun writes in the work dir from the host: transcripts, and the Docker data mounts.
 WRITTEN_PATHS = (".autorun", ".autorun/sessions", "data")
+
+
+def mount_points(executor_name: str, data: Sequence[DataInput]) -> list[str]:
+    """Files autorun itself places in the work dir for the executor (Docker's data mounts): not artifacts."""
+    from autorun.executors.docker.container import WORKSPACE
+
+    if executor_name != "docker":
+        return []
+    prefix = WORKSPACE + "/"
+    return [item.seen_as[len(prefix) :] for item in data if item.seen_as.startswith(prefix)]
 
 
 def new_session_id() -> str:
@@ -175,6 +186,7 @@ def open_session(
                     limits=limits_summary(config, executor),
                     work_dir=str(work_dir),
                     data_file=str(exposed[0].path) if exposed else None,
+                    data_path=exposed[0].seen_as if exposed else None,
                     transcript=str(transcript_path),
                     config=redacted_config_dict(config),
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -199,6 +211,7 @@ def open_session(
                 work_dir=str(work_dir),
                 transcript=str(transcript_path),
                 interruptible_blocks=interruptible_blocks,
+                artifacts=ArtifactWatcher(work_dir, ignore=mount_points(executor.name, exposed)),
             )
             yield OpenedSession(session, sink, model, executor, exposed, transcript_path, transcript)
     finally:

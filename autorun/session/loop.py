@@ -12,7 +12,9 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from autorun.artifacts import Artifact, ArtifactWatcher, Snapshot, artifacts_line
 from autorun.codeblocks import CodeBlock, extract_code_blocks
 from autorun.errors import AutorunError, ExitCode
 from autorun.events import (
@@ -28,6 +30,7 @@ from autorun.events import (
     Sink,
 )
 from autorun.executors.base import ExecResult, Executor, Interruptible, format_result
+from autorun.executors.files import script_path
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
 from autorun.session.human_input import HumanInput
@@ -108,6 +111,7 @@ class Session:
         transcript: str | None = None,
         clock=time.monotonic,
         interruptible_blocks: bool = False,
+        artifacts: ArtifactWatcher | None = None,
     ) -> None:
         self.model = model
         self.executor = executor
@@ -118,6 +122,7 @@ class Session:
         self.transcript = transcript
         self.clock = clock
         self.interruptible_blocks = interruptible_blocks
+        self.artifacts = artifacts
         self.started = clock()
         self.stats = SessionStats()
         self.conversation = _Conversation()
@@ -334,20 +339,27 @@ class Session:
     def _run_blocks(self, blocks: Sequence[CodeBlock]) -> str:
         """Run blocks in order, stopping at the first failure; one combined result message."""
         outputs: list[str] = []
+        written: list[Artifact] = []
         last: ExecResult | None = None
         for block in blocks:
             self._announce(block, will_run=True)
-            last = self._run_one(block)
+            last, artifacts = self._run_one(block)
             outputs.append(last.output)
+            written += artifacts
             if last.exit_code != 0:
                 break
         assert last is not None
         combined = dataclasses.replace(last, output="".join(outputs))
-        return format_result(combined, self.settings.output_limit)
+        message = format_result(combined, self.settings.output_limit)
+        line = artifacts_line({a.path: a for a in written}.values())
+        if not line:
+            return message
+        return message + ("" if message.endswith("\n") else "\n") + line + "\n"
 
-    def _run_one(self, block: CodeBlock) -> ExecResult:
+    def _run_one(self, block: CodeBlock) -> tuple[ExecResult, list[Artifact]]:
         shown = ShownOutput()
         started = self.clock()
+        before = self.artifacts.snapshot() if self.artifacts is not None else {}
 
         def on_output(text: str) -> None:
             visible = shown.feed(text)
@@ -363,6 +375,7 @@ class Session:
         rest = shown.finish()
         if rest:
             self.sink.handle(ExecutionOutput(index=block.index, text=rest))
+        artifacts = self._written(before, block)
         self.stats.blocks_run += 1
         self.stats.last_exit_code = result.exit_code
         if result.exit_code == 0:
@@ -377,9 +390,18 @@ class Session:
                 duration_s=round(result.duration_s, 3),
                 timed_out=result.timed_out,
                 output=cap_output(result.output, KEPT_OUTPUT_CHARS),
+                artifacts=tuple(artifacts),
             )
         )
-        return result
+        return result, artifacts
+
+    def _written(self, before: Snapshot, block: CodeBlock) -> list[Artifact]:
+        """The files ``block`` created or changed, less the file the executor wrote its code to."""
+        if self.artifacts is None:
+            return []
+        own = script_path(self.artifacts.work_dir, block)
+        exclude = [own.relative_to(self.artifacts.work_dir).as_posix()] if isinstance(own, Path) else []
+        return self.artifacts.changes(before, exclude)
 
     def _interrupted_block(self, block: CodeBlock, output: str, started: float) -> ExecResult:
         """Ctrl-C while a block runs (chat): stop it and report exit code 130.

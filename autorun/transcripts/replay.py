@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.errors import ConfigError
-from autorun.events import Event, MessageChunk, MessageEvent, MessageStart, Notice, Sink
+from autorun.events import Artifact, Event, MessageChunk, MessageEvent, MessageStart, Notice, Sink
 
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),
@@ -50,7 +50,7 @@ def replay_events(records: Sequence[Mapping[str, Any]], path: Path) -> list[Even
                 raise ConfigError(
                     f"{path}, record {number}: {cls.kind}.{spec.name}: wrong type; is this an autorun transcript?"
                 )
-            values[spec.name] = value
+            values[spec.name] = Artifact.all_from(value) if spec.name == "artifacts" else value
         try:
             events.append(cls(**values))
         except TypeError:

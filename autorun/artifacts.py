@@ -1,0 +1,156 @@
+"""Files a code block created or changed in the work dir: found by comparing snapshots.
+
+The work dir is on the host for every executor (Docker bind-mounts it), so one
+host-side scan before and after each block finds what the block wrote: charts,
+CSV exports, figures a kernel saved. The scan never follows a symlink (a block
+may plant one pointing anywhere on the host): entries are examined with lstat,
+symlinks are skipped, and a file is opened component by component relative to
+the work dir with O_NOFOLLOW before it is hashed or read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import mimetypes
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+
+from autorun.events import Artifact
+from autorun.units import human_size
+
+__all__ = ["Artifact", "ArtifactWatcher", "artifacts_line", "read_inside"]
+
+# Where autorun itself writes (transcripts): never an artifact.
+ALWAYS_IGNORED = (".autorun",)
+# A bound on the scan, so a work dir holding a huge tree costs a bounded time per block.
+MAX_ENTRIES = 20_000
+HASH_LIMIT_BYTES = 1024**3
+_CHUNK = 1024 * 1024
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+# (size, mtime_ns, inode) of each regular file, by relative POSIX path.
+Snapshot = dict[str, tuple[int, int, int]]
+
+
+def media_type(path: str) -> str:
+    guessed, _ = mimetypes.guess_type(path, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def _walk(root: Path, ignored: frozenset[str]) -> Iterator[tuple[str, os.stat_result]]:
+    """Regular files under ``root`` (never through a symlink), with their lstat; paths as ``a/b.png``.
+
+    Paths are plain strings (no Path objects per entry): the scan runs twice per block.
+    """
+    pending = [""]
+    seen = 0
+    while pending:
+        relative = pending.pop()
+        try:
+            with os.scandir(os.path.join(root, relative)) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)  # the same order each scan
+        except OSError:
+            continue
+        for entry in listed:
+            seen += 1
+            if seen > MAX_ENTRIES:
+                return
+            path = f"{relative}/{entry.name}" if relative else entry.name
+            if path in ignored:
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                pending.append(path)
+            elif stat.S_ISREG(info.st_mode):
+                yield path, info
+
+
+@contextlib.contextmanager
+def open_inside(root: Path, relative: str) -> Iterator[int]:
+    """A read-only fd of the regular file ``root/relative``; OSError if any component is a symlink."""
+    parts = PurePosixPath(relative).parts
+    if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
+        raise ValueError(f"{relative} is not a plain relative path")
+    fd = os.open(root, _DIR_FLAGS)
+    try:
+        for part in parts[:-1]:
+            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        file_fd = os.open(parts[-1], _FILE_FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
+    try:
+        if not stat.S_ISREG(os.fstat(file_fd).st_mode):
+            raise OSError(f"{relative} is not a regular file")
+        yield file_fd
+    finally:
+        os.close(file_fd)
+
+
+def read_inside(root: Path, relative: str, limit: int = HASH_LIMIT_BYTES) -> bytes:
+    """The content of ``root/relative`` (at most ``limit`` bytes), never through a symlink."""
+    with open_inside(root, relative) as fd:
+        chunks: list[bytes] = []
+        total = 0
+        while total < limit:
+            chunk = os.read(fd, min(_CHUNK, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+
+
+def sha256_inside(root: Path, relative: str) -> str | None:
+    """The file's SHA-256, or None when it cannot be read safely or is over HASH_LIMIT_BYTES."""
+    digest = hashlib.sha256()
+    total = 0
+    try:
+        with open_inside(root, relative) as fd:
+            while chunk := os.read(fd, _CHUNK):
+                total += len(chunk)
+                if total > HASH_LIMIT_BYTES:
+                    return None
+                digest.update(chunk)
+    except (OSError, ValueError):
+        return None
+    return digest.hexdigest()
+
+
+class ArtifactWatcher:
+    """Snapshots ``work_dir`` before a block and reports what changed after it."""
+
+    def __init__(self, work_dir: Path, ignore: Iterable[str] = ()) -> None:
+        self.work_dir = Path(work_dir).expanduser().resolve()
+        self.ignored = frozenset((*ALWAYS_IGNORED, *(PurePosixPath(p).as_posix() for p in ignore)))
+
+    def snapshot(self) -> Snapshot:
+        if not self.work_dir.is_dir():
+            return {}
+        return {path: (i.st_size, i.st_mtime_ns, i.st_ino) for path, i in _walk(self.work_dir, self.ignored)}
+
+    def changes(self, before: Snapshot, exclude: Iterable[str] = ()) -> list[Artifact]:
+        """Files created or changed since ``before``, in path order; ``exclude``: relative paths to leave out."""
+        skipped = {PurePosixPath(p).as_posix() for p in exclude}
+        found: list[Artifact] = []
+        for path, (size, mtime, inode) in sorted(self.snapshot().items()):
+            if path in skipped or before.get(path) == (size, mtime, inode):
+                continue
+            change = "modified" if path in before else "created"
+            found.append(Artifact(path, size, sha256_inside(self.work_dir, path), media_type(path), change))
+        return found
+
+
+def artifacts_line(artifacts: Iterable[Artifact]) -> str:
+    """The one line the model gets about the files its code wrote (empty when there are none)."""
+    named = [f"{a.path} ({human_size(a.size)})" for a in artifacts]
+    return f"Files created or changed in the work dir: {', '.join(named)}" if named else ""

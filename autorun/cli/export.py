@@ -1,0 +1,84 @@
+"""`autorun export`: a session's transcript as a notebook, an HTML page or Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autorun.cli.app import app, guarded
+from autorun.cli.options import DebugOpt, TranscriptArg
+
+if TYPE_CHECKING:
+    from autorun.events import Event, Sink
+
+
+@app.command()
+def export(
+    transcript: TranscriptArg,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help="ipynb, html or md (default: from -o's extension, else html)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write it (default: the session's work dir, named after it)."),
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a report of a session: a Jupyter notebook that runs again from the work dir, one
+    self-contained HTML page (summary, final answer, code, outputs, charts), or Markdown.
+
+    The path of the written file is printed on stdout.
+    """
+    from autorun.export import export_transcript
+
+    chosen = fmt.lower() if fmt else None
+    if chosen is None and output is None:
+        chosen = "html"
+    written = guarded(debug, lambda: export_transcript(transcript, chosen, output))
+    typer.echo(str(written))
+
+
+class ReportOnEnd:
+    """``analyse --report PATH``: notes the session's transcript from the event stream and exports it at the end.
+
+    The format is checked when constructed, so a wrong extension fails before the session runs.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        from autorun.export import format_for
+
+        self.path = path
+        self.format = format_for(path) if path is not None else None
+        self.transcript: Path | None = None
+
+    def wrap(self, display: Sink) -> Sink:
+        if self.path is None:
+            return display
+        from autorun.render.sinks import Fanout
+
+        return Fanout(display, self)
+
+    def handle(self, event: Event) -> None:
+        from autorun.events import SessionStart
+
+        if isinstance(event, SessionStart) and event.transcript:
+            self.transcript = Path(event.transcript)
+
+    def close(self) -> None:
+        pass
+
+    def write(self, *, announce: bool) -> Path | None:
+        """Export the transcript (when the session got far enough to have one); print where it went on stderr."""
+        if self.path is None or self.transcript is None or not self.transcript.is_file():
+            return None
+        from autorun.export import export_transcript
+
+        written = export_transcript(self.transcript, self.format, self.path)
+        if announce:
+            typer.echo(f"report: {written}", err=True)
+        return written

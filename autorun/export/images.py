@@ -1,0 +1,45 @@
+"""The images a block produced, read back from the work dir for embedding in a report."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from autorun.artifacts import Artifact, read_inside
+from autorun.export.report import BlockRun
+
+EMBEDDED_TYPES = ("image/png", "image/jpeg")
+MAX_IMAGE_BYTES = 20 * 1024**2
+
+
+@dataclass(frozen=True)
+class Image:
+    artifact: Artifact
+    data: bytes | None  # None: gone, changed since the block, or unreadable
+    problem: str = ""
+
+
+def block_images(work_dir: Path, block: BlockRun) -> list[Image]:
+    """Each PNG/JPEG the block wrote, with its bytes when the file is still what the block left.
+
+    Files are read without following symlinks; one whose SHA-256 no longer matches the
+    transcript (a later block or the user changed it) is not shown as this block's output.
+    """
+    images: list[Image] = []
+    for artifact in block.artifacts:
+        if artifact.media_type not in EMBEDDED_TYPES:
+            continue
+        if artifact.size > MAX_IMAGE_BYTES:
+            images.append(Image(artifact, None, "too large to embed"))
+            continue
+        try:
+            data = read_inside(work_dir, artifact.path, MAX_IMAGE_BYTES + 1)
+        except (OSError, ValueError):
+            images.append(Image(artifact, None, "no longer in the work dir"))
+            continue
+        if artifact.sha256 is not None and hashlib.sha256(data).hexdigest() != artifact.sha256:
+            images.append(Image(artifact, None, "changed after this block"))
+            continue
+        images.append(Image(artifact, data))
+    return images

@@ -1,0 +1,136 @@
+"""A transcript as a Jupyter notebook (nbformat v4) that runs again from the work dir.
+
+The assistant's prose becomes markdown cells; each Python block a code cell with
+its recorded output (stdout/stderr as one stream, since they were interleaved as
+produced; a traceback as an error output; the PNG charts it saved as
+display_data); each shell block a ``%%bash`` cell. Blocks that never ran are
+shown as markdown, so running the notebook does not run them.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from autorun.export.images import block_images
+from autorun.export.paths import path_rewrites, rewrite
+from autorun.export.report import BlockRun, Prose, Report, split_traceback
+from autorun.render.common import safe
+
+_ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
+FAILED_TAG = "raises-exception"  # nbclient and Jupyter carry on past a cell tagged so
+
+
+def summary_markdown(report: Report, note: str = "") -> str:
+    rows = "\n".join(f"| {label} | {_cell(value)} |" for label, value in report.summary.rows())
+    name = report.summary.rows()[0][1]
+    lines = [f"# {_cell(name)}: autorun session {report.summary.session_id}", "", "| | |", "|---|---|", rows]
+    if report.final_answer:
+        lines += ["", "## Final answer", "", report.final_answer]
+    if note:
+        lines += ["", note]
+    return "\n".join(lines)
+
+
+def _cell(value: str) -> str:
+    return safe(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(code: str, info: str = "") -> str:
+    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{code.rstrip(chr(10))}\n{fence}"
+
+
+def _error_output(nbformat: Any, traceback: list[str]) -> Any:
+    last = traceback[-1] if traceback else ""
+    match = _ERROR_LINE.match(last.strip())
+    ename, evalue = (match.group(1), match.group(2) or "") if match else ("Error", last)
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=traceback)
+
+
+def block_outputs(nbformat: Any, report: Report, block: BlockRun) -> list[Any]:
+    """The cell's outputs: the recorded text, a traceback as an error, the images it saved."""
+    outputs = []
+    text, traceback = block.output, list[str]()
+    if block.language == "python" and not block.succeeded:
+        text, traceback = split_traceback(block.output)
+    if text:
+        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+    if traceback:
+        outputs.append(_error_output(nbformat, traceback))
+    for image in block_images(report.work_dir, block):
+        if image.data is None:
+            note = f"[{image.artifact.path}: {image.problem}]\n"
+            outputs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
+            continue
+        outputs.append(
+            nbformat.v4.new_output(
+                "display_data",
+                data={
+                    image.artifact.media_type: base64.b64encode(image.data).decode("ascii"),
+                    "text/plain": f"<{image.artifact.path}>",
+                },
+                metadata={"autorun": {"path": image.artifact.path}},
+            )
+        )
+    return outputs
+
+
+def _code_cell(nbformat: Any, report: Report, block: BlockRun, count: int, rewrites: list[tuple[str, str]]) -> Any:
+    code = rewrite(block.code, rewrites).rstrip("\n")
+    source = f"%%bash\n{code}" if block.language == "sh" else code
+    meta: dict[str, Any] = {
+        "autorun": {
+            "block": block.index,
+            "language": block.language,
+            "exit_code": block.exit_code,
+            "duration_s": block.duration_s,
+            "timed_out": block.timed_out,
+            "artifacts": [a.path for a in block.artifacts],
+        }
+    }
+    if not block.succeeded:
+        meta["tags"] = [FAILED_TAG]
+    return nbformat.v4.new_code_cell(
+        source, execution_count=count, outputs=block_outputs(nbformat, report, block), metadata=meta
+    )
+
+
+def to_notebook(report: Report) -> Any:
+    """The nbformat v4 NotebookNode of ``report`` (validated)."""
+    import nbformat
+
+    rewrites = path_rewrites(report.summary)
+    note = f"Run the cells from the work dir `{report.summary.work_dir}`: paths are relative to it."
+    cells = [nbformat.v4.new_markdown_cell(summary_markdown(report, note))]
+    count = 0
+    for item in report.items:
+        if isinstance(item, Prose):
+            text = item.text if item.role == "assistant" else f"**Request:** {item.text}"
+            cells.append(nbformat.v4.new_markdown_cell(text))
+        elif item.ran and item.language in ("python", "sh"):
+            count += 1
+            cells.append(_code_cell(nbformat, report, item, count, rewrites))
+        else:
+            why = "not run" if not item.ran else f"not runnable here ({item.language})"
+            cells.append(
+                nbformat.v4.new_markdown_cell(f"Block {item.index} ({why}):\n\n{_fence(item.code, item.language)}")
+            )
+    notebook = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+            "autorun": {"session_id": report.summary.session_id, "work_dir": report.summary.work_dir},
+        },
+    )
+    nbformat.validate(notebook)
+    return notebook
+
+
+def write_notebook(report: Report) -> str:
+    import nbformat
+
+    return str(nbformat.writes(to_notebook(report)))
