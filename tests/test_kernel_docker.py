@@ -120,5 +120,5 @@ def test_a_kernel_killed_for_memory_is_reported_as_such_and_restarted(make_execu
         bomb = run_code(ex, "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 1024 * 1024))")
         after = run_code(ex, "print('kept' in globals())")
     assert bomb.exit_code == 137
-    assert bomb.output == f"the kernel died (killed: out of memory, limit 256 MiB)\n{STATE_LOST}\n"
+    assert bomb.output == f"killed: out of memory (limit 256 MiB)\n{STATE_LOST}\n"
     assert after.output == "False\n"

@@ -372,7 +372,8 @@ class KernelDriver:
             status = kernel.process.exit_status()
             exit_code = status if status is not None else 1
             out.newline()
-            out.emit(f"the kernel died ({kernel.process.end_reason() or _describe_status(status)})\n")
+            reason = kernel.process.end_reason()  # e.g. the memory limit's own line
+            out.emit(f"{reason}\n" if reason else f"the kernel died ({_describe_status(status)})\n")
         if state_lost:
             self._restart()
         if timed_out or state_lost:

@@ -55,7 +55,8 @@ from autorun.executors.docker.kernel import ContainerKernel
 from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
-from autorun.units import format_seconds, human_size
+from autorun.executors.memory import oom_line
+from autorun.units import format_seconds
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -286,9 +287,13 @@ class DockerExecutor:
 
     def _make_kernel(self) -> None:
         python = lambda: self._python  # noqa: E731 (known once the agent answered the probe)
-        memory = human_size(self.settings.memory_bytes)
         self._kernel = ContainerKernel(
-            self._agent_says, python, self.settings.user, self.work_dir, self._notice, memory
+            self._agent_says,
+            python,
+            self.settings.user,
+            self.work_dir,
+            self._notice,
+            oom_line(self.settings.memory_bytes),
         )
 
     def _launch(self) -> None:
@@ -423,7 +428,7 @@ class DockerExecutor:
         elif timed_out:
             line = timeout_line(self.timeout)
         elif oom:
-            line = f"killed: out of memory (limit {human_size(self.settings.memory_bytes)})"
+            line = oom_line(self.settings.memory_bytes)
         else:
             line = ""
         if line:

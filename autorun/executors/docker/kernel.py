@@ -31,10 +31,10 @@ AskAgent = Callable[[str, str], str]
 class DockerKernelProcess:
     """The kernel process inside the container, as the agent reports it."""
 
-    def __init__(self, ask: AskAgent, pid: int, memory_limit: str) -> None:
+    def __init__(self, ask: AskAgent, pid: int, oom_text: str) -> None:
         self._ask = ask
         self.pid = pid
-        self._memory_limit = memory_limit
+        self._oom_text = oom_text
         self._status: int | None = None
         self._exited = False
         self._oom_kills = self._oom_count()
@@ -58,7 +58,7 @@ class DockerKernelProcess:
         return self._status
 
     def end_reason(self) -> str | None:
-        return f"killed: out of memory, limit {self._memory_limit}" if self._out_of_memory else None
+        return self._oom_text if self._out_of_memory else None
 
     def _oom_count(self) -> int:
         return int(parse_keys(self._ask("oom", "-")).get("oom", "-1"))
@@ -75,10 +75,10 @@ class DockerKernelHost:
 
     python_label = "the image's Python"
 
-    def __init__(self, ask: AskAgent, python: Callable[[], str], user: str, memory_limit: str) -> None:
+    def __init__(self, ask: AskAgent, python: Callable[[], str], user: str, oom_text: str) -> None:
         self._ask = ask
         self._python = python
-        self._memory_limit = memory_limit
+        self._oom_text = oom_text
         self._dir = Path(tempfile.mkdtemp(prefix="autorun-kernel-"))
         _give_to(self._dir, user)
 
@@ -95,7 +95,7 @@ class DockerKernelHost:
         command = " ".join(shlex.quote(part) for part in [self._python(), *args])
         script.write_text(f"exec env {settings} {command} >{shlex.quote(self.kernel_path(log_file))} 2>&1\n")
         found = parse_keys(self._ask("kernel", self.kernel_path(script)))
-        return DockerKernelProcess(self._ask, int(found["kernel"]), self._memory_limit)
+        return DockerKernelProcess(self._ask, int(found["kernel"]), self._oom_text)
 
     def remove(self) -> None:
         with contextlib.suppress(OSError):
@@ -120,14 +120,14 @@ class ContainerKernel:
         user: str,
         work_dir: Path,
         notice: Callable[[str], None],
-        memory_limit: str,
+        oom_text: str,
     ) -> None:
         from autorun.executors.kernel_blocks import image_saver
         from autorun.kernel import KernelDriver
 
         self._ask = ask
         self._notice = notice
-        self.host = DockerKernelHost(ask, python, user, memory_limit)
+        self.host = DockerKernelHost(ask, python, user, oom_text)
         self.driver = KernelDriver(self.host, save_image=image_saver(work_dir))
         self.usable = True  # False once it could not start: python blocks then run as processes
 
