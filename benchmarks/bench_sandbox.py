@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -59,16 +60,15 @@ def per_block(action: Callable[[], object], blocks: int) -> float:
     return (time.perf_counter() - started) / blocks
 
 
-def median_of(runs: int, measure: Callable[[], float]) -> float:
-    return statistics.median(measure() for _ in range(runs))
-
-
 def interleaved(runs: int, blocks: int, actions: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median seconds per call of each action; the actions take turns, so a busy machine hits all alike."""
+    """Median seconds per call of each action; the actions take turns in a shuffled order, so a busy
+    machine hits all alike."""
     samples: dict[str, list[float]] = {name: [] for name in actions}
+    order = list(actions)
     for _ in range(runs):
-        for name, action in actions.items():
-            samples[name].append(per_block(action, blocks))
+        random.shuffle(order)  # no variant always runs right after another
+        for name in order:
+            samples[name].append(per_block(actions[name], blocks))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

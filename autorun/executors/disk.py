@@ -113,36 +113,51 @@ class DiskQuota:
         """A one-line reason when a bound is crossed, else None."""
         return self.check_free() or self.check_growth()
 
-    def watch(self, on_crossed: Callable[[str], object]) -> DiskWatch:
-        return DiskWatch(self, on_crossed)
+    def watch(self, on_crossed: Callable[[str], object], *, threaded: bool = True) -> DiskWatch:
+        return DiskWatch(self, on_crossed, threaded=threaded)
 
 
 class DiskWatch:
-    """Polls a DiskQuota on a thread while a block runs; calls ``on_crossed(reason)`` once."""
+    """Polls a DiskQuota while a block runs and calls ``on_crossed(reason)`` once.
 
-    def __init__(self, quota: DiskQuota, on_crossed: Callable[[str], object]) -> None:
+    Threaded (docker: the block's output arrives elsewhere), or driven by ``tick()`` from
+    the caller's own loop (local: no thread per block).
+    """
+
+    def __init__(self, quota: DiskQuota, on_crossed: Callable[[str], object], *, threaded: bool = True) -> None:
         self._quota = quota
         self._on_crossed = on_crossed
         self._done = threading.Event()
         self.reason: str | None = None
+        self._next_free = self._next_size = time.monotonic() + POLL_S
         self._thread: threading.Thread | None = None
-        if quota.enabled:
+        if quota.enabled and threaded:
             self._thread = threading.Thread(target=self._run, name="autorun-disk", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
-        next_size = time.monotonic()
         while not self._done.wait(POLL_S):
-            reason = self._quota.check_free()
-            if reason is None and time.monotonic() >= next_size:
-                walk_started = time.monotonic()
-                reason = self._quota.check_growth()
-                walked = time.monotonic() - walk_started
-                next_size = time.monotonic() + walked / WALK_SHARE
-            if reason is not None:
-                self.reason = reason
-                self._on_crossed(reason)
+            if self.tick():
                 return
+
+    def tick(self) -> bool:
+        """Check what is due (free space every POLL_S, the size walk as its cost allows); True once crossed."""
+        if self.reason is not None or not self._quota.enabled:
+            return self.reason is not None
+        now = time.monotonic()
+        if now < self._next_free:
+            return False
+        self._next_free = now + POLL_S
+        reason = self._quota.check_free()
+        if reason is None and now >= self._next_size:
+            reason = self._quota.check_growth()
+            walked = time.monotonic() - now
+            self._next_size = time.monotonic() + max(POLL_S, walked / WALK_SHARE)
+        if reason is None:
+            return False
+        self.reason = reason
+        self._on_crossed(reason)
+        return True
 
     def stop(self) -> str | None:
         """Stop polling; the line for the block's result when it crossed a bound, else None.

@@ -305,9 +305,9 @@ class LocalExecutor:
         self._proc = proc
         assert proc.stdout is not None
         stream = _Stream(proc.stdout.fileno(), on_output)
-        disk_watch = self.disk.watch(lambda _reason: _signal_group(proc.pid, signal.SIGKILL))
+        disk_watch = self.disk.watch(lambda _reason: _signal_group(proc.pid, signal.SIGKILL), threaded=False)
         try:
-            finished = self._pump(proc, stream, started + self.timeout)
+            finished = self._pump(proc, stream, started + self.timeout, disk_watch.tick)
         finally:
             disk_stop = disk_watch.stop()
             self._kill_group(proc)
@@ -338,11 +338,14 @@ class LocalExecutor:
             timed_out=not finished,
         )
 
-    def _pump(self, proc: subprocess.Popen[bytes], stream: _Stream, deadline: float) -> bool:
+    def _pump(
+        self, proc: subprocess.Popen[bytes], stream: _Stream, deadline: float, on_tick: Callable[[], object]
+    ) -> bool:
         """Stream output until the main process exits (True) or the deadline passes (False).
 
         Stops as soon as the main process is gone even if a background child still
         holds the pipe open; the caller then kills the group and drains the pipe.
+        ``on_tick`` runs at least every _POLL_S (the disk watch).
         """
         with selectors.DefaultSelector() as selector:
             selector.register(stream.fd, selectors.EVENT_READ)
@@ -351,12 +354,11 @@ class LocalExecutor:
                 if remaining <= 0:
                     return False
                 if stream.eof:
-                    try:
-                        proc.wait(timeout=remaining)
-                    except subprocess.TimeoutExpired:
-                        return False
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=min(remaining, _POLL_S))
                 elif selector.select(min(remaining, _POLL_S)):
                     stream.read_once()
+                on_tick()
         return True
 
     def _kill_group(self, proc: subprocess.Popen[bytes]) -> None:

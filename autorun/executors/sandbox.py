@@ -3,7 +3,9 @@
 The code gets private user, PID, network, IPC, UTS and cgroup namespaces and sees:
 read-only system directories (/usr, /bin, /lib...) and its Python installation, a
 minimal /etc (see ETC_FILES: no shadow, no ssh keys, no admin's secrets), an empty
-/tmp as home, the work directory (read-write) and the exposed data files (read-only).
+/tmp, a home directory of its own (empty at the session start, kept between blocks
+for font and matplotlib caches), the work directory (read-write) and the exposed
+data files (read-only).
 Inside, it runs as uid/gid 65534 with every capability dropped (`CapEff` is zero) —
 also when autorun runs as root, where bwrap would otherwise keep root's capabilities.
 bwrap itself starts with an empty environment, so /proc/1/environ inside (bwrap's
@@ -31,7 +33,7 @@ from autorun.errors import ExecutorError
 
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
-SANDBOX_HOME = "/tmp"
+SANDBOX_HOME = "/home/sandbox"
 NETWORKS = ("none", "host")
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What Python, pandas, matplotlib, fonts, TLS and a POSIX shell read in /etc; nothing else.
@@ -113,6 +115,7 @@ class SandboxSpec:
     network: str = "none"
     read_only: tuple[Path, ...] = ()
     read_write: tuple[Path, ...] = ()  # beside the work dir, e.g. a kernel's private socket directory
+    home_dir: Path | None = None  # kept for the session (font and matplotlib caches); None: an empty tmpfs
     host_etc: Path = Path("/etc")
     system_dirs: tuple[str, ...] = SYSTEM_DIRS
     extra_roots: tuple[str, ...] = field(default_factory=tuple)
@@ -126,6 +129,10 @@ class SandboxSpec:
         for directory in self.system_dirs:
             args += _bind_or_link(directory)
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/etc"]
+        if self.home_dir is not None:
+            args += ["--bind", str(self.home_dir), SANDBOX_HOME]
+        else:
+            args += ["--tmpfs", SANDBOX_HOME]
         args += self._etc_args()
         for root in (*python_roots(self.interpreter), *self.extra_roots):
             args += ["--ro-bind-try", root, root]
@@ -200,14 +207,16 @@ class Sandbox:
                 )
             self._checked = True
         if self._etc is None:
-            self._etc = tempfile.TemporaryDirectory(prefix="autorun-sandbox-etc-")
-            sandbox_etc(Path(self._etc.name), self.network)
+            self._etc = tempfile.TemporaryDirectory(prefix="autorun-sandbox-")
+            sandbox_etc(Path(self._etc.name) / "etc", self.network)
+            (Path(self._etc.name) / "home").mkdir()
         spec = SandboxSpec(
             bwrap,
             self.work_dir,
             self.interpreter,
-            Path(self._etc.name),
+            Path(self._etc.name) / "etc",
             network=self.network,
+            home_dir=Path(self._etc.name) / "home",
             read_only=tuple(self._exposed),
             read_write=tuple(read_write),
         )

@@ -160,4 +160,5 @@ def test_secret_files_in_home(executor: str, tmp_path: Path) -> None:
         record("secrets.home", executor, "allowed", "the code runs as the user, with the user's HOME")
     else:
         assert got == []
-        record("secrets.home", executor, "blocked", "HOME is an empty /tmp")
+        home = "the sandbox's own, empty at the start" if executor == "sandbox" else "an empty /tmp"
+        record("secrets.home", executor, "blocked", f"HOME is {home}")
