@@ -121,9 +121,6 @@ class KernelDriver:
             self._start_error = None
             try:
                 launched = self._launch()
-            except KernelUnavailable as exc:
-                self._start_error = exc
-                return
             except Exception as exc:  # raised again by the block that needs the kernel
                 self._start_error = exc
                 return
@@ -134,8 +131,10 @@ class KernelDriver:
 
     def ensure_started(self) -> None:
         """Wait for (or do) the start; raises KernelUnavailable with the reason it cannot start."""
-        self.start_in_background()
         self.wait_for_start()
+        if self._kernel is None and self._start_error is None:
+            self.start_in_background()
+            self.wait_for_start()
         if self._start_error is not None:
             error, self._start_error = self._start_error, None
             raise error
@@ -261,8 +260,8 @@ class KernelDriver:
         self, code: str, on_output: Callable[[str], None], *, timeout: float, figure_prefix: str
     ) -> KernelOutcome:
         """Run ``code``; raises KernelUnavailable only when no kernel can be started at all."""
-        started = time.monotonic()
         self.ensure_started()
+        started = time.monotonic()  # the timeout is the block's: a kernel (re)start does not count
         kernel = self._kernel
         assert kernel is not None
         out = BlockOutput(on_output)
@@ -273,7 +272,7 @@ class KernelDriver:
             stop_on_error=False,
             user_expressions={"figures": figures_expression(figure_prefix)},
         )
-        self._running = msg_id
+        self._running = msg_id  # still set if Ctrl-C ends the pump, so interrupt() knows what to stop
         ended = self._pump(kernel, msg_id, out, started + timeout)
         self._running = None
         timed_out = ended == "timeout"
