@@ -216,3 +216,8 @@ def test_ctrl_c_stops_only_the_running_block_and_keeps_the_state(executor: Local
     assert isinstance(executor, Interruptible)
     executor.interrupt()
     assert run(executor, "print(kept)", 3).output == "yes\n"
+
+
+def test_bytes_written_to_stdout_buffer_arrive_decoded(executor: LocalExecutor) -> None:
+    result = run(executor, "import sys\nsys.stdout.buffer.write(b'caf\\xc3\\xa9 \\xff end\\n')\nsys.stdout.buffer.flush()")
+    assert result.output == "caf\u00e9 \ufffd end\n"

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from autorun.kernel.host import KernelHost, KernelProcess
-from autorun.kernel.messages import FIGURE_HELPER, BlockOutput, figures_expression, names_from_expression
+from autorun.kernel.messages import (
+    BINARY_STREAMS,
+    FIGURE_HELPER,
+    BlockOutput,
+    figures_expression,
+    names_from_expression,
+)
 from autorun.units import format_seconds
 
 TIMEOUT_EXIT_CODE = 124  # as timeout(1) and AutoGen report a timeout; the executors use the same
@@ -211,7 +217,8 @@ class KernelDriver:
         except BaseException:
             self._stop(kernel)
             raise
-        kernel.client.execute(FIGURE_HELPER + preload_code(self.preload), silent=True, store_history=False)
+        startup = FIGURE_HELPER + BINARY_STREAMS + preload_code(self.preload)
+        kernel.client.execute(startup, silent=True, store_history=False)
         return kernel
 
     def _wait_ready(self, kernel: _Kernel, log: Path) -> None:

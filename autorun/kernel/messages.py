@@ -31,6 +31,40 @@ def _autorun_save_figures(prefix):
 """
 
 
+# Also run at start: code written for a terminal writes bytes to sys.stdout.buffer, which
+# ipykernel's streams lack; these decode them (invalid UTF-8 becomes U+FFFD) into the stream.
+BINARY_STREAMS = """
+def _autorun_binary_streams():
+    import codecs, io, sys
+
+    class BinaryStream(io.RawIOBase):
+        def __init__(self, text):
+            self._text = text
+            self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+        def writable(self):
+            return True
+
+        def write(self, data):
+            self._text.write(self._decoder.decode(bytes(data)))
+            return len(data)
+
+        def flush(self):
+            self._text.flush()
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not hasattr(stream, "buffer"):
+            try:
+                stream.buffer = BinaryStream(stream)
+            except AttributeError:
+                pass
+
+_autorun_binary_streams()
+del _autorun_binary_streams
+"""
+
+
 def figures_expression(prefix: str) -> str:
     """A user expression that saves the open figures; harmless if the helper was deleted."""
     return f"globals().get('_autorun_save_figures', lambda prefix: [])({prefix!r})"
