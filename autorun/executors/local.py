@@ -136,7 +136,7 @@ class LocalExecutor:
         kill_grace_s: float = 2.0,
         limits: ProcessLimits | None = None,
         sandbox: str = "none",
-        stateful: bool = True,
+        stateful: bool = False,
         on_notice: Callable[[str], None] | None = None,
     ) -> None:
         if timeout <= 0:

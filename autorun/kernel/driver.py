@@ -359,7 +359,7 @@ class KernelDriver:
         timeout: float,
         started: float,
     ) -> KernelOutcome:
-        exit_code = 1 if out.error_name else 0
+        exit_code = out.exit_code
         state_lost = ended != "idle"
         if figures:
             out.newline()

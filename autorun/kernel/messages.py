@@ -62,12 +62,24 @@ def _autorun_binary_streams():
 
 _autorun_binary_streams()
 del _autorun_binary_streams
+__import__("warnings").filterwarnings("ignore", message="To exit: use 'exit', 'quit', or Ctrl-D.")
 """
 
 
 def figures_expression(prefix: str) -> str:
     """A user expression that saves the open figures; harmless if the helper was deleted."""
     return f"globals().get('_autorun_save_figures', lambda prefix: [])({prefix!r})"
+
+
+def system_exit_code(evalue: str) -> int:
+    """The exit code of ``sys.exit(X)`` from the error's text: N for an int, 0 for None, else 1."""
+    text = evalue.strip()
+    if text in ("", "None"):
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        return 1
 
 
 def strip_ansi(text: str) -> str:
@@ -81,7 +93,7 @@ class BlockOutput:
     on_output: Callable[[str], None]
     kept: OutputKeeper = field(default_factory=lambda: OutputKeeper(KEPT_OUTPUT_CHARS))
     images: list[bytes] = field(default_factory=list)
-    error_name: str | None = None
+    exit_code: int = 0  # 1 after an exception; sys.exit(N) gives N, as for a script
     interrupting: bool = False  # autorun interrupted it (timeout): its KeyboardInterrupt is not the block's error
 
     def emit(self, text: str) -> None:
@@ -101,8 +113,12 @@ class BlockOutput:
         content = msg["content"]
         if kind == "stream":
             self.emit(content.get("text", ""))
+        elif kind == "error" and content.get("ename") == "SystemExit":
+            self.exit_code = system_exit_code(content.get("evalue", ""))
+            if self.exit_code == 1 and content.get("evalue"):
+                self.emit(f"{content['evalue']}\n")  # sys.exit("message") prints it, as Python does
         elif kind == "error" and not self.interrupting:
-            self.error_name = content.get("ename") or "Error"
+            self.exit_code = 1
             self.emit(strip_ansi("\n".join(content.get("traceback", []))).rstrip("\n") + "\n")
         elif kind in ("execute_result", "display_data"):
             self._rich(content.get("data", {}))

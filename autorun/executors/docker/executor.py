@@ -81,7 +81,7 @@ class DockerExecutor:
         base_env: Mapping[str, str] | None = None,
         session_id: str,
         on_notice: Callable[[str], None] | None = None,
-        stateful: bool = True,
+        stateful: bool = False,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
