@@ -209,7 +209,7 @@ def docker_executor(runs: int) -> list[Row]:
     cli = median_s(blocks["cli"])
     return [
         row(
-            "docker: trivial block through the agent (stateful)",
+            "docker: trivial block through the agent (per-process)",
             median_s(blocks["ours"]),
             "raw `docker exec` CLI",
             cli,

@@ -38,9 +38,9 @@ def _one(command: list[str]) -> float:
 
 
 def tutorial(runs: int) -> list[dict[str, Any]]:
+    """The runs are interleaved (autorun stateful, per-process, AutoGen, again...), so load changes hit all alike."""
     from benchmarks.kernel import median_s, row
 
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         autorun = [
@@ -59,35 +59,35 @@ def tutorial(runs: int) -> list[dict[str, Any]]:
         ]
         config = work / "per-process.yaml"
         config.write_text("executor:\n  stateful: false\n")
-        times = {
-            "stateful": median_s([_one(autorun) for _ in range(runs)]),
-            "per-process": median_s([_one([*autorun, "--config", str(config)]) for _ in range(runs)]),
-        }
+        commands = {"stateful": autorun, "per-process": [*autorun, "--config", str(config)]}
+        name = "autorun per-process (no ag2 venv)"
         if AG2_PYTHON.exists():
-            ag2 = [
+            name = "AutoGen 0.2 (ag2 0.3.2)"
+            commands[name] = [
                 str(AG2_PYTHON),
                 str(Path(__file__).with_name("ag2_tutorial.py")),
                 "{URL}",
                 str(work / "g"),
                 str(SAMPLE),
             ]
-            baseline, name = median_s([_one(ag2) for _ in range(runs)]), "AutoGen 0.2 (ag2 0.3.2)"
-        else:
-            baseline, name = times["per-process"], "autorun per-process (no ag2 venv)"
-        for mode, seconds in times.items():
-            rows.append(
-                row(
-                    f"tutorial example end to end, autorun {mode}",
-                    seconds,
-                    name,
-                    baseline,
-                    runs,
-                    fraction_of_baseline=round(seconds / baseline, 2),
-                )
-            )
-    return rows
+        samples: dict[str, list[float]] = {key: [] for key in commands}
+        for _ in range(runs):
+            for key, command in commands.items():
+                samples[key].append(_one(command))
+    baseline = median_s(samples[name] if name in samples else samples["per-process"])
+    return [
+        row(
+            f"tutorial example end to end, autorun {mode}",
+            median_s(samples[mode]),
+            name,
+            baseline,
+            runs,
+            fraction_of_baseline=round(median_s(samples[mode]) / baseline, 2),
+        )
+        for mode in ("stateful", "per-process")
+    ]
 
 
 if __name__ == "__main__":
-    for result in tutorial(3):
+    for result in tutorial(int(sys.argv[1]) if len(sys.argv) > 1 else 5):
         print(result)

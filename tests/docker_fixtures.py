@@ -94,7 +94,6 @@ def make_executor(tmp_path: Path, session_ids: Callable[[], str]) -> Callable[..
 
     def make(settings: DockerSettings | None = None, *, timeout: float = 30, **kwargs: Any) -> DockerExecutor:
         kwargs.setdefault("base_env", {})
-        kwargs.setdefault("stateful", False)  # the per-process agent; tests/test_kernel_docker.py tests the kernel
         work_dir = kwargs.pop("work_dir", tmp_path / "work")
         return DockerExecutor(work_dir, timeout, settings or DockerSettings(), session_id=session_ids(), **kwargs)
 

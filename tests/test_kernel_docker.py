@@ -122,3 +122,10 @@ def test_a_kernel_killed_for_memory_is_reported_as_such_and_restarted(make_execu
     assert bomb.exit_code == 137
     assert bomb.output == f"killed: out of memory (limit 256 MiB)\n{STATE_LOST}\n"
     assert after.output == "False\n"
+
+
+def test_a_block_signalling_its_parent_does_not_stop_the_agent(make_executor) -> None:
+    with make_executor(stateful=True) as ex:
+        run_code(ex, "import os, signal\nkept = 1\nos.kill(os.getppid(), signal.SIGTERM)")
+        after = run_code(ex, "print(kept)")
+    assert after.output == "1\n"

@@ -24,7 +24,7 @@ def block(code: str, index: int = 1, language: str = "python") -> CodeBlock:
 @pytest.fixture(params=SANDBOXES)
 def executor(request: pytest.FixtureRequest, tmp_path: Path):
     notices: list[str] = []
-    ex = LocalExecutor(tmp_path / "work", 3, sandbox=request.param, on_notice=notices.append)
+    ex = LocalExecutor(tmp_path / "work", 3, sandbox=request.param, on_notice=notices.append, stateful=True)
     ex.notices = notices  # type: ignore[attr-defined]
     yield ex
     ex.close()
@@ -47,7 +47,7 @@ def test_variables_and_imports_persist_across_blocks(executor: LocalExecutor) ->
 
 def test_kernel_runs_in_the_work_dir_with_the_scrubbed_environment(tmp_path: Path) -> None:
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "OPENAI_API_KEY": "sk-secret"}
-    with LocalExecutor(tmp_path / "work", 10, base_env=env) as ex:
+    with LocalExecutor(tmp_path / "work", 10, base_env=env, stateful=True) as ex:
         result = run(ex, "import os\nprint(os.getcwd())\nprint(os.environ.get('OPENAI_API_KEY'))")
     assert result.output.splitlines() == [str(tmp_path / "work"), "None"]
     assert not (tmp_path / ".ipython").exists()  # a private IPython dir, not the user's
@@ -131,7 +131,7 @@ def test_an_interpreter_without_ipykernel_falls_back_with_one_notice(tmp_path: P
     ):
         pytest.skip("needs a system python3 without ipykernel")
     notices: list[str] = []
-    with LocalExecutor(tmp_path, 10, python=python, on_notice=notices.append) as ex:
+    with LocalExecutor(tmp_path, 10, python=python, on_notice=notices.append, stateful=True) as ex:
         ex.warm_up()
         first = run(ex, "x = 1\nprint('ran')", 1)
         second = run(ex, "print('again')", 2)
@@ -160,7 +160,7 @@ def test_a_daemon_started_by_a_kernel_block_is_swept(tmp_path: Path) -> None:
         "p = subprocess.Popen(['sh', '-c', 'sleep 300 & echo $!'], stdout=subprocess.PIPE, start_new_session=True)\n"
         "print(p.stdout.readline().decode().strip())\n_ = p.wait()"
     )
-    with LocalExecutor(tmp_path, 10) as ex:
+    with LocalExecutor(tmp_path, 10, stateful=True) as ex:
         pid = int(run(ex, code).output.strip())
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
 
@@ -216,3 +216,30 @@ def test_ctrl_c_stops_only_the_running_block_and_keeps_the_state(executor: Local
     assert isinstance(executor, Interruptible)
     executor.interrupt()
     assert run(executor, "print(kept)", 3).output == "yes\n"
+
+
+def test_bytes_written_to_stdout_buffer_arrive_decoded(executor: LocalExecutor) -> None:
+    result = run(
+        executor, "import sys\nsys.stdout.buffer.write(b'caf\\xc3\\xa9 \\xff end\\n')\nsys.stdout.buffer.flush()"
+    )
+    assert result.output == "caf\u00e9 \ufffd end\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code", "output"),
+    [("import sys\nsys.exit(3)", 3, ""), ("import sys\nsys.exit()", 0, ""), ("raise SystemExit('bye')", 1, "bye\n")],
+)
+def test_sys_exit_gives_the_exit_code_a_script_would(executor: LocalExecutor, code: str, exit_code: int, output: str):
+    result = run(executor, code)
+    assert (result.exit_code, result.output) == (exit_code, output)
+    assert run(executor, "print('kernel still up')").output == "kernel still up\n"
+
+
+def test_a_forked_copy_of_the_kernel_is_swept_not_the_kernel(executor: LocalExecutor) -> None:
+    code = (
+        "import os, time\nkept = 1\n"
+        "if os.fork() == 0:\n    os.setsid()\n    time.sleep(300)\n    os._exit(0)\n"
+        "print('forked')"
+    )
+    assert run(executor, code, 1).output == "forked\n"
+    assert run(executor, "print(kept)", 2).output == "1\n"

@@ -149,7 +149,7 @@ class LocalExecutor:
         sandbox: str = "none",
         network: str = "none",
         disk: DiskLimits | None = None,
-        stateful: bool = True,
+        stateful: bool = False,
         on_notice: Callable[[str], None] | None = None,
     ) -> None:
         if timeout <= 0:

@@ -70,9 +70,9 @@ class LocalKernelHost:
                 shutil.rmtree(directory)
 
 
-def _parents() -> dict[int, int]:
-    """pid -> parent pid of every process, from one pass over /proc."""
-    found: dict[int, int] = {}
+def _parents() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, start time) of every process, from one pass over /proc."""
+    found: dict[int, tuple[int, int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -81,14 +81,15 @@ def _parents() -> dict[int, int]:
                 fields = stat.read().rsplit(b")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        found[int(entry)] = int(fields[1])
+        found[int(entry)] = (int(fields[1]), int(fields[19]))
     return found
 
 
 def _is_kernel(pid: int) -> bool:
+    """`python -m ipykernel_launcher ...`: the kernel, or a child it forked (bwrap's argv only names it later)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return b"ipykernel_launcher" in cmdline.read()
+            return cmdline.read().split(b"\0")[1:3] == [b"-m", b"ipykernel_launcher"]
     except OSError:
         return False
 
@@ -101,7 +102,8 @@ def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
     and so is every new child of autorun not in ``known`` (an orphan re-parented to it,
     see reaper.py), so no process a block starts outlives the block.
     """
-    parents = _parents()
+    table = _parents()
+    parents = {pid: parent for pid, (parent, _started) in table.items()}
     children: dict[int, list[int]] = {}
     for pid, parent in parents.items():
         children.setdefault(parent, []).append(pid)
@@ -109,10 +111,11 @@ def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
     doomed: list[int] = []
     for root in roots & set(parents):
         tree, level = [], [root]
-        while level:  # breadth first, so the last kernel found is the deepest (bwrap's argv names it too)
+        while level:
             tree += level
             level = [child for pid in level for child in children.get(pid, [])]
-        kernel = next((pid for pid in reversed(tree) if _is_kernel(pid)), root)
+        # the first started: a block's os.fork() copies the kernel's command line, not its start time
+        kernel = min((pid for pid in tree if _is_kernel(pid)), key=lambda pid: table[pid][1], default=root)
         while kernel in parents and kernel not in spare:
             spare.add(kernel)
             if kernel == root:

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from autorun.kernel.host import KernelHost, KernelProcess
-from autorun.kernel.messages import FIGURE_HELPER, BlockOutput, figures_expression, names_from_expression
+from autorun.kernel.messages import (
+    BINARY_STREAMS,
+    FIGURE_HELPER,
+    BlockOutput,
+    figures_expression,
+    names_from_expression,
+)
 from autorun.units import format_seconds
 
 TIMEOUT_EXIT_CODE = 124  # as timeout(1) and AutoGen report a timeout; the executors use the same
@@ -121,9 +127,6 @@ class KernelDriver:
             self._start_error = None
             try:
                 launched = self._launch()
-            except KernelUnavailable as exc:
-                self._start_error = exc
-                return
             except Exception as exc:  # raised again by the block that needs the kernel
                 self._start_error = exc
                 return
@@ -134,8 +137,10 @@ class KernelDriver:
 
     def ensure_started(self) -> None:
         """Wait for (or do) the start; raises KernelUnavailable with the reason it cannot start."""
-        self.start_in_background()
         self.wait_for_start()
+        if self._kernel is None and self._start_error is None:
+            self.start_in_background()
+            self.wait_for_start()
         if self._start_error is not None:
             error, self._start_error = self._start_error, None
             raise error
@@ -212,7 +217,8 @@ class KernelDriver:
         except BaseException:
             self._stop(kernel)
             raise
-        kernel.client.execute(FIGURE_HELPER + preload_code(self.preload), silent=True, store_history=False)
+        startup = FIGURE_HELPER + BINARY_STREAMS + preload_code(self.preload)
+        kernel.client.execute(startup, silent=True, store_history=False)
         return kernel
 
     def _wait_ready(self, kernel: _Kernel, log: Path) -> None:
@@ -261,8 +267,8 @@ class KernelDriver:
         self, code: str, on_output: Callable[[str], None], *, timeout: float, figure_prefix: str
     ) -> KernelOutcome:
         """Run ``code``; raises KernelUnavailable only when no kernel can be started at all."""
-        started = time.monotonic()
         self.ensure_started()
+        started = time.monotonic()  # the timeout is the block's: a kernel (re)start does not count
         kernel = self._kernel
         assert kernel is not None
         out = BlockOutput(on_output)
@@ -273,7 +279,7 @@ class KernelDriver:
             stop_on_error=False,
             user_expressions={"figures": figures_expression(figure_prefix)},
         )
-        self._running = msg_id
+        self._running = msg_id  # still set if Ctrl-C ends the pump, so interrupt() knows what to stop
         ended = self._pump(kernel, msg_id, out, started + timeout)
         self._running = None
         timed_out = ended == "timeout"
@@ -359,7 +365,7 @@ class KernelDriver:
         timeout: float,
         started: float,
     ) -> KernelOutcome:
-        exit_code = 1 if out.error_name else 0
+        exit_code = out.exit_code
         state_lost = ended != "idle"
         if figures:
             out.newline()

@@ -31,9 +31,55 @@ def _autorun_save_figures(prefix):
 """
 
 
+# Also run at start: code written for a terminal writes bytes to sys.stdout.buffer, which
+# ipykernel's streams lack; these decode them (invalid UTF-8 becomes U+FFFD) into the stream.
+BINARY_STREAMS = """
+def _autorun_binary_streams():
+    import codecs, io, sys
+
+    class BinaryStream(io.RawIOBase):
+        def __init__(self, text):
+            self._text = text
+            self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+        def writable(self):
+            return True
+
+        def write(self, data):
+            self._text.write(self._decoder.decode(bytes(data)))
+            return len(data)
+
+        def flush(self):
+            self._text.flush()
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not hasattr(stream, "buffer"):
+            try:
+                stream.buffer = BinaryStream(stream)
+            except AttributeError:
+                pass
+
+_autorun_binary_streams()
+del _autorun_binary_streams
+__import__("warnings").filterwarnings("ignore", message="To exit: use 'exit', 'quit', or Ctrl-D.")
+"""
+
+
 def figures_expression(prefix: str) -> str:
     """A user expression that saves the open figures; harmless if the helper was deleted."""
     return f"globals().get('_autorun_save_figures', lambda prefix: [])({prefix!r})"
+
+
+def system_exit_code(evalue: str) -> int:
+    """The exit code of ``sys.exit(X)`` from the error's text: N for an int, 0 for None, else 1."""
+    text = evalue.strip()
+    if text in ("", "None"):
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        return 1
 
 
 def strip_ansi(text: str) -> str:
@@ -47,7 +93,7 @@ class BlockOutput:
     on_output: Callable[[str], None]
     kept: OutputKeeper = field(default_factory=lambda: OutputKeeper(KEPT_OUTPUT_CHARS))
     images: list[bytes] = field(default_factory=list)
-    error_name: str | None = None
+    exit_code: int = 0  # 1 after an exception; sys.exit(N) gives N, as for a script
     interrupting: bool = False  # autorun interrupted it (timeout): its KeyboardInterrupt is not the block's error
 
     def emit(self, text: str) -> None:
@@ -67,8 +113,12 @@ class BlockOutput:
         content = msg["content"]
         if kind == "stream":
             self.emit(content.get("text", ""))
+        elif kind == "error" and content.get("ename") == "SystemExit":
+            self.exit_code = system_exit_code(content.get("evalue", ""))
+            if self.exit_code == 1 and content.get("evalue"):
+                self.emit(f"{content['evalue']}\n")  # sys.exit("message") prints it, as Python does
         elif kind == "error" and not self.interrupting:
-            self.error_name = content.get("ename") or "Error"
+            self.exit_code = 1
             self.emit(strip_ansi("\n".join(content.get("traceback", []))).rstrip("\n") + "\n")
         elif kind in ("execute_result", "display_data"):
             self._rich(content.get("data", {}))

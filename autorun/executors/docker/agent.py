@@ -112,15 +112,21 @@ kkill() {
 
 # Command lines: "<number> <timeout> <nonce> <python|sh|probe|kernel|kstate|kkill|ksweep|oom> <path>"; $1 is PY_SETSID.
 AGENT = (
-    "trap : HUP INT TERM\nk=$$\nps=$1\nkp=\n"
+    "trap 'sig=1' HUP INT TERM\nk=$$\nps=$1\nkp=\n"
     "py=$(command -v python3 || command -v python)\n"
     + _SWEEP
     + _SETTLE
     + _OOM
     + _KERNEL
     + """
-while read -r n t x l f; do
-  r=0
+while :; do
+  sig=
+  read -r n t x l f
+  r=$?
+  if [ "$r" -ne 0 ]; then
+    [ -n "$sig" ] && continue  # a signal, not the end of stdin (a kernel block may SIGTERM its parent, the agent)
+    break
+  fi
   if [ "$l" = probe ]; then
     echo "agent=$$"; echo "python=$py"
   elif [ "$l" = kernel ]; then kernel "$f"

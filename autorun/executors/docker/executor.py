@@ -92,7 +92,7 @@ class DockerExecutor:
         session_id: str,
         on_notice: Callable[[str], None] | None = None,
         disk: DiskLimits | None = None,
-        stateful: bool = True,
+        stateful: bool = False,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
