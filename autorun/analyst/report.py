@@ -184,8 +184,14 @@ def report_groups(
     import pandas as pd
 
     found: dict[str, dict[str, Any]] = {}
+    keys: dict[str, Any] = {}
     for group in groups:
         key = df[group].astype(object).where(df[group].notna(), "(missing)").map(label)
+        twin = next((other for other, seen in keys.items() if same_groups(key, seen)), None)
+        if twin is not None:
+            print(f"\n{group}: the same groups as {twin} (one value each way), so not repeated.")
+            continue
+        keys[group] = key
         table = pd.DataFrame({"rows": key.value_counts()})
         table["share %"] = table["rows"] / max(len(df), 1) * 100
         columns = []
@@ -200,6 +206,12 @@ def report_groups(
         found[group] = {"table": {str(k): {c: plain(v) for c, v in row.items()} for k, row in table.iterrows()}}
         found[group]["columns"] = columns
     save_facts(facts_path, "groups", found)
+
+
+def same_groups(a: Any, b: Any) -> bool:
+    """Whether two labellings split the rows the same way (station and station_id)."""
+    pairs = a.str.cat(b, sep="\x00")
+    return int(pairs.nunique()) == int(a.nunique()) == int(b.nunique())
 
 
 def period_keys(dates: Any, span_days: int) -> tuple[str, Any]:

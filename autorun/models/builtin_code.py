@@ -33,7 +33,7 @@ COMMON = ["fmt", "plain", "save_facts", "show", "label", "numbers", "AGG_WORDS"]
 STEP_FUNCTIONS = {
     "load": ["report_load", "MOSTLY_MISSING"],
     "measures": ["report_measures", "MIN_CORRELATION"],
-    "groups": ["report_groups"],
+    "groups": ["report_groups", "same_groups"],
     "trend": ["report_trend", "period_keys", "SHOWN_PERIODS"],
 }
 
