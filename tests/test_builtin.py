@@ -28,6 +28,7 @@ from autorun.executors.nofollow import write_inside
 from autorun.models.base import Message
 from autorun.models.builtin import BuiltinAnalyst
 from tests.conftest import SAMPLE
+from tests.persistent_python import PersistentPython
 from tests.test_datafile import SALES, write_eu_csv
 
 MAX_TURNS = 16
@@ -426,3 +427,29 @@ def test_without_the_helper_module_blocks_carry_the_helpers(tmp_path: Path, pyth
     assert all("def report_" in extract_code_blocks(t)[0].code for t in run.assistant[2:-1])
     assert "- Total revenue by product: Widget Pro 73,300, Gadget Lite 17,800." in run.final
     assert "Self-correction: the loading block failed with `ModuleNotFoundError" in run.final
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_groups_and_trend_save_charts_named_by_their_aggregation(tmp_path: Path, python: str) -> None:
+    run = drive(analyst(SAMPLE, tmp_path), python, tmp_path)
+    names = ["chart-total-revenue-by-product.png", "chart-total-revenue-by-region.png"]
+    names.append("chart-total-revenue-by-month.png")
+    outputs = "\n".join(m.content for m in run.messages if m.role == "user")
+    for name in names:
+        assert f"Chart: {name}" in outputs
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(names)
+
+
+def test_without_matplotlib_the_steps_say_so_and_go_on(tmp_path: Path) -> None:
+    kernel = PersistentPython(sys.executable, tmp_path)
+    try:
+        kernel.run("import sys\nsys.modules['matplotlib'] = None  # matplotlib absent where the code runs\n")
+        model = analyst(SAMPLE, tmp_path, stateful=lambda: True)
+        run = drive(model, sys.executable, tmp_path, runner=lambda code: (*kernel.run(code), ""))
+    finally:
+        kernel.close()
+    outputs = "\n".join(m.content for m in run.messages if m.role == "user")
+    assert "(no chart for total revenue by region: matplotlib is not installed where the code runs)" in outputs
+    assert not list(tmp_path.glob("*.png"))
+    assert "- Total revenue by region: North 31,800" in run.final
