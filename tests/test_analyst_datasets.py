@@ -123,7 +123,13 @@ def facts_of(run_dir: Path) -> dict:
 
 
 def assert_never_summed(df: pd.DataFrame, run: Run, facts: dict, not_additive: list[str]) -> None:
-    """Neither a table nor the summary holds a sum of these columns, nor labels one 'total'."""
+    """Neither a table nor the summary holds a sum of these columns, nor labels one 'total'; the summary is
+    at most eight bullets, each naming what it reports (its aggregation for every figure by group or period)."""
+    bullets = [line for line in run.final.splitlines() if line.startswith("- ")]
+    assert 3 <= len(bullets) <= 8, run.final
+    starts = ("- Total ", "- Mean ", "- Median ", "- Rows ", "- Overall: ", "- Strongest correlations: ")
+    starts += ("- Outliers beyond 1.5 IQR: ", "- Data quality: ", "- Reading: ")
+    assert all(line.startswith(starts) for line in bullets), bullets
     seen = outputs(run) + "\n" + run.final
     roles = {r["column"]: r for r in facts["load"]["roles"]}
     for name in not_additive:
@@ -173,6 +179,7 @@ def test_weather(tmp_path: Path, python: str) -> None:
     by_station = df.groupby("station")["precipitation"].sum().sort_values(ascending=False)
     expected = ", ".join(f"{k} {fmt(v)}" for k, v in by_station.items())
     assert f"- Total precipitation by station: {expected}.\n" in run.final
+    assert "by station_id" not in run.final and "station_id: the same groups as station" in outputs(run)
     by_month = df.groupby(df["date"].str[:7])["precipitation"].sum()
     assert f"Total precipitation by month: top month {by_month.idxmax()} with {fmt(by_month.max())}" in run.final
     roles = {r["column"]: r["role"] for r in facts["load"]["roles"]}

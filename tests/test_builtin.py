@@ -21,11 +21,14 @@ import pandas as pd
 import pytest
 
 from autorun.analyst.report import fmt
+from autorun.analyst.toolkit import install_toolkit
 from autorun.codeblocks import extract_code_blocks
 from autorun.datafile import inspect_data_file
+from autorun.executors.nofollow import write_inside
 from autorun.models.base import Message
 from autorun.models.builtin import BuiltinAnalyst
 from tests.conftest import SAMPLE
+from tests.persistent_python import PersistentPython
 from tests.test_datafile import SALES, write_eu_csv
 
 MAX_TURNS = 16
@@ -134,7 +137,8 @@ def drive(
 
 
 def analyst(path: Path, work_dir: Path, data_path: str | None = None, **options: Any) -> BuiltinAnalyst:
-    """The builtin for ``path``; its blocks run in ``work_dir``, where they leave their facts file."""
+    """The builtin for ``path``; its blocks run in ``work_dir``, import its helper module there, leave facts there."""
+    install_toolkit(work_dir, write_inside)
     return BuiltinAnalyst(inspect_data_file(path), data_path or str(path), work_dir=work_dir, **options)
 
 
@@ -177,6 +181,10 @@ def test_sales_summary_has_the_real_figures(tmp_path: Path, python: str, expecte
     assert len([line for line in run.final.splitlines() if line.startswith("- ")]) <= 8
     assert len(run.assistant) == 5, "load, measures, groups, trend, summary"
     assert all("data/sales.csv" in text for text in run.assistant[:-1])
+    codes = [extract_code_blocks(text)[0].code for text in run.assistant[:-1]]
+    assert all(len(code.splitlines()) < 30 and "def " not in code for code in codes), "blocks show the analysis only"
+    assert all("from autorun_analyst import " in code for code in codes)
+    assert not list(tmp_path.rglob("__pycache__")), "importing the helpers leaves nothing behind"
     assert all(err == "" for err in run.stderr), f"blocks printed warnings or errors: {run.stderr}"
     outputs = [m.content for m in run.messages if m.role == "user"][1:]
     assert all(text.startswith("exitcode: 0 (execution succeeded)") for text in outputs)
@@ -406,3 +414,42 @@ def test_missing_values_are_reported(tmp_path: Path) -> None:
     run = drive(analyst(path, tmp_path), sys.executable, tmp_path)
     assert "- Data quality: missing values in revenue (2), region (1); no duplicate rows." in run.final
     assert "Total revenue by product: Widget Pro 60,800" in run.final
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_without_the_helper_module_blocks_carry_the_helpers(tmp_path: Path, python: str) -> None:
+    """The module is not where the code runs (never installed here): the retry carries the functions inline."""
+    model = BuiltinAnalyst(inspect_data_file(SAMPLE), str(SAMPLE), work_dir=tmp_path)
+    run = drive(model, python, tmp_path)
+    assert "No module named 'autorun_analyst'" in run.messages[2].content
+    retry = extract_code_blocks(run.assistant[1])[0].code
+    assert "def load_table(" in retry and "def infer_roles(" in retry and "autorun_analyst" not in retry
+    assert all("def report_" in extract_code_blocks(t)[0].code for t in run.assistant[2:-1])
+    assert "- Total revenue by product: Widget Pro 73,300, Gadget Lite 17,800." in run.final
+    assert "Self-correction: the loading block failed with `ModuleNotFoundError" in run.final
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_groups_and_trend_save_charts_named_by_their_aggregation(tmp_path: Path, python: str) -> None:
+    run = drive(analyst(SAMPLE, tmp_path), python, tmp_path)
+    names = ["chart-total-revenue-by-product.png", "chart-total-revenue-by-region.png"]
+    names.append("chart-total-revenue-by-month.png")
+    outputs = "\n".join(m.content for m in run.messages if m.role == "user")
+    for name in names:
+        assert f"Chart: {name}" in outputs
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(names)
+
+
+def test_without_matplotlib_the_steps_say_so_and_go_on(tmp_path: Path) -> None:
+    kernel = PersistentPython(sys.executable, tmp_path)
+    try:
+        kernel.run("import sys\nsys.modules['matplotlib'] = None  # matplotlib absent where the code runs\n")
+        model = analyst(SAMPLE, tmp_path, stateful=lambda: True)
+        run = drive(model, sys.executable, tmp_path, runner=lambda code: (*kernel.run(code), ""))
+    finally:
+        kernel.close()
+    outputs = "\n".join(m.content for m in run.messages if m.role == "user")
+    assert "(no chart for total revenue by region: matplotlib is not installed where the code runs)" in outputs
+    assert not list(tmp_path.glob("*.png"))
+    assert "- Total revenue by region: North 31,800" in run.final

@@ -294,6 +294,21 @@ def test_output_has_no_machine_lines_and_facts_land_in_the_work_dir(tmp_path: Pa
     assert "AUTORUN_FACT" not in transcript
     facts = json.loads(next((tmp_path / ".autorun").glob("facts-*.json")).read_text())
     assert set(facts) == {"load", "measures", "groups", "trend"}
+    assert (tmp_path / ".autorun" / "analyst" / "autorun_analyst.py").is_file(), "the helpers the blocks import"
+    assert "def load_table(" not in proc.stdout, "blocks show the analysis, not the helpers"
+
+
+def test_helpers_are_never_written_through_a_planted_symlink(tmp_path: Path, clean_env) -> None:
+    outside, work = tmp_path / "outside", tmp_path / "w"
+    outside.mkdir()
+    (work / ".autorun").mkdir(parents=True)
+    (work / ".autorun" / "analyst").symlink_to(outside)
+    result = CliRunner().invoke(
+        app, ["analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(work)], env=clean_env
+    )
+    assert result.exit_code == 4
+    assert "cannot write the builtin analyst's helpers" in result.stderr
+    assert list(outside.iterdir()) == []
 
 
 def test_question_with_the_builtin_says_it_needs_an_llm(tmp_path: Path, clean_env) -> None:

@@ -103,3 +103,5 @@ def test_builtin_roles_in_docker_pandas(tmp_path: Path, clean_env, engine) -> No
     assert "- Mean body_mass_g by species: " + ", ".join(f"{k} {fmt(v)}" for k, v in by_species.items()) in proc.stdout
     assert "total body_mass_g" not in proc.stdout and "AUTORUN_FACT" not in proc.stdout
     assert len(list((work / ".autorun").glob("facts-*.json"))) == 1
+    chart = work / "chart-mean-body-mass-g-by-species.png"  # drawn by the image's matplotlib (Debian's 3.6)
+    assert chart.read_bytes().startswith(b"\x89PNG")

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 MOSTLY_MISSING = 0.9
+CHART_BARS = 20
 MIN_CORRELATION = 0.5
 SHOWN_PERIODS = 12
 AGG_WORDS = {"sum": "total", "mean": "mean", "median": "median", "count": "rows"}
@@ -184,8 +185,14 @@ def report_groups(
     import pandas as pd
 
     found: dict[str, dict[str, Any]] = {}
+    keys: dict[str, Any] = {}
     for group in groups:
         key = df[group].astype(object).where(df[group].notna(), "(missing)").map(label)
+        twin = next((other for other, seen in keys.items() if same_groups(key, seen)), None)
+        if twin is not None:
+            print(f"\n{group}: the same groups as {twin} (one value each way), so not repeated.")
+            continue
+        keys[group] = key
         table = pd.DataFrame({"rows": key.value_counts()})
         table["share %"] = table["rows"] / max(len(df), 1) * 100
         columns = []
@@ -199,7 +206,60 @@ def report_groups(
         show(table)
         found[group] = {"table": {str(k): {c: plain(v) for c, v in row.items()} for k, row in table.iterrows()}}
         found[group]["columns"] = columns
+        found[group]["chart"] = save_chart("bar", table.index, table[order], f"{order} by {group}")
     save_facts(facts_path, "groups", found)
+
+
+def same_groups(a: Any, b: Any) -> bool:
+    """Whether two labellings split the rows the same way (station and station_id)."""
+    pairs = a.str.cat(b, sep="\x00")
+    return int(pairs.nunique()) == int(a.nunique()) == int(b.nunique())
+
+
+def chart_name(title: str) -> str:
+    """'Total revenue by region' -> 'chart-total-revenue-by-region.png'."""
+    import re
+
+    return "chart-" + (re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "chart") + ".png"
+
+
+def save_chart(kind: str, labels: Any, values: Any, title: str) -> str | None:
+    """Save a bar (categories) or line (periods) chart as PNG in the current directory; its name, or None.
+
+    Without matplotlib where the code runs, a note is printed and no chart is made.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
+    except ImportError:
+        print(f"(no chart for {title}: matplotlib is not installed where the code runs)")
+        return None
+    labels = [str(k) for k in labels]
+    values = [float(v) for v in values]
+    if kind == "bar":
+        labels, values = labels[:CHART_BARS][::-1], values[:CHART_BARS][::-1]
+        fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * len(labels) + 1.2)))
+        ax.barh(labels, values, color="#4C72B0")
+        ax.set_xlabel(title.split(" by ")[0])
+    else:
+        fig, ax = plt.subplots(figsize=(9, 4))
+        ax.plot(labels, values, marker="o" if len(values) <= 40 else None, color="#4C72B0")
+        step = max(1, len(labels) // 12)
+        ax.set_xticks(range(0, len(labels), step))
+        ax.set_xticklabels(labels[::step], rotation=45, ha="right")
+        ax.set_ylabel(title.split(" by ")[0])
+    (ax.xaxis if kind == "bar" else ax.yaxis).set_major_formatter(FuncFormatter(lambda v, _: fmt(v)))
+    ax.set_title(title[:1].upper() + title[1:])
+    ax.grid(axis="x" if kind == "bar" else "y", alpha=0.3)
+    fig.tight_layout()
+    name = chart_name(title)
+    fig.savefig(name, dpi=100)
+    plt.close(fig)
+    print(f"Chart: {name}")
+    return name
 
 
 def period_keys(dates: Any, span_days: int) -> tuple[str, Any]:
@@ -245,7 +305,9 @@ def report_trend(df: Any, date: str, dates: Any, primary: str | None, agg: str, 
         print(f"({len(table) - 2 * SHOWN_PERIODS} periods in the middle not shown)")
     top = table[title].idxmax()
     print(f"\nTop {period} by {title}: {top} with {fmt(table.loc[top, title])}")
+    chart = save_chart("line", table.index, table[title], f"{title} by {period}")
     facts = {"period": period, "title": title, "top": str(top), "top_value": plain(table.loc[top, title])}
+    facts["chart"] = chart
     if len(full) >= 2:
         first, last = full[0], full[-1]
         a, b = float(table.loc[first, title]), float(table.loc[last, title])

@@ -58,7 +58,7 @@ def _title(name: str, load: dict[str, Any]) -> str:
     rows, total, columns = load["rows"], load.get("total_rows", load["rows"]), load["columns"]
     if load.get("notes", {}).get("subset") and total > rows:
         return f"Summary of `{name}` (first {rows:,} of {total:,} rows, {columns} columns; figures cover those rows):"
-    return f"Summary of `{name}` ({rows:,} rows, {columns} columns):"
+    return f"Summary of `{name}` ({rows:,} row{'s' if rows != 1 else ''}, {columns} columns):"
 
 
 def _reading(load: dict[str, Any]) -> list[str]:
@@ -86,7 +86,8 @@ def _ranked(table: dict[str, dict[str, Any]], column: str, share: bool) -> str:
     for key, value in items[:SHOWN_KEYS]:
         extra = f" ({table[key]['share %']:.1f}%)" if share else ""
         shown.append(f"{key} {fmt(value)}{extra}")
-    return ", ".join(shown) + (", ..." if len(items) > SHOWN_KEYS else "")
+    more = len(items) - SHOWN_KEYS
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _groups(groups: dict[str, Any], primary: str | None) -> list[str]:

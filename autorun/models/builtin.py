@@ -224,6 +224,7 @@ def error_line(output: str, exit_code: int) -> str:
 
 
 _RULES: list[tuple[str, str]] = [
+    ("helpers", r"No module named '?autorun_analyst"),
     ("state", r"NameError: name '(df|report_\w+|load_table|FACTS)' is not defined"),
     ("memory", r"^MemoryError|Unable to allocate|out of memory|Killed"),
     ("timeout", r"timed out after"),
@@ -253,8 +254,12 @@ def diagnose(step: str, output: str, exit_code: int, info: DataFileInfo, fixes: 
 
 def _fix_for(kind: str, step: str, info: DataFileInfo, fixes: Fixes) -> tuple[Fixes, str] | None:
     delimited = info.format in ("csv", "tsv")
-    if kind == "state" and not fixes.self_contained:
-        return fixes.with_(self_contained=True), "load the file again in each block (the executor lost its state)"
+    lost = "load the file again in each block (the executor lost its state)"
+    if kind in ("helpers", "state") and step != "load" and not fixes.self_contained:
+        return fixes.with_(self_contained=True), lost  # a kernel restarted: sys.path and df are gone
+    if kind == "helpers" and not fixes.inline:
+        what = "carry the helper functions in the block (the helper module is not where the code runs)"
+        return fixes.with_(inline=True, self_contained=True), what
     if kind == "memory" and delimited and not fixes.compact and fixes.max_rows is None:
         what = "read the whole file compactly (text columns as categories, free-text columns left out)"
         return fixes.with_(compact=True), what

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autorun.analyst.inline import carry, carry_all
+from autorun.analyst.toolkit import TOOLKIT_DIR, TOOLKIT_MODULE
 from autorun.datafile import DataFileInfo, read_kwargs
 
 TAG = "# autorun-builtin step={step} attempt={attempt}"
@@ -33,8 +34,8 @@ COMMON = ["fmt", "plain", "save_facts", "show", "label", "numbers", "AGG_WORDS"]
 STEP_FUNCTIONS = {
     "load": ["report_load", "MOSTLY_MISSING"],
     "measures": ["report_measures", "MIN_CORRELATION"],
-    "groups": ["report_groups"],
-    "trend": ["report_trend", "period_keys", "SHOWN_PERIODS"],
+    "groups": ["report_groups", "same_groups", "save_chart", "chart_name", "CHART_BARS"],
+    "trend": ["report_trend", "period_keys", "SHOWN_PERIODS", "save_chart", "chart_name", "CHART_BARS"],
 }
 
 
@@ -51,6 +52,7 @@ class Fixes:
     strip_columns: bool = False
     engines: bool = False
     compact: bool = False  # read text columns as categories and leave free text out, to fit in memory
+    inline: bool = False  # the helper module is not where the code runs: carry its functions in the block
     max_rows: int | None = None
     careful: bool = False
     self_contained: bool = False  # the executor lost its state: reload in every block
@@ -99,8 +101,47 @@ class Target:
     stateful: bool = False
 
 
+IMPORTS = f"""import sys
+import warnings
+
+sys.dont_write_bytecode = True  # leave no __pycache__ in the work dir
+sys.path.insert(0, {str(TOOLKIT_DIR)!r})  # autorun's helpers for this analysis: {TOOLKIT_MODULE}.py
+warnings.simplefilter("ignore")  # pandas' deprecation and dtype notes are not findings
+"""
+STEP_IMPORTS = {
+    "load": ["load_table", "infer_roles", "report_load"],
+    "measures": ["report_measures"],
+    "groups": ["report_groups"],
+    "trend": ["report_trend"],
+}
+
+
 def render(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes) -> str:
-    """The python block for one step of the plan."""
+    """The python block for one step of the plan: imports from the helper module, then the analysis."""
+    if fixes.inline:
+        return render_inline(step, attempt, info, target, plan, fixes)
+    reuse = target.stateful and not fixes.self_contained and step != "load"
+    names = list(STEP_IMPORTS[step])
+    if not reuse and step != "load":
+        names.insert(0, "load_table")
+    if step == "load" and fixes.max_rows:
+        names.append("count_lines")
+    parts = [TAG.format(step=step, attempt=attempt)]
+    if not reuse:
+        parts.append(IMPORTS)
+    if step == "trend":
+        parts.append("import warnings\n\nimport pandas as pd" if reuse else "import pandas as pd")
+    parts.append(f"from {TOOLKIT_MODULE} import {', '.join(names)}\n")
+    if not reuse:
+        parts.append(load_lines(info, target, plan, fixes, announce=step == "load"))
+    else:
+        parts.append(f"FACTS = {target.facts_path!r}")
+    parts.append(BODIES[step](info, plan, fixes))
+    return "\n".join(parts)
+
+
+def render_inline(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes) -> str:
+    """The block carrying the helper functions it calls (when the helper module cannot be imported)."""
     tag = TAG.format(step=step, attempt=attempt)
     reuse = target.stateful and not fixes.self_contained and step != "load"
     carried = STEP_FUNCTIONS[step] if reuse else COMMON + STEP_FUNCTIONS[step]  # the load block defined COMMON

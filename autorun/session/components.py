@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autorun.config.schema import Config
-from autorun.errors import ConfigError, ModelError
+from autorun.errors import ConfigError, ExecutorError, ModelError
 from autorun.executors.base import Executor
 from autorun.models.base import Model
 from autorun.session.loop import SessionSettings
@@ -216,6 +216,7 @@ def build_model(
     from autorun.models.builtin import BuiltinAnalyst
 
     work_dir = Path(config.executor.work_dir).expanduser().resolve()
+    install_builtin_helpers(work_dir)
     return BuiltinAnalyst(
         data[0].info, data[0].seen_as, work_dir=work_dir, session_id=session_id, stateful=stateful or never_stateful
     )
@@ -223,6 +224,21 @@ def build_model(
 
 def never_stateful() -> bool:
     return False
+
+
+def install_builtin_helpers(work_dir: Path) -> None:
+    """Write the module the builtin's blocks import into the work dir, never through a planted symlink."""
+    from autorun.analyst.toolkit import install_toolkit
+    from autorun.executors.nofollow import write_inside
+
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        install_toolkit(work_dir, write_inside)
+    except OSError as exc:
+        raise ExecutorError(
+            f"cannot write the builtin analyst's helpers into {work_dir}/.autorun/analyst ({exc.strerror or exc}); "
+            "remove what is in the way (a symlink?) or choose another executor.work_dir"
+        ) from None
 
 
 def system_message(config: Config, model: Model, data: Sequence[DataInput], *, stateful: bool = False) -> str | None:
