@@ -127,12 +127,14 @@ def analyse(
         raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode)))
 
     def run() -> int:
+        from autorun.batch.runner import for_batch, stop_with_parent
         from autorun.cli.export import ReportOnEnd
 
+        stop_with_parent(os.environ)
         loaded = load(config, flags)
         request = AnalyseRequest(require_file_argument(files[0]), loaded.config, question)
         reporter = ReportOnEnd(report)
-        display = make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
+        display = for_batch(make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ), os.environ)
         try:
             human = terminal_human(loaded.config.session.human_input_mode)
             outcome = run_analysis(request, reporter.wrap(display), human=human)
