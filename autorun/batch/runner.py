@@ -23,17 +23,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from autorun.events import Event, Sink
+from autorun.batch.child import PARENT_ENV
 
 STOP_GRACE_S = 30.0
-# Set in each child's environment: the batch's pid, so a child stops (cleanly, by SIGTERM) if the batch dies.
-PARENT_ENV = "AUTORUN_BATCH_PARENT"
-_PR_SET_PDEATHSIG = 1
 _ERROR_PREFIX = "autorun: error: "
 
 
@@ -282,51 +279,3 @@ def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signum)
-
-
-class ToBatch:
-    """A batch child's display (JSON Lines to the batch): dropped once the batch is gone.
-
-    When the batch dies, the child gets SIGTERM and ends its session, but its stdout pipe
-    is closed by then; without this, the first write would fail and cut the session's
-    cleanup short of its ``session_end`` record.
-    """
-
-    def __init__(self, display: Sink) -> None:
-        self.display: Sink | None = display
-
-    def handle(self, event: Event) -> None:
-        self._call(lambda display: display.handle(event))
-
-    def close(self) -> None:
-        self._call(lambda display: display.close())
-
-    def _call(self, action: Callable[[Sink], None]) -> None:
-        if self.display is None:
-            return
-        try:
-            action(self.display)
-        except BrokenPipeError:
-            self.display = None
-
-
-def for_batch(display: Sink, env: Mapping[str, str]) -> Sink:
-    """``display`` as a batch child uses it (see :class:`ToBatch`); unchanged outside a batch."""
-    return ToBatch(display) if env.get(PARENT_ENV) else display
-
-
-def stop_with_parent(env: Mapping[str, str]) -> None:
-    """In a batch's child: receive SIGTERM when the batch process dies, even by SIGKILL (Linux).
-
-    The children run in their own sessions (so the terminal's Ctrl-C reaches only the
-    batch); without this, a batch killed outright would leave them running.
-    """
-    parent = env.get(PARENT_ENV, "")
-    if not parent.isdigit() or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != int(parent):  # the batch died before the call above
-        os.kill(os.getpid(), signal.SIGTERM)

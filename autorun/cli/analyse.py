@@ -127,7 +127,7 @@ def analyse(
         raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode)))
 
     def run() -> int:
-        from autorun.batch.runner import for_batch, stop_with_parent
+        from autorun.batch.child import for_batch, stop_with_parent
         from autorun.cli.export import ReportOnEnd
 
         stop_with_parent(os.environ)
