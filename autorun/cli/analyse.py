@@ -58,6 +58,7 @@ def analyse(
         list[Path],
         typer.Argument(
             help="The data file(s): CSV, TSV, JSON, JSONL, Parquet or Excel; several run as a batch.",
+            metavar="FILE",
             readable=False,
         ),
     ],
