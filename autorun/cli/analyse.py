@@ -90,7 +90,7 @@ def analyse(
     report: ReportOpt = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", metavar="N", help="Batch: analyse up to N files at once (default 1)."),
+        typer.Option("--jobs", "-j", metavar="N", min=1, help="Batch: analyse up to N files at once (default 1)."),
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
