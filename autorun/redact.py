@@ -38,13 +38,17 @@ class Redactor:
         return text if self._pattern is None else self._pattern.sub(REDACTED, text)
 
     def value(self, value: Any) -> Any:
-        """Redact every string inside dicts, lists and tuples."""
+        """Redact every string inside dicts, lists, tuples and dataclass values (an event's artifacts)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             return {key: self.value(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return type(value)(self.value(item) for item in value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.replace(
+                value, **{f.name: self.value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            )
         return value
 
     def event(self, event: Event) -> Event:

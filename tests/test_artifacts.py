@@ -111,3 +111,18 @@ def test_recorded_artifacts_replay_as_artifacts_and_show_under_the_result(tmp_pa
     display = PlainRenderer(out, io.StringIO())
     display.handle(result)
     assert "  file created t.csv (4 B)\n" in out.getvalue()
+
+
+def test_a_secret_in_a_file_name_is_redacted_like_any_output(tmp_path: Path) -> None:
+    from autorun.redact import REDACTED, Redactor, redacting_sink
+
+    secret = "sk-artifact-0123456789abcdef"
+    sink = RecordingSink()
+    work = tmp_path / "work"
+    with LocalExecutor(work, timeout=30) as executor:
+        model = ScriptedModel([py(f"open('{secret}.txt', 'w').write('x')"), "TERMINATE"])
+        Session(model, executor, redacting_sink(sink, Redactor([secret])), artifacts=ArtifactWatcher(work)).run("go")
+    [result] = sink.of("execution_result")
+    assert [a.path for a in result.artifacts] == [f"{REDACTED}.txt"]
+    shown = [m.content for m in sink.of("message") if m.role == "user"]
+    assert f"Files created or changed in the work dir: {REDACTED}.txt (1 B)" in shown[-1]

@@ -156,3 +156,28 @@ def test_every_session_option_given_reaches_each_files_session(tmp_path: Path, c
         assert config["session"]["max_consecutive_auto_reply"] == 2
         assert records[-1]["reason"] == "reached max_consecutive_auto_reply (2)"
     assert "a.csv (exit 1: reached max_consecutive_auto_reply (2))" in result.stderr
+
+
+def test_sessions_stop_cleanly_when_the_batch_is_killed_outright(
+    tmp_path: Path, clean_env: dict[str, str], marker: str
+) -> None:
+    replay = tmp_path / "slow.jsonl"
+    reply = {"event": "message", "role": "assistant", "content": f"```sh\nsleep {marker}\n```\n"}
+    replay.write_text(json.dumps(reply) + "\n")
+    files = data_files(tmp_path, "one.csv", "two.csv")
+    work = tmp_path / "work"
+    args = ["analyse", *map(str, files), "--model", f"replay:{replay}", "--local", "--work-dir", str(work), "-j", "2"]
+    parent = subprocess.Popen(autorun_cmd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env)
+    deadline = time.monotonic() + 120
+    while len(live_pids_with(marker)) < 2:
+        assert time.monotonic() < deadline and parent.poll() is None, "two blocks should be running"
+        time.sleep(0.1)
+    parent.kill()
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while live_pids_with(marker) or live_pids_with(str(work)):
+        assert time.monotonic() < deadline, "a session outlived its batch"
+        time.sleep(0.2)
+    for name in ("one", "two"):
+        records = [json.loads(line) for line in next((work / name / ".autorun" / "sessions").glob("*.jsonl")).open()]
+        assert records[-1]["event"] == "session_end" and records[-1]["exit_code"] == 143

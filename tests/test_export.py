@@ -39,6 +39,18 @@ plt.savefig("revenue_by_product.png")
 SCRIPT_TAG = "<script>alert('x')</script>"
 
 
+def png_artifacts(transcript: Path) -> list[str]:
+    """The PNGs the session's blocks wrote: the chart, and any figure a kernel saved on its own."""
+    records = read_transcript(transcript)
+    return [
+        a["path"]
+        for r in records
+        if r["event"] == "execution_result"
+        for a in r["artifacts"]
+        if a["path"].endswith(".png")
+    ]
+
+
 def fenced(language: str, code: str) -> str:
     return f"```{language}\n{code}\n```"
 
@@ -110,7 +122,8 @@ def test_notebook_validates_and_carries_the_recorded_outputs(session_transcript:
             if output.output_type == "display_data":
                 assert base64.b64decode(output.data["image/png"]).startswith(PNG_MAGIC)
                 pngs += 1
-    assert pngs == 1
+    assert "revenue_by_product.png" in png_artifacts(session_transcript)
+    assert pngs == len(png_artifacts(session_transcript))
     first = notebook.cells[0]
     assert first.cell_type == "markdown" and "| blocks | 3 ok, 1 failed |" in first.source
     assert "Widget Pro leads with 26,700." in first.source
@@ -118,6 +131,7 @@ def test_notebook_validates_and_carries_the_recorded_outputs(session_transcript:
     failed = code_cells[3]
     [error] = [o for o in failed.outputs if o.output_type == "error"]
     assert (error.ename, error.evalue) == ("ValueError", "bad column")
+    assert error.traceback[-1] == "ValueError: bad column" and "before" in failed.outputs[0].text
     assert "raises-exception" in failed.metadata["tags"]
 
 
@@ -148,9 +162,12 @@ def test_html_is_self_contained_escaped_and_summarised(session_transcript: Path,
     assert summary["file"] == "sales.csv" and summary["blocks"] == "3 ok, 1 failed"
     assert summary["model"] == "scripted" and summary["executor"] == "local" and summary["turns"] == "4"
     images = [img.get("src") for img in tree.iter("img")]
-    assert len(images) == 1 and images[0].startswith("data:image/png;base64,")
-    assert base64.b64decode(images[0].split(",", 1)[1]).startswith(PNG_MAGIC)
-    assert not re.search(r"https?://|//", page.replace(images[0], "")), "no external reference of any kind"
+    assert len(images) == len(png_artifacts(session_transcript))
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG_MAGIC)
+        page = page.replace(src, "")
+    assert not re.search(r"https?://|//", page), "no external reference of any kind"
     assert tree.find(".//span") is not None, "code is highlighted"
     assert "Widget Pro leads with 26,700." in "".join(tree.find(".//div[@class='final']").itertext())
 
@@ -158,9 +175,10 @@ def test_html_is_self_contained_escaped_and_summarised(session_transcript: Path,
 def test_markdown_links_images_relative_to_the_document(session_transcript: Path, tmp_path: Path) -> None:
     out = export_transcript(session_transcript, out=tmp_path / "docs" / "report.md")
     text = out.read_text()
-    [link] = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert not Path(link).is_absolute()
-    assert (out.parent / link).resolve() == session_transcript.parents[2] / "revenue_by_product.png"
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) == len(png_artifacts(session_transcript))
+    assert not any(Path(link).is_absolute() for link in links)
+    assert session_transcript.parents[2] / "revenue_by_product.png" in {(out.parent / x).resolve() for x in links}
     assert "| blocks | 3 ok, 1 failed |" in text and "```sh\necho from-shell" in text
 
 
@@ -172,7 +190,8 @@ def test_a_replaced_image_is_not_shown_as_the_block_output(session_transcript: P
     try:
         chart.write_bytes(PNG_MAGIC + b"another picture")
         page = export_transcript(session_transcript, out=tmp_path / "r.html").read_text()
-        assert "data:image/png" not in page and "changed after this block" in page
+        assert page.count("data:image/png") == len(png_artifacts(session_transcript)) - 1
+        assert "revenue_by_product.png (changed after this block)" in page
     finally:
         chart.write_bytes(original)
 
@@ -185,6 +204,23 @@ def test_docker_paths_are_rewritten_for_the_work_dir(session_transcript: Path) -
     code = "pd.read_csv('/workspace/data/sales.csv'); plt.savefig('/workspace/out/c.png')"
     data_file = summary.data_file
     assert rewrite(code, rewrites) == f"pd.read_csv('{data_file}'); plt.savefig('./out/c.png')"
+
+
+def test_tracebacks_of_processes_and_of_kernels_become_error_outputs() -> None:
+    from autorun.export.report import split_traceback
+
+    process = "a\nTraceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'k'\n"
+    assert split_traceback(process) == (
+        "a\n",
+        ["Traceback (most recent call last):", '  File "x.py", line 1', "KeyError: 'k'"],
+    )
+    kernel = (
+        "before\n" + "-" * 75 + "\nValueError" + " " * 32 + "Traceback (most recent call last)\nCell In[1], line 2\n"
+    )
+    kernel += "----> 2 raise ValueError('bad')\n\nValueError: bad\n"
+    text, lines = split_traceback(kernel)
+    assert text == "before\n" and lines[0] == "-" * 75 and lines[-1] == "ValueError: bad"
+    assert split_traceback("no traceback here\n") == ("no traceback here\n", [])
 
 
 def test_report_format_comes_from_the_extension() -> None:
@@ -209,4 +245,4 @@ def test_a_transcript_moved_to_another_machine_finds_its_files_beside_it(
     transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
     out = export_transcript(transcript, "html")
     assert out.parent == moved and not Path("/home/runner/work/gone").exists()
-    assert out.read_text().count('src="data:image/png;base64,') == 1
+    assert out.read_text().count('src="data:image/png;base64,') == len(png_artifacts(transcript))

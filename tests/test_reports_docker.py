@@ -46,11 +46,12 @@ def test_docker_block_artifacts_reach_the_transcript_and_the_reports(
     [transcript] = (work / ".autorun" / "sessions").glob("*.jsonl")
     records = [json.loads(line) for line in transcript.read_text().splitlines()]
     [executed] = [r for r in records if r["event"] == "execution_result"]
-    assert [a["path"] for a in executed["artifacts"]] == ["revenue.png"], "no data mount point, no symlink"
-    assert executed["artifacts"][0]["media_type"] == "image/png"
+    written = {a["path"]: a for a in executed["artifacts"]}
+    assert "revenue.png" in written and all(a["media_type"] == "image/png" for a in written.values())
+    assert not any(p.startswith("data/") or p == "host-link" for p in written), "no data mount point, no symlink"
     assert "created revenue.png" in result.stdout
     page = (tmp_path / "r.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 1
+    assert page.count('src="data:image/png;base64,') == len(written)  # with a kernel, also the figure it saved
     export = subprocess.run(autorun_cmd("export", str(transcript), "-f", "ipynb"), capture_output=True, text=True)
     notebook = json.loads(Path(export.stdout.strip()).read_text())
     [code] = [c for c in notebook["cells"] if c["cell_type"] == "code"]

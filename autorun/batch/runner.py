@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from autorun.batch.child import PARENT_ENV
+
 STOP_GRACE_S = 30.0
 _ERROR_PREFIX = "autorun: error: "
 
@@ -156,7 +158,8 @@ class BatchRunner:
         self._threads: list[threading.Thread] = []
 
     def run(self) -> list[BatchItem]:
-        """Run every session to its end; on KeyboardInterrupt or SystemExit, stop them all and re-raise."""
+        """Run every session to its end; on any interruption (Ctrl-C, SIGTERM raised as an exception), stop
+        them all, keep what they reported until they ended, and re-raise."""
         pending = list(self.items)
         try:
             while pending or self._running:
@@ -198,6 +201,10 @@ class BatchRunner:
         self._running.clear()
         for thread in self._threads:
             thread.join(timeout=5)
+        while not self._lines.empty():  # what the sessions said while stopping (their session_end)
+            line = self._lines.get_nowait()
+            if line.text is not None:
+                self._on_line(line.item, line.text)
 
     def _start(self, item: BatchItem) -> None:
         item.state, item.started = "running", time.monotonic()
@@ -212,7 +219,7 @@ class BatchRunner:
                 text=True,
                 encoding="utf-8",
                 errors="replace",
-                env=self.env,
+                env={**(self.env if self.env is not None else os.environ), PARENT_ENV: str(os.getpid())},
                 start_new_session=True,
             )
         except OSError as exc:

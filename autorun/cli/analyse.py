@@ -60,6 +60,7 @@ def analyse(
         list[Path],
         typer.Argument(
             help="The data file(s): CSV, TSV, JSON, JSONL, Parquet or Excel; several run as a batch.",
+            metavar="FILE",
             readable=False,
         ),
     ],
@@ -93,7 +94,7 @@ def analyse(
     report: ReportOpt = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", metavar="N", help="Batch: analyse up to N files at once (default 1)."),
+        typer.Option("--jobs", "-j", metavar="N", min=1, help="Batch: analyse up to N files at once (default 1)."),
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
@@ -131,12 +132,14 @@ def analyse(
         raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode)))
 
     def run() -> int:
+        from autorun.batch.child import for_batch, stop_with_parent
         from autorun.cli.export import ReportOnEnd
 
+        stop_with_parent(os.environ)
         loaded = load(config, flags)
         request = AnalyseRequest(require_file_argument(files[0]), loaded.config, question, sheet=sheet)
         reporter = ReportOnEnd(report)
-        display = make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
+        display = for_batch(make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ), os.environ)
         try:
             human = terminal_human(loaded.config.session.human_input_mode)
             outcome = run_analysis(request, reporter.wrap(display), human=human)

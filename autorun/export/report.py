@@ -18,7 +18,9 @@ from autorun.events import Artifact
 from autorun.render.common import format_duration, format_usage, hide_fenced_code, termination_keyword, without_keyword
 
 _RESULT_ECHO = re.compile(r"^exitcode: -?\d+ \(execution (succeeded|failed)\)")
-TRACEBACK_HEAD = "Traceback (most recent call last):"
+_TRACEBACK_START = re.compile(
+    r"^(?:Traceback \(most recent call last\):$|-{20,}\n\S[^\n]*Traceback \(most recent call last\)$)", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,14 @@ def load_report(path: Path) -> Report:
 
 
 def split_traceback(output: str) -> tuple[str, list[str]]:
-    """A failed Python block's output as (what came before the traceback, the traceback's lines)."""
-    at = output.rfind(TRACEBACK_HEAD)
-    if at == -1 or (at > 0 and output[at - 1] != "\n"):
+    """A failed Python block's output as (what came before the traceback, the traceback's lines).
+
+    Both forms are found: Python's own (``Traceback (most recent call last):``) from a block
+    run as a process, and IPython's (a rule of dashes, then ``ValueError   Traceback ...``)
+    from a block run in a kernel.
+    """
+    starts = list(_TRACEBACK_START.finditer(output))
+    if not starts:
         return output, []
+    at = starts[-1].start()
     return output[:at], output[at:].rstrip("\n").split("\n")
