@@ -17,7 +17,7 @@ from autorun.executors.docker.engine import connect, engine_host, engine_problem
 if TYPE_CHECKING:
     from docker import DockerClient
 
-SESSION_LABEL = "autorun.session.loop"
+SESSION_LABEL = "autorun.session"
 Status = Literal["ok", "warn", "fail", "skip"]
 ENDPOINT_TIMEOUT_S = 5.0
 MIN_PYTHON = (3, 11)

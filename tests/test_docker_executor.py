@@ -571,7 +571,7 @@ def test_container_removes_itself_when_autorun_is_killed(session_ids, docker_cli
 
 def test_clean_removes_leftover_labelled_containers(docker_client, session_ids):
     session_id = session_ids()
-    labels = {"autorun": "1", "autorun.session.loop": session_id}
+    labels = {"autorun": "1", "autorun.session": session_id}
     docker_client.containers.run(TEST_IMAGE, ["sleep", "300"], labels=labels, detach=True, init=True)
     unrelated = docker_client.containers.run(TEST_IMAGE, ["sleep", "300"], detach=True, init=True)
     try:

@@ -235,7 +235,7 @@ def leftover_processes(work_dir: Path) -> list[str]:
 
 def leftover_containers(session_id: str) -> list[str]:
     proc = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=autorun.session.loop={session_id}"],
+        ["docker", "ps", "-aq", "--filter", f"label=autorun.session={session_id}"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -82,7 +82,7 @@ def test_container_killed_from_outside(tmp_path: Path, docker_client: object) ->
     def kill_when_started() -> None:
         wait_for(tmp_path / "work" / "started")
         ids = subprocess.run(
-            ["docker", "ps", "-q", "--filter", f"label=autorun.session.loop={session_id}"],
+            ["docker", "ps", "-q", "--filter", f"label=autorun.session={session_id}"],
             capture_output=True,
             text=True,
             timeout=30,

@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DockerExecutor", "DockerSettings", "settings_from_config"]
 
-SESSION_LABEL = "autorun.session.loop"
+SESSION_LABEL = "autorun.session"
 CONTAINER_ENV = {**EXECUTION_ENV, "HOME": "/tmp"}
 OOM_EXIT_CODE = 137
 PROBE_TIMEOUT_S = 30.0
