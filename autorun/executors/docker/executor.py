@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
+from autorun.executors.background import BackgroundStart
 from autorun.executors.base import TIMEOUT_EXIT_CODE, ExecResult, OutputCallback, failed_result, timeout_line
 from autorun.executors.docker.agent import (
     AGENT_COMMAND,
@@ -106,8 +107,7 @@ class DockerExecutor:
         self._closed = False
         self.stateful = stateful  # python blocks share one kernel; False after a kernel could not start
         self._kernel: ContainerKernel | None = None
-        self._warm: threading.Thread | None = None
-        self._warm_error: BaseException | None = None
+        self._warm = BackgroundStart(self._start_with_kernel, "autorun-docker-start")
         self._agent_lock = threading.Lock()
 
     # -- the Executor protocol -------------------------------------------------------------
@@ -129,7 +129,7 @@ class DockerExecutor:
         started = time.monotonic()
         if block.language not in EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
-        self._finish_warm_up()
+        self._warm.finish()
         self.start()
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
@@ -158,25 +158,13 @@ class DockerExecutor:
 
     def warm_up(self) -> None:
         """Start the container and the kernel in a background thread; the first `run()` waits for it."""
-        if self._warm is None and self._container_id is None and not self._closed:
-            self._warm = threading.Thread(target=self._warm_up, name="autorun-docker-start", daemon=True)
-            self._warm.start()
+        if self._container_id is None and not self._closed:
+            self._warm.begin()
 
-    def _warm_up(self) -> None:
-        try:
-            self.start()
-            if self._kernel is not None:
-                self._kernel.driver.start_in_background()
-        except BaseException as exc:  # raised again by the first block
-            self._warm_error = exc
-
-    def _finish_warm_up(self) -> None:
-        warm, self._warm = self._warm, None
-        if warm is not None:
-            warm.join()
-        error, self._warm_error = self._warm_error, None
-        if error is not None:
-            raise error
+    def _start_with_kernel(self) -> None:
+        self.start()
+        if self._kernel is not None:
+            self._kernel.driver.start_in_background()
 
     def _agent_says(self, command: str, argument: str) -> str:
         """One kernel command to the agent (kernel, kstate, kkill); its output."""
@@ -202,9 +190,8 @@ class DockerExecutor:
     def close(self) -> None:
         """Remove the container (kill, no graceful stop). Safe to call twice and after failures."""
         self._closed = True
-        warm, self._warm = self._warm, None
-        if warm is not None and warm is not threading.current_thread():
-            warm.join(timeout=PROBE_TIMEOUT_S)
+        with contextlib.suppress(Exception):  # a failed start is moot now
+            self._warm.finish(timeout=PROBE_TIMEOUT_S)
         if self._kernel is not None:
             self._kernel.close()  # kills it through the agent while the container is still there
             self._kernel = None
