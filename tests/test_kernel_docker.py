@@ -129,3 +129,12 @@ def test_a_block_signalling_its_parent_does_not_stop_the_agent(make_executor) ->
         run_code(ex, "import os, signal\nkept = 1\nos.kill(os.getppid(), signal.SIGTERM)")
         after = run_code(ex, "print(kept)")
     assert after.output == "1\n"
+
+
+def test_a_start_that_fails_in_the_background_fails_the_first_block(make_executor) -> None:
+    from autorun.errors import ExecutorError
+
+    with make_executor(DockerSettings(image="autorun-no-such-image:0", pull=False), stateful=True) as ex:
+        ex.warm_up()
+        with pytest.raises(ExecutorError, match="not present locally"):
+            run_code(ex, "print(1)", runs=False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autorun.kernel.connection import (
+    PORT_KEYS,
+    connection_info,
+    describe_status,
+    log_tail,
+    preload_code,
+    write_json,
+)
 from autorun.kernel.host import KernelHost, KernelProcess
 from autorun.kernel.messages import (
     BINARY_STREAMS,
@@ -75,14 +82,6 @@ class _Kernel:
     process: KernelProcess
     client: Any  # jupyter_client.BlockingKernelClient
     files: list[Path] = field(default_factory=list)
-
-
-def _log_tail(log: Path, limit: int = 300) -> str:
-    try:
-        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return ""
-    return lines[-1][:limit] if lines else ""
 
 
 class KernelDriver:
@@ -174,13 +173,13 @@ class KernelDriver:
         directory = self.host.socket_dir()
         info = connection_info(str(directory / f"k{number}"))
         connection = directory / f"kernel-{number}.json"
-        _write_json(connection, info)
-        files = [connection, *(directory / f"k{number}-{info[key]}" for key in _PORT_KEYS)]
+        write_json(connection, info)
+        files = [connection, *(directory / f"k{number}-{info[key]}" for key in PORT_KEYS)]
         inside = self.host.kernel_path(directory)
         kernel_connection = connection
         if inside != str(directory):  # the kernel sees the directory elsewhere (a container mount)
             kernel_connection = directory / f"kernel-{number}-inside.json"
-            _write_json(kernel_connection, {**info, "ip": f"{inside}/k{number}"})
+            write_json(kernel_connection, {**info, "ip": f"{inside}/k{number}"})
             files.append(kernel_connection)
         log = directory / f"kernel-{number}.log"
         files.append(log)
@@ -231,7 +230,7 @@ class KernelDriver:
                 if self._closing:
                     raise KernelUnavailable("the session is closing")
                 if not kernel.process.alive():
-                    reason = _log_tail(log) or f"exit status {kernel.process.exit_status()}"
+                    reason = log_tail(log) or f"exit status {kernel.process.exit_status()}"
                     raise KernelUnavailable(f"the kernel exited at start ({reason})")
                 try:
                     msg = kernel.client.get_iopub_msg(timeout=0.05)
@@ -379,7 +378,7 @@ class KernelDriver:
             exit_code = status if status is not None else 1
             out.newline()
             reason = kernel.process.end_reason()  # e.g. the memory limit's own line
-            out.emit(f"{reason}\n" if reason else f"the kernel died ({_describe_status(status)})\n")
+            out.emit(f"{reason}\n" if reason else f"the kernel died ({describe_status(status)})\n")
         if state_lost:
             self._restart()
         if timed_out or state_lost:
@@ -392,44 +391,3 @@ class KernelDriver:
             state_lost=state_lost,
             figures=tuple(figures),
         )
-
-
-_PORT_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
-
-
-def _describe_status(status: int | None) -> str:
-    if status is None:
-        return "it stopped answering"
-    if status > 128:
-        try:
-            name = signal.Signals(status - 128).name
-        except ValueError:
-            name = f"signal {status - 128}"
-        return f"killed by {name}"
-    return f"exit code {status}"
-
-
-def preload_code(modules: tuple[str, ...]) -> str:
-    """Code that imports ``modules`` where they are installed, binding no name."""
-    lines = [
-        f"\nif __import__('importlib.util').util.find_spec({name!r}):\n    __import__({name!r})" for name in modules
-    ]
-    return "".join(lines) + "\n"
-
-
-def connection_info(ip: str) -> dict[str, Any]:
-    """A Jupyter connection file for the ipc transport: sockets IP-1 ... IP-5, a fresh HMAC key."""
-    import secrets
-
-    ports = {key: number for number, key in enumerate(_PORT_KEYS, 1)}
-    key = secrets.token_hex(32)
-    return {**ports, "ip": ip, "key": key, "transport": "ipc", "signature_scheme": "hmac-sha256", "kernel_name": ""}
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    import json
-    import os
-
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(data, handle)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
+from autorun.executors.background import BackgroundStart
 from autorun.executors.base import (
     KILLED_EXIT_CODE,
     TIMEOUT_EXIT_CODE,
@@ -118,8 +119,7 @@ class DockerExecutor:
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self.stateful = stateful  # python blocks share one kernel; False after a kernel could not start
         self._kernel: ContainerKernel | None = None
-        self._warm: threading.Thread | None = None
-        self._warm_error: BaseException | None = None
+        self._warm = BackgroundStart(self._start_with_kernel, "autorun-docker-start")
         self._agent_lock = threading.Lock()
 
     # -- the Executor protocol -------------------------------------------------------------
@@ -141,7 +141,7 @@ class DockerExecutor:
         started = time.monotonic()
         if block.language not in EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
-        self._finish_warm_up()
+        self._warm.finish()
         self.start()
         self.disk.baseline()
         crossed = self.disk.check()
@@ -191,25 +191,13 @@ class DockerExecutor:
 
     def warm_up(self) -> None:
         """Start the container and the kernel in a background thread; the first `run()` waits for it."""
-        if self._warm is None and self._container_id is None and not self._closed:
-            self._warm = threading.Thread(target=self._warm_up, name="autorun-docker-start", daemon=True)
-            self._warm.start()
+        if self._container_id is None and not self._closed:
+            self._warm.begin()
 
-    def _warm_up(self) -> None:
-        try:
-            self.start()
-            if self._kernel is not None:
-                self._kernel.driver.start_in_background()
-        except BaseException as exc:  # raised again by the first block
-            self._warm_error = exc
-
-    def _finish_warm_up(self) -> None:
-        warm, self._warm = self._warm, None
-        if warm is not None:
-            warm.join()
-        error, self._warm_error = self._warm_error, None
-        if error is not None:
-            raise error
+    def _start_with_kernel(self) -> None:
+        self.start()
+        if self._kernel is not None:
+            self._kernel.driver.start_in_background()
 
     def _agent_says(self, command: str, argument: str) -> str:
         """One kernel command to the agent (kernel, kstate, kkill); its output."""
@@ -235,9 +223,8 @@ class DockerExecutor:
     def close(self) -> None:
         """Remove the container (kill, no graceful stop). Safe to call twice and after failures."""
         self._closed = True
-        warm, self._warm = self._warm, None
-        if warm is not None and warm is not threading.current_thread():
-            warm.join(timeout=PROBE_TIMEOUT_S)
+        with contextlib.suppress(Exception):  # a failed start is moot now
+            self._warm.finish(timeout=PROBE_TIMEOUT_S)
         if self._kernel is not None:
             self._kernel.close()  # kills it through the agent while the container is still there
             self._kernel = None

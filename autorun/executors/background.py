@@ -1,0 +1,36 @@
+"""Run a start-up step in a thread now and collect its outcome at the first use."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+
+class BackgroundStart:
+    """``begin()`` runs ``step`` in a daemon thread; ``finish()`` waits and raises what it raised."""
+
+    def __init__(self, step: Callable[[], None], name: str) -> None:
+        self._step = step
+        self._name = name
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def begin(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._step()
+        except BaseException as exc:  # raised again by finish(), in the thread that needs the result
+            self._error = exc
+
+    def finish(self, timeout: float | None = None) -> None:
+        """Wait for the step (not from within it); raise its exception, once."""
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
