@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,32 @@ def disconnect_all(api: Any, container_id: str) -> None:
         api.disconnect_container_from_network(container_id, network, force=True)
     if networks():
         raise ExecutorError("Could not disconnect the container from its networks after setup.")
+
+
+def remove_container(api: Any, container_id: str, within_s: float = 5.0) -> BaseException | None:
+    """Force-remove a container (kill, no graceful stop); the error when that failed, else None.
+
+    A 409 means the engine is already removing it (AutoRemove): wait until it is gone.
+    """
+    import docker.errors
+
+    try:
+        api.remove_container(container_id, force=True)
+        return None
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            return exc
+    except Exception as exc:
+        return exc
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            api.inspect_container(container_id)
+        except docker.errors.NotFound:
+            return None
+        except Exception as exc:
+            return exc
+        time.sleep(0.02)
+    return None

@@ -44,6 +44,7 @@ from autorun.executors.docker.container import (
     host_config,
     install_setup,
     prepare_mount_points,
+    remove_container,
     remove_mount_points,
 )
 from autorun.executors.docker.engine import (
@@ -230,7 +231,12 @@ class DockerExecutor:
             self._kernel = None
         container_id, self._container_id = self._container_id, None
         if container_id is not None:
-            self._remove(container_id)
+            problem = remove_container(self._api, container_id)
+            if problem is not None:
+                self._notice(
+                    f"could not remove Docker container {self.container_name} ({_first_line(problem)}); "
+                    "run `autorun clean` once the engine answers"
+                )
         if self._channel is not None:
             self._channel.close()
             self._channel = None
@@ -325,41 +331,6 @@ class DockerExecutor:
         self._agent_pid = int(found["agent"])
         self._python = found["python"]
         self._oom_kills = reply.oom_kills
-
-    def _remove(self, container_id: str) -> None:
-        import docker.errors
-
-        try:
-            self._api.remove_container(container_id, force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            if exc.status_code == 409:  # the engine is already removing it (AutoRemove)
-                self._wait_removed(container_id)
-            else:
-                self._removalfailed_result(exc)
-        except Exception as exc:
-            self._removalfailed_result(exc)
-
-    def _wait_removed(self, container_id: str, within_s: float = 5.0) -> None:
-        import docker.errors
-
-        deadline = time.monotonic() + within_s
-        while time.monotonic() < deadline:
-            try:
-                self._api.inspect_container(container_id)
-            except docker.errors.NotFound:
-                return
-            except Exception as exc:
-                self._removalfailed_result(exc)
-                return
-            time.sleep(0.02)
-
-    def _removalfailed_result(self, exc: BaseException) -> None:
-        self._notice(
-            f"could not remove Docker container {self.container_name} ({_first_line(exc)}); "
-            "run `autorun clean` once the engine answers"
-        )
 
     # -- one block ---------------------------------------------------------------------------
 
