@@ -63,6 +63,10 @@ def _autorun_binary_streams():
 _autorun_binary_streams()
 del _autorun_binary_streams
 __import__("warnings").filterwarnings("ignore", message="To exit: use 'exit', 'quit', or Ctrl-D.")
+# The first write to each stream sets up ipykernel's output path, which needs file descriptors:
+# done now, a block that uses up its open-files limit can still print (to a message nobody reads).
+print(flush=True)
+print(file=__import__("sys").stderr, flush=True)
 """
 
 

@@ -128,7 +128,10 @@ class ContainerKernel:
         self._ask = ask
         self._notice = notice
         self.host = DockerKernelHost(ask, python, user, oom_text)
-        self.driver = KernelDriver(self.host, save_image=image_saver(work_dir))
+        # No pandas preload here: every fork of the kernel costs memory in proportion to its size,
+        # and the container's memory limit is small and shared by all its processes, so a lean
+        # kernel lets a fork bomb hit the pids limit rather than the OOM killer.
+        self.driver = KernelDriver(self.host, save_image=image_saver(work_dir), preload=())
         self.usable = True  # False once it could not start: python blocks then run as processes
 
     def run(self, block: CodeBlock, on_output: OutputCallback, timeout: float) -> ExecResult | None:
