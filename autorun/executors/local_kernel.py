@@ -114,8 +114,11 @@ def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
         while level:
             tree += level
             level = [child for pid in level for child in children.get(pid, [])]
+        kernels = [pid for pid in tree if _is_kernel(pid)]
+        if not kernels:  # a kernel still starting (a restart): nothing of a block's is in its tree yet
+            continue
         # the first started: a block's os.fork() copies the kernel's command line, not its start time
-        kernel = min((pid for pid in tree if _is_kernel(pid)), key=lambda pid: table[pid][1], default=root)
+        kernel = min(kernels, key=lambda pid: table[pid][1])
         while kernel in parents and kernel not in spare:
             spare.add(kernel)
             if kernel == root:
