@@ -275,6 +275,8 @@ class LocalExecutor:
             return None
         disk_stop = disk_watch.stop()
         assert self._kernel_host is not None
+        if outcome.state_lost:  # a kernel is starting: bwrap's set-up briefly makes it autorun's child
+            driver.wait_for_start()
         sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
         result = exec_result(outcome)
         if disk_stop:
