@@ -239,7 +239,8 @@ def test_real_timezone_error_in_the_trend_is_corrected(tmp_path: Path, python: s
 
     retry = next(extract_code_blocks(text)[0].code for text in run.assistant if "step=trend attempt=2" in text)
     assert ".str.replace(" in retry and 'errors="coerce"' in retry and "utc=True" not in retry
-    assert "Total amount by month: top month 2026-02 with 49;" in run.final, "local months, not UTC ones"
+    assert "Total amount by month: top month 2026-02 with 49" in run.final, "local months, not UTC ones"
+    assert "full month" not in run.final, "one reading on 5 January and one on 1 April make no full month"
     assert "Self-correction: the trend block failed" in run.final
 
 

@@ -278,6 +278,54 @@ def period_keys(dates: Any, span_days: int) -> tuple[str, Any]:
     return "hour", dates.dt.strftime("%Y-%m-%d %H:00")
 
 
+def period_bounds(period: str, key: str, tz: Any = None) -> tuple[Any, Any]:
+    """The start of the period a key of ``period_keys`` names, and the start of the next one."""
+    import pandas as pd
+
+    if period == "year":
+        start = pd.Timestamp(f"{key}-01-01")
+        end = start + pd.DateOffset(years=1)
+    elif period == "month":
+        start = pd.Timestamp(f"{key}-01")
+        end = start + pd.DateOffset(months=1)
+    elif period == "week":
+        start = pd.Timestamp(key.replace("week of ", ""))
+        end = start + pd.Timedelta(days=7)
+    elif period == "day":
+        start = pd.Timestamp(key)
+        end = start + pd.Timedelta(days=1)
+    else:
+        start = pd.Timestamp(key.replace(":00", ":00:00"))
+        end = start + pd.Timedelta(hours=1)
+    if tz is not None:
+        start, end = start.tz_localize(tz), end.tz_localize(tz)
+    return start, end
+
+
+def full_periods(table: Any, period: str, dates: Any) -> list[Any]:
+    """The periods the data covers whole: every inner one, and an edge one only when the data
+    reaches within 1.5 typical gaps between observations of its calendar start (first) or end (last).
+
+    Years given as numbers (or dates pandas keeps as objects) have no calendar to check: there
+    an edge period counts when it holds at least half the median period's rows.
+    """
+    import pandas as pd
+
+    keys = list(table.index)
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        middle = float(table["rows"].median())
+        return [k for i, k in enumerate(keys) if 0 < i < len(keys) - 1 or table.loc[k, "rows"] >= 0.5 * middle]
+    seen = dates.dropna().sort_values()
+    slack = seen.diff().median() * 1.5 if len(seen) > 1 else pd.Timedelta(0)
+    tz = getattr(seen.dt, "tz", None)
+    first_ok = seen.iloc[0] - period_bounds(period, str(keys[0]), tz)[0] <= slack
+    last_ok = period_bounds(period, str(keys[-1]), tz)[1] - seen.iloc[-1] <= slack
+    inner = keys[1:-1]
+    if len(keys) == 1:
+        return keys if first_ok and last_ok else []
+    return ([keys[0]] if first_ok else []) + inner + ([keys[-1]] if last_ok else [])
+
+
 def report_trend(df: Any, date: str, dates: Any, primary: str | None, agg: str, facts_path: str) -> None:
     """The primary measure per period (same aggregation rule), the top period and the change first to last."""
     import pandas as pd
@@ -296,8 +344,7 @@ def report_trend(df: Any, date: str, dates: Any, primary: str | None, agg: str, 
     if primary:
         table[title] = getattr(numbers(df, primary).groupby(keys), agg)()
     table = table.sort_index()
-    middle = float(table["rows"].median())
-    full = [k for i, k in enumerate(table.index) if 0 < i < len(table) - 1 or table.loc[k, "rows"] >= 0.5 * middle]
+    full = full_periods(table, period, dates)
     print(f"\n{title} by {period}:")
     long = len(table) > 2 * SHOWN_PERIODS
     show(pd.concat([table.head(SHOWN_PERIODS), table.tail(SHOWN_PERIODS)]) if long else table)
