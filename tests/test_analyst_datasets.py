@@ -232,9 +232,7 @@ def test_titanic(tmp_path: Path, python: str) -> None:
 def test_a_partial_last_period_is_not_taken_for_a_full_one(tmp_path: Path, python: str) -> None:
     """Readings every 30 minutes from 1 January to 20 April: April is a partial month (2/3 of its rows)."""
     stamps = pd.date_range("2024-01-01", "2024-04-20 23:30", freq="30min")
-    df = pd.DataFrame(
-        {"time": stamps.strftime("%Y-%m-%d %H:%M"), "amount": RNG.uniform(1, 3, len(stamps)).round(2)}
-    )
+    df = pd.DataFrame({"time": stamps.strftime("%Y-%m-%d %H:%M"), "amount": RNG.uniform(1, 3, len(stamps)).round(2)})
     df.to_csv(tmp_path / "meter.csv", index=False)
     run = drive(analyst(tmp_path / "meter.csv", tmp_path), python, tmp_path)
     by_month = df.groupby(df["time"].str[:7])["amount"].sum()
