@@ -24,9 +24,9 @@ from autorun.analyst.report import fmt
 from autorun.analyst.toolkit import install_toolkit
 from autorun.codeblocks import extract_code_blocks
 from autorun.datafile import inspect_data_file
-from autorun.executors.nofollow import write_inside
 from autorun.models.base import Message
 from autorun.models.builtin import BuiltinAnalyst
+from autorun.nofollow import write_inside
 from tests.conftest import SAMPLE
 from tests.persistent_python import PersistentPython
 from tests.test_datafile import SALES, write_eu_csv

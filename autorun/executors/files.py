@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from autorun.codeblocks import SUPPORTED_LANGUAGES, CodeBlock
-from autorun.executors.nofollow import write_inside
+from autorun.nofollow import write_inside
 
 FILENAME_PREFIX = "# filename:"
 EXTENSIONS = {"python": "py", "sh": "sh"}

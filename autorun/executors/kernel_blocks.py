@@ -6,8 +6,8 @@ from pathlib import Path, PurePath
 
 from autorun.codeblocks import CodeBlock
 from autorun.executors.base import ExecResult
-from autorun.executors.nofollow import write_inside
 from autorun.kernel.driver import KernelOutcome, SaveImage
+from autorun.nofollow import write_inside
 
 
 def figure_prefix(block: CodeBlock) -> str:

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from autorun.analyst.roles import primary_measure
@@ -22,6 +22,7 @@ from autorun.analyst.summary import Outcome, summarise
 from autorun.datafile import DataFileInfo
 from autorun.models.base import Message, Usage
 from autorun.models.builtin_code import MAX_GROUPS, MAX_MEASURES, ROW_LIMIT, Fixes, Plan, Target, render
+from autorun.nofollow import read_inside
 
 MAX_ATTEMPTS = 3
 MAX_CATEGORY_VALUES = 50
@@ -111,7 +112,7 @@ class BuiltinAnalyst:
         self.usage: Usage | None = None
         safe = re.sub(r"[^A-Za-z0-9_-]", "-", session_id) or "builtin"
         self.facts_seen_as = f"{FACTS_DIR}/facts-{safe}.json"
-        self.facts_file = Path(work_dir if work_dir is not None else Path.cwd()) / self.facts_seen_as
+        self.work_dir = Path(work_dir if work_dir is not None else Path.cwd())
         self.stateful = stateful
 
     def cost(self, usage: Usage | None) -> float | None:
@@ -129,7 +130,7 @@ class BuiltinAnalyst:
             plan = make_plan(facts["load"]["roles"], self.info.dayfirst)
             progress = self._replay(messages, steps_for(plan))
         elif "load" in progress.succeeded:
-            progress.outcome.facts_missing = str(self.facts_file)
+            progress.outcome.facts_missing = str(self.work_dir / self.facts_seen_as)
         steps = steps_for(plan)
         if progress.stop or progress.index >= len(steps):
             kept = {step: facts[step] for step in progress.succeeded if step in facts}
@@ -141,7 +142,7 @@ class BuiltinAnalyst:
 
     def _facts(self) -> dict[str, Any]:
         try:
-            facts = json.loads(self.facts_file.read_text(encoding="utf-8"))
+            facts = json.loads(read_inside(self.work_dir, PurePath(self.facts_seen_as)).decode("utf-8"))
         except (OSError, ValueError):
             return {}
         return facts if isinstance(facts, dict) else {}

@@ -229,7 +229,7 @@ def never_stateful() -> bool:
 def install_builtin_helpers(work_dir: Path) -> None:
     """Write the module the builtin's blocks import into the work dir, never through a planted symlink."""
     from autorun.analyst.toolkit import install_toolkit
-    from autorun.executors.nofollow import write_inside
+    from autorun.nofollow import write_inside
 
     try:
         work_dir.mkdir(parents=True, exist_ok=True)

@@ -17,10 +17,10 @@ from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.events import ExecutionOutput, ExecutionResultEvent, Interrupted, MessageChunk, MessageEvent, SessionStart
 from autorun.executors.limits import ProcessLimits, user_process_count
-from autorun.executors.nofollow import write_inside
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.executors.sandbox import bwrap_command, python_roots
 from autorun.models.base import Message, Usage
+from autorun.nofollow import write_inside
 from autorun.output import HIDING_NOTE, OutputKeeper, ShownOutput
 from autorun.redact import (
     REDACTED,
@@ -238,3 +238,21 @@ def test_large_file_warning_names_the_size_and_the_memory_limit(tmp_path: Path) 
     assert large_file_warning(tmp_path / "small.csv", 10_000_000, config) is None
     warning = large_file_warning(tmp_path / "big.csv", 3 * 1024**3, config)
     assert warning is not None and "big.csv is 3 GiB" in warning and "executor.memory is 1g" in warning
+
+
+def test_read_inside_refuses_a_planted_symlink(tmp_path: Path) -> None:
+    """The builtin reads its facts file from the work dir: a symlink there must not hand it a host file."""
+    from autorun.nofollow import read_inside
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host secret")
+    work = tmp_path / "work"
+    (work / ".autorun").mkdir(parents=True)
+    (work / ".autorun" / "facts-x.json").symlink_to(secret)
+    with pytest.raises(OSError):
+        read_inside(work, PurePath(".autorun/facts-x.json"))
+    (work / "linked").symlink_to(tmp_path)
+    with pytest.raises(OSError):
+        read_inside(work, PurePath("linked/secret.txt"))
+    write_inside(work, PurePath(".autorun/plain.json"), b"{}")
+    assert read_inside(work, PurePath(".autorun/plain.json")) == b"{}"

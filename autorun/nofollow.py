@@ -1,0 +1,76 @@
+"""Write and read files inside a directory without following any symlink the model's code planted there.
+
+Code run in the work dir (locally, in bwrap or in a container) can create a
+symlink where autorun will write next, such as the content-hash file name of the
+next block, pointing at a host file. autorun writes from the host, so following
+it would let sandboxed code overwrite any file of the user. Every component is
+opened relative to the one before with O_NOFOLLOW, and the file itself is
+unlinked and created anew (O_EXCL), so a symlink is replaced, never followed.
+Reading (a file code wrote for autorun, such as the builtin's facts) opens every
+component the same way, so a planted symlink fails with ELOOP instead of
+handing autorun a host file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path, PurePath
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_dir(root: Path, parts: tuple[str, ...], *, create: bool) -> int:
+    """A descriptor of ``root/parts...``, each component opened without following a symlink."""
+    fd = os.open(root, _DIR_FLAGS)
+    try:
+        for part in parts:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, dir_fd=fd)
+            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _plain(relative: PurePath) -> None:
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise ValueError(f"{relative} is not a plain relative path")
+
+
+def read_inside(root: Path, relative: PurePath, limit: int = 64 * 1024**2) -> bytes:
+    """Read at most ``limit`` bytes of ``root/relative``; OSError (ELOOP, ENOTDIR...) if a symlink is in the way."""
+    _plain(relative)
+    fd = _open_dir(root, relative.parts[:-1], create=False)
+    try:
+        handle = os.open(relative.name, _READ_FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
+    with os.fdopen(handle, "rb") as file:
+        return file.read(limit)
+
+
+def write_inside(root: Path, relative: PurePath, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``root/relative``; OSError (ELOOP, ENOTDIR, EEXIST...) if a symlink is in the way."""
+    _plain(relative)
+    fd = _open_dir(root, relative.parts[:-1], create=True)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(relative.name, dir_fd=fd)
+        out = os.open(relative.name, _FILE_FLAGS, mode, dir_fd=fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view) :]
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
