@@ -32,6 +32,7 @@ from autorun.executors.files import EXTENSIONS, unknown_language_message, write_
 from autorun.executors.launcher import HostLauncher
 from autorun.executors.limits import ProcessLimits
 from autorun.executors.memory import oom_line
+from autorun.executors.procfs import process_stats
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
@@ -105,19 +106,10 @@ def _group_alive(pgid: int) -> bool:
     """
     if not _signal_group(pgid, 0):
         return False
-    try:
-        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
-    except OSError:
+    if not os.path.isdir("/proc"):
         return True
-    for entry in entries:
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
+    group = str(pgid).encode()
+    return any(len(f) > 2 and f[2] == group and f[0] not in (b"Z", b"X") for _pid, f in process_stats())
 
 
 def _exit_code(returncode: int) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from autorun.executors.launcher import HostLauncher, Launched
 from autorun.executors.memory import oom_line
+from autorun.executors.procfs import process_stats
 from autorun.kernel.host import PopenKernelProcess
 
 
@@ -72,17 +73,7 @@ class LocalKernelHost:
 
 def _parents() -> dict[int, tuple[int, int]]:
     """pid -> (parent pid, start time) of every process, from one pass over /proc."""
-    found: dict[int, tuple[int, int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        found[int(entry)] = (int(fields[1]), int(fields[19]))
-    return found
+    return {pid: (int(f[1]), int(f[19])) for pid, f in process_stats() if len(f) > 19}
 
 
 def _is_kernel(pid: int) -> bool:

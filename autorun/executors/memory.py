@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from autorun.executors.procfs import process_stats
+
 WATCH_INTERVAL_S = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _counter = itertools.count(1)
@@ -111,6 +113,26 @@ def cgroup_ancestors(mount: Path, own: str) -> list[Path]:
     """The cgroup directories from this process's own cgroup up to the hierarchy's root."""
     parts = [part for part in own.split("/") if part]
     return [mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
+
+
+def remove_cgroup(directory: Path, attempts: int = 50) -> None:
+    """Kill every process left in a cgroup autorun made, then remove it (retrying while they die)."""
+    for _attempt in range(attempts):
+        try:
+            pids = [int(p) for p in (directory / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            pids = []
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            directory.rmdir()
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
+            continue
+        return
 
 
 def _read_counter(path: Path, name: str) -> int:
@@ -232,22 +254,7 @@ class CgroupMemoryLimit:
 
     def close(self) -> None:
         """Kill what is left in the cgroup and remove it."""
-        for _attempt in range(50):
-            try:
-                pids = [int(p) for p in (self.directory / "cgroup.procs").read_text().split()]
-            except (OSError, ValueError):
-                pids = []
-            for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            try:
-                self.directory.rmdir()
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.02)
-                continue
-            return
+        remove_cgroup(self.directory)
 
 
 # --- the watchdog ------------------------------------------------------------------------------
@@ -255,18 +262,11 @@ class CgroupMemoryLimit:
 
 def _process_table() -> dict[int, tuple[int, int, int]]:
     """pid -> (parent pid, session id, resident bytes) of every live process."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 21 and fields[0] not in (b"Z", b"X"):
-            table[int(entry)] = (int(fields[1]), int(fields[3]), int(fields[21]) * _PAGE)
-    return table
+    return {
+        pid: (int(f[1]), int(f[3]), int(f[21]) * _PAGE)
+        for pid, f in process_stats()
+        if len(f) > 21 and f[0] not in (b"Z", b"X")
+    }
 
 
 def tree_members(root: int, table: dict[int, tuple[int, int, int]]) -> set[int]:

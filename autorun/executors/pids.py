@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autorun.executors.memory import cgroup_ancestors, cgroup_mounts, own_cgroup_paths
+from autorun.executors.memory import cgroup_ancestors, cgroup_mounts, own_cgroup_paths, remove_cgroup
 
 _counter = itertools.count(1)
 
@@ -93,21 +91,5 @@ class PidsCgroup:
 
     def close(self) -> None:
         """Kill what is left in the cgroup and remove it."""
-        if not self.owned:
-            return
-        for _attempt in range(50):
-            try:
-                pids = [int(p) for p in (self.directory / "cgroup.procs").read_text().split()]
-            except (OSError, ValueError):
-                pids = []
-            for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            try:
-                self.directory.rmdir()
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.02)
-                continue
-            return
+        if self.owned:
+            remove_cgroup(self.directory)

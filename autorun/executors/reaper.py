@@ -17,6 +17,8 @@ import signal
 import sys
 import time
 
+from autorun.executors.procfs import process_stats
+
 PR_SET_CHILD_SUBREAPER = 36
 _state = {"subreaper": False}
 
@@ -37,23 +39,8 @@ def become_subreaper() -> bool:
 
 def child_pids(parent: int | None = None) -> set[int]:
     """The pids whose parent is ``parent`` (default: this process), zombies included."""
-    parent = os.getpid() if parent is None else parent
-    found: set[int] = set()
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 1 and fields[1] == str(parent).encode():
-            found.add(int(entry))
-    return found
+    wanted = str(os.getpid() if parent is None else parent).encode()
+    return {pid for pid, fields in process_stats() if len(fields) > 1 and fields[1] == wanted}
 
 
 def sweep_leftovers(known: set[int], *, spare: set[int] | frozenset[int] = frozenset(), limit_s: float = 5.0) -> int:
