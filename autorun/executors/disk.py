@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autorun.executors.base import KILLED_EXIT_CODE, ExecResult, OutputCallback
+
 POLL_S = 0.05
 WALK_SHARE = 0.05  # the size walk may take this share of the time: a big work dir is walked less often
 AUTORUN_DIR = ".autorun"
@@ -113,6 +115,14 @@ class DiskQuota:
         """A one-line reason when a bound is crossed, else None."""
         return self.check_free() or self.check_growth()
 
+    def refuse_block(self) -> ExecResult | None:
+        """Before a block (the first one sets the baseline): a 'not run' result when a bound is crossed."""
+        self.baseline()
+        crossed = self.check()
+        return (
+            ExecResult(exit_code=KILLED_EXIT_CODE, output=f"not run: {crossed}\n", duration_s=0.0) if crossed else None
+        )
+
     def watch(self, on_crossed: Callable[[str], object], *, threaded: bool = True) -> DiskWatch:
         return DiskWatch(self, on_crossed, threaded=threaded)
 
@@ -178,3 +188,11 @@ def _size(value: int) -> str:
     from autorun.units import human_size
 
     return human_size(value)
+
+
+def stopped_by_disk(result: ExecResult, disk_stop: str | None, on_output: OutputCallback) -> ExecResult:
+    """A kernel block's result, or the same ended by the disk watch (which killed the kernel): its line added."""
+    if not disk_stop:
+        return result
+    on_output(f"{disk_stop}\n")
+    return ExecResult(KILLED_EXIT_CODE, f"{result.output}{disk_stop}\n", result.duration_s, result.timed_out)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import dataclasses
 import os
 import selectors
 import shutil
@@ -26,7 +25,7 @@ from autorun.executors.base import (
     failed_result,
     timeout_line,
 )
-from autorun.executors.disk import DiskLimits, DiskQuota
+from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.envscrub import execution_environment
 from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
 from autorun.executors.launcher import HostLauncher
@@ -181,10 +180,9 @@ class LocalExecutor:
         if block.language not in EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
         self._ensure_work_dir()
-        self.disk.baseline()
-        crossed = self.disk.check()
-        if crossed:
-            return ExecResult(exit_code=KILLED_EXIT_CODE, output=f"not run: {crossed}\n", duration_s=0.0)
+        refused = self.disk.refuse_block()
+        if refused is not None:
+            return refused
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
@@ -271,10 +269,7 @@ class LocalExecutor:
             driver.wait_for_start()
         sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
         result = exec_result(outcome)
-        if disk_stop:
-            on_output(f"{disk_stop}\n")
-            return dataclasses.replace(result, exit_code=KILLED_EXIT_CODE, output=f"{result.output}{disk_stop}\n")
-        return result
+        return stopped_by_disk(result, disk_stop, on_output)
 
     def _ensure_work_dir(self) -> None:
         try:

@@ -9,7 +9,6 @@ ever falls back to running code on the host.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import threading
 import time
@@ -28,7 +27,7 @@ from autorun.executors.base import (
     failed_result,
     timeout_line,
 )
-from autorun.executors.disk import DiskLimits, DiskQuota
+from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.docker.agent import (
     AGENT_COMMAND,
     RESCUE_SWEEP,
@@ -144,10 +143,9 @@ class DockerExecutor:
             return failed_result(unknown_language_message(block.language), started)
         self._warm.finish()
         self.start()
-        self.disk.baseline()
-        crossed = self.disk.check()
-        if crossed:
-            return ExecResult(exit_code=KILLED_EXIT_CODE, output=f"not run: {crossed}\n", duration_s=0.0)
+        refused = self.disk.refuse_block()
+        if refused is not None:
+            return refused
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
@@ -163,12 +161,7 @@ class DockerExecutor:
                     disk_stop = watch.stop()
             self.stateful = kernel.usable
             if result is not None:
-                if disk_stop:
-                    on_output(f"{disk_stop}\n")
-                    return dataclasses.replace(
-                        result, exit_code=KILLED_EXIT_CODE, output=f"{result.output}{disk_stop}\n"
-                    )
-                return result
+                return stopped_by_disk(result, disk_stop, on_output)
         elif self._kernel is not None:
             self._kernel.driver.wait_for_start()  # a restart in progress talks to the agent too
         path = f"{WORKSPACE}/{script.relative_to(self.work_dir).as_posix()}"
