@@ -101,9 +101,8 @@ def sandbox_check(config: Config) -> DoctorCheck:
 def memory_check(config: Config) -> DoctorCheck:
     """Which mechanism enforces executor.memory for local and sandbox blocks on this machine."""
     from autorun.executors.memory import memory_limiter
-    from autorun.units import parse_size
 
-    limiter = memory_limiter(parse_size(config.executor.memory))
+    limiter = memory_limiter(config.executor.memory)
     try:
         mechanism = limiter.mechanism
     finally:
@@ -124,14 +123,14 @@ def disk_check(config: Config) -> DoctorCheck:
     from pathlib import Path
 
     from autorun.executors.disk import free_bytes
-    from autorun.units import human_size, parse_size
+    from autorun.units import human_size
 
     ex = config.executor
     work_dir = Path(ex.work_dir).expanduser().resolve()
     probe = next((p for p in (work_dir, *work_dir.parents) if p.exists()), Path("/"))
     free = free_bytes(probe)
     detail = f"{human_size(free)} free at {probe}; executor.disk {ex.disk or 'unlimited'}, floor {ex.min_free_disk}"
-    if ex.min_free_disk is not None and free < parse_size(ex.min_free_disk):
+    if ex.min_free_disk is not None and free < ex.min_free_disk:
         return DoctorCheck("Disk", "fail", detail, "free some space or lower executor.min_free_disk")
     return DoctorCheck("Disk", "ok", detail)
 

@@ -20,6 +20,31 @@ def parse_size(value: str | int) -> int:
     return size
 
 
+class ByteSize(int):
+    """A number of bytes that remembers how the user wrote it: ``ByteSize.parse("1g") == 1073741824``
+    and ``str()`` of it is ``"1g"``, so config holds bytes while messages keep the user's words."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str | None = None) -> ByteSize:
+        size = super().__new__(cls, value)
+        size.text = text if text is not None else str(int(value))
+        return size
+
+    @classmethod
+    def parse(cls, value: str | int) -> ByteSize:
+        """Like :func:`parse_size`, keeping the spelling; ValueError for anything that is not a size."""
+        if isinstance(value, ByteSize):
+            return value
+        return cls(parse_size(value), value.strip() if isinstance(value, str) else None)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"ByteSize({int(self)}, {self.text!r})"
+
+
 def human_size(size: int) -> str:
     """1073741824 -> "1 GiB", 67108864 -> "64 MiB"."""
     for unit, factor in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):

@@ -456,3 +456,20 @@ def test_redacted_config_dict_is_plain_data_without_secrets() -> None:
     assert redacted["model"]["base_url"] == "https://user:***@llm.example/v1"
     assert redacted["model"]["name"] == "***"
     assert "hunter2" not in repr(redacted)
+
+
+def test_sizes_are_bytes_once_read_and_print_as_written() -> None:
+    executor = Config.model_validate(
+        {"executor": {"memory": "512m", "disk": "3g", "min_free_disk": None, "tmpfs_size": 1048576}}
+    ).executor
+    assert (executor.memory, executor.disk, executor.min_free_disk, executor.tmpfs_size) == (
+        512 * 1024**2,
+        3 * 1024**3,
+        None,
+        1024**2,
+    )
+    dumped = Config.model_validate({"executor": {"memory": "512m"}}).model_dump(mode="json")["executor"]
+    assert (dumped["memory"], dumped["disk"], dumped["max_file_size"]) == ("512m", "2g", "1g")
+    for bad in ("lots", "0", "-1g", True, 1.5):
+        with pytest.raises(ValueError, match="must be a size such as 512m or 1g"):
+            Config.model_validate({"executor": {"memory": bad}})

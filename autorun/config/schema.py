@@ -10,10 +10,12 @@ config.py can print `<file>: <section.key> must ..., got <value>`.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
+
+from autorun.units import ByteSize
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -37,13 +39,17 @@ def _check_env_name(name: str) -> str:
     return name
 
 
-def _size(value: str) -> int:
-    from autorun.units import parse_size
-
+def _size(value: Any) -> ByteSize:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"must be a size such as 512m or 1g, got {value!r}")
     try:
-        return parse_size(value)
+        return ByteSize.parse(value)
     except ValueError:
         raise ValueError(f"must be a size such as 512m or 1g, got {value!r}") from None
+
+
+# Bytes, validated once when the config is read; `config show` and transcripts print the user's spelling.
+Size = Annotated[ByteSize, PlainValidator(_size), PlainSerializer(str, return_type=str)]
 
 
 class ModelPrice(_Section):
@@ -119,7 +125,7 @@ class ExecutorConfig(_Section):
         default=256, gt=0, description="docker: most processes in the container (fork bombs stop here)"
     )
     read_only_root: bool = Field(default=True, description="docker: read-only root filesystem, writable tmpfs /tmp")
-    tmpfs_size: str = Field(default="256m", description="docker: size of the writable /tmp")
+    tmpfs_size: Size = Field(default=ByteSize.parse("256m"), description="docker: size of the writable /tmp")
     user: str | None = Field(
         default=None, description="docker: uid:gid code runs as; null = the host user, so files in work_dir are yours"
     )
@@ -139,22 +145,24 @@ class ExecutorConfig(_Section):
         default_factory=list, description="extra environment variable names the code may see"
     )
     output_limit: int = Field(default=32_000, gt=0, description="characters of block output sent back to the model")
-    memory: str = Field(
-        default="1g",
+    memory: Size = Field(
+        default=ByteSize.parse("1g"),
         description="resident memory limit, e.g. 512m or 2g: the container's (docker), the block's or "
         "kernel's process tree (local, sandbox: a cgroup, else a watchdog)",
     )
-    disk: str | None = Field(
-        default="2g", description="how much the work dir may grow in one session, e.g. 2g; null = no limit"
+    disk: Size | None = Field(
+        default=ByteSize.parse("2g"),
+        description="how much the work dir may grow in one session, e.g. 2g; null = no limit",
     )
-    min_free_disk: str | None = Field(
-        default="1g", description="free space that must stay on the work dir's disk, e.g. 1g; null = no floor"
+    min_free_disk: Size | None = Field(
+        default=ByteSize.parse("1g"),
+        description="free space that must stay on the work dir's disk, e.g. 1g; null = no floor",
     )
     max_processes: int | None = Field(
         default=256, gt=0, description="most processes a block may add (local; not enforced for root); null = no limit"
     )
-    max_file_size: int | None = Field(
-        default=1024**3, gt=0, description="largest file a block may write, in bytes or e.g. 1g; null = no limit"
+    max_file_size: Size | None = Field(
+        default=ByteSize.parse("1g"), description="largest file a block may write, in bytes or e.g. 1g; null = no limit"
     )
     max_open_files: int | None = Field(
         default=1024, gt=0, description="most files a block process may hold open; null = no limit"
@@ -166,30 +174,6 @@ class ExecutorConfig(_Section):
         default=True,
         description="python blocks share one kernel, so variables persist between blocks; false = a process per block",
     )
-
-    @field_validator("memory")
-    @classmethod
-    def _memory_size(cls, value: str) -> str:
-        _size(value)
-        return value
-
-    @field_validator("disk", "min_free_disk")
-    @classmethod
-    def _disk_size(cls, value: str | None) -> str | None:
-        if value is not None:
-            _size(value)
-        return value
-
-    @field_validator("max_file_size", mode="before")
-    @classmethod
-    def _file_size(cls, value: Any) -> Any:
-        return _size(value) if isinstance(value, str) else value
-
-    @field_validator("tmpfs_size")
-    @classmethod
-    def _tmpfs_size(cls, value: str) -> str:
-        _size(value)
-        return value
 
     @field_validator("user")
     @classmethod

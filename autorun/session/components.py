@@ -42,13 +42,8 @@ def executor_choice(config: Config) -> ExecutorChoice:
 
 def disk_limits(config: Config) -> DiskLimits:
     from autorun.executors.disk import DiskLimits
-    from autorun.units import parse_size
 
-    ex = config.executor
-    return DiskLimits(
-        parse_size(ex.disk) if ex.disk is not None else None,
-        parse_size(ex.min_free_disk) if ex.min_free_disk is not None else None,
-    )
+    return DiskLimits(config.executor.disk, config.executor.min_free_disk)
 
 
 def build_executor(
@@ -86,9 +81,8 @@ def build_executor(
         )
     from autorun.executors.limits import ProcessLimits
     from autorun.executors.local import LocalExecutor
-    from autorun.units import parse_size
 
-    limits = ProcessLimits(parse_size(ex.memory), ex.max_processes, ex.max_file_size, ex.max_open_files)
+    limits = ProcessLimits(ex.memory, ex.max_processes, ex.max_file_size, ex.max_open_files)
     return LocalExecutor(
         work_dir,
         ex.timeout,

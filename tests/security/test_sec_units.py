@@ -227,7 +227,8 @@ def test_bwrap_command_hides_tmp_before_binding_paths_inside_it(tmp_path: Path) 
 
 def test_new_executor_keys_validate() -> None:
     executor = Config.model_validate({"executor": {"max_file_size": "64m", "sandbox": "bwrap"}}).executor
-    assert (executor.max_file_size, executor.sandbox, executor.memory) == (64 * 1024**2, "bwrap", "1g")
+    assert (executor.max_file_size, executor.sandbox, executor.memory) == (64 * 1024**2, "bwrap", 1024**3)
+    assert (str(executor.max_file_size), str(executor.memory)) == ("64m", "1g"), "bytes that print as written"
     for bad in ({"memory": "lots"}, {"sandbox": "firejail"}, {"max_open_files": 0}):
         with pytest.raises(ValueError):
             Config.model_validate({"executor": bad})
