@@ -115,6 +115,25 @@ def cgroup_ancestors(mount: Path, own: str) -> list[Path]:
     return [mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
 
 
+def cgroup_joiner(directory: Path, version: int) -> Callable[[], None]:
+    """A preexec function that moves the child into the cgroup at ``directory`` before it execs.
+
+    The child is single-threaded between fork and exec. In v1, moving one thread through
+    `tasks` skips the global lock (and RCU wait) a `cgroup.procs` write takes: ~1.5 ms
+    instead of ~15 ms per block. v2 has no such file outside threaded cgroups.
+    """
+    path = str(directory / ("tasks" if version == 1 else "cgroup.procs"))
+
+    def join() -> None:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+
+    return join
+
+
 def remove_cgroup(directory: Path, attempts: int = 50) -> None:
     """Kill every process left in a cgroup autorun made, then remove it (retrying while they die)."""
     for _attempt in range(attempts):
@@ -235,19 +254,7 @@ class CgroupMemoryLimit:
         return True
 
     def preexec(self) -> Callable[[], None] | None:
-        # The child is single-threaded between fork and exec. In v1, moving one thread through
-        # `tasks` skips the global lock (and RCU wait) a `cgroup.procs` write takes: ~1.5 ms
-        # instead of ~15 ms per block. v2 has no such file outside threaded cgroups.
-        procs = str(self.directory / ("tasks" if self.version == 1 else "cgroup.procs"))
-
-        def join() -> None:
-            fd = os.open(procs, os.O_WRONLY)
-            try:
-                os.write(fd, b"0")
-            finally:
-                os.close(fd)
-
-        return join
+        return cgroup_joiner(self.directory, self.version)
 
     def watch(self, pid: int) -> MemoryWatch:
         return _CgroupWatch(self._events, "oom_kill")

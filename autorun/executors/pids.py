@@ -14,7 +14,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from autorun.executors.memory import cgroup_ancestors, cgroup_mounts, own_cgroup_paths, remove_cgroup
+from autorun.executors.memory import (
+    cgroup_ancestors,
+    cgroup_joiner,
+    cgroup_mounts,
+    own_cgroup_paths,
+    remove_cgroup,
+)
 
 _counter = itertools.count(1)
 
@@ -76,18 +82,7 @@ class PidsCgroup:
 
     def preexec(self) -> Callable[[], None] | None:
         """Join in the child before exec (v1: one thread through `tasks`, which takes no global lock)."""
-        if not self.owned:
-            return None
-        path = str(self.directory / ("tasks" if self.version == 1 else "cgroup.procs"))
-
-        def join() -> None:
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                os.write(fd, b"0")
-            finally:
-                os.close(fd)
-
-        return join
+        return cgroup_joiner(self.directory, self.version) if self.owned else None
 
     def close(self) -> None:
         """Kill what is left in the cgroup and remove it."""
