@@ -337,3 +337,24 @@ def test_sheet_option_picks_the_sheet(tmp_path: Path, clean_env) -> None:
     assert default.exit_code == 0 and "Overall: total revenue 91,100" in default.stdout
     assert chosen.exit_code == 0 and "Overall: total revenue 25,600" in chosen.stdout
     assert wrong.exit_code == 2 and "no sheet named 'Sales'; its sheets are Notes, Data" in wrong.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path, clean_env) -> None:
+    """`autorun analyse --json | head -1`: the pipe closes; autorun stops quietly (click's exit 1 for EPIPE)
+    and the transcript is valid JSON Lines up to that point."""
+    proc = subprocess.Popen(
+        autorun_cmd("analyse", str(SAMPLE), "--json", "--work-dir", str(tmp_path)),
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = json.loads(proc.stdout.readline())
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1, stderr
+    assert first["event"] in ("notice", "session_start")
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    transcript = next((tmp_path / ".autorun" / "sessions").glob("*.jsonl"))
+    records = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert records and records[0]["event"] in ("notice", "session_start")
