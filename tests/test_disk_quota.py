@@ -67,6 +67,24 @@ def test_a_block_over_the_quota_is_killed_and_the_next_is_not_run(tmp_path: Path
     assert second.exit_code == 137 and second.output.startswith("not run: the work dir grew by")
 
 
+@pytest.mark.parametrize("sandbox", ["none", "bwrap"])
+def test_a_kernel_block_over_the_quota_is_stopped_and_told_why(tmp_path: Path, sandbox: str) -> None:
+    """With the session kernel, crossing the quota kills the kernel: the result says why and that state is lost."""
+    limits = DiskLimits(max_growth=16 * MiB, min_free=None)
+    work = tmp_path / "work"
+    with LocalExecutor(work, 30, base_env={"PATH": "/usr/bin:/bin"}, disk=limits, stateful=True, sandbox=sandbox) as ex:
+        ex.run(CodeBlock("python", "x = 1", 0), lambda _text: None)
+        shown: list[str] = []
+        first = ex.run(CodeBlock("python", LOOP, 1), shown.append)
+        for name in work.glob("f*.bin"):
+            name.unlink()
+        after = ex.run(CodeBlock("python", "print('x' in globals())", 2), lambda _text: None)
+    assert first.exit_code == 137 and "wrote all" not in first.output
+    assert "killed: the work dir grew by" in first.output and "killed: the work dir grew by" in "".join(shown)
+    assert "variables and imports from earlier blocks are gone" in first.output
+    assert (after.exit_code, after.output) == (0, "False\n"), "a fresh kernel runs the next block"
+
+
 def test_no_limits_no_watch(tmp_path: Path) -> None:
     with executor(tmp_path, DiskLimits(None, None)) as ex:
         result = ex.run(CodeBlock("python", "print('hello')", 0), lambda _text: None)
