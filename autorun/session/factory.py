@@ -21,7 +21,7 @@ from pathlib import Path
 from autorun.artifacts import ArtifactWatcher
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
-from autorun.events import Event, Notice, SessionStart, Sink
+from autorun.events import Notice, SessionStart, Sink
 from autorun.executors.base import Executor
 from autorun.models.base import Model
 from autorun.render.sinks import Fanout
@@ -120,9 +120,6 @@ class OpenedSession:
 
     def notice(self, text: str, level: str = "info") -> None:
         self.sink.handle(Notice(text=text, level=level))
-
-    def emit(self, event: Event) -> None:
-        self.sink.handle(event)
 
 
 @contextlib.contextmanager
