@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from autorun.batch.child import PARENT_ENV
+from autorun.threads import start_background
 
 STOP_GRACE_S = 30.0
 _ERROR_PREFIX = "autorun: error: "
@@ -239,8 +240,7 @@ class BatchRunner:
             if done:
                 self._lines.put(_Line(item, None))
 
-        thread = threading.Thread(target=pump, name=f"batch-{item.file.name}", daemon=True)
-        thread.start()
+        thread = start_background(pump, f"batch-{item.file.name}")
         self._threads.append(thread)
 
     def _on_line(self, item: BatchItem, text: str) -> None:

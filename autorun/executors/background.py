@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from autorun.threads import start_background
+
 
 class BackgroundStart:
     """``begin()`` runs ``step`` in a daemon thread; ``finish()`` waits and raises what it raised."""
@@ -17,8 +19,7 @@ class BackgroundStart:
 
     def begin(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
+            self._thread = start_background(self._run, self._name)
 
     def _run(self) -> None:
         try:

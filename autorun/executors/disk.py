@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autorun.executors.base import KILLED_EXIT_CODE, ExecResult, OutputCallback
+from autorun.threads import start_background
 
 POLL_S = 0.05
 WALK_SHARE = 0.05  # the size walk may take this share of the time: a big work dir is walked less often
@@ -142,8 +143,7 @@ class DiskWatch:
         self._next_free = self._next_size = time.monotonic() + POLL_S
         self._thread: threading.Thread | None = None
         if quota.enabled and threaded:
-            self._thread = threading.Thread(target=self._run, name="autorun-disk", daemon=True)
-            self._thread.start()
+            self._thread = start_background(self._run, "autorun-disk")
 
     def _run(self) -> None:
         while not self._done.wait(POLL_S):

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from autorun.executors.procfs import process_stats
+from autorun.threads import start_background
 
 WATCH_INTERVAL_S = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -304,8 +305,7 @@ class _TreeWatch:
         self._done = threading.Event()
         self._killed = False
         self.peak = 0
-        self._thread = threading.Thread(target=self._run, name=f"autorun-memory-{root}", daemon=True)
-        self._thread.start()
+        self._thread = start_background(self._run, f"autorun-memory-{root}")
 
     def _run(self) -> None:
         # The first sample after one interval: a short block never pays for a scan of /proc.

@@ -35,6 +35,7 @@ from autorun.kernel.messages import (
     figures_expression,
     names_from_expression,
 )
+from autorun.threads import start_background
 from autorun.units import format_seconds
 
 TIMEOUT_EXIT_CODE = 124  # as timeout(1) and AutoGen report a timeout; the executors use the same
@@ -129,10 +130,7 @@ class KernelDriver:
             except Exception as exc:  # raised again by the block that needs the kernel
                 self._start_error = exc
                 return
-            self._starter = threading.Thread(
-                target=self._connect_quietly, args=(launched,), name="autorun-kernel-start", daemon=True
-            )
-            self._starter.start()
+            self._starter = start_background(self._connect_quietly, "autorun-kernel-start", (launched,))
 
     def ensure_started(self) -> None:
         """Wait for (or do) the start; raises KernelUnavailable with the reason it cannot start."""

@@ -27,13 +27,13 @@ import contextlib
 import queue
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
+from autorun.threads import start_background
 
 OutputFn = Callable[[str], None]
 
@@ -196,7 +196,7 @@ class AgentChannel:
         self.busy = False  # a command was sent and its reply not yet read
         self.closed_by: BaseException | None = None
         self.eof = False
-        threading.Thread(target=self._read, name="autorun-docker-output", daemon=True).start()
+        start_background(self._read, "autorun-docker-output")
 
     def _read(self) -> None:
         from docker.utils.socket import frames_iter
