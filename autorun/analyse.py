@@ -9,7 +9,7 @@ from pathlib import Path
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.events import Sink
-from autorun.session.factory import inspect_inputs, open_session
+from autorun.session.factory import open_session
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import SessionOutcome
 
@@ -37,8 +37,9 @@ def analyse(
     """
     from autorun.prompts import initial_user_message
 
-    data = inspect_inputs([request.data_file], sheet=request.sheet)
-    with open_session(request.config, data, display, human=human, env=env, session_id=session_id) as opened:
+    with open_session(
+        request.config, [request.data_file], display, sheet=request.sheet, human=human, env=env, session_id=session_id
+    ) as opened:
         if request.question and opened.model.name == "builtin":
             opened.notice("--question needs an LLM: the builtin analyst runs its standard analysis")
         return opened.session.run(initial_user_message(request.question, opened.data[0].seen_as))

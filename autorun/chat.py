@@ -15,7 +15,7 @@ from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
 from autorun.errors import AutorunError, ExitCode, ModelError
 from autorun.events import CodeBlockEvent, Event, Interrupted, MessageEvent, Notice, Sink
-from autorun.session.factory import inspect_inputs, open_session
+from autorun.session.factory import open_session
 from autorun.session.loop import Session, SessionOutcome, SessionTerminated
 from autorun.session.terminal import ChatHuman, EndChat
 from autorun.transcripts.resume import ChatHistory, load_history
@@ -81,11 +81,19 @@ def run_chat(
     """
     notices: list[str] = []
     history = load_history(resume_transcript) if resume_transcript is not None else None
-    data = inspect_inputs(chat_files(files, history, notices), sheet=sheet)
+    data = chat_files(files, history, notices)
     shown = ChatDisplay(display, human)
     human.preview = shown.preview
     with open_session(
-        config, data, shown, human=human, env=env, session_id=session_id, notices=notices, interruptible_blocks=True
+        config,
+        data,
+        shown,
+        sheet=sheet,
+        human=human,
+        env=env,
+        session_id=session_id,
+        notices=notices,
+        interruptible_blocks=True,
     ) as opened:
         if history is not None:
             _restore(opened.session, history, display, opened.transcript_sink)

@@ -101,7 +101,7 @@ def inspect_data_file(path: Path, sheet: str | None = None) -> DataFileInfo:
     ``sheet`` names the workbook sheet to read; by default the one with the largest table.
     """
     path = Path(path)
-    size = _check_file(path)
+    size = check_data_file(path)
     suffix, compression = table_suffix(path)
     fmt = EXTENSIONS[suffix]
     if sheet is not None and fmt != "excel":
@@ -126,7 +126,8 @@ def table_suffix(path: Path) -> tuple[str, str | None]:
     return path.suffix.lower(), None
 
 
-def _check_file(path: Path) -> int:
+def check_data_file(path: Path) -> int:
+    """The file's size, once it is known to be a non-empty, readable file of a supported type."""
     try:
         st = path.stat()
     except FileNotFoundError:

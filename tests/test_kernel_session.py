@@ -106,3 +106,33 @@ def test_sigterm_mid_block_leaves_no_kernel_behind(tmp_path: Path, clean_env: di
 def _kernel_dirs_of(pid: int) -> list[str]:
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
     return [os.path.dirname(arg) for arg in argv if arg.endswith(".json")]
+
+
+def test_file_that_fails_inspection_stops_the_warming_kernel(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    """The kernel starts before the data is inspected; a file found bad then leaves no kernel and no transcript."""
+    work = tmp_path / "w"
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"a,b\n" + b"\x00\x01\x02" * 100)
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(bad), "--local", "--work-dir", str(work)),
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "does not look like a table" in proc.stderr and proc.stderr.count("\n") == 1
+    assert not (work / ".autorun" / "sessions").exists() or not any((work / ".autorun" / "sessions").iterdir())
+    assert not _processes_in(work), "a kernel outlived the failed session"
+
+
+def _processes_in(directory: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")) == directory.resolve():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

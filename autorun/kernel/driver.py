@@ -209,7 +209,9 @@ class KernelDriver:
                 raise KernelUnavailable(f"jupyter_client cannot be imported in autorun's environment: {exc}") from exc
             kernel.client = BlockingKernelClient()
             kernel.client.load_connection_info(launched.info)
-            kernel.client.start_channels()
+            # No heartbeat channel: the process handle says whether the kernel lives, and the
+            # heartbeat's thread raised into stderr when the session closed while it started.
+            kernel.client.start_channels(hb=False)
             self._wait_ready(kernel, launched.log)
         except BaseException:
             self._stop(kernel)

@@ -90,19 +90,36 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def inspect_inputs(paths: Sequence[Path], sheet: str | None = None) -> list[DataInput]:
-    """Check and describe each data file (reading only a sample); raises InputFileError for a bad one.
+def check_inputs(paths: Sequence[Path], sheet: str | None = None) -> list[Path]:
+    """The data files resolved, once each is a readable file of a supported type (a cheap check, no reading).
 
     ``sheet`` (``--sheet``) names the sheet to read in the workbooks among them.
     """
-    from autorun.datafile import WORKBOOK_SUFFIXES, inspect_data_file
+    from autorun.datafile import WORKBOOK_SUFFIXES, check_data_file
 
     resolved = [Path(p).expanduser().resolve() for p in paths]
     if sheet is not None and not any(path.suffix.lower() in WORKBOOK_SUFFIXES for path in resolved):
         raise ConfigError(f"--sheet {sheet} needs a workbook (.xlsx, .xlsm, .xls) among the data files")
+    for path in resolved:
+        check_data_file(path)
+    return resolved
+
+
+def inspect_inputs(paths: Sequence[Path], sheet: str | None = None, seen_as: Sequence[str] = ()) -> list[DataInput]:
+    """Check and describe each data file (reading only a sample); raises InputFileError for a bad one.
+
+    ``seen_as`` gives each file's path as code sees it (the executor's ``expose``).
+    """
+    from autorun.datafile import WORKBOOK_SUFFIXES, inspect_data_file
+
+    resolved = check_inputs(paths, sheet)
     return [
-        DataInput(path, inspect_data_file(path, sheet=sheet if path.suffix.lower() in WORKBOOK_SUFFIXES else None))
-        for path in resolved
+        DataInput(
+            path,
+            inspect_data_file(path, sheet=sheet if path.suffix.lower() in WORKBOOK_SUFFIXES else None),
+            seen_as[n] if n < len(seen_as) else "",
+        )
+        for n, path in enumerate(resolved)
     ]
 
 
@@ -125,20 +142,24 @@ class OpenedSession:
 @contextlib.contextmanager
 def open_session(
     config: Config,
-    data: Sequence[DataInput],
+    files: Sequence[Path],
     display: Sink,
     *,
+    sheet: str | None = None,
     human: HumanInput | None = None,
     env: Mapping[str, str] | None = None,
     session_id: str | None = None,
     notices: Sequence[str] = (),
     interruptible_blocks: bool = False,
 ) -> Iterator[OpenedSession]:
-    """Open a session on ``data`` (already inspected); every event goes to ``display`` and the transcript.
+    """Open a session on the data ``files``; every event goes to ``display`` and the transcript.
 
-    ``notices`` are shown right after the session starts. Raises ConfigError, ModelError or
-    ExecutorError when the session cannot be opened; the transcript is complete up to the
-    failure in every case, and the executor is closed and the sinks closed on the way out.
+    The files are checked first (a missing or unsupported file opens nothing); they are inspected
+    once the executor is warming up, so the kernel starts while autorun reads their samples.
+    ``sheet`` names the sheet to read in workbooks; ``notices`` are shown right after the session
+    starts. Raises ConfigError, InputFileError, ModelError or ExecutorError when the session cannot
+    be opened; the transcript is complete up to the failure in every case, and the executor is
+    closed and the sinks closed on the way out.
     """
     from autorun.config.show import redacted_config_dict
     from autorun.redact import Redactor, redacting_model, redacting_sink
@@ -146,7 +167,8 @@ def open_session(
     from autorun.transcripts.store import TranscriptWriter, new_transcript_path
 
     env = dict(os.environ if env is None else env)
-    require_data_for_builtin(config, data, env)
+    paths = check_inputs(files, sheet)
+    require_data_for_builtin(config, paths, env)
     session_id = session_id or new_session_id()
     work_dir = work_dir_of(config)
     check_work_dir_links(work_dir)
@@ -164,7 +186,9 @@ def open_session(
             sigterm_as_interrupt(),
             build_executor(config, session_id=session_id, env=env, on_notice=notice, choice=choice) as executor,
         ):
-            exposed = [DataInput(item.path, item.info, executor.expose(item.path)) for item in data]
+            seen_as = [executor.expose(path) for path in paths]
+            executor.warm_up()  # the container and the kernel start while the data and the first reply are made
+            exposed = inspect_inputs(paths, sheet, seen_as)
             model = build_model(
                 config,
                 exposed,
@@ -191,7 +215,6 @@ def open_session(
             )
             if choice.warning:
                 sink.handle(Notice(text=choice.warning, level="warning"))
-            executor.warm_up()  # the container and the kernel start while the first model reply is produced
             for text in notices:
                 notice(text)
             for item in exposed:
