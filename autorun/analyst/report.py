@@ -187,7 +187,7 @@ def report_groups(
     found: dict[str, dict[str, Any]] = {}
     keys: dict[str, Any] = {}
     for group in groups:
-        key = df[group].astype(object).where(df[group].notna(), "(missing)").map(label)
+        key = group_labels(df[group])
         twin = next((other for other, seen in keys.items() if same_groups(key, seen)), None)
         if twin is not None:
             print(f"\n{group}: the same groups as {twin} (one value each way), so not repeated.")
@@ -198,8 +198,9 @@ def report_groups(
         columns = []
         for name, agg in measures:
             title = f"{AGG_WORDS[agg]} {name}"
-            table[title] = getattr(numbers(df, name).groupby(key), agg)()
+            table[title] = getattr(numbers(df, name).groupby(key, observed=True), agg)()
             columns.append([name, agg, title])
+        table.index = table.index.astype(object)
         order = next((c[2] for c in columns if c[0] == primary), "rows")
         table = table.sort_values([order] if order == "rows" else [order, "rows"], ascending=False)
         print(f"\nBy {group} (sorted by {order}):")
@@ -210,10 +211,35 @@ def report_groups(
     save_facts(facts_path, "groups", found)
 
 
+def group_labels(values: Any) -> Any:
+    """Each value's ``label``, '(missing)' for gaps, as a categorical: labelled once per distinct value
+    and grouped by integer codes, which on a million rows is several times faster than by text."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        codes, uniques = pd.factorize(values)
+    except TypeError:  # unhashable cells (lists in JSON)
+        codes, uniques = None, []
+    names = [label(u) for u in uniques]
+    if codes is not None and (codes < 0).any():
+        names.append("(missing)")
+        codes = np.where(codes < 0, len(names) - 1, codes)
+    if codes is None or len(set(names)) < len(names):  # values that print alike (1 and "1") are one group
+        return values.astype(object).where(values.notna(), "(missing)").map(label)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=names), index=values.index, name=values.name)
+
+
 def same_groups(a: Any, b: Any) -> bool:
     """Whether two labellings split the rows the same way (station and station_id)."""
-    pairs = a.str.cat(b, sep="\x00")
-    return int(pairs.nunique()) == int(a.nunique()) == int(b.nunique())
+    import pandas as pd
+
+    codes_a, uniques_a = pd.factorize(a)
+    codes_b, uniques_b = pd.factorize(b)
+    if len(uniques_a) != len(uniques_b):
+        return False
+    pairs = codes_a.astype("int64") * (len(uniques_b) + 1) + codes_b
+    return len(pd.unique(pairs)) == len(uniques_a)
 
 
 def chart_name(title: str) -> str:
@@ -267,15 +293,27 @@ def period_keys(dates: Any, span_days: int) -> tuple[str, Any]:
     import pandas as pd
 
     if span_days > 3 * 365:
-        return "year", dates.dt.strftime("%Y")
+        return "year", date_labels(dates, "%Y")
     if span_days > 60:
-        return "month", dates.dt.strftime("%Y-%m")
+        return "month", date_labels(dates, "%Y-%m")
     if span_days > 14:
         start = dates - pd.to_timedelta(dates.dt.weekday, unit="D")
-        return "week", start.dt.strftime("week of %Y-%m-%d")
+        return "week", date_labels(start, "week of %Y-%m-%d")
     if span_days > 2:
-        return "day", dates.dt.strftime("%Y-%m-%d")
-    return "hour", dates.dt.strftime("%Y-%m-%d %H:00")
+        return "day", date_labels(dates, "%Y-%m-%d")
+    return "hour", date_labels(dates, "%Y-%m-%d %H:00")
+
+
+def date_labels(dates: Any, pattern: str) -> Any:
+    """``dates.dt.strftime(pattern)`` as a categorical, each distinct date formatted once (a million
+    rows hold few days) and grouped by integer codes; missing dates have no label."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(dates)
+    label_codes, labels = pd.factorize(np.asarray(pd.DatetimeIndex(uniques).strftime(pattern), dtype=object))
+    row_codes = np.where(codes < 0, -1, np.append(label_codes, -1)[codes])
+    return pd.Series(pd.Categorical.from_codes(row_codes, categories=labels), index=dates.index, name=dates.name)
 
 
 def period_bounds(period: str, key: str, tz: Any = None) -> tuple[Any, Any]:
@@ -342,7 +380,8 @@ def report_trend(df: Any, date: str, dates: Any, primary: str | None, agg: str, 
     title = f"{AGG_WORDS[agg]} {primary}" if primary else "rows"
     table = pd.DataFrame({"rows": keys.value_counts()})
     if primary:
-        table[title] = getattr(numbers(df, primary).groupby(keys), agg)()
+        table[title] = getattr(numbers(df, primary).groupby(keys, observed=True), agg)()
+    table.index = table.index.astype(object)
     table = table.sort_index()
     full = full_periods(table, period, dates)
     print(f"\n{title} by {period}:")

@@ -34,8 +34,8 @@ COMMON = ["fmt", "plain", "save_facts", "show", "label", "numbers", "AGG_WORDS"]
 STEP_FUNCTIONS = {
     "load": ["report_load", "MOSTLY_MISSING"],
     "measures": ["report_measures", "MIN_CORRELATION"],
-    "groups": ["report_groups", "same_groups", "save_chart", "chart_name", "CHART_BARS"],
-    "trend": ["report_trend", "period_keys", "SHOWN_PERIODS", "save_chart", "chart_name", "CHART_BARS"],
+    "groups": ["report_groups", "group_labels", "same_groups", "save_chart", "chart_name", "CHART_BARS"],
+    "trend": ["report_trend", "period_keys", "date_labels", "SHOWN_PERIODS", "save_chart", "chart_name", "CHART_BARS"],
 }
 
 
