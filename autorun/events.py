@@ -160,6 +160,7 @@ class SessionEnd(Event):
     usage: dict[str, int] | None = None
     cost_usd: float | None = None
     final_message: str = ""
+    peak_memory_bytes: int | None = None  # the executor's memory high-water mark, where it can tell
 
 
 class Sink(Protocol):

@@ -167,30 +167,46 @@ def test_named_model_without_key_never_falls_back(tmp_path: Path, clean_env) -> 
     assert "builtin offline analyst" not in result.stderr.split("error:")[0]
 
 
-def test_large_generated_csv(tmp_path: Path, clean_env) -> None:
+def test_million_row_csv_is_read_once_and_peak_memory_reported(tmp_path: Path, clean_env) -> None:
+    """The default executor under its default memory limit: figures right, one read, peak memory shown."""
     import numpy as np
 
     rng = np.random.default_rng(7)
-    n = 100_000
+    n = 1_000_000
     df = pd.DataFrame(
         {
-            "date": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+            "date": (pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")).strftime(
+                "%Y-%m-%d"
+            ),
             "product": rng.choice(["A", "B", "C"], n),
+            "region": rng.choice(["North", "South", "East", "West"], n),
             "revenue": rng.integers(1, 1000, n),
         }
     )
     path = tmp_path / "big.csv"
     df.to_csv(path, index=False)
+    work = tmp_path / "w"
     proc = subprocess.run(
-        autorun_cmd("analyse", str(path), "--model", "builtin", "--work-dir", str(tmp_path / "w"), "--quiet"),
+        autorun_cmd("analyse", str(path), "--model", "builtin", "--work-dir", str(work)),
         env=clean_env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    top = df.groupby("product")["revenue"].sum().sort_values(ascending=False)
-    assert f"{top.iloc[0]:,.0f}" in proc.stdout
+    for column in ("product", "region"):
+        for total in df.groupby(column)["revenue"].sum():
+            assert f"{total:,.0f}" in proc.stdout
+    month = df.groupby(df["date"].str[:7])["revenue"].sum()
+    assert f"Top month by total revenue: {month.idxmax()} with {month.max():,.0f}" in proc.stdout
+    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    records = [json.loads(line) for line in transcript.read_text().splitlines()]
+    blocks = [r["code"] for r in records if r["event"] == "code_block"]
+    assert len(blocks) == 4 and [str(path) in code for code in blocks] == [True, False, False, False]
+    end = records[-1]
+    assert end["event"] == "session_end" and end["executor"] in ("sandbox", "local")
+    assert 50 * 2**20 < end["peak_memory_bytes"] < 2**30  # a million rows loaded, under the 1 GiB default
+    assert f"memory:     peak {end['peak_memory_bytes'] / 2**20:.1f} MiB" in proc.stdout
 
 
 HEAVY = ("pandas", "openai", "docker", "jupyter_client", "zmq", "ipykernel", "matplotlib")

@@ -50,6 +50,9 @@ def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, eng
     records = transcript_records(work)
     assert records[0]["executor"] == "docker"
     assert containers_of(engine, records[0]["session_id"]) == []
+    peak = records[-1]["peak_memory_bytes"]  # read from the container's cgroup before it is removed
+    assert records[-1]["event"] == "session_end" and 20 * 2**20 < peak < 2**30
+    assert "memory:     peak" in proc.stdout
 
 
 def _replay_transcript(path: Path, code: str) -> Path:

@@ -20,6 +20,7 @@ from autorun.executors.memory import (
     CgroupMemoryLimit,
     MemoryLimiter,
     WatchdogMemoryLimit,
+    cgroup_peak,
     memory_limiter,
     tree_members,
     tree_resident_bytes,
@@ -70,6 +71,39 @@ def test_cgroup_lets_threads_reserve_address_space(tmp_path: Path) -> None:
     finally:
         limiter.close()
     assert (code, exceeded) == (0, False) and "ok 16" in output
+
+
+HOLD_80_MIB = "import time\nx = b'x' * (80 * 1024 * 1024)\ntime.sleep(0.5)\nprint('held')"
+
+
+def test_cgroup_reports_the_peak_of_what_ran(tmp_path: Path) -> None:
+    limiter = cgroup_or_skip(512 * MiB)
+    try:
+        assert (limiter.peak_bytes() or 0) < 80 * MiB
+        code, exceeded, output = run(limiter, HOLD_80_MIB, tmp_path)
+        peak = limiter.peak_bytes()
+    finally:
+        limiter.close()
+    assert (code, exceeded, output.strip()) == (0, False, "held")
+    assert peak is not None and 80 * MiB < peak < 512 * MiB
+
+
+def test_watchdog_reports_the_peak_of_the_largest_tree(tmp_path: Path) -> None:
+    limiter = WatchdogMemoryLimit(512 * MiB, interval=0.02)
+    assert limiter.peak_bytes() is None, "nothing ran yet"
+    run(limiter, "print('small')", tmp_path)
+    code, _exceeded, _output = run(limiter, HOLD_80_MIB, tmp_path)
+    peak = limiter.peak_bytes()
+    assert code == 0 and peak is not None and 80 * MiB < peak < 512 * MiB
+
+
+@pytest.mark.parametrize(("version", "name"), [(1, "memory.max_usage_in_bytes"), (2, "memory.peak")])
+def test_cgroup_peak_reads_the_version_s_file(tmp_path: Path, version: int, name: str) -> None:
+    assert cgroup_peak(tmp_path, version) is None, "no file (v2 before Linux 5.19): unknown"
+    (tmp_path / name).write_text("0\n")
+    assert cgroup_peak(tmp_path, version) is None, "nothing charged yet: unknown"
+    (tmp_path / name).write_text("283115520\n")
+    assert cgroup_peak(tmp_path, version) == 283115520
 
 
 def test_watchdog_stops_a_memory_bomb(tmp_path: Path) -> None:

@@ -56,6 +56,10 @@ class HostLauncher:
             self._memory = memory_limiter(self.limits.memory_bytes)
         return self._memory
 
+    def peak_memory(self) -> int | None:
+        """The memory limit's high-water mark so far (None before anything ran, or where unknown)."""
+        return self._memory.peak_bytes() if self._memory is not None else None
+
     @property
     def pids(self) -> PidsCgroup | None:
         """A pids cgroup for executor.max_processes (binds root, unlike RLIMIT_NPROC), or None."""

@@ -208,6 +208,9 @@ class LocalExecutor:
         if self._kernel is not None:
             self._kernel.interrupt()
 
+    def peak_memory(self) -> int | None:
+        return self.launcher.peak_memory()
+
     def close(self) -> None:
         proc = self._proc
         if proc is not None and proc.poll() is None:

@@ -60,6 +60,10 @@ class MemoryLimiter(Protocol):
 
     def watch(self, pid: int) -> MemoryWatch: ...
 
+    def peak_bytes(self) -> int | None:
+        """The most memory the processes it limits have used together so far; None where unknown."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -80,6 +84,9 @@ class NoMemoryLimit:
 
     def watch(self, pid: int) -> MemoryWatch:
         return _NoWatch()
+
+    def peak_bytes(self) -> int | None:
+        return None
 
     def close(self) -> None:
         pass
@@ -153,6 +160,16 @@ def remove_cgroup(directory: Path, attempts: int = 50) -> None:
             time.sleep(0.02)
             continue
         return
+
+
+def cgroup_peak(directory: Path, version: int) -> int | None:
+    """A memory cgroup's high-water mark (v2's memory.peak needs Linux 5.19); None where unreadable."""
+    name = "memory.peak" if version == 2 else "memory.max_usage_in_bytes"
+    try:
+        peak = int((directory / name).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return peak or None
 
 
 def _read_counter(path: Path, name: str) -> int:
@@ -260,6 +277,9 @@ class CgroupMemoryLimit:
     def watch(self, pid: int) -> MemoryWatch:
         return _CgroupWatch(self._events, "oom_kill")
 
+    def peak_bytes(self) -> int | None:
+        return cgroup_peak(self.directory, self.version)
+
     def close(self) -> None:
         """Kill what is left in the cgroup and remove it."""
         remove_cgroup(self.directory)
@@ -339,12 +359,19 @@ class WatchdogMemoryLimit:
         self.limit_bytes: int | None = limit_bytes
         self.interval = interval
         self.mechanism = "watchdog (resident memory of the process tree, sampled every 50 ms)"
+        self._watches: list[_TreeWatch] = []
 
     def preexec(self) -> Callable[[], None] | None:
         return None
 
     def watch(self, pid: int) -> MemoryWatch:
-        return _TreeWatch(pid, int(self.limit_bytes or 0), self.interval)
+        watch = _TreeWatch(pid, int(self.limit_bytes or 0), self.interval)
+        self._watches.append(watch)
+        return watch
+
+    def peak_bytes(self) -> int | None:
+        """The largest tree sampled (each process tree is watched on its own, the kernel's among them)."""
+        return max((watch.peak for watch in self._watches), default=0) or None
 
     def close(self) -> None:
         pass

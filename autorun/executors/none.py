@@ -26,6 +26,9 @@ class NoExecutor:
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
         return ExecResult(exit_code=0, output=DISABLED_MESSAGE, duration_s=0.0)
 
+    def peak_memory(self) -> int | None:
+        return None
+
     def close(self) -> None:
         pass
 

@@ -6,6 +6,7 @@ import re
 
 from autorun.events import ExecutionResultEvent, MessageEvent, SessionEnd, SessionStart
 from autorun.render.sanitize import strip_control_sequences
+from autorun.units import human_size
 
 _FENCE_OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
@@ -35,8 +36,6 @@ def result_words(exit_code: int, duration_s: float, timed_out: bool) -> str:
 
 def artifact_words(event: ExecutionResultEvent) -> list[str]:
     """One line per file the block wrote, e.g. ``created revenue_by_month.png (21.4 KiB)``."""
-    from autorun.units import human_size
-
     return [f"{a.change} {safe(a.path)} ({human_size(a.size)})" for a in event.artifacts]
 
 
@@ -61,6 +60,8 @@ def summary_rows(end: SessionEnd) -> list[tuple[str, str]]:
         ("work dir", end.work_dir),
         ("transcript", end.transcript or "(none)"),
     ]
+    if end.peak_memory_bytes:
+        rows.append(("memory", f"peak {human_size(end.peak_memory_bytes)}"))
     if end.usage:
         rows.append(("tokens", format_usage(end.usage)))
     if end.cost_usd is not None:

@@ -202,6 +202,7 @@ class Session:
                 usage=self.stats.usage(),
                 cost_usd=self._cost(),
                 final_message=final,
+                peak_memory_bytes=self.executor.peak_memory(),
             )
         )
         return SessionOutcome(status, int(code), reason, final, self.stats)

@@ -157,3 +157,21 @@ def remove_container(api: Any, container_id: str, within_s: float = 5.0) -> Base
             return exc
         time.sleep(0.02)
     return None
+
+
+def container_peak_memory(container_id: str) -> int | None:
+    """The container's memory high-water mark, from its cgroup on this host (cgroupfs or systemd
+    driver, cgroup v1 or v2); None for a remote engine or a layout not found."""
+    from autorun.executors.memory import cgroup_mounts, cgroup_peak
+
+    for mount, fstype, options in cgroup_mounts():
+        if fstype == "cgroup2":
+            version = 2
+        elif fstype == "cgroup" and "memory" in options.split(","):
+            version = 1
+        else:
+            continue
+        for relative in (f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"):
+            if (Path(mount) / relative).is_dir():
+                return cgroup_peak(Path(mount) / relative, version)
+    return None

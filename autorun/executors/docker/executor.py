@@ -39,6 +39,7 @@ from autorun.executors.docker.agent import (
 )
 from autorun.executors.docker.container import (
     WORKSPACE,
+    container_peak_memory,
     data_path,
     host_config,
     install_setup,
@@ -213,6 +214,10 @@ class DockerExecutor:
                 self._stop_block(lambda _text: None)
             except ChannelClosed as exc:
                 raise self._gone(exc) from exc
+
+    def peak_memory(self) -> int | None:
+        container_id = self._container_id
+        return container_peak_memory(container_id) if container_id is not None else None
 
     def close(self) -> None:
         """Remove the container (kill, no graceful stop). Safe to call twice and after failures."""
