@@ -101,7 +101,7 @@ def test_an_image_without_ipykernel_falls_back_with_one_notice(make_executor, im
         second = run_code(ex, "print('x' in globals())")
     assert (first.output, second.output) == ("ran\n", "False\n")
     assert not ex.stateful
-    assert len(notices) == 1 and "No module named ipykernel" in notices[0]
+    assert len(notices) == 1 and "No module named 'ipykernel'" in notices[0]
     assert "executor.setup" in notices[0]
 
 

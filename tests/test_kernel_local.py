@@ -137,7 +137,7 @@ def test_an_interpreter_without_ipykernel_falls_back_with_one_notice(tmp_path: P
         second = run(ex, "print('again')", 2)
     assert (first.output, second.output) == ("ran\n", "again\n")
     assert not ex.stateful
-    assert len(notices) == 1 and "No module named ipykernel" in notices[0]
+    assert len(notices) == 1 and "No module named 'ipykernel'" in notices[0]
     assert "each python block runs as its own process" in notices[0] and "install ipykernel" in notices[0]
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from autorun.executors.launcher import HostLauncher, Launched
 from autorun.executors.memory import oom_line
 from autorun.executors.procfs import process_stats
+from autorun.kernel.connection import KERNEL_MAIN
 from autorun.kernel.host import PopenKernelProcess
 
 
@@ -77,10 +78,10 @@ def _parents() -> dict[int, tuple[int, int]]:
 
 
 def _is_kernel(pid: int) -> bool:
-    """`python -m ipykernel_launcher ...`: the kernel, or a child it forked (bwrap's argv only names it later)."""
+    """`python -c KERNEL_MAIN ...`: the kernel, or a child it forked (bwrap's argv only names it later)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read().split(b"\0")[1:3] == [b"-m", b"ipykernel_launcher"]
+            return cmdline.read().split(b"\0")[1:3] == [b"-c", KERNEL_MAIN.encode()]
     except OSError:
         return False
 

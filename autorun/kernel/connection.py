@@ -10,6 +10,19 @@ from pathlib import Path
 from typing import Any
 
 PORT_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+# What `python -m ipykernel_launcher` does, without the debugger: autorun never attaches one, and
+# importing debugpy is a fifth of the kernel's start (and ~15 MB). A None in sys.modules makes
+# `import debugpy` fail, which ipykernel handles by leaving its debugger off.
+KERNEL_MAIN = """import sys
+sys.modules["debugpy"] = None
+if sys.path and sys.path[0] == "":
+    del sys.path[0]
+try:
+    from ipykernel import kernelapp
+except ImportError as exc:
+    sys.exit(str(exc))
+kernelapp.launch_new_instance()
+"""
 
 
 def connection_info(ip: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.kernel.connection import (
+    KERNEL_MAIN,
     PORT_KEYS,
     connection_info,
     describe_status,
@@ -48,6 +49,9 @@ STATE_LOST = "the kernel was restarted: variables and imports from earlier block
 _POLL_S = 0.1
 _ALIVE_EVERY_S = 0.2
 _REPLY_WAIT_S = 5.0
+# How long one kernel_info waits for its answer on iopub before it is asked again: the answer is
+# lost while iopub's subscription is still connecting, so a long wait would delay the first block.
+_READY_ASK_S = 0.05
 
 
 class KernelUnavailable(Exception):
@@ -181,7 +185,7 @@ class KernelDriver:
             files.append(kernel_connection)
         log = directory / f"kernel-{number}.log"
         files.append(log)
-        args = ["-m", "ipykernel_launcher", "-f", self.host.kernel_path(kernel_connection)]
+        args = ["-c", KERNEL_MAIN, "-f", self.host.kernel_path(kernel_connection)]
         args.append("--HistoryManager.enabled=False")
         if self.parent_pid:
             args.append(f"--IPKernelApp.parent_handle={self.parent_pid}")
@@ -212,12 +216,13 @@ class KernelDriver:
             # No heartbeat channel: the process handle says whether the kernel lives, and the
             # heartbeat's thread raised into stderr when the session closed while it started.
             kernel.client.start_channels(hb=False)
+            # Queued now, run as soon as the kernel is up: the imports overlap the handshake.
+            startup = FIGURE_HELPER + BINARY_STREAMS + preload_code(self.preload)
+            kernel.client.execute(startup, silent=True, store_history=False)
             self._wait_ready(kernel, launched.log)
         except BaseException:
             self._stop(kernel)
             raise
-        startup = FIGURE_HELPER + BINARY_STREAMS + preload_code(self.preload)
-        kernel.client.execute(startup, silent=True, store_history=False)
         return kernel
 
     def _wait_ready(self, kernel: _Kernel, log: Path) -> None:
@@ -226,7 +231,7 @@ class KernelDriver:
         while True:
             msg_id = kernel.client.kernel_info()
             asked = time.monotonic()
-            while time.monotonic() - asked < 0.25:
+            while time.monotonic() - asked < _READY_ASK_S:
                 if self._closing:
                     raise KernelUnavailable("the session is closing")
                 if not kernel.process.alive():
