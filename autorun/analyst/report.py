@@ -249,6 +249,23 @@ def chart_name(title: str) -> str:
     return "chart-" + (re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "chart") + ".png"
 
 
+def load_charts_meanwhile() -> None:
+    """Import matplotlib on a thread while the data loads (pandas leaves the GIL free in much of
+    that), so the chart steps of a stateful session do not wait for it; silent if it is missing."""
+    import threading
+
+    def load() -> None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot
+        except Exception:
+            pass
+
+    threading.Thread(target=load, name="autorun-load-charts", daemon=True).start()
+
+
 def save_chart(kind: str, labels: Any, values: Any, title: str) -> str | None:
     """Save a bar (categories) or line (periods) chart as PNG in the current directory; its name, or None.
 

@@ -4,7 +4,8 @@ Each block carries the source of the functions it calls (``autorun.analyst`` mod
 via ``inline.carry``), because it runs where autorun is not installed; it must run
 unchanged on pandas 1.5 (Debian, in the Docker image) and pandas 3.x. The first block
 (load, roles, data quality) is the same whether or not the executor keeps state between
-blocks. Later blocks either reuse the loaded ``df`` (stateful executor: no preamble, no
+blocks, but for one line in a kernel: matplotlib starts loading on a thread for the chart
+steps to come. Later blocks either reuse the loaded ``df`` (stateful executor: no preamble, no
 reload) or load the file again themselves (a fresh process per block). Figures go to the
 screen as tables and, for the summary, to a JSON facts file in the work directory.
 """
@@ -32,7 +33,7 @@ READER = [
 COUNTER = ["count_lines", "open_decompressed"]
 COMMON = ["fmt", "plain", "save_facts", "show", "label", "numbers", "AGG_WORDS"]
 STEP_FUNCTIONS = {
-    "load": ["report_load", "MOSTLY_MISSING"],
+    "load": ["report_load", "MOSTLY_MISSING", "load_charts_meanwhile"],
     "measures": ["report_measures", "MIN_CORRELATION"],
     "groups": ["report_groups", "group_labels", "same_groups", "save_chart", "chart_name", "CHART_BARS"],
     "trend": ["report_trend", "period_keys", "date_labels", "SHOWN_PERIODS", "save_chart", "chart_name", "CHART_BARS"],
@@ -126,18 +127,27 @@ def render(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Pl
         names.insert(0, "load_table")
     if step == "load" and fixes.max_rows:
         names.append("count_lines")
+    if charts_meanwhile(step, target, plan):
+        names.append("load_charts_meanwhile")
     parts = [TAG.format(step=step, attempt=attempt)]
     if not reuse:
         parts.append(IMPORTS)
     if step == "trend":
         parts.append("import warnings\n\nimport pandas as pd" if reuse else "import pandas as pd")
     parts.append(f"from {TOOLKIT_MODULE} import {', '.join(names)}\n")
+    if charts_meanwhile(step, target, plan):
+        parts.append("load_charts_meanwhile()  # matplotlib loads while the data does")
     if not reuse:
         parts.append(load_lines(info, target, plan, fixes, announce=step == "load"))
     else:
         parts.append(f"FACTS = {target.facts_path!r}")
     parts.append(BODIES[step](info, plan, fixes))
     return "\n".join(parts)
+
+
+def charts_meanwhile(step: str, target: Target, plan: Plan) -> bool:
+    """Whether the load block starts importing matplotlib: later steps draw charts in the same kernel."""
+    return step == "load" and target.stateful and bool(plan.groups or plan.date)
 
 
 def render_inline(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes) -> str:
@@ -155,6 +165,8 @@ def render_inline(step: str, attempt: int, info: DataFileInfo, target: Target, p
         parts += ["# --- column roles (autorun/analyst/roles.py) ---", roles]
     parts += ["# --- the report (autorun/analyst/report.py) ---", carry("report", carried)]
     parts.append("# --- this step ---")
+    if charts_meanwhile(step, target, plan):
+        parts.append("load_charts_meanwhile()  # matplotlib loads while the data does")
     if not reuse:
         parts.append(load_lines(info, target, plan, fixes, announce=step == "load"))
     else:
