@@ -16,11 +16,10 @@ import inspect
 @functools.cache
 def _definitions(module_name: str) -> dict[str, str]:
     source = inspect.getsource(importlib.import_module(module_name))
+    lines = source.encode("utf-8").splitlines(keepends=True)
     found: dict[str, str] = {}
     for node in ast.parse(source).body:
-        segment = ast.get_source_segment(source, node)
-        if segment is None:
-            continue
+        segment = _segment(lines, node)
         if isinstance(node, ast.FunctionDef | ast.ClassDef):
             found[node.name] = segment
         elif isinstance(node, ast.Assign):
@@ -30,6 +29,17 @@ def _definitions(module_name: str) -> dict[str, str]:
         elif isinstance(node, ast.Import | ast.ImportFrom):
             found[f"import {ast.unparse(node)}"] = segment
     return found
+
+
+def _segment(lines: list[bytes], node: ast.stmt) -> str:
+    """``ast.get_source_segment`` for a top-level statement, from lines split once (it splits the
+    whole source at every call, which made writing the builtin's helpers take 0.1 s)."""
+    end_line = node.end_lineno if node.end_lineno is not None else node.lineno
+    end_col = node.end_col_offset if node.end_col_offset is not None else len(lines[end_line - 1])
+    if end_line == node.lineno:
+        return lines[node.lineno - 1][node.col_offset : end_col].decode("utf-8")
+    first = lines[node.lineno - 1][node.col_offset :]
+    return b"".join([first, *lines[node.lineno : end_line - 1], lines[end_line - 1][:end_col]]).decode("utf-8")
 
 
 def carry(module: str, names: list[str]) -> str:

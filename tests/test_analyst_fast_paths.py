@@ -1,4 +1,4 @@
-"""The builtin's group and period labels: computed once per distinct value, equal to labelling every row."""
+"""The builtin's fast paths equal the plain ones: labels once per distinct value, source cut from lines split once."""
 
 from __future__ import annotations
 
@@ -50,3 +50,20 @@ def test_date_labels_equal_strftime_of_every_row(tz: str | None, pattern: str) -
     expected = [None if d is pd.NaT else d.strftime(pattern) for d in dates]
     got = [None if v != v or v is None else v for v in date_labels(dates, pattern).astype(object)]
     assert got == expected
+
+
+@pytest.mark.parametrize("module", ["reading", "roles", "report"])
+def test_carried_definitions_are_the_exact_source_segments(module: str) -> None:
+    """The fast segment cut matches ast.get_source_segment, trailing comments and all."""
+    import ast
+    import importlib
+    import inspect
+
+    from autorun.analyst.inline import _segment
+
+    source = inspect.getsource(importlib.import_module(f"autorun.analyst.{module}"))
+    lines = source.encode("utf-8").splitlines(keepends=True)
+    for node in ast.parse(source).body:
+        assert _segment(lines, node) == ast.get_source_segment(source, node)
+    one_liner = ast.parse("x = 'é'  # note\n").body[0]
+    assert _segment("x = 'é'  # note\n".encode().splitlines(keepends=True), one_liner) == "x = 'é'"
