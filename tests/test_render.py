@@ -22,13 +22,13 @@ from autorun.events import (
     SessionEnd,
     SessionStart,
 )
+from autorun.render.rich_display import RichRenderer
 from autorun.render.sanitize import LineBuffer, StreamSanitizer, strip_control_sequences
 from autorun.render.sinks import (
     Fanout,
     JsonLinesWriter,
     PlainRenderer,
     QuietRenderer,
-    RichRenderer,
     make_renderer,
 )
 

@@ -14,7 +14,6 @@ from typing import TextIO
 from autorun.events import Event, ExecutionOutput, SessionEnd, SessionStart, Sink
 from autorun.render.common import safe, termination_keyword, without_keyword
 from autorun.render.plain import PlainRenderer
-from autorun.render.rich_display import RichRenderer
 
 __all__ = [
     "MODES",
@@ -22,7 +21,6 @@ __all__ = [
     "JsonLinesWriter",
     "PlainRenderer",
     "QuietRenderer",
-    "RichRenderer",
     "Sink",
     "make_renderer",
 ]
@@ -110,6 +108,8 @@ def make_renderer(mode: str, *, stdout: TextIO, stderr: TextIO, env: Mapping[str
         return PlainRenderer(stdout, stderr)
     if mode in ("auto", "rich"):
         from rich.console import Console
+
+        from autorun.render.rich_display import RichRenderer  # rich's Markdown and Syntax: only for a terminal
 
         return RichRenderer(Console(file=stdout, highlight=False), Console(file=stderr, highlight=False))
     raise ValueError(f"unknown output mode {mode!r}; expected one of {', '.join(MODES)}")

@@ -28,7 +28,8 @@ from autorun.analyse import AnalyseRequest, analyse
 from autorun.config.schema import Config
 from autorun.errors import AutorunError
 from autorun.events import Event
-from autorun.render.sinks import Fanout, PlainRenderer, RichRenderer
+from autorun.render.rich_display import RichRenderer
+from autorun.render.sinks import Fanout, PlainRenderer
 from tests.conftest import SAMPLE
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
