@@ -6,6 +6,7 @@ Parquet/Excel file), so inspecting a 1 GB CSV is instant. The file is never modi
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import lzma
@@ -374,3 +375,19 @@ def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataF
 def describe_for_prompt(info: DataFileInfo, path_as_seen: str, max_columns: int = 60) -> str:
     """A short schema, column roles and preview of the file for an LLM's system prompt."""
     return describe(info, path_as_seen, max_columns)
+
+
+def info_to_json(info: DataFileInfo) -> dict[str, Any]:
+    """``info`` as plain JSON values (for an inspection done in the kernel)."""
+    return {**dataclasses.asdict(info), "path": str(info.path)}
+
+
+def info_from_json(data: Any) -> DataFileInfo:
+    """The inverse of ``info_to_json``; ValueError for anything else (it crosses from the kernel)."""
+    names = {f.name for f in dataclasses.fields(DataFileInfo)}
+    if not isinstance(data, dict) or set(data) != names or not isinstance(data["path"], str):
+        raise ValueError("not an inspection of a data file")
+    sheets = [tuple(sheet) for sheet in data["sheets"]]
+    if any(len(sheet) != 3 for sheet in sheets):
+        raise ValueError("malformed workbook sheets")
+    return DataFileInfo(**{**data, "path": Path(data["path"]), "sheets": sheets})

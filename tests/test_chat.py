@@ -497,6 +497,9 @@ class _StoppableExecutor:
         on_output("partial output")
         raise KeyboardInterrupt
 
+    def peak_memory(self) -> None:
+        return None
+
     def close(self) -> None:
         self.calls.append("close")
 

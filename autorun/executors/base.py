@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from autorun.codeblocks import CodeBlock
 from autorun.output import DEFAULT_OUTPUT_CAP, cap_output
 from autorun.units import format_seconds
+
+if TYPE_CHECKING:
+    from autorun.datafile import DataFileInfo
 
 OutputCallback = Callable[[str], None]
 TIMEOUT_EXIT_CODE = 124
@@ -47,6 +50,11 @@ class Executor(Protocol):
 
     def expose(self, host_path: Path) -> str:
         """Make a host data file readable to the code (read-only); return its path as code sees it."""
+        ...
+
+    def inspect_files(self, paths: Sequence[Path], sheet: str | None) -> list[DataFileInfo] | None:
+        """The data files inspected where the code runs, when that spares autorun's process the work
+        (a kernel with pandas loaded); None: autorun inspects them itself. Raises InputFileError."""
         ...
 
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult: ...

@@ -36,6 +36,7 @@ from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftove
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
 if TYPE_CHECKING:
+    from autorun.datafile import DataFileInfo
     from autorun.executors.local_kernel import LocalKernelHost
     from autorun.kernel import KernelDriver
 
@@ -162,6 +163,10 @@ class LocalExecutor:
 
             self.name = "sandbox"
             box = Sandbox(self.work_dir, interpreter=self.python, network=network)
+            if stateful and self.python == sys.executable:
+                from autorun.executors.kernel_inspection import PACKAGE_DIR
+
+                box.expose(PACKAGE_DIR)  # read-only, for the inspection in the kernel
         self.launcher = HostLauncher(self.work_dir, self.env, limits=self.limits, sandbox=box)
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._known_children: set[int] = set()
@@ -207,6 +212,14 @@ class LocalExecutor:
             self._kill_group(proc)
         if self._kernel is not None:
             self._kernel.interrupt()
+
+    def inspect_files(self, paths: Sequence[Path], sheet: str | None) -> list[DataFileInfo] | None:
+        """In the kernel when it runs autorun's own interpreter (see kernel_inspection)."""
+        if not paths or not self.stateful or self._kernel is None or self.python != sys.executable:
+            return None
+        from autorun.executors.kernel_inspection import inspect_in_kernel
+
+        return inspect_in_kernel(self._kernel, paths, sheet)
 
     def peak_memory(self) -> int | None:
         return self.launcher.peak_memory()

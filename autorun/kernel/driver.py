@@ -294,6 +294,24 @@ class KernelDriver:
         figures = self._figures(kernel, msg_id, out, figure_prefix) if ended == "idle" else []
         return self._outcome(kernel, ended, timed_out, out, figures, timeout, started)
 
+    def evaluate(self, code: str, expression: str, *, timeout: float) -> dict[str, Any]:
+        """Run autorun's own ``code`` silently, then ``expression``; its user-expression reply
+        ({"status": "ok", "data": {...}} or "error" with "ename" and "evalue").
+
+        Raises KernelUnavailable when no kernel is up (the start error stays for the first block
+        to report) or it does not finish within ``timeout`` (it is then restarted).
+        """
+        self.wait_for_start()
+        kernel = self._kernel
+        if kernel is None:
+            raise KernelUnavailable("no kernel is running")
+        msg_id = kernel.client.execute(code, silent=True, store_history=False, user_expressions={"r": expression})
+        if self._pump(kernel, msg_id, BlockOutput(lambda _text: None), time.monotonic() + timeout) != "idle":
+            self._restart()
+            raise KernelUnavailable(f"the kernel did not finish within {format_seconds(timeout)} s")
+        result = self._reply(kernel, msg_id).get("user_expressions", {}).get("r", {})
+        return dict(result) if isinstance(result, dict) else {}
+
     def kill_process(self) -> None:
         """Kill the kernel process from outside (a disk bound was crossed): the running block sees it die."""
         kernel = self._kernel

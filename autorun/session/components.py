@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
     from autorun.executors.choice import ExecutorChoice
     from autorun.executors.disk import DiskLimits
+    from autorun.models.openai_model import OpenAIModel
 
 NoticeFn = Callable[[str], None]
 REPLAY_PREFIX = "replay:"
@@ -139,11 +140,23 @@ def uses_llm(config: Config, env: Mapping[str, str]) -> bool:
     return True
 
 
-def build_llm(config: Config, model_name: str, *, env: Mapping[str, str], on_notice: NoticeFn) -> Model:
-    """An OpenAI-compatible model; needs its key unless a custom endpoint is configured."""
+def prepared_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) -> Model | None:
+    """The LLM the config names, its client library imported and its client built (~0.5 s) while
+    the kernel starts and inspects the data on the other core; None for builtin and replay, which
+    need the inspected data to be built."""
+    if not uses_llm(config, env):
+        return None
+    model = build_llm(config, env=env, on_notice=on_notice)
+    model.prepare()
+    return model
+
+
+def build_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) -> OpenAIModel:
+    """The OpenAI-compatible model named (auto: auto_model); needs a key unless a custom endpoint is configured."""
     from autorun.models.openai_model import OpenAIModel
 
     m = config.model
+    model_name = m.auto_model if m.name == "auto" else m.name
     key = env.get(m.api_key_env)
     if not key:
         if m.base_url is None:
@@ -201,7 +214,7 @@ def build_model(
 
         return ReplayModel(Path(name[len(REPLAY_PREFIX) :]).expanduser())
     if uses_llm(config, env):
-        return build_llm(config, config.model.auto_model if name == "auto" else name, env=env, on_notice=on_notice)
+        return build_llm(config, env=env, on_notice=on_notice)
     require_data_for_builtin(config, data, env)
     if name == "auto":
         on_notice(f"${config.model.api_key_env} is not set: using the builtin offline analyst")

@@ -32,6 +32,7 @@ from autorun.session.components import (
     executor_choice,
     large_file_warning,
     limits_summary,
+    prepared_llm,
     require_data_for_builtin,
     session_settings,
     system_message,
@@ -155,7 +156,8 @@ def open_session(
     """Open a session on the data ``files``; every event goes to ``display`` and the transcript.
 
     The files are checked first (a missing or unsupported file opens nothing); they are inspected
-    once the executor is warming up, so the kernel starts while autorun reads their samples.
+    once the executor is warming up: by the kernel when it runs autorun's interpreter (pandas
+    then loads once, in the kernel, while autorun imports its model client), else by autorun.
     ``sheet`` names the sheet to read in workbooks; ``notices`` are shown right after the session
     starts. Raises ConfigError, InputFileError, ModelError or ExecutorError when the session cannot
     be opened; the transcript is complete up to the failure in every case, and the executor is
@@ -188,8 +190,13 @@ def open_session(
         ):
             seen_as = [executor.expose(path) for path in paths]
             executor.warm_up()  # the container and the kernel start while the data and the first reply are made
-            exposed = inspect_inputs(paths, sheet, seen_as)
-            model = build_model(
+            early: Model | None = prepared_llm(config, env=env, on_notice=notice)
+            inspected = executor.inspect_files(paths, sheet)  # in a kernel that loads pandas anyway
+            if inspected is None:
+                exposed = inspect_inputs(paths, sheet, seen_as)
+            else:
+                exposed = [DataInput(*item) for item in zip(paths, inspected, seen_as, strict=True)]
+            model = early or build_model(
                 config,
                 exposed,
                 env=env,

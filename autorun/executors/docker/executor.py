@@ -63,6 +63,8 @@ from autorun.units import format_seconds
 if TYPE_CHECKING:
     from docker import DockerClient
 
+    from autorun.datafile import DataFileInfo
+
 __all__ = ["DockerExecutor", "DockerSettings", "settings_from_config"]
 
 SESSION_LABEL = "autorun.session"
@@ -214,6 +216,9 @@ class DockerExecutor:
                 self._stop_block(lambda _text: None)
             except ChannelClosed as exc:
                 raise self._gone(exc) from exc
+
+    def inspect_files(self, paths: Sequence[Path], sheet: str | None) -> list[DataFileInfo] | None:
+        return None  # the image's Python and pandas may differ from autorun's: autorun inspects
 
     def peak_memory(self) -> int | None:
         container_id = self._container_id
