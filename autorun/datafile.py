@@ -12,6 +12,8 @@ import json
 import lzma
 import os
 import stat
+import types
+import typing
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,9 +92,9 @@ class DataFileInfo:
     sheet: str | None = None  # the workbook sheet read
     flattened: list[str] = field(default_factory=list)  # nested JSON columns flattened into fields
     converted: dict[str, str] = field(default_factory=dict)  # column -> money | percent | number (was text)
-    roles: list[dict[str, str]] = field(default_factory=list)  # autorun.analyst.roles.infer_roles on the sample
+    roles: list[dict[str, Any]] = field(default_factory=list)  # autorun.analyst.roles.infer_roles on the sample
 
-    def role_of(self, column: str) -> dict[str, str] | None:
+    def role_of(self, column: str) -> dict[str, Any] | None:
         return next((r for r in self.roles if r["column"] == column), None)
 
 
@@ -383,11 +385,34 @@ def info_to_json(info: DataFileInfo) -> dict[str, Any]:
 
 
 def info_from_json(data: Any) -> DataFileInfo:
-    """The inverse of ``info_to_json``; ValueError for anything else (it crosses from the kernel)."""
-    names = {f.name for f in dataclasses.fields(DataFileInfo)}
-    if not isinstance(data, dict) or set(data) != names or not isinstance(data["path"], str):
+    """The inverse of ``info_to_json``; ValueError for anything else: every field is checked
+    against its type, since the values cross from the kernel, where untrusted code runs later."""
+    hints = typing.get_type_hints(DataFileInfo)
+    if not isinstance(data, dict) or set(data) != set(hints) or not isinstance(data["path"], str):
         raise ValueError("not an inspection of a data file")
-    sheets = [tuple(sheet) for sheet in data["sheets"]]
-    if any(len(sheet) != 3 for sheet in sheets):
-        raise ValueError("malformed workbook sheets")
-    return DataFileInfo(**{**data, "path": Path(data["path"]), "sheets": sheets})
+    if isinstance(data["sheets"], list):
+        data = {**data, "sheets": [tuple(s) if isinstance(s, list) else s for s in data["sheets"]]}
+    wrong = [name for name, hint in hints.items() if name != "path" and not _fits(data[name], hint)]
+    if wrong:
+        raise ValueError(f"not an inspection of a data file: {', '.join(wrong)} of the wrong type")
+    return DataFileInfo(**{**data, "path": Path(data["path"])})
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON value has the type ``hint`` (str, int, bool, None, unions, lists, dicts, tuples)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if origin is list:
+        return isinstance(value, list) and all(_fits(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items())
+    if origin is tuple:
+        return isinstance(value, tuple) and len(value) == len(args) and all(map(_fits, value, args))
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)

@@ -1,32 +1,21 @@
-"""End-to-end `autorun analyse` on a generated CSV, as a ratio to a raw pandas baseline.
+"""End-to-end `autorun analyse` (builtin, default executor) against a hand-written pandas script.
 
-The baseline is one plain Python process that loads the same file with pandas and
-computes the same groupings the builtin analyst reports; autorun runs four blocks
-(each its own process that reloads the file) plus session overhead, so a ratio of
-about 4-6x is the expected shape. Run: python benchmarks/bench_analyse.py [ROWS]
+The baseline, ``analyse_baseline.py``, computes the same figures and charts as the builtin's
+four steps in one plain process. ``python -m benchmarks.bench_analyse [ROWS]`` times both on
+the sample and on a generated file of ROWS rows (default 1,000,000); ``python -m benchmarks``
+includes the same rows in its table.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-BASELINE = """
-import pandas as pd, sys
-df = pd.read_csv(sys.argv[1])
-print(df.describe())
-for col in ("product", "region"):
-    print(df.groupby(col)["revenue"].agg(["sum", "mean"]))
-month = pd.to_datetime(df["date"], errors="coerce").dt.strftime("%Y-%m")
-print(df.groupby(month)["revenue"].sum())
-"""
+BASELINE_SCRIPT = Path(__file__).with_name("analyse_baseline.py")
 
 
 def generate(path: Path, rows: int) -> None:
+    """A sales-like CSV (date, product, region, revenue, units) of ``rows`` rows over the days of 2025."""
     import numpy as np
     import pandas as pd
 
@@ -44,47 +33,12 @@ def generate(path: Path, rows: int) -> None:
     ).to_csv(path, index=False)
 
 
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "big.csv"
-        generate(data, rows)
-        raw = min(timed([sys.executable, "-c", BASELINE, str(data)]) for _ in range(3))
-        ours = min(
-            timed(
-                [
-                    sys.executable,
-                    "-m",
-                    "autorun",
-                    "analyse",
-                    str(data),
-                    "--model",
-                    "builtin",
-                    "--work-dir",
-                    str(Path(tmp) / "w"),
-                    "--quiet",
-                ]
-            )
-            for _ in range(3)
-        )
-    result = {
-        "rows": rows,
-        "raw_pandas_s": round(raw, 3),
-        "autorun_analyse_s": round(ours, 3),
-        "ratio": round(ours / raw, 2),
-    }
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "analyse.json").write_text(json.dumps(result, indent=2))
-    print("| rows | raw pandas (s) | autorun analyse (s) | ratio |")
-    print("|---|---|---|---|")
-    print(f"| {rows:,} | {raw:.2f} | {ours:.2f} | {ours / raw:.1f}x |")
+    from benchmarks.kernel import builtin_analyse
+
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    for result in builtin_analyse(5, rows):
+        print(result)
 
 
 if __name__ == "__main__":

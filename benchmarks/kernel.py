@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 import statistics
 import subprocess
 import sys
@@ -137,7 +137,9 @@ def help_time(runs: int) -> list[Row]:
 
 
 def builtin_analyse(runs: int, rows_count: int | None) -> list[Row]:
-    from benchmarks.bench_analyse import BASELINE, generate
+    """`autorun analyse` (builtin, default executor and limits) vs analyse_baseline.py on the same file;
+    the runs alternate, so load changes hit both alike. Peak memory: what autorun reports."""
+    from benchmarks.bench_analyse import BASELINE_SCRIPT, generate
 
     out = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,57 +148,45 @@ def builtin_analyse(runs: int, rows_count: int | None) -> list[Row]:
             big = Path(tmp) / "big.csv"
             generate(big, rows_count)
             files.append((f"{rows_count:,} rows ({big.stat().st_size / 1e6:.0f} MB)", big))
+        charts = Path(tmp) / "baseline-charts"
+        charts.mkdir()
         for label, path in files:
-            raw = median_s([_timed_run([sys.executable, "-c", BASELINE, str(path)]) for _ in range(runs)])
-            command = [
-                sys.executable,
-                "-m",
-                "autorun",
-                "analyse",
-                str(path),
-                "--model",
-                "builtin",
-                "--work-dir",
-                str(Path(tmp) / "w"),
-                "--quiet",
-            ]
-            samples, peaks = [], []
-            # Until the address-space limit (executor.memory, RLIMIT_AS) gives way to a cgroup
-            # (issue 10), pandas needs 2 GiB of address space to load 1,000,000 rows.
-            env = {**os.environ, "AUTORUN_EXECUTOR_MEMORY": "2g"} if path != SAMPLE else None
+            command = [sys.executable, "-m", "autorun", "analyse", str(path), "--model", "builtin"]
+            command += ["--work-dir", str(Path(tmp) / "w"), "--json"]
+            raw, samples, peaks = [], [], []
             for _ in range(runs):
-                elapsed, peak = _timed_with_peak(command, env)
+                raw.append(_timed_run([sys.executable, str(BASELINE_SCRIPT), str(path)], cwd=charts))
+                elapsed, end = _timed_session(command)
                 samples.append(elapsed)
-                peaks.append(peak)
+                peaks.append(end.get("peak_memory_bytes") or 0)
             out.append(
                 row(
                     f"builtin analyse, {label}",
                     median_s(samples),
-                    "hand-written pandas script",
-                    raw,
+                    "hand-written pandas script (analyse_baseline.py)",
+                    median_s(raw),
                     runs,
-                    peak_rss_mb=max(peaks),
+                    fraction_of_baseline=round(median_s(samples) / median_s(raw), 2),
+                    peak_memory_mb=round(max(peaks) / 2**20, 1),
                 )
             )
     return out
 
 
-def _timed_run(command: list[str]) -> float:
+def _timed_run(command: list[str], cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, cwd=cwd)
     return time.perf_counter() - start
 
 
-def _timed_with_peak(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall time, and the peak RSS (MB) of the largest of autorun and the processes it waited for (the kernel)."""
+def _timed_session(command: list[str]) -> tuple[float, dict[str, Any]]:
+    """Wall time of an `autorun ... --json` run, and its session_end record."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise RuntimeError(f"{command} failed: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
-    return elapsed, round(usage.ru_maxrss / 1024, 1)
+        raise RuntimeError(f"{command} failed: {proc.stderr[-500:]}")
+    return elapsed, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def docker_executor(runs: int) -> list[Row]:
