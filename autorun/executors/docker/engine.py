@@ -153,3 +153,9 @@ def _progress_text(image: str, layers: Mapping[str, tuple[int, int]]) -> str:
     total = sum(size for _, size in layers.values())
     percent = int(100 * done / total) if total else 0
     return f"pulling {image}: {percent}% of {human_size(total)}"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an engine error's explanation (or of the exception), for a one-line message."""
+    text = str(getattr(exc, "explanation", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

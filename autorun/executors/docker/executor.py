@@ -51,6 +51,7 @@ from autorun.executors.docker.engine import (
     connect,
     engine_error,
     ensure_image,
+    first_line,
     is_connection_failure,
 )
 from autorun.executors.docker.kernel import ContainerKernel
@@ -72,11 +73,6 @@ CONTAINER_ENV = {**EXECUTION_ENV, "HOME": "/tmp"}
 OOM_EXIT_CODE = 137
 PROBE_TIMEOUT_S = 30.0
 RESCUE_AFTER_S = 5.0
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "explanation", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class DockerExecutor:
@@ -221,8 +217,7 @@ class DockerExecutor:
         return None  # the image's Python and pandas may differ from autorun's: autorun inspects
 
     def peak_memory(self) -> int | None:
-        container_id = self._container_id
-        return container_peak_memory(container_id) if container_id is not None else None
+        return container_peak_memory(self._container_id) if self._container_id is not None else None
 
     def close(self) -> None:
         """Remove the container (kill, no graceful stop). Safe to call twice and after failures."""
@@ -237,7 +232,7 @@ class DockerExecutor:
             problem = remove_container(self._api, container_id)
             if problem is not None:
                 self._notice(
-                    f"could not remove Docker container {self.container_name} ({_first_line(problem)}); "
+                    f"could not remove Docker container {self.container_name} ({first_line(problem)}); "
                     "run `autorun clean` once the engine answers"
                 )
         if self._channel is not None:
@@ -423,7 +418,7 @@ class DockerExecutor:
         except Exception as inspect_exc:
             if is_connection_failure(inspect_exc):
                 return engine_error(inspect_exc, self._host_env, during="while a block was running")
-            status = f"unknown ({_first_line(inspect_exc)})"
+            status = f"unknown ({first_line(inspect_exc)})"
         if status == "running":
             return ExecutorError(f"Lost the output stream of Docker container {self.container_name} ({exc}).")
         return ExecutorError(
@@ -443,7 +438,7 @@ class DockerExecutor:
             raise
         except docker.errors.APIError as exc:
             raise ExecutorError(
-                f"The Docker engine refused a request {during} ({_first_line(exc)}); "
+                f"The Docker engine refused a request {during} ({first_line(exc)}); "
                 "`docker ps -a` shows the container and `autorun clean` removes it."
             ) from exc
         except Exception as exc:
