@@ -226,10 +226,15 @@ class KernelDriver:
         return kernel
 
     def _wait_ready(self, kernel: _Kernel, log: Path) -> None:
-        """Until the kernel answers on shell *and* iopub (so no output of the first block is lost)."""
+        """Until the kernel answers on shell *and* iopub (so no output of the first block is lost).
+
+        The requests queue up while the kernel runs its startup code; the answer to any of them
+        that arrives on iopub will do, so the first one after the startup ends the wait.
+        """
         deadline = time.monotonic() + self.ready_timeout_s
+        asked_ids: set[str] = set()
         while True:
-            msg_id = kernel.client.kernel_info()
+            asked_ids.add(kernel.client.kernel_info())
             asked = time.monotonic()
             while time.monotonic() - asked < _READY_ASK_S:
                 if self._closing:
@@ -241,7 +246,7 @@ class KernelDriver:
                     msg = kernel.client.get_iopub_msg(timeout=0.05)
                 except queue.Empty:
                     continue
-                if msg["parent_header"].get("msg_id") == msg_id:
+                if msg["parent_header"].get("msg_id") in asked_ids:
                     return
             if time.monotonic() > deadline:
                 raise KernelUnavailable(f"the kernel did not answer within {format_seconds(self.ready_timeout_s)} s")
