@@ -196,14 +196,16 @@ def open_session(
                 exposed = inspect_inputs(paths, sheet, seen_as)
             else:
                 exposed = [DataInput(*item) for item in zip(paths, inspected, seen_as, strict=True)]
-            model = early or build_model(
-                config,
-                exposed,
-                env=env,
-                on_notice=notice,
-                session_id=session_id,
-                stateful=lambda: executor.stateful,
-            )
+            model = early
+            if model is None:
+                model = build_model(
+                    config,
+                    exposed,
+                    env=env,
+                    on_notice=notice,
+                    session_id=session_id,
+                    stateful=lambda: executor.stateful,
+                )
             model = redacting_model(model, redactor)
             sink.handle(
                 SessionStart(
