@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autorun.cli.app import app
+from autorun.units import human_size
 from tests.conftest import SAMPLE, autorun_cmd
 
 
@@ -206,7 +207,7 @@ def test_million_row_csv_is_read_once_and_peak_memory_reported(tmp_path: Path, c
     end = records[-1]
     assert end["event"] == "session_end" and end["executor"] in ("sandbox", "local")
     assert 50 * 2**20 < end["peak_memory_bytes"] < 2**30  # a million rows loaded, under the 1 GiB default
-    assert f"memory:     peak {end['peak_memory_bytes'] / 2**20:.1f} MiB" in proc.stdout
+    assert f"memory:     peak {human_size(end['peak_memory_bytes'])}" in proc.stdout
 
 
 HEAVY = ("pandas", "openai", "docker", "jupyter_client", "zmq", "ipykernel", "matplotlib")
