@@ -15,6 +15,7 @@ import stat
 import types
 import typing
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,13 @@ def inspect_data_file(path: Path, sheet: str | None = None) -> DataFileInfo:
     if fmt == "parquet":
         return _inspect_parquet(path, size)
     return _inspect_excel(path, size, sheet)
+
+
+def inspect_data_files(paths: Sequence[Path], sheet: str | None = None) -> list[DataFileInfo]:
+    """``inspect_data_file`` for each path; ``sheet`` applies to the workbooks among them."""
+    return [
+        inspect_data_file(path, sheet=sheet if path.suffix.lower() in WORKBOOK_SUFFIXES else None) for path in paths
+    ]
 
 
 def table_suffix(path: Path) -> tuple[str, str | None]:

@@ -32,15 +32,11 @@ def _autorun_inspect_files(root, paths, sheet):
     if added:
         sys.path.append(root)
     try:
-        from autorun.datafile import WORKBOOK_SUFFIXES, info_to_json, inspect_data_file
+        from autorun.datafile import info_to_json, inspect_data_files
     finally:
         if added:
             sys.path.remove(root)
-    infos = []
-    for path in map(Path, paths):
-        workbook_sheet = sheet if path.suffix.lower() in WORKBOOK_SUFFIXES else None
-        infos.append(info_to_json(inspect_data_file(path, sheet=workbook_sheet)))
-    return json.dumps(infos)
+    return json.dumps([info_to_json(info) for info in inspect_data_files([Path(p) for p in paths], sheet)])
 """
 
 

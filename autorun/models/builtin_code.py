@@ -21,6 +21,7 @@ from autorun.analyst.toolkit import TOOLKIT_DIR, TOOLKIT_MODULE
 from autorun.datafile import DataFileInfo, read_kwargs
 
 TAG = "# autorun-builtin step={step} attempt={attempt}"
+CHARTS_MEANWHILE = "load_charts_meanwhile()  # matplotlib loads while the data does"
 MAX_MEASURES = 8
 MAX_GROUPS = 4
 ROW_LIMIT = 200_000
@@ -136,7 +137,7 @@ def render(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Pl
         parts.append("import warnings\n\nimport pandas as pd" if reuse else "import pandas as pd")
     parts.append(f"from {TOOLKIT_MODULE} import {', '.join(names)}\n")
     if charts_meanwhile(step, target, plan):
-        parts.append("load_charts_meanwhile()  # matplotlib loads while the data does")
+        parts.append(CHARTS_MEANWHILE)
     if not reuse:
         parts.append(load_lines(info, target, plan, fixes, announce=step == "load"))
     else:
@@ -166,7 +167,7 @@ def render_inline(step: str, attempt: int, info: DataFileInfo, target: Target, p
     parts += ["# --- the report (autorun/analyst/report.py) ---", carry("report", carried)]
     parts.append("# --- this step ---")
     if charts_meanwhile(step, target, plan):
-        parts.append("load_charts_meanwhile()  # matplotlib loads while the data does")
+        parts.append(CHARTS_MEANWHILE)
     if not reuse:
         parts.append(load_lines(info, target, plan, fixes, announce=step == "load"))
     else:

@@ -111,16 +111,18 @@ def inspect_inputs(paths: Sequence[Path], sheet: str | None = None, seen_as: Seq
 
     ``seen_as`` gives each file's path as code sees it (the executor's ``expose``).
     """
-    from autorun.datafile import WORKBOOK_SUFFIXES, inspect_data_file
-
     resolved = check_inputs(paths, sheet)
+    return described(resolved, sheet, seen_as)
+
+
+def described(paths: Sequence[Path], sheet: str | None, seen_as: Sequence[str] = ()) -> list[DataInput]:
+    """Checked ``paths`` described from a sample of each, with their paths as code sees them."""
+    from autorun.datafile import inspect_data_files
+
+    infos = inspect_data_files(paths, sheet)
     return [
-        DataInput(
-            path,
-            inspect_data_file(path, sheet=sheet if path.suffix.lower() in WORKBOOK_SUFFIXES else None),
-            seen_as[n] if n < len(seen_as) else "",
-        )
-        for n, path in enumerate(resolved)
+        DataInput(path, info, seen_as[n] if n < len(seen_as) else "")
+        for n, (path, info) in enumerate(zip(paths, infos, strict=True))
     ]
 
 
@@ -193,7 +195,7 @@ def open_session(
             early: Model | None = prepared_llm(config, env=env, on_notice=notice)
             inspected = executor.inspect_files(paths, sheet)  # in a kernel that loads pandas anyway
             if inspected is None:
-                exposed = inspect_inputs(paths, sheet, seen_as)
+                exposed = described(paths, sheet, seen_as)  # checked above
             else:
                 exposed = [DataInput(*item) for item in zip(paths, inspected, seen_as, strict=True)]
             model = early
