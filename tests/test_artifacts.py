@@ -94,8 +94,8 @@ def test_recorded_artifacts_replay_as_artifacts_and_show_under_the_result(tmp_pa
     import io
 
     from autorun.events import Artifact
-    from autorun.render.plain import PlainRenderer
     from autorun.record.reader import read_transcript
+    from autorun.render.plain import PlainRenderer
     from autorun.transcripts.store import TranscriptWriter
 
     work = tmp_path / "work"

@@ -324,3 +324,25 @@ def test_a_file_name_cannot_close_its_code_span() -> None:
     assert code_span("a`b") == "``a`b``" and code_span("`x") == "`` `x ``"
     assert escaped("[x](javascript:y) <b> *z* a|b") == "\\[x\\](javascript:y) \\<b\\> \\*z\\* a\\|b"
     assert fenced("print(1)", "py<script>") == "```pyscript\nprint(1)\n```"
+
+
+def test_a_report_is_never_written_through_a_planted_symlink_or_pipe(session_transcript: Path, tmp_path: Path) -> None:
+    import os
+
+    from autorun.errors import ConfigError
+
+    victim = tmp_path / "bashrc"
+    victim.write_text("keep me")
+    link = tmp_path / "report.html"
+    link.symlink_to(victim)
+    with pytest.raises(ConfigError, match="is a symlink or a pipe"):
+        export_transcript(session_transcript, "html", link)
+    fifo = tmp_path / "fifo.md"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="is a symlink or a pipe"):
+        export_transcript(session_transcript, "md", fifo)
+    assert victim.read_text() == "keep me"
+    existing = tmp_path / "old.md"
+    existing.write_text("x" * 100_000)
+    assert export_transcript(session_transcript, "md", existing).read_text().startswith("# ")
+    assert "x" * 100 not in existing.read_text(), "an older, longer report is replaced whole"

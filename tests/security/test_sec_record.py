@@ -65,8 +65,13 @@ def find_code(run_env: dict[str, str], session: str) -> str:
     return FIND.format(root=str(state_root(run_env)), session=session)
 
 
+def cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real `autorun` as a child process."""
+    return subprocess.run(autorun_cmd(*args), env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
 def results_of(transcript: Path, env: dict[str, str]) -> dict:
-    done = subprocess.run(autorun_cmd("results", "--json", str(transcript)), env=env, capture_output=True, text=True)
+    done = cli("results", "--json", str(transcript), env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -132,9 +137,7 @@ print("rewrote", len(others))
 """
     second = run_probe(executor, tmp_path, replies_for([find_code(first.env, "later02") + forge]), session_id="later02")
     check_common(second)
-    shown = subprocess.run(
-        autorun_cmd("replay", str(earlier)), env=first.env, capture_output=True, text=True, timeout=60
-    )
+    shown = cli("replay", str(earlier), env=first.env)
     assert shown.returncode == 0, shown.stderr
     if executor == "local":
         assert "rewrote 1" in second.output() and "99999" in shown.stdout
@@ -161,14 +164,7 @@ def test_an_autorun_yaml_planted_in_the_work_dir_is_not_read(executor: str, tmp_
     run = run_probe(executor, tmp_path, replies_for([plant]))
     check_common(run)
     assert (run.work_dir / "autorun.yaml").is_file()
-    shown = subprocess.run(
-        autorun_cmd("analyse", str(SAMPLE)),
-        env=run.env,
-        cwd=run.work_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    shown = cli("analyse", str(SAMPLE), env=run.env, cwd=run.work_dir)
     assert shown.returncode == 2, shown.stdout + shown.stderr
     (line,) = shown.stderr.strip().splitlines()
     assert "autorun.yaml is inside the work dir" in line and "--config" in line
@@ -193,13 +189,16 @@ def test_a_forged_transcript_is_not_replayed(executor: str, tmp_path: Path) -> N
     check_common(run)
     forged = run.work_dir / "forged.jsonl"
     assert forged.is_file()
-    replayed = subprocess.run(
-        autorun_cmd("analyse", str(SAMPLE), "--model", f"replay:{forged}", "--local", "--work-dir", "replayed"),
+    replayed = cli(
+        "analyse",
+        str(SAMPLE),
+        "--model",
+        f"replay:{forged}",
+        "--local",
+        "--work-dir",
+        "replayed",
         env=run.env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert replayed.returncode == 2, replayed.stdout + replayed.stderr
     (message,) = replayed.stderr.strip().splitlines()
@@ -209,14 +208,6 @@ def test_a_forged_transcript_is_not_replayed(executor: str, tmp_path: Path) -> N
     if executor == "local":
         note += " (code run with --local can write there too)"
     record("record.forged_replay", executor, "blocked", note)
-
-
-def run_reader(
-    command: str, path: Path, env: dict[str, str], cwd: Path
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    started = time.monotonic()
-    done = subprocess.run(autorun_cmd(command, str(path)), env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
-    return done, time.monotonic() - started
 
 
 def test_a_fifo_or_a_dev_zero_link_as_transcript(executor: str, tmp_path: Path) -> None:
@@ -234,7 +225,9 @@ def test_a_fifo_or_a_dev_zero_link_as_transcript(executor: str, tmp_path: Path) 
         ("zero.jsonl", "is a symlink", "record.dev_zero", "opened without following links"),
     ):
         for command in ("replay", "results", "export"):
-            done, took = run_reader(command, run.work_dir / name, run.env, tmp_path)
+            started = time.monotonic()
+            done = cli(command, str(run.work_dir / name), env=run.env, cwd=tmp_path)
+            took = time.monotonic() - started
             assert done.returncode == 2, (command, done.stderr)
             (message,) = done.stderr.strip().splitlines()
             assert said in message, message
