@@ -60,6 +60,7 @@ def home(tmp_path: Path) -> Path:
 def chat_env(clean_env: dict[str, str], home: Path) -> dict[str, str]:
     env = {k: v for k, v in clean_env.items() if k not in ("EDITOR", "VISUAL", "XDG_STATE_HOME")}
     env.update(HOME=str(home), NO_COLOR="1", TERM="xterm", PYTHONUNBUFFERED="1")
+    env["AUTORUN_STATE_DIR"] = str(home / ".local" / "state" / "autorun")  # this chat's own history and record
     return env
 
 
@@ -200,7 +201,7 @@ def test_inline_edit_without_editor_and_a_typed_reply(work, chat_env, server_fac
     assert last_user(server, 1).endswith("INLINE-7\nsecond-line\n")
     assert last_user(server, 2) == "use the median instead"
     assert not list(work.glob("tmp_code_*.py")), "the python block must not have run"
-    (transcript,) = transcripts(work)
+    (transcript,) = transcripts(work, chat_env)
     blocks = [json.loads(line) for line in transcript.read_text().splitlines()]
     blocks = [(b["index"], b["will_run"], b["code"]) for b in blocks if b["event"] == "code_block"]
     assert blocks == [(1, True, "echo INLINE-$((3 + 4))\necho second-line\n"), (2, False, "print('never run')\n")]
@@ -271,7 +272,7 @@ def test_ctrl_c_at_the_prompt_asks_before_quitting(work, chat_env, server_factor
     child.sendline("y")
     assert finish(child) == 130, screen(child)
     assert server.chat_requests == []
-    found = transcripts(work)
+    found = transcripts(work, chat_env)
     end = json.loads(found[0].read_text().splitlines()[-2])
     assert end["event"] == "session_end" and end["exit_code"] == 130
 
@@ -414,8 +415,22 @@ def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, wo
     )
     assert proc.returncode == 2
     assert (
-        proc.stderr.strip() == f"autorun: error: {bogus} holds no messages to resume; "
-        "give the transcript of an earlier session"
+        proc.stderr.strip()
+        == f"autorun: error: {bogus} holds no autorun events; give the .jsonl transcript of a session"
+    )
+    notice_only = tmp_path / "notice.jsonl"
+    notice_only.write_text('{"event": "notice", "text": "hi"}\n')
+    proc = subprocess.run(
+        autorun_cmd("chat", "--resume", str(notice_only), "--model", "builtin", "--work-dir", str(work)),
+        input="",
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"autorun: error: {notice_only} holds no messages to resume; give the transcript of an earlier session"
     )
 
 
@@ -635,7 +650,7 @@ def test_sigterm_at_the_prompt_ends_the_chat_with_143_and_a_complete_transcript(
     time.sleep(0.3)
     child.kill(signal.SIGTERM)
     assert finish(child) == 143, screen(child)
-    (transcript,) = transcripts(work)
+    (transcript,) = transcripts(work, chat_env)
     events = [json.loads(line) for line in transcript.read_text().splitlines()]
     end = next(e for e in events if e["event"] == "session_end")
     assert (end["status"], end["exit_code"]) == ("interrupted", 143)
