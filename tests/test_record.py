@@ -237,3 +237,24 @@ def test_a_changed_transcript_is_put_back_and_the_session_told(tmp_path: Path, t
     assert kinds == ["Notice"] * 3 + ["ExecutionResultEvent", "Notice"]
     assert [e.text for e in read_transcript(path).of(Notice)] == ["event 0", "event 1", "event 2", "after"]
     assert not list(path.parent.glob(".*restored"))
+
+
+def test_doctor_says_where_sessions_are_recorded_and_refuses_overlap(tmp_path: Path) -> None:
+    from autorun.config.schema import Config
+    from autorun.doctor import record_check
+
+    env = {"AUTORUN_STATE_DIR": str(tmp_path / "work" / "state")}
+    apart = record_check(Config.model_validate({"executor": {"work_dir": str(tmp_path / "w")}}), env)
+    assert apart.status == "ok" and str(tmp_path / "work" / "state") in apart.detail
+    inside = record_check(Config.model_validate({"executor": {"work_dir": str(tmp_path / "work")}}), env)
+    assert inside.status == "fail" and "is inside the work dir" in inside.detail and "AUTORUN_STATE_DIR" in inside.fix
+
+
+def test_the_suite_and_its_child_processes_record_into_its_own_state_dir(clean_env, state_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    assert clean_env["AUTORUN_STATE_DIR"] == str(state_dir)
+    child = "from autorun.record.state import state_root; print(state_root())"
+    done = subprocess.run([sys.executable, "-c", child], env=clean_env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == str(state_dir.resolve())
