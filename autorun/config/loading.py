@@ -11,7 +11,6 @@ import difflib
 import functools
 import json
 import os
-import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pydantic.fields import FieldInfo
 
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
-from autorun.secrets import SECRET_MARKERS, is_secret_name, looks_like_secret_value
+from autorun.secrets import is_secret_setting, looks_like_secret_value
 
 ENV_PREFIX = "AUTORUN_"
 LOCAL_CONFIG_NAME = "autorun.yaml"
@@ -309,21 +308,8 @@ _KEY_ENV_HINT = (
 )
 
 
-# A key name that holds a secret: api_key, github_token, password; not bogus_key (a KEY alone names no secret).
-_KEY_OF_A_SECRET = re.compile(r"(?:^|[^A-Z])(?:API|ACCESS|SECRET|PRIVATE|SSH|OPENAI)[_-]?KEY|^KEY$")
-
-
-def _names_a_secret(name: str) -> bool:
-    if not is_secret_name(name):
-        return False
-    upper = name.upper()
-    if any(marker in upper for marker in SECRET_MARKERS if marker != "KEY"):
-        return True
-    return _KEY_OF_A_SECRET.search(upper) is not None
-
-
 def _reject_secret_name(key: str, name: str, label: str) -> None:
-    if _names_a_secret(name):
+    if is_secret_setting(name):
         raise ConfigError(
             f"{label}: {key} looks like a secret, and API keys never go in configuration; {_KEY_ENV_HINT}"
         )
