@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from autorun.errors import ConfigError
 from autorun.events import Event, SessionEnd, SessionStart
+from autorun.record.decode import decode_records
 from autorun.units import human_size
 
 MAX_TRANSCRIPT_BYTES = 256 * 1024**2
@@ -133,8 +134,6 @@ def read_transcript(path: Path, limit: int = MAX_TRANSCRIPT_BYTES) -> Transcript
 
     A file with no autorun event at all (empty, ``{}`` lines, another program's JSON Lines) is an error.
     """
-    from autorun.record.decode import decode_records
-
     path = Path(path)
     records, truncated = read_records(path, limit)
     events = decode_records(records, path)

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from autorun.errors import ConfigError
+from autorun.record.reader import read_regular_file
 
 STATE_DIR_ENV = "AUTORUN_STATE_DIR"
 WORKDIRS = "workdirs"
@@ -181,8 +182,6 @@ def sessions_of(work_dir: Path, env: Mapping[str, str] | None = None) -> list[Re
 
 def recorded_work_dirs(env: Mapping[str, str] | None = None) -> list[WorkDirRecord]:
     """Every work dir that has a record, as its ``workdir`` file names it, in record-name order."""
-    from autorun.record.reader import read_regular_file
-
     base = state_root(env) / WORKDIRS
     try:
         names = sorted(os.listdir(base))
