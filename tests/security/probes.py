@@ -47,7 +47,7 @@ PROBES: list[Probe] = [
         ("fs.replace_input", "overwrite the input data file"),
         ("fs.filename_escape", "`# filename:` pointing outside the work dir (../, absolute, via a symlink)"),
         ("fs.symlink_script", "plant a symlink where autorun writes the next block's code file"),
-        ("fs.symlink_transcripts", "turn the work dir's transcript folder into a symlink to a host dir"),
+        ("fs.symlink_transcripts", "turn the work dir's .autorun/sessions and data/ into symlinks to a host dir"),
     ),
     *_group(
         "Network",
