@@ -402,9 +402,19 @@ def test_resume_continues_with_the_history_without_rerunning_code(work, clean_en
     assert resumed.messages[-1].content.startswith("Answer two.")
 
 
-def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, work, clean_env) -> None:
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ('{"hello": "world"}\n', "holds no autorun events; give the .jsonl transcript of a session"),
+        (
+            '{"event": "notice", "text": "hi"}\n',
+            "holds no messages to resume; give the transcript of an earlier session",
+        ),
+    ],
+)
+def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, work, clean_env, content, why) -> None:
     bogus = tmp_path / "notes.jsonl"
-    bogus.write_text('{"hello": "world"}\n')
+    bogus.write_text(content)
     proc = subprocess.run(
         autorun_cmd("chat", "--resume", str(bogus), "--model", "builtin", "--work-dir", str(work)),
         input="",
@@ -414,24 +424,7 @@ def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, wo
         timeout=60,
     )
     assert proc.returncode == 2
-    assert (
-        proc.stderr.strip()
-        == f"autorun: error: {bogus} holds no autorun events; give the .jsonl transcript of a session"
-    )
-    notice_only = tmp_path / "notice.jsonl"
-    notice_only.write_text('{"event": "notice", "text": "hi"}\n')
-    proc = subprocess.run(
-        autorun_cmd("chat", "--resume", str(notice_only), "--model", "builtin", "--work-dir", str(work)),
-        input="",
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.strip() == (
-        f"autorun: error: {notice_only} holds no messages to resume; give the transcript of an earlier session"
-    )
+    assert proc.stderr.strip() == f"autorun: error: {bogus} {why}"
 
 
 def test_builtin_without_a_file_says_it_needs_one(work, clean_env) -> None:
