@@ -248,17 +248,28 @@ def install_builtin_helpers(work_dir: Path) -> None:
         ) from None
 
 
-def system_message(config: Config, model: Model, data: Sequence[DataInput], *, stateful: bool = False) -> str | None:
+def system_message(
+    config: Config,
+    model: Model,
+    data: Sequence[DataInput],
+    *,
+    stateful: bool = False,
+    context: Sequence[tuple[str, int]] = (),
+) -> str | None:
     """The analyst system message for an LLM, describing every data file; None for builtin and replay.
 
     ``stateful``: python blocks share one kernel (the executor's ``stateful``), and the message says so.
+    ``context``: the context files, (path as code sees it, size), listed after the data.
     """
     if model.name == "builtin" or config.model.name.startswith(REPLAY_PREFIX):
         return None
     from autorun.datafile import describe_for_prompt
-    from autorun.prompts import analyst_system_message
+    from autorun.prompts import analyst_system_message, context_files_description
 
-    description = "\n\n".join(describe_for_prompt(item.info, item.seen_as) for item in data)
+    parts = [describe_for_prompt(item.info, item.seen_as) for item in data]
+    if context:
+        parts.append(context_files_description(context))
+    description = "\n\n".join(parts)
     return analyst_system_message(
         description or None,
         keyword=config.session.termination_keyword,
