@@ -143,3 +143,17 @@ def test_bad_input_on_the_command_line_is_one_line_and_exit_2(tmp_path: Path, qs
         f"autorun: error: {bad}, line 1: not JSON (Expecting property name "
         "enclosed in double quotes); a questions file has one JSON object a line"
     ]
+
+
+def test_a_transcript_replaced_by_a_symlink_is_not_copied(tmp_path: Path) -> None:
+    from autorun.evaluation.runner import copy_transcript
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    planted = tmp_path / "session.jsonl"
+    planted.symlink_to(secret)
+    target = tmp_path / "out" / "transcript.jsonl"
+    assert copy_transcript(str(planted), target) is False and not target.exists()
+    real = tmp_path / "real.jsonl"
+    real.write_text('{"event": "session_end"}\n')
+    assert copy_transcript(str(real), target) is True and target.read_text() == real.read_text()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ SESSIONS_DIR = "sessions"
 WORK_DIR = "work"
 REPORT_NAME = "report.html"
 TRANSCRIPT_NAME = "transcript.jsonl"
-_COPY_LIMIT = 256 * 1024**2
 _FINISHED = ("done", "failed")
 
 
@@ -68,9 +68,9 @@ def copy_transcript(source: str | None, target: Path) -> bool:
     try:
         fd = os.open(source, flags)
         with os.fdopen(fd, "rb") as handle:
-            data = handle.read(_COPY_LIMIT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as copy:
+                shutil.copyfileobj(handle, copy)
     except OSError:
         return False
     return True
