@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,3 +196,92 @@ def independent_scores(
         "proportional": round(proportional / total, 4),
         "uniform": round(sub_right / subs, 4),
     }
+
+
+@dataclass(frozen=True)
+class ScriptedRun:
+    """An `autorun eval --json` run of a generated set against the scripted server, and what to check it by."""
+
+    qset: GeneratedSet
+    out: Path
+    proc: subprocess.CompletedProcess[str]
+    figures: dict[str, Any]
+    results: dict[str, dict[str, Any]]
+    expected: dict[str, Any]  # independent_scores of what the server served
+    served: int
+    wall_s: float
+
+
+def eval_command(qset: GeneratedSet, base_url: str, out: Path, config: Path, *more: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "autorun",
+        "eval",
+        str(qset.questions_file),
+        "--labels",
+        str(qset.labels_file),
+        "--data",
+        str(qset.data_dir),
+        "--out",
+        str(out),
+        "--model",
+        "scripted",
+        "--base-url",
+        base_url,
+        "--config",
+        str(config),
+        *more,
+    ]
+
+
+def read_results_file(out: Path) -> dict[str, dict[str, Any]]:
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    return {line["id"]: line for line in lines}
+
+
+def run_scripted_eval(
+    folder: Path,
+    count: int,
+    *,
+    jobs: int,
+    behaviours: Sequence[str] = BEHAVIOURS,
+    more: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 3600,
+) -> ScriptedRun:
+    from tests.fake_openai_server import FakeOpenAIServer
+
+    qset = make_set(folder, count, behaviours)
+    config = folder / "eval.yaml"
+    config.write_text(EVAL_CONFIG)
+    out = folder / "out"
+    with FakeOpenAIServer(routes=script(qset.questions)) as server:
+        command = eval_command(qset, server.base_url, out, config, "--jobs", str(jobs), "--json", *more)
+        started = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+        wall = time.perf_counter() - started
+        expected = independent_scores(qset.questions, server.served)
+        served = len(server.served)
+    if proc.returncode != 0:
+        raise AssertionError(f"autorun eval exited {proc.returncode}: {proc.stderr}")
+    figures = json.loads(proc.stdout.splitlines()[-1])
+    return ScriptedRun(qset, out, proc, figures, read_results_file(out), expected, served, wall)
+
+
+def mismatches(run: ScriptedRun) -> list[str]:
+    """Where the reported figures differ from the independent scoring (nothing, when all is well)."""
+    wrong = [
+        f"{key}: reported {run.figures[key]}, independently {run.expected[key]}"
+        for key in ("correct", "sub_questions", "sub_correct", "by_question", "proportional", "uniform")
+        if run.figures[key] != run.expected[key]
+    ]
+    reported = {r["id"]: r["correct"] for r in run.results.values()}
+    wrong += [
+        f"question {qid}: reported {reported.get(qid)}, independently {right}"
+        for qid, right in run.expected["per_question"].items()
+        if reported.get(qid) != right
+    ]
+    if run.figures["questions"] != len(run.qset.questions):
+        wrong.append(f"{run.figures['questions']} questions scored of {len(run.qset.questions)}")
+    return wrong
