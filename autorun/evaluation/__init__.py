@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from autorun.config.schema import Config
 from autorun.errors import ConfigError, ExitCode
-from autorun.evaluation.questions import FORMATS, QuestionSet
+from autorun.evaluation.questions import FORMATS, Question, QuestionSet
 
 FAILED = "failed"
 
@@ -104,6 +104,48 @@ def _exit_code(new: Sequence[Mapping[str, Any]]) -> tuple[int, str]:
     return (code if isinstance(code, int) and code > 0 else int(ExitCode.UNSUCCESSFUL)), str(first.get("reason"))
 
 
+def _interrupted_code(run: Callable[[], object]) -> int | None:
+    """Run ``run`` with SIGTERM raised as an interruption; None, or 130/143 when interrupted."""
+    from autorun.session.factory import sigterm_as_interrupt
+    from autorun.session.loop import SessionTerminated
+
+    try:
+        with sigterm_as_interrupt():
+            run()
+    except KeyboardInterrupt:
+        return int(ExitCode.INTERRUPTED)
+    except SessionTerminated:
+        return int(ExitCode.TERMINATED)
+    return None
+
+
+def _write_outputs(
+    qset: QuestionSet,
+    chosen: Sequence[Question],
+    results: Mapping[str, Mapping[str, Any]],
+    figures: Mapping[str, Any],
+    out: Path,
+    model: str,
+) -> dict[str, Any]:
+    """report.html and report.md (and DABstep's submission); where they went."""
+    from autorun.evaluation.report import build_report, run_facts, write_reports
+    from autorun.evaluation.submission import write_submission
+
+    ordered = [results[q.id] for q in chosen if q.id in results]
+    report = build_report(
+        f"autorun eval: {qset.source.name}",
+        run_facts(figures, model, qset.source, figures["duration_s"]),
+        figures,
+        ordered,
+        {q.id: q for q in chosen},
+        named=qset.format == "dabench",
+    )
+    written: dict[str, Any] = {"reports": [str(path) for path in write_reports(report, out)]}
+    if qset.format == "dabstep":
+        written["submission"] = str(write_submission(out, chosen, results))
+    return written
+
+
 def run_eval(
     request: EvalRequest,
     config: Config,
@@ -126,11 +168,7 @@ def run_eval(
     from autorun.evaluation.metrics import as_scored, summary
     from autorun.evaluation.progress import make_progress
     from autorun.evaluation.questions import select
-    from autorun.evaluation.report import build_report, run_facts, write_reports
     from autorun.evaluation.runner import EvalRunner, slugs
-    from autorun.evaluation.submission import write_submission
-    from autorun.session.factory import sigterm_as_interrupt
-    from autorun.session.loop import SessionTerminated
 
     env = dict(os.environ if env is None else env)
     out_stream, err_stream = stdout or sys.stdout, stderr or sys.stderr
@@ -163,15 +201,9 @@ def run_eval(
         on_start=lambda question: progress.started(),
         env=env,
     )
-    code: int | None = None
     progress.start()
     try:
-        with sigterm_as_interrupt():
-            runner.run()
-    except KeyboardInterrupt:
-        code = int(ExitCode.INTERRUPTED)
-    except SessionTerminated:
-        code = int(ExitCode.TERMINATED)
+        code = _interrupted_code(runner.run)
     finally:
         progress.close()
     results = {**existing, **runner.results}
@@ -188,17 +220,7 @@ def run_eval(
         "duration_s": round(time.monotonic() - started, 3),
         "out": str(out),
     }
-    report = build_report(
-        f"autorun eval: {qset.source.name}",
-        run_facts(figures, config.model.name, qset.source, figures["duration_s"]),
-        figures,
-        ordered,
-        {q.id: q for q in chosen},
-        named=qset.format == "dabench",
-    )
-    figures["reports"] = [str(path) for path in write_reports(report, out)]
-    if qset.format == "dabstep":
-        figures["submission"] = str(write_submission(out, chosen, results))
+    figures |= _write_outputs(qset, chosen, results, figures, out, config.model.name)
     print_summary(figures, out_stream, json_mode=json_mode)
     if code is None:
         code, why = _exit_code(list(runner.results.values()))

@@ -16,7 +16,7 @@ import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from autorun.batch.runner import BatchItem, BatchRunner
 from autorun.evaluation.questions import Question
@@ -27,6 +27,34 @@ WORK_DIR = "work"
 REPORT_NAME = "report.html"
 TRANSCRIPT_NAME = "transcript.jsonl"
 _FINISHED = ("done", "failed")
+
+
+class SessionRunner(Protocol):
+    """Runs batch items' sessions (child processes here; a cluster's workers could too), reporting each
+    session's events and every change of an item's state; ``run`` re-raises an interruption once all
+    are stopped."""
+
+    items: list[BatchItem]
+
+    def run(self) -> list[BatchItem]: ...
+
+
+EventFn = Callable[[BatchItem, dict[str, Any]], None]
+ChangeFn = Callable[[BatchItem], None]
+RunnerFactory = Callable[
+    [Sequence[BatchItem], Sequence[str], int, EventFn, ChangeFn, dict[str, str] | None], SessionRunner
+]
+
+
+def local_runner(
+    items: Sequence[BatchItem],
+    child_args: Sequence[str],
+    jobs: int,
+    on_event: EventFn,
+    on_change: ChangeFn,
+    env: dict[str, str] | None,
+) -> SessionRunner:
+    return BatchRunner(items, child_args, jobs, on_event=on_event, on_change=on_change, env=env)
 
 
 def slugs(questions: Sequence[Question]) -> dict[str, str]:
@@ -79,7 +107,8 @@ def copy_transcript(source: str | None, target: Path) -> bool:
 class EvalRunner:
     """Runs ``questions`` (none of them scored yet), ``jobs`` at a time; ``on_result`` gets each scored line.
 
-    ``child_args`` are the session options passed on to every question's ``autorun analyse``.
+    ``child_args`` are the session options passed on to every question's ``autorun analyse``;
+    ``make_runner`` runs the sessions (default: child processes on this machine, as a batch does).
     """
 
     def __init__(
@@ -95,6 +124,7 @@ class EvalRunner:
         on_result: Callable[[dict[str, Any]], None] = lambda result: None,
         on_start: Callable[[Question], None] = lambda question: None,
         env: dict[str, str] | None = None,
+        make_runner: RunnerFactory = local_runner,
     ) -> None:
         self.out = out
         self.fmt = fmt
@@ -108,7 +138,7 @@ class EvalRunner:
         self._ends: dict[int, dict[str, Any]] = {}
         self._started: set[int] = set()
         items = [self._item(question) for question in questions]
-        self.batch = BatchRunner(items, child_args, jobs, on_event=self._event, on_change=self._changed, env=env)
+        self.batch = make_runner(items, child_args, jobs, self._event, self._changed, env)
 
     def _item(self, question: Question) -> BatchItem:
         name = self.names[question.id]
