@@ -45,15 +45,20 @@ def _ids(text: str | None) -> list[str] | None:
 def evaluate(
     ctx: typer.Context,
     questions: Annotated[
-        Path, typer.Argument(help="The questions (DABench) or tasks (DABstep), one JSON object a line.", readable=False)
+        Path,
+        typer.Argument(
+            help="The questions (DABench) or tasks (DABstep), one JSON object a line.",
+            metavar="QUESTIONS",
+            readable=False,
+        ),
+    ],
+    data: Annotated[
+        Path,
+        typer.Option("--data", metavar="DIR", help="The tables (DABench) or the context files (DABstep)."),
     ],
     labels: Annotated[
         Path | None, typer.Option("--labels", metavar="LABELS", help="DABench: the labels file (id, common_answers).")
     ] = None,
-    data: Annotated[
-        Path,
-        typer.Option("--data", metavar="DIR", help="The tables (DABench) or the context files (DABstep)."),
-    ] = Path("."),
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="dabench (default) or dabstep.")] = "dabench",
     out: Annotated[
         Path | None,

@@ -25,7 +25,6 @@ class Question:
     """One question, ready to be asked: what to ask, how the answer is given, on which files."""
 
     id: str  # the id as text (ids may be numbers in the file)
-    raw_id: Any  # the id as the file gives it
     request: str  # the question (and its constraints), for -q
     answer_format: str  # for --answer-format
     data_file: Path
@@ -33,7 +32,6 @@ class Question:
     level: str = ""
     concepts: tuple[str, ...] = ()
     expected: dict[str, Label] | None = None  # {name: value}; None: run and submitted, not scored
-    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -149,14 +147,12 @@ def read_dabench(questions_file: Path, labels_file: Path, data_dir: Path) -> Que
         questions.append(
             Question(
                 id=qid,
-                raw_id=record["id"],
                 request=_dabench_request(record, where),
                 answer_format=_text(record, "format", where),
                 data_file=_table(data_dir, _text(record, "file_name", where), where),
                 level=_text(record, "level", where),
                 concepts=_concepts(record, where),
                 expected=labels[qid],
-                line=number,
             )
         )
     return QuestionSet("dabench", questions, questions_file)
@@ -193,14 +189,12 @@ def read_dabstep(tasks_file: Path, data_dir: Path) -> QuestionSet:
         questions.append(
             Question(
                 id=qid,
-                raw_id=record["task_id"],
                 request=_text(record, "question", where).strip(),
                 answer_format=_text(record, "guidelines", where).strip() or "a short answer",
                 data_file=main,
                 context_files=context,
                 level=str(record["level"]),
                 expected={"answer": str(answer)} if answer is not None else None,
-                line=number,
             )
         )
     return QuestionSet("dabstep", questions, tasks_file)
