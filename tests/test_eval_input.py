@@ -157,3 +157,17 @@ def test_a_transcript_replaced_by_a_symlink_is_not_copied(tmp_path: Path) -> Non
     real = tmp_path / "real.jsonl"
     real.write_text('{"event": "session_end"}\n')
     assert copy_transcript(str(real), target) is True and target.read_text() == real.read_text()
+
+
+def test_a_model_without_its_api_key_is_refused_before_any_session(tmp_path: Path, qset) -> None:
+    from autorun.errors import ModelError
+
+    config = Config.model_validate({"model": {"name": "gpt-4o-mini"}})
+    with pytest.raises(ModelError) as caught:
+        run_eval(
+            EvalRequest(qset.questions_file, qset.data_dir, qset.labels_file, out=tmp_path / "out"), config, env={}
+        )
+    assert str(caught.value) == (
+        "model gpt-4o-mini needs an API key: set $OPENAI_API_KEY, or --base-url URL for a server that needs none"
+    )
+    assert not (tmp_path / "out").exists()

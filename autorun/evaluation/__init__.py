@@ -169,12 +169,15 @@ def run_eval(
     from autorun.evaluation.progress import make_progress
     from autorun.evaluation.questions import select
     from autorun.evaluation.runner import EvalRunner, slugs
+    from autorun.session.components import require_api_key, uses_llm
 
     env = dict(os.environ if env is None else env)
     out_stream, err_stream = stdout or sys.stdout, stderr or sys.stderr
     if request.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1 (got {request.jobs})")
     require_llm(config, env, "autorun eval")
+    if uses_llm(config, env):
+        require_api_key(config, env, "or --base-url URL for a server that needs none")  # else every session fails
     qset = load_questions(request)
     chosen = select(qset.questions, request.ids, request.limit, qset.source)
     out = request.out or default_out(request.questions_file)
