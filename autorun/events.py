@@ -161,6 +161,7 @@ class SessionEnd(Event):
     cost_usd: float | None = None
     final_message: str = ""
     peak_memory_bytes: int | None = None  # the executor's memory high-water mark, where it can tell
+    answers: dict[str, str] | None = None  # with --answer-format: the answers of the final message
 
 
 class Sink(Protocol):

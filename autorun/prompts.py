@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 DEFAULT_QUESTION = "Please analyse the data file and produce a summary report."
 
 _ROLE = (
@@ -59,6 +61,14 @@ def analyst_system_message(
         parts.append(data)
     parts.append(rules)
     return "\n\n".join(parts)
+
+
+def context_files_description(files: Sequence[tuple[str, int]]) -> str:
+    """The context files (path as code sees it, size in bytes) for the system message."""
+    from autorun.units import human_size
+
+    lines = [f"- {path} ({human_size(size)})" for path, size in files]
+    return "Further files for this task (read-only; read the documentation among them first):\n" + "\n".join(lines)
 
 
 def initial_user_message(question: str | None, data_path: str | None = None) -> str:

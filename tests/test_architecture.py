@@ -10,11 +10,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autorun"
 # Lowest first. A module may import from its own part and from any lower layer.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "units", "secrets", "output", "codeblocks", "events", "nofollow", "threads", "__init__"),
-    ("datafile", "sampling", "prompts", "analyst", "kernel", "artifacts", "record"),
+    ("datafile", "sampling", "prompts", "answers", "analyst", "kernel", "artifacts", "record"),
     ("models", "executors", "config"),
     ("redact", "render", "transcripts"),
     ("session",),
-    ("analyse", "chat", "batch", "doctor", "export"),
+    ("analyse", "chat", "batch", "doctor", "export", "evaluation"),
     ("cli", "__main__"),
 ]
 # Parts of one layer that may use each other (lower first): nothing else crosses within a layer.
@@ -22,6 +22,8 @@ SAME_LAYER = {
     ("datafile", "sampling"),
     ("datafile", "analyst"),  # analyst's roles/reading/kinds run inside executors too: they import nothing above
     ("chat", "analyse"),
+    ("evaluation", "analyse"),  # the answer contract's LLM check
+    ("evaluation", "batch"),  # each question is a batch child session
     ("__main__", "cli"),
 }
 

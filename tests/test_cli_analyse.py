@@ -328,16 +328,23 @@ def test_helpers_are_never_written_through_a_planted_symlink(tmp_path: Path, cle
     assert list(outside.iterdir()) == []
 
 
-def test_question_with_the_builtin_says_it_needs_an_llm(tmp_path: Path, clean_env) -> None:
-    proc = subprocess.run(
-        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path), "-q", "Why?"),
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "--question needs an LLM: the builtin analyst runs its standard analysis" in proc.stderr
+@pytest.mark.parametrize("quiet", [[], ["--quiet"]], ids=["default", "quiet"])
+def test_question_without_an_llm_exits_2_saying_how_to_pick_one(tmp_path: Path, clean_env, quiet: list[str]) -> None:
+    for model, why in (
+        (["--model", "builtin"], "the builtin analyst cannot answer"),
+        ([], "$OPENAI_API_KEY is not set"),
+    ):
+        proc = subprocess.run(
+            autorun_cmd("analyse", str(SAMPLE), *model, "--work-dir", str(tmp_path), "-q", "Why?", *quiet),
+            env=clean_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        [line] = proc.stderr.splitlines()
+        assert line.startswith("autorun: error: --question needs an LLM") and why in line and "--model NAME" in line
+        assert proc.stdout == "" and not (tmp_path / ".autorun").exists(), "no session was started"
 
 
 def test_sheet_option_picks_the_sheet(tmp_path: Path, clean_env) -> None:

@@ -52,6 +52,7 @@ class BatchItem:
     reason: str = ""
     transcript: str | None = None
     stderr_tail: list[str] = field(default_factory=list)
+    args: tuple[str, ...] = ()  # this session's own arguments after the batch's (eval: its question)
 
     @property
     def duration_s(self) -> float | None:
@@ -104,6 +105,7 @@ def child_command(item: BatchItem, child_args: Sequence[str]) -> list[str]:
         "--human-input-mode",
         "NEVER",
         *child_args,
+        *item.args,
     ]
 
 

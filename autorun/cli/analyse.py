@@ -65,6 +65,23 @@ def analyse(
         ),
     ],
     question: Annotated[str | None, typer.Option("--question", "-q", help="What to find out (needs an LLM).")] = None,
+    answer_format: Annotated[
+        str | None,
+        typer.Option(
+            "--answer-format",
+            metavar="FORMAT",
+            help="How the final message gives the answer to -q: @name[value] fields (InfiAgent-DABench), "
+            "or guidelines for one 'FINAL ANSWER: ...' line; --json's session_end then has the answers.",
+        ),
+    ] = None,
+    context: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--context",
+            metavar="PATH",
+            help="A further file the code may read (documentation, lookup table): read-only, not analysed.",
+        ),
+    ] = None,
     sheet: SheetOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -129,7 +146,7 @@ def analyse(
 
     if len(files) > 1 or jobs is not None:
         passed_on = options_given(ctx, leave_out=BATCH_OWN_OPTIONS)
-        raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode)))
+        raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode, question)))
 
     def run() -> int:
         from autorun.batch.child import for_batch, stop_with_parent
@@ -137,7 +154,14 @@ def analyse(
 
         stop_with_parent(os.environ)
         loaded = load(config, flags)
-        request = AnalyseRequest(require_file_argument(files[0]), loaded.config, question, sheet=sheet)
+        request = AnalyseRequest(
+            require_file_argument(files[0]),
+            loaded.config,
+            question,
+            sheet=sheet,
+            answer_format=answer_format,
+            context_files=tuple(context or ()),
+        )
         reporter = ReportOnEnd(report)
         display = for_batch(make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ), os.environ)
         try:
@@ -162,7 +186,9 @@ def _batch(
     jobs: int | None,
     report: Path | None,
     mode: str,
+    question: str | None,
 ) -> int:
+    from autorun.analyse import require_llm
     from autorun.batch import run_batch
     from autorun.errors import ConfigError
     from autorun.export import format_for
@@ -170,6 +196,8 @@ def _batch(
     if report is not None:
         format_for(report)
     loaded = load(config, flags)
+    if question:
+        require_llm(loaded.config, os.environ, "--question")
     if loaded.config.session.human_input_mode != "NEVER":
         raise ConfigError("a batch runs unattended: use --human-input-mode NEVER (or analyse one file at a time)")
     work_root = Path(loaded.config.executor.work_dir)

@@ -151,19 +151,23 @@ def prepared_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn)
     return model
 
 
+def require_api_key(config: Config, env: Mapping[str, str], fix: str = "or use --model builtin to run offline") -> None:
+    """ModelError when the configured LLM has no API key and no custom endpoint that could do without."""
+    m = config.model
+    if env.get(m.api_key_env) or m.base_url is not None:
+        return
+    model_name = m.auto_model if m.name == "auto" else m.name
+    raise ModelError(f"model {model_name} needs an API key: set ${m.api_key_env}, {fix}")
+
+
 def build_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) -> OpenAIModel:
     """The OpenAI-compatible model named (auto: auto_model); needs a key unless a custom endpoint is configured."""
     from autorun.models.openai_model import OpenAIModel
 
     m = config.model
     model_name = m.auto_model if m.name == "auto" else m.name
-    key = env.get(m.api_key_env)
-    if not key:
-        if m.base_url is None:
-            raise ModelError(
-                f"model {model_name} needs an API key: set ${m.api_key_env}, or use --model builtin to run offline"
-            )
-        key = NO_KEY_PLACEHOLDER
+    require_api_key(config, env)
+    key = env.get(m.api_key_env) or NO_KEY_PLACEHOLDER
     cache = None
     if m.cache:
         from autorun.models.cache import ReplyCache, default_cache_path
@@ -267,17 +271,28 @@ def install_builtin_helpers(work_dir: Path) -> None:
         ) from None
 
 
-def system_message(config: Config, model: Model, data: Sequence[DataInput], *, stateful: bool = False) -> str | None:
+def system_message(
+    config: Config,
+    model: Model,
+    data: Sequence[DataInput],
+    *,
+    stateful: bool = False,
+    context: Sequence[tuple[str, int]] = (),
+) -> str | None:
     """The analyst system message for an LLM, describing every data file; None for builtin and replay.
 
     ``stateful``: python blocks share one kernel (the executor's ``stateful``), and the message says so.
+    ``context``: the context files, (path as code sees it, size), listed after the data.
     """
     if model.name == "builtin" or config.model.name.startswith(REPLAY_PREFIX):
         return None
     from autorun.datafile import describe_for_prompt
-    from autorun.prompts import analyst_system_message
+    from autorun.prompts import analyst_system_message, context_files_description
 
-    description = "\n\n".join(describe_for_prompt(item.info, item.seen_as) for item in data)
+    parts = [describe_for_prompt(item.info, item.seen_as) for item in data]
+    if context:
+        parts.append(context_files_description(context))
+    description = "\n\n".join(parts)
     return analyst_system_message(
         description or None,
         keyword=config.session.termination_keyword,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from autorun.executors.base import ExecResult, Executor, Interruptible, format_r
 from autorun.executors.files import script_path
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
+from autorun.render.common import without_keyword
 from autorun.session.human_input import HumanInput
 
 NUDGE = (
@@ -112,6 +113,7 @@ class Session:
         clock=time.monotonic,
         interruptible_blocks: bool = False,
         artifacts: ArtifactWatcher | None = None,
+        extract_answers: Callable[[str], dict[str, str]] | None = None,
     ) -> None:
         self.model = model
         self.executor = executor
@@ -123,6 +125,7 @@ class Session:
         self.clock = clock
         self.interruptible_blocks = interruptible_blocks
         self.artifacts = artifacts
+        self.extract_answers = extract_answers
         self.started = clock()
         self.stats = SessionStats()
         self.conversation = _Conversation()
@@ -203,9 +206,16 @@ class Session:
                 cost_usd=self._cost(),
                 final_message=final,
                 peak_memory_bytes=self.executor.peak_memory(),
+                answers=self._answers(final),
             )
         )
         return SessionOutcome(status, int(code), reason, final, self.stats)
+
+    def _answers(self, final: str) -> dict[str, str] | None:
+        """What the final message answers, read as the answer format says (None without one)."""
+        if self.extract_answers is None:
+            return None
+        return self.extract_answers(without_keyword(final, self.settings.termination_keyword))
 
     def _loop(self) -> tuple[str, str, str]:
         keyword = self.settings.termination_keyword
