@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autorun.cli.app import app
+from autorun.record.state import sessions_of
 from autorun.units import human_size
 from tests.conftest import SAMPLE, autorun_cmd, transcripts
 
@@ -142,7 +143,7 @@ def test_bad_input_exits_2_before_any_session(tmp_path: Path, clean_env, make, m
     assert result.exit_code == 2
     assert message in result.stderr.lower()
     assert result.stderr.count("\n") == 1
-    assert not (work / ".autorun").exists()
+    assert not sessions_of(work, clean_env)
 
 
 def test_bad_config_exits_2_naming_file_and_key(tmp_path: Path, clean_env) -> None:
@@ -344,7 +345,7 @@ def test_question_without_an_llm_exits_2_saying_how_to_pick_one(tmp_path: Path, 
         assert proc.returncode == 2, proc.stderr
         [line] = proc.stderr.splitlines()
         assert line.startswith("autorun: error: --question needs an LLM") and why in line and "--model NAME" in line
-        assert proc.stdout == "" and not (tmp_path / ".autorun").exists(), "no session was started"
+        assert proc.stdout == "" and not sessions_of(tmp_path, clean_env), "no session was started"
 
 
 def test_sheet_option_picks_the_sheet(tmp_path: Path, clean_env) -> None:

@@ -35,6 +35,10 @@ def _is_counts(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and _is_int(v) for k, v in value.items())
 
 
+def _is_texts(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
 def _or_null(check: Check) -> Check:
     return lambda value: value is None or check(value)
 
@@ -69,6 +73,7 @@ _TYPES: dict[str, tuple[Check, str, Callable[[Any], Any] | None]] = {
     "int | None": (_or_null(_is_int), "an integer or null", None),
     "float | None": (_or_null(_is_number), "a number or null", lambda v: None if v is None else float(v)),
     "dict[str, int] | None": (_or_null(_is_counts), "a mapping of counts or null", None),
+    "dict[str, str] | None": (_or_null(_is_texts), "a mapping of names to text or null", None),
     "dict[str, Any]": (lambda v: isinstance(v, dict), "a mapping", None),
     "tuple[Artifact, ...]": (_are_artifacts, "a list of files (path, size, sha256, media_type, change)", _artifacts),
 }
