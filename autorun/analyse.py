@@ -29,16 +29,25 @@ def analyse(
     env: Mapping[str, str] | None = None,
     human: HumanInput | None = None,
     session_id: str | None = None,
+    approval: str = "",
 ) -> SessionOutcome:
     """Run one analysis session on ``request.data_file``; every event goes to ``display`` and the transcript.
 
     Raises ConfigError (bad input file), ModelError or ExecutorError; the transcript is
-    complete up to the failure in every case.
+    complete up to the failure in every case. ``approval`` is the session header's word on whether
+    blocks run unasked (see ``human_input.approval_words``).
     """
     from autorun.prompts import initial_user_message
 
     with open_session(
-        request.config, [request.data_file], display, sheet=request.sheet, human=human, env=env, session_id=session_id
+        request.config,
+        [request.data_file],
+        display,
+        sheet=request.sheet,
+        human=human,
+        env=env,
+        session_id=session_id,
+        approval=approval,
     ) as opened:
         if request.question and opened.model.name == "builtin":
             opened.notice("--question needs an LLM: the builtin analyst runs its standard analysis")

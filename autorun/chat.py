@@ -73,6 +73,7 @@ def run_chat(
     env: Mapping[str, str] | None = None,
     session_id: str | None = None,
     sheet: str | None = None,
+    approval: str = "",
 ) -> SessionOutcome:
     """Run an interactive chat until the user ends it; every event goes to ``display`` and a transcript.
 
@@ -94,6 +95,7 @@ def run_chat(
         session_id=session_id,
         notices=notices,
         interruptible_blocks=True,
+        approval=approval,
     ) as opened:
         if history is not None:
             _restore(opened.session, history, display, opened.transcript_sink)

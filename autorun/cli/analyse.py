@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autorun.cli.app import app, guarded, load, output_mode, terminal_human
+from autorun.cli.app import app, guarded, human_input_setting, load, output_mode, terminal_human
 from autorun.cli.options import (
     BaseUrlOpt,
     CacheOpt,
@@ -141,8 +141,8 @@ def analyse(
         reporter = ReportOnEnd(report)
         display = for_batch(make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ), os.environ)
         try:
-            human = terminal_human(loaded.config.session.human_input_mode)
-            outcome = run_analysis(request, reporter.wrap(display), human=human)
+            asks, approval = human_input_setting(loaded, "analyse")
+            outcome = run_analysis(request, reporter.wrap(display), human=terminal_human(asks), approval=approval)
         finally:
             display.close()
             reporter.write(announce=mode != "json")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from autorun.cli.app import app, guarded, load
+from autorun.cli.app import app, guarded, human_input_setting, load
 from autorun.cli.options import (
     BaseUrlOpt,
     CacheOpt,
@@ -103,16 +103,20 @@ def chat(
         from autorun.session.terminal import ChatHuman, Terminal, history_file
 
         loaded = load(config, flags)
-        settings = loaded.config
-        if loaded.sources.get("session.human_input_mode") == "default":
-            settings = settings.model_copy(deep=True)
-            settings.session.human_input_mode = "ALWAYS"
+        settings = loaded.config.model_copy(deep=True)
+        settings.session.human_input_mode, approval = human_input_setting(loaded, "chat")
         terminal = Terminal(history=history_file(os.environ))
         human = ChatHuman(settings.session.human_input_mode, terminal)
         display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
         try:
             outcome = run_chat(
-                settings, files or [], display=display, human=human, resume_transcript=resume, sheet=sheet
+                settings,
+                files or [],
+                display=display,
+                human=human,
+                resume_transcript=resume,
+                sheet=sheet,
+                approval=approval,
             )
         finally:
             display.close()

@@ -11,6 +11,7 @@ import difflib
 import functools
 import json
 import os
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,18 @@ def env_var_name(key: str) -> str:
 
 def flag_name(key: str) -> str:
     return FLAG_NAMES.get(key, "command line")
+
+
+def source_words(key: str, source: str) -> str:
+    """Where a value came from, as a person would name it: ./autorun.yaml, c.yaml, $AUTORUN_..., --flag."""
+    kind, _, name = source.partition(":")
+    if kind == "file":
+        return f"./{name}" if name == LOCAL_CONFIG_NAME else name
+    if kind == "env":
+        return f"${name}"
+    if kind == "flag":
+        return flag_name(key)
+    return "the default"
 
 
 @functools.cache
@@ -363,10 +376,31 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# Keys whose default depends on the command: the starter config leaves them unset (commented out), so
+# that writing one does not pin what each command would otherwise choose (chat asks before it runs code).
+PER_COMMAND_KEYS: dict[str, str] = {
+    "session.human_input_mode": "# human_input_mode: ALWAYS       # unset (commented out): chat asks before each block "
+    "(ALWAYS), analyse runs unasked (NEVER); set NEVER | ALWAYS | TERMINATE to use one mode everywhere",
+}
+
+
+def starter_config_text() -> str:
+    """The packaged defaults as a starter file, with the per-command keys commented out."""
+    lines: list[str] = []
+    section = ""
+    for line in default_config_text().splitlines(keepends=True):
+        if re.match(r"^\w+:", line):
+            section = line.split(":", 1)[0]
+        key = re.match(r"^  (\w+):", line)
+        dotted = f"{section}.{key.group(1)}" if key else ""
+        lines.append(f"  {PER_COMMAND_KEYS[dotted]}\n" if dotted in PER_COMMAND_KEYS else line)
+    return "".join(lines)
+
+
 def write_starter_config(path: Path) -> None:
     try:
         with path.open("x", encoding="utf-8") as fh:
-            fh.write(default_config_text())
+            fh.write(starter_config_text())
     except FileExistsError:
         raise ConfigError(f"{path} already exists; remove it or edit it") from None
     except OSError as exc:

@@ -119,6 +119,11 @@ def hide_fenced_code(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
 
 
+def header_tail(event: SessionStart) -> str:
+    """What the header says after the work dir: whether blocks run unasked, and why."""
+    return f"; {event.approval}" if event.approval else ""
+
+
 def executor_why(event: SessionStart) -> str:
     """(why this executor; how it is limited) for the session header, or nothing."""
     parts = [part for part in (event.executor_reason, event.limits) if part]

@@ -22,6 +22,7 @@ from autorun.render.common import (
     artifact_words,
     block_title,
     executor_why,
+    header_tail,
     hide_fenced_code,
     result_words,
     safe,
@@ -74,7 +75,7 @@ class PlainRenderer:
         if isinstance(event, SessionStart):
             self._status(
                 f"session {event.session_id}: model {event.model}, executor {event.executor}"
-                f"{executor_why(event)}, work dir {event.work_dir}"
+                f"{executor_why(event)}, work dir {event.work_dir}{header_tail(event)}"
             )
         elif isinstance(event, Notice):
             prefix = "" if event.level == "info" else f"{event.level}: "

@@ -30,6 +30,7 @@ from autorun.render.common import (
     artifact_words,
     block_title,
     executor_why,
+    header_tail,
     hide_fenced_code,
     result_words,
     safe,
@@ -93,7 +94,7 @@ class RichRenderer:
         if isinstance(event, SessionStart):
             self._status(
                 f"session {event.session_id} · model {event.model} · "
-                f"executor {event.executor}{executor_why(event)} · work dir {event.work_dir}",
+                f"executor {event.executor}{executor_why(event)} · work dir {event.work_dir}{header_tail(event)}",
                 "dim",
             )
         elif isinstance(event, MessageStart):

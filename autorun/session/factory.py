@@ -154,6 +154,7 @@ def open_session(
     session_id: str | None = None,
     notices: Sequence[str] = (),
     interruptible_blocks: bool = False,
+    approval: str = "",
 ) -> Iterator[OpenedSession]:
     """Open a session on the data ``files``; every event goes to ``display`` and the transcript.
 
@@ -161,8 +162,8 @@ def open_session(
     once the executor is warming up: by the kernel when it runs autorun's interpreter (pandas
     then loads once, in the kernel, while autorun imports its model client), else by autorun.
     ``sheet`` names the sheet to read in workbooks; ``notices`` are shown right after the session
-    starts. Raises ConfigError, InputFileError, ModelError or ExecutorError when the session cannot
-    be opened; the transcript is complete up to the failure in every case, and the executor is
+    starts; ``approval`` is the header's word on whether blocks run unasked. Raises ConfigError,
+    InputFileError, ModelError or ExecutorError when the session cannot be opened; the transcript is complete up to the failure in every case, and the executor is
     closed and the sinks closed on the way out.
     """
     from autorun.config.show import redacted_config_dict
@@ -222,6 +223,7 @@ def open_session(
                     transcript=str(transcript_path),
                     config=redacted_config_dict(config),
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+                    approval=approval,
                 )
             )
             if choice.warning:
