@@ -163,8 +163,9 @@ def open_session(
     then loads once, in the kernel, while autorun imports its model client), else by autorun.
     ``sheet`` names the sheet to read in workbooks; ``notices`` are shown right after the session
     starts; ``approval`` is the header's word on whether blocks run unasked. Raises ConfigError,
-    InputFileError, ModelError or ExecutorError when the session cannot be opened; the transcript is complete up to the failure in every case, and the executor is
-    closed and the sinks closed on the way out.
+    InputFileError, ModelError or ExecutorError when the session cannot be opened; the transcript
+    is complete up to the failure in every case, and the executor is closed and the sinks closed
+    on the way out.
     """
     from autorun.config.show import redacted_config_dict
     from autorun.redact import Redactor, redacting_model, redacting_sink
