@@ -15,6 +15,7 @@ from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
 from autorun.errors import AutorunError, ExitCode, ModelError
 from autorun.events import CodeBlockEvent, Event, Interrupted, MessageEvent, Notice, Sink
+from autorun.prompts import typed_part
 from autorun.session.factory import open_session
 from autorun.session.loop import Session, SessionOutcome, SessionTerminated
 from autorun.session.terminal import ChatHuman, EndChat
@@ -52,7 +53,11 @@ class ChatDisplay:
         self.display.handle(CodeBlockEvent(index=block.index, language=block.language, code=block.code, turn=0))
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, MessageEvent) and event.role == "user" and self.human.was_entered(event.content):
+        if (
+            isinstance(event, MessageEvent)
+            and event.role == "user"
+            and self.human.was_entered(typed_part(event.content))
+        ):
             return
         if isinstance(event, CodeBlockEvent) and self._previewed.get(event.index) == event.code:
             del self._previewed[event.index]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from autorun.events import ExecutionResultEvent, MessageEvent, SessionEnd, SessionStart
+from autorun.prompts import NOT_RUN_NOTE
 from autorun.render.sanitize import strip_control_sequences
 from autorun.units import human_size
 
@@ -14,8 +15,11 @@ DEFAULT_KEYWORD = "TERMINATE"
 
 
 def shows_message(event: MessageEvent) -> bool:
-    """Execution results are shown as they happen, so their echo as a user message is skipped."""
+    """Execution results are shown as they happen, so their echo as a user message is skipped;
+    so is the note that the person did not run a block (a status line said so)."""
     if event.role == "system":
+        return False
+    if event.role == "user" and event.content.strip() == NOT_RUN_NOTE:
         return False
     return not (event.role == "user" and event.content.lstrip().startswith("exitcode:"))
 
