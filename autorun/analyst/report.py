@@ -16,6 +16,7 @@ MOSTLY_MISSING = 0.9
 CHART_BARS = 20
 MIN_CORRELATION = 0.5
 SHOWN_PERIODS = 12
+MISSING = "(missing)"  # the group of rows with no value
 AGG_WORDS = {"sum": "total", "mean": "mean", "median": "median", "count": "rows"}
 
 
@@ -74,7 +75,7 @@ def show(table: Any, index: bool = True) -> None:
 
 
 def label(key: Any) -> str:
-    return "(missing)" if key is None or key != key else str(key)
+    return MISSING if key is None or key != key else str(key)
 
 
 def report_load(
@@ -89,7 +90,7 @@ def report_load(
         print(f"Read only the first {rows:,} of {total:,} rows: the whole file did not fit. Figures cover these rows.")
     print(f"Loaded {rows:,} rows x {df.shape[1]} columns")
     for name, n_rows, n_cols in notes.get("sheets", []):
-        chosen = " <- analysed (largest table)" if name == notes.get("sheet") else ""
+        chosen = f" <- analysed ({notes.get('sheet_by', 'the largest table')})" if name == notes.get("sheet") else ""
         print(f"  sheet {name!r}: {n_rows:,} rows x {n_cols} columns{chosen}")
     if notes.get("skiprows"):
         print(f"Skipped {notes['skiprows']} lines of preamble before the header.")
@@ -223,10 +224,10 @@ def group_labels(values: Any) -> Any:
         codes, uniques = None, []
     names = [label(u) for u in uniques]
     if codes is not None and (codes < 0).any():
-        names.append("(missing)")
+        names.append(MISSING)
         codes = np.where(codes < 0, len(names) - 1, codes)
     if codes is None or len(set(names)) < len(names):  # values that print alike (1 and "1") are one group
-        return values.astype(object).where(values.notna(), "(missing)").map(label)
+        return values.astype(object).where(values.notna(), MISSING).map(label)
     return pd.Series(pd.Categorical.from_codes(codes, categories=names), index=values.index, name=values.name)
 
 

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="autorun",
-    help="Run an analyst-agent session on a data file: the assistant writes code, autorun runs it safely.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: paragraphs wrapped to the terminal, no type labels on flags
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Show or create configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Show or create configuration.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 
 T = TypeVar("T")
@@ -44,7 +44,17 @@ def main_callback(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    """Run an analyst-agent session on a data file: the assistant writes code, autorun runs it safely."""
+    """Run an analyst-agent session on a data file: the assistant writes code, autorun runs it safely.
+
+    `autorun COMMAND --help` explains each command.
+
+    Examples:
+
+    \b
+      autorun analyse sales.csv
+      autorun chat sales.csv
+      autorun export TRANSCRIPT -o report.html
+    """
 
 
 def fail(message: str, code: int) -> None:
