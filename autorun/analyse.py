@@ -12,6 +12,7 @@ from autorun.events import Sink
 from autorun.session.factory import open_session
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import SessionOutcome
+from autorun.session.origin import Origin
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,12 @@ def analyse(
     env: Mapping[str, str] | None = None,
     human: HumanInput | None = None,
     session_id: str | None = None,
-    approval: str = "",
+    origin: Origin | None = None,
 ) -> SessionOutcome:
     """Run one analysis session on ``request.data_file``; every event goes to ``display`` and the transcript.
 
     Raises ConfigError (bad input file), ModelError or ExecutorError; the transcript is
-    complete up to the failure in every case. ``approval`` is the session header's word on whether
-    blocks run unasked (see ``human_input.approval_words``).
+    complete up to the failure in every case. ``origin`` says where the settings came from.
     """
     from autorun.prompts import initial_user_message
 
@@ -47,7 +47,7 @@ def analyse(
         human=human,
         env=env,
         session_id=session_id,
-        approval=approval,
+        origin=origin,
     ) as opened:
         if request.question and opened.model.name == "builtin":
             opened.notice("--question needs an LLM: the builtin analyst runs its standard analysis")

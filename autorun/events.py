@@ -37,6 +37,7 @@ class SessionStart(Event):
     limits: str = ""  # how memory and disk are bounded: "memory 1g by cgroup v2 (memory.max); ..."
     data_path: str | None = None  # the data file's path as the executed code sees it
     approval: str = ""  # whether blocks run unasked and which setting says so, for the header
+    config_files: tuple[str, ...] = ()  # the config files the settings were read from (absolute paths)
 
 
 @dataclass(frozen=True)

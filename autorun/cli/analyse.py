@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autorun.cli.app import app, guarded, human_input_setting, load, output_mode, terminal_human
+from autorun.cli.app import app, guarded, load, output_mode, terminal_human
 from autorun.cli.options import (
     BaseUrlOpt,
     CacheOpt,
@@ -150,6 +150,7 @@ def analyse(
     def run() -> int:
         from autorun.batch.child import for_batch, stop_with_parent
         from autorun.cli.export import ReportOnEnd
+        from autorun.session.origin import session_origin
 
         stop_with_parent(os.environ)
         loaded = load(config, flags)
@@ -157,8 +158,8 @@ def analyse(
         reporter = ReportOnEnd(report)
         display = for_batch(make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ), os.environ)
         try:
-            asks, approval = human_input_setting(loaded, "analyse")
-            outcome = run_analysis(request, reporter.wrap(display), human=terminal_human(asks), approval=approval)
+            asks, origin = session_origin(loaded, "analyse")
+            outcome = run_analysis(request, reporter.wrap(display), human=terminal_human(asks), origin=origin)
         finally:
             display.close()
             reporter.write(announce=mode != "json")

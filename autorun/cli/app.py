@@ -16,7 +16,6 @@ from autorun.errors import AutorunError, ExitCode
 
 if TYPE_CHECKING:
     from autorun.config.loading import LoadedConfig
-    from autorun.config.schema import HumanInputMode
 
 app = typer.Typer(
     name="autorun",
@@ -79,26 +78,6 @@ def load(config_file: Path | None, flags: dict[str, Any]) -> LoadedConfig:
     from autorun.config.loading import load_config
 
     return load_config(config_file=config_file, flags=flags, env=os.environ, cwd=Path.cwd())
-
-
-def human_input_setting(loaded: LoadedConfig, command: str) -> tuple[HumanInputMode, str]:
-    """(the mode, what the session header says of it) for ``command`` ("chat" or "analyse").
-
-    Set nowhere, the mode is the command's own (chat asks, analyse does not); analyse's header
-    then says nothing, every other case names the mode and where it came from.
-    """
-    from autorun.config.loading import DEFAULT_SOURCE, source_words
-    from autorun.config.schema import HUMAN_INPUT_DEFAULTS
-    from autorun.session.human_input import approval_words
-
-    key = "session.human_input_mode"
-    source = loaded.sources.get(key, DEFAULT_SOURCE)
-    if source == DEFAULT_SOURCE:
-        mode = HUMAN_INPUT_DEFAULTS[command]
-        words = approval_words(mode, f"{command}'s default") if command == "chat" else ""
-        return mode, words
-    mode = loaded.config.session.human_input_mode
-    return mode, approval_words(mode, source_words(key, source))
 
 
 def output_mode(json_mode: bool, quiet: bool) -> str:

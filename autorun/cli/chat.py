@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from autorun.cli.app import app, guarded, human_input_setting, load
+from autorun.cli.app import app, guarded, load
 from autorun.cli.options import (
     BaseUrlOpt,
     CacheOpt,
@@ -111,11 +111,12 @@ def chat(
     def run() -> int:
         from autorun.chat import run_chat
         from autorun.render.sinks import make_renderer
+        from autorun.session.origin import session_origin
         from autorun.session.terminal import ChatHuman, Terminal, history_file
 
         loaded = load(config, flags)
         settings = loaded.config.model_copy(deep=True)
-        settings.session.human_input_mode, approval = human_input_setting(loaded, "chat")
+        settings.session.human_input_mode, origin = session_origin(loaded, "chat")
         terminal = Terminal(history=history_file(os.environ))
         human = ChatHuman(settings.session.human_input_mode, terminal)
         display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
@@ -127,7 +128,7 @@ def chat(
                 human=human,
                 resume_transcript=resume,
                 sheet=sheet,
-                approval=approval,
+                origin=origin,
             )
         finally:
             display.close()

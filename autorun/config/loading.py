@@ -54,6 +54,7 @@ class LoadedConfig:
     config: Config
     sources: dict[str, str]
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    files: tuple[Path, ...] = ()  # the config files read, lowest precedence first (absolute)
 
 
 def sections() -> tuple[str, ...]:
@@ -118,15 +119,18 @@ def load_config(
     *, config_file: Path | None, flags: Mapping[str, object], env: Mapping[str, str], cwd: Path
 ) -> LoadedConfig:
     layers = [_mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)]
+    files: list[Path] = []
     local = cwd / LOCAL_CONFIG_NAME
     if local.is_file():
         layers.append(_file_layer(local, LOCAL_CONFIG_NAME))
+        files.append(local.absolute())
     if config_file is not None:
         path = config_file.expanduser()
         path = path if path.is_absolute() else cwd / path
         if not path.exists():
             raise ConfigError(f"config file not found: {config_file} (create one with 'autorun config init')")
         layers.append(_file_layer(path, str(config_file)))
+        files.append(path.absolute())
     layers += [_env_layer(env), _flag_layer(flags)]
 
     merged = _Layer()
@@ -137,7 +141,7 @@ def load_config(
         merged.sources.update(layer.sources)
         merged.labels.update(layer.labels)
     config = _validate(merged)
-    return LoadedConfig(config=config, sources=merged.sources, env=dict(env))
+    return LoadedConfig(config=config, sources=merged.sources, env=dict(env), files=tuple(files))
 
 
 def _file_layer(path: Path, label: str) -> _Layer:

@@ -39,6 +39,7 @@ from autorun.session.components import (
 )
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
+from autorun.session.origin import Origin
 
 # Where autorun writes in the work dir from the host: transcripts, and the Docker data mounts.
 WRITTEN_PATHS = (".autorun", ".autorun/sessions", "data")
@@ -154,7 +155,7 @@ def open_session(
     session_id: str | None = None,
     notices: Sequence[str] = (),
     interruptible_blocks: bool = False,
-    approval: str = "",
+    origin: Origin | None = None,
 ) -> Iterator[OpenedSession]:
     """Open a session on the data ``files``; every event goes to ``display`` and the transcript.
 
@@ -162,7 +163,7 @@ def open_session(
     once the executor is warming up: by the kernel when it runs autorun's interpreter (pandas
     then loads once, in the kernel, while autorun imports its model client), else by autorun.
     ``sheet`` names the sheet to read in workbooks; ``notices`` are shown right after the session
-    starts; ``approval`` is the header's word on whether blocks run unasked. Raises ConfigError,
+    starts; ``origin`` says where the settings came from (header, transcript). Raises ConfigError,
     InputFileError, ModelError or ExecutorError when the session cannot be opened; the transcript
     is complete up to the failure in every case, and the executor is closed and the sinks closed
     on the way out.
@@ -224,7 +225,8 @@ def open_session(
                     transcript=str(transcript_path),
                     config=redacted_config_dict(config),
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
-                    approval=approval,
+                    approval=origin.approval if origin else "",
+                    config_files=origin.config_files if origin else (),
                 )
             )
             if choice.warning:

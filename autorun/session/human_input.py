@@ -35,19 +35,3 @@ class HumanInput(Protocol):
     def continue_after(self, assistant_text: str, reason: str) -> str | None:
         """Asked when the session would end (keyword or limit); text to go on with, or None to end."""
         ...
-
-
-def approval_words(mode: str, source: str) -> str:
-    """For the session header: whether blocks run unasked, and the setting that says so.
-
-    ``source`` names where the mode came from (``./autorun.yaml``, ``--human-input-mode``,
-    ``chat's default``).
-    """
-    why = (
-        f"human_input_mode {mode}, {source}" if source.endswith("default") else f"human_input_mode {mode} from {source}"
-    )
-    if mode == "ALWAYS":
-        return f"asks before each block runs ({why})"
-    if mode == "TERMINATE":
-        return f"blocks run without asking; you are asked when the assistant is done ({why})"
-    return f"blocks run without asking ({why})"
