@@ -36,12 +36,12 @@ def test_report_html_of_the_sample_is_self_contained_and_summarised(sample_sessi
     assert f"report: {report}" in result.stderr
     page = report.read_text()
     tree = html5lib.parse(page, namespaceHTMLElements=False)
-    rows = {row.find("th").text: "".join(row.find("td").itertext()) for row in tree.iter("tr")}
+    rows = {row.find("th").text: "".join(row.find("td").itertext()) for row in tree.find(".//footer").iter("tr")}
     end = next(r for r in _records(transcript) if r["event"] == "session_end")
     assert rows["file"] == "sales.csv" and rows["model"] == "builtin" and rows["executor"] == "local"
     assert rows["blocks"] == f"{end['blocks_ok']} ok, {end['blocks_failed']} failed"
     assert rows["turns"] == str(end["turns"]) and rows["status"] == "terminated (exit code 0)"
-    final = "".join(tree.find(".//div[@class='final']").itertext())
+    final = "".join(tree.find(".//section[@class='findings']").itertext())
     assert "73,300" in final and "36,200" in final, "the final answer carries the sample's figures"
     assert "TERMINATE" not in final
     images = [img.get("src") for img in tree.iter("img")]
@@ -79,7 +79,12 @@ def test_export_ipynb_of_the_sample_validates_matches_and_reruns(sample_session,
                 assert base64.b64decode(output.data["image/png"]).startswith(b"\x89PNG")
     assert "| file | sales.csv |" in notebook.cells[0].source
     NotebookClient(notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
-    rerun = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    rerun = "".join(
+        o.get("text", "") + o.get("data", {}).get("text/plain", "")
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
     assert "73300" in rerun.replace(",", "") and not any(
         o.output_type == "error" for c in notebook.cells if c.cell_type == "code" for o in c.outputs
     )

@@ -169,7 +169,8 @@ def test_html_is_self_contained_escaped_and_summarised(session_transcript: Path,
         page = page.replace(src, "")
     assert not re.search(r"https?://|//", page), "no external reference of any kind"
     assert tree.find(".//span") is not None, "code is highlighted"
-    assert "Widget Pro leads with 26,700." in "".join(tree.find(".//div[@class='final']").itertext())
+    findings = "".join(tree.find(".//section[@class='findings']").itertext())
+    assert "Widget Pro leads with 26,700." in findings and "TERMINATE" not in page
 
 
 def test_markdown_links_images_relative_to_the_document(session_transcript: Path, tmp_path: Path) -> None:

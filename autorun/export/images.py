@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from autorun.artifacts import Artifact, read_inside
 from autorun.export.report import BlockRun
@@ -20,6 +20,21 @@ class Image:
     problem: str = ""
 
 
+def in_text_order(block: BlockRun) -> list[Artifact]:
+    """The block's files in the order its output (then its code) first names them, the rest after.
+
+    The work-dir scan finds files in name order; a reader expects the charts in the order the
+    text that introduces them comes.
+    """
+    text = block.output + "\n" + block.code
+
+    def position(artifact: Artifact) -> tuple[int, int]:
+        at = text.find(PurePosixPath(artifact.path).name)
+        return (0, at) if at >= 0 else (1, 0)
+
+    return sorted(block.artifacts, key=position)
+
+
 def block_images(work_dir: Path, block: BlockRun) -> list[Image]:
     """Each PNG/JPEG the block wrote, with its bytes when the file is still what the block left.
 
@@ -27,7 +42,7 @@ def block_images(work_dir: Path, block: BlockRun) -> list[Image]:
     transcript (a later block or the user changed it) is not shown as this block's output.
     """
     images: list[Image] = []
-    for artifact in block.artifacts:
+    for artifact in in_text_order(block):
         if artifact.media_type not in EMBEDDED_TYPES:
             continue
         if artifact.size > MAX_IMAGE_BYTES:

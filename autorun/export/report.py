@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.errors import ConfigError
-from autorun.events import Artifact
+from autorun.events import Artifact, HtmlOutput
 from autorun.render.common import format_duration, format_usage, hide_fenced_code, termination_keyword, without_keyword
 
 _RESULT_ECHO = re.compile(r"^exitcode: -?\d+ \(execution (succeeded|failed)\)")
@@ -44,6 +44,7 @@ class BlockRun:
     duration_s: float | None = None
     timed_out: bool = False
     artifacts: tuple[Artifact, ...] = ()
+    html: tuple[HtmlOutput, ...] = ()  # results the kernel also sent as HTML (untrusted: see export.tables)
 
     @property
     def ran(self) -> bool:
@@ -121,7 +122,8 @@ def _int(record: Mapping[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _items(records: Sequence[Mapping[str, Any]]) -> list[Item]:
+def _items(records: Sequence[Mapping[str, Any]], keyword: str = "TERMINATE") -> list[Item]:
+    """The conversation as prose and blocks; the termination keyword is the loop's, not a reader's."""
     items: list[Item] = []
     blocks: dict[int, int] = {}  # block index -> position in items
     for record in records:
@@ -129,7 +131,7 @@ def _items(records: Sequence[Mapping[str, Any]]) -> list[Item]:
         if kind == "message":
             role, content = _str(record, "role"), _str(record, "content")
             if role == "assistant":
-                prose = hide_fenced_code(content)
+                prose = without_keyword(hide_fenced_code(content), keyword)
                 if prose.strip():
                     items.append(Prose("assistant", prose))
             elif role == "user" and content.strip() and not _RESULT_ECHO.match(content.lstrip()):
@@ -162,6 +164,7 @@ def _items(records: Sequence[Mapping[str, Any]]) -> list[Item]:
                 duration_s=float(duration) if isinstance(duration, int | float) else None,
                 timed_out=record.get("timed_out") is True,
                 artifacts=Artifact.all_from(record.get("artifacts")),
+                html=HtmlOutput.all_from(record.get("html")),
             )
     return items
 
@@ -173,7 +176,8 @@ def build_report(records: Sequence[Mapping[str, Any]]) -> Report:
         raise ConfigError("the transcript has no session_start record; is this an autorun transcript?")
     ends = [r for r in records if r.get("event") == "session_end"]
     end: Mapping[str, Any] = ends[-1] if ends else {}
-    items = _items(records)
+    keyword = termination_keyword_of(start)
+    items = _items(records, keyword)
     blocks = [i for i in items if isinstance(i, BlockRun) and i.ran]
     usage = end.get("usage")
     cost = end.get("cost_usd")
@@ -196,10 +200,7 @@ def build_report(records: Sequence[Mapping[str, Any]]) -> Report:
         usage=usage if isinstance(usage, dict) else None,
         cost_usd=float(cost) if isinstance(cost, int | float) else None,
     )
-    keyword = termination_keyword_of(start)
-    final = _str(end, "final_message")
-    if not final:
-        final = next((i.text for i in reversed(items) if isinstance(i, Prose) and i.role == "assistant"), "")
+    final = next((i.text for i in reversed(items) if isinstance(i, Prose) and i.role == "assistant"), "")
     return Report(summary, without_keyword(hide_fenced_code(final), keyword).strip(), items)
 
 

@@ -90,11 +90,21 @@ def termination_keyword(start: SessionStart | None) -> str:
 
 def without_keyword(text: str, keyword: str) -> str:
     """The final message minus the termination keyword (its own line, or trailing the text)."""
-    lines = [line for line in text.splitlines() if line.strip().strip(".!*_`") != keyword]
+    lines = [line for line in text.splitlines() if not is_keyword_line(line, keyword)]
     kept = "\n".join(lines).rstrip()
     if kept.endswith(keyword):
         kept = kept[: -len(keyword)].rstrip()
     return kept
+
+
+def reader_prose(text: str, keyword: str) -> str:
+    """An assistant's message as a person reads it: its prose, without fenced code or the keyword."""
+    return without_keyword(hide_fenced_code(text), keyword)
+
+
+def is_keyword_line(line: str, keyword: str) -> bool:
+    """A line that says only the termination keyword (maybe in emphasis or with a full stop)."""
+    return line.strip().strip(".!*_`") == keyword
 
 
 class FenceFilter:

@@ -34,6 +34,7 @@ from autorun.executors.files import script_path
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
 from autorun.prompts import edited_note, with_not_run_note
+from autorun.render.common import without_keyword
 from autorun.session.human_input import HumanInput
 
 NUDGE = (
@@ -207,7 +208,7 @@ class Session:
                 transcript=self.transcript,
                 usage=self.stats.usage(),
                 cost_usd=self._cost(),
-                final_message=final,
+                final_message=without_keyword(final, self.settings.termination_keyword),
                 peak_memory_bytes=self.executor.peak_memory(),
             )
         )
@@ -220,7 +221,7 @@ class Session:
             text = self._assistant_turn()
             ending = None
             if keyword in text:
-                ending = ("terminated", f"the assistant replied {keyword}")
+                ending = ("terminated", "the assistant said it was done")
             elif auto_replies >= self.settings.max_consecutive_auto_reply:
                 ending = ("max_turns", f"reached max_consecutive_auto_reply ({auto_replies})")
             if ending is not None:
@@ -418,6 +419,7 @@ class Session:
                 timed_out=result.timed_out,
                 output=cap_output(result.output, KEPT_OUTPUT_CHARS),
                 artifacts=tuple(artifacts),
+                html=result.html,
             )
         )
         return result, artifacts

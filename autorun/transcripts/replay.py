@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from autorun.errors import ConfigError
-from autorun.events import Artifact, Event, MessageChunk, MessageEvent, MessageStart, Notice, Sink
+from autorun.events import Artifact, Event, HtmlOutput, MessageChunk, MessageEvent, MessageStart, Notice, Sink
 
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),
@@ -17,6 +17,13 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "dict[str, int] | None": (dict, type(None)),
     "dict[str, Any]": (dict,),
     "str | None": (str, type(None)),
+}
+
+
+# Event fields that hold lists of values: each decoded from its records, the malformed ones skipped.
+RECORD_LISTS: dict[str, Callable[[object], tuple[Any, ...]]] = {
+    "artifacts": Artifact.all_from,
+    "html": HtmlOutput.all_from,
 }
 
 
@@ -50,7 +57,8 @@ def replay_events(records: Sequence[Mapping[str, Any]], path: Path) -> list[Even
                 raise ConfigError(
                     f"{path}, record {number}: {cls.kind}.{spec.name}: wrong type; is this an autorun transcript?"
                 )
-            values[spec.name] = Artifact.all_from(value) if spec.name == "artifacts" else value
+            decode = RECORD_LISTS.get(spec.name)
+            values[spec.name] = decode(value) if decode is not None else value
         try:
             events.append(cls(**values))
         except TypeError:
