@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,3 +24,18 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 def autorun_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "autorun", *args]
+
+
+def run_autorun(
+    args: list[str], cwd: Path, env: dict[str, str], stdin: str = "", timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """``autorun ARGS`` in ``cwd`` with plain output, ``stdin`` typed in, everything captured."""
+    return subprocess.run(
+        autorun_cmd(*args),
+        cwd=cwd,
+        env=env | {"NO_COLOR": "1"},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

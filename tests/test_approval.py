@@ -3,35 +3,22 @@ session header says when blocks run unasked and which setting says so."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from autorun.config.loading import load_config, starter_config_text
 from autorun.session.terminal import RUN_PROMPT
-from tests.conftest import SAMPLE, autorun_cmd
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        autorun_cmd(*args),
-        cwd=cwd,
-        env=env | {"NO_COLOR": "1"},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+from tests.conftest import SAMPLE, run_autorun
 
 
 def test_config_init_then_chat_still_asks_before_each_block(tmp_path: Path, clean_env: dict[str, str]) -> None:
     """The issue's sequence: `autorun config init`, then `printf 'hi\\n' | autorun chat sales.csv`."""
-    init = run(["config", "init"], tmp_path, clean_env)
+    init = run_autorun(["config", "init"], tmp_path, clean_env)
     assert init.returncode == 0, init.stderr
     assert (tmp_path / "autorun.yaml").is_file()
 
-    chat = run(["chat", str(SAMPLE), "--work-dir", "ws"], tmp_path, clean_env, stdin="hi\n")
+    chat = run_autorun(["chat", str(SAMPLE), "--work-dir", "ws"], tmp_path, clean_env, stdin="hi\n")
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.count(RUN_PROMPT.strip()) >= 1, chat.stdout
     assert "asks before each block runs (human_input_mode ALWAYS, chat's default)" in chat.stderr
@@ -50,7 +37,7 @@ def test_starter_config_leaves_human_input_mode_to_each_command(tmp_path: Path) 
 
 def test_header_names_the_file_that_turned_asking_off(tmp_path: Path, clean_env: dict[str, str]) -> None:
     (tmp_path / "autorun.yaml").write_text("session:\n  human_input_mode: NEVER\n", encoding="utf-8")
-    chat = run(["chat", str(SAMPLE), "--work-dir", "ws"], tmp_path, clean_env, stdin="hi\n/exit\n")
+    chat = run_autorun(["chat", str(SAMPLE), "--work-dir", "ws"], tmp_path, clean_env, stdin="hi\n/exit\n")
     assert chat.returncode == 0, chat.stderr
     assert RUN_PROMPT.strip() not in chat.stdout
     header = next(line for line in chat.stderr.splitlines() if line.startswith("autorun: session "))
@@ -60,19 +47,19 @@ def test_header_names_the_file_that_turned_asking_off(tmp_path: Path, clean_env:
 def test_analyse_header_names_a_mode_set_outside_the_default(tmp_path: Path, clean_env: dict[str, str]) -> None:
     env = clean_env | {"AUTORUN_SESSION_HUMAN_INPUT_MODE": "TERMINATE"}
     args = ["analyse", str(SAMPLE), "--work-dir", "ws", "--model", "builtin"]
-    asked = run(args, tmp_path, env, stdin="\n")
+    asked = run_autorun(args, tmp_path, env, stdin="\n")
     assert asked.returncode == 0, asked.stderr
     assert (
         "blocks run without asking; you are asked when the assistant is done "
         "(human_input_mode TERMINATE from $AUTORUN_SESSION_HUMAN_INPUT_MODE)"
     ) in asked.stderr
-    plain = run(args, tmp_path, clean_env)
+    plain = run_autorun(args, tmp_path, clean_env)
     assert plain.returncode == 0, plain.stderr
     assert "human_input_mode" not in plain.stderr, "analyse's own default needs no word"
 
 
 def test_config_show_says_the_mode_is_per_command_until_set(tmp_path: Path, clean_env: dict[str, str]) -> None:
-    shown = run(["config", "show"], tmp_path, clean_env)
+    shown = run_autorun(["config", "show"], tmp_path, clean_env)
     assert "unset: chat ALWAYS, analyse NEVER" in shown.stdout
-    as_yaml = run(["config", "show", "--yaml"], tmp_path, clean_env)
+    as_yaml = run_autorun(["config", "show", "--yaml"], tmp_path, clean_env)
     assert "human_input_mode" not in yaml.safe_load(as_yaml.stdout)["session"]

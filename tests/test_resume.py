@@ -10,23 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, run_autorun
 from tests.fake_openai_server import FakeOpenAIServer
 
 MODEL = "fake-analyst"
 HINT = "autorun: continue this chat later with: "
-
-
-def chat(args: list[str], cwd: Path, env: dict[str, str], stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        autorun_cmd(*args),
-        cwd=cwd,
-        env=env | {"NO_COLOR": "1"},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def session_start(transcript: Path) -> dict:
@@ -45,7 +33,7 @@ def test_the_printed_hint_resumes_with_the_same_model_and_work_dir(tmp_path: Pat
             f"model:\n  name: {MODEL}\n  base_url: {server.base_url}\nsession:\n  human_input_mode: NEVER\n",
             encoding="utf-8",
         )
-        first = chat(
+        first = run_autorun(
             ["chat", str(SAMPLE), "--config", "c.yaml", "--work-dir", "ws2"], here, clean_env, "hello\n/exit\n"
         )
         assert first.returncode == 0, first.stderr
@@ -84,13 +72,15 @@ def test_a_bare_resume_says_what_differs(tmp_path: Path, clean_env: dict[str, st
     server = FakeOpenAIServer([{"reply": "Answer.\n\nTERMINATE"}]).start()
     try:
         args = ["chat", str(SAMPLE), "--model", MODEL, "--base-url", server.base_url, "--work-dir", "ws"]
-        first = chat([*args, "--human-input-mode", "NEVER"], tmp_path, clean_env, "hello\n/exit\n")
+        first = run_autorun([*args, "--human-input-mode", "NEVER"], tmp_path, clean_env, "hello\n/exit\n")
         assert first.returncode == 0, first.stderr
     finally:
         server.stop()
     (transcript,) = (tmp_path / "ws" / ".autorun" / "sessions").glob("*.jsonl")
     (tmp_path / "other").mkdir()
-    bare = chat(["chat", "--resume", str(transcript), "--model", "builtin"], tmp_path / "other", clean_env, "/exit\n")
+    bare = run_autorun(
+        ["chat", "--resume", str(transcript), "--model", "builtin"], tmp_path / "other", clean_env, "/exit\n"
+    )
     assert bare.returncode == 0, bare.stderr
     warning = next(line for line in bare.stderr.splitlines() if "differs from the session it continues" in line)
     assert f"model {MODEL}, now builtin" in warning
