@@ -90,6 +90,10 @@ PROBES: list[Probe] = [
         ("out.invalid_utf8", "invalid UTF-8"),
         ("out.escapes_output", "terminal escapes in code output (clear, cursor, OSC 52, OSC 8, title)"),
         ("out.escapes_model", "terminal escapes in the model's text"),
+        (
+            "out.html_report",
+            "<script>, onerror= and <style> displayed as HTML or printed by a block, in the HTML report",
+        ),
     ),
     *_group(
         "Signals and infrastructure",
