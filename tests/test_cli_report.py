@@ -106,4 +106,5 @@ def test_export_writes_markdown_where_asked(sample_session, tmp_path: Path) -> N
     out = tmp_path / "notes" / "sales.md"
     result = subprocess.run(autorun_cmd("export", str(transcript), "-o", str(out)), capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == str(out)
-    assert out.read_text().startswith("# sales.csv: autorun session ") and "| model | builtin |" in out.read_text()
+    assert out.read_text().startswith("# sales.csv: findings\n\nSummary of `sales.csv`"), "the findings come first"
+    assert "| model | builtin |" in out.read_text()

@@ -23,11 +23,12 @@ FAILED_TAG = "raises-exception"  # nbclient and Jupyter carry on past a cell tag
 
 
 def summary_markdown(report: Report, note: str = "") -> str:
+    """The document's top: the findings first, then the session's details (for an operator)."""
     rows = "\n".join(f"| {label} | {_cell(value)} |" for label, value in report.summary.rows())
     name = report.summary.rows()[0][1]
-    lines = [f"# {_cell(name)}: autorun session {report.summary.session_id}", "", "| | |", "|---|---|", rows]
-    if report.final_answer:
-        lines += ["", "## Final answer", "", report.final_answer]
+    lines = [f"# {_cell(name)}: findings", ""]
+    lines += [report.final_answer if report.final_answer else "_The session gave no final answer._"]
+    lines += ["", f"## Session {report.summary.session_id}", "", "| | |", "|---|---|", rows]
     if note:
         lines += ["", note]
     return "\n".join(lines)
