@@ -69,7 +69,7 @@ def test_export_ipynb_of_the_sample_validates_matches_and_reruns(sample_session,
     notebook = nbformat.read(out, as_version=4)
     nbformat.validate(notebook)
     recorded = {r["index"]: r for r in _records(transcript) if r["event"] == "execution_result"}
-    cells = [c for c in notebook.cells if c.cell_type == "code"]
+    cells = [c for c in notebook.cells if c.cell_type == "code" and "block" in c.metadata["autorun"]]
     assert [c.metadata["autorun"]["block"] for c in cells] == sorted(recorded)
     for cell in cells:
         streams = "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
@@ -108,3 +108,28 @@ def test_export_writes_markdown_where_asked(sample_session, tmp_path: Path) -> N
     assert result.returncode == 0 and result.stdout.strip() == str(out)
     assert out.read_text().startswith("# sales.csv: findings\n\nSummary of `sales.csv`"), "the findings come first"
     assert "| model | builtin |" in out.read_text()
+
+
+def test_an_exported_notebook_runs_with_run_all_from_another_directory(sample_session, tmp_path: Path) -> None:
+    """Written elsewhere (the builtin's blocks import helpers and write facts relative to the work
+    dir), the notebook still runs: its first cell moves there."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    transcript, _, _ = sample_session
+    elsewhere = tmp_path / "elsewhere"
+    out = elsewhere / "analysis.ipynb"
+    result = subprocess.run(
+        autorun_cmd("export", str(transcript), "-o", str(out)), capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    notebook = nbformat.read(out, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(elsewhere)}}
+    )
+    client.execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert [o for o in outputs if o.output_type == "error"] == []
+    rerun = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "73300" in rerun.replace(",", "") and "31800" in rerun.replace(",", "")
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["analysis.ipynb"], "its files land in the work dir"

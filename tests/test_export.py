@@ -109,7 +109,8 @@ def test_notebook_validates_and_carries_the_recorded_outputs(session_transcript:
     nbformat.validate(notebook)
     records = read_transcript(session_transcript)
     results = {r["index"]: r for r in records if r["event"] == "execution_result"}
-    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    setup, *code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert setup.metadata["autorun"] == {"setup": True} and "os.chdir(_work_dir)" in setup.source
     assert len(code_cells) == len(results) == 4
     pngs = 0
     for cell in code_cells:

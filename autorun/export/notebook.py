@@ -79,6 +79,22 @@ def block_outputs(nbformat: Any, report: Report, block: BlockRun) -> list[Any]:
     return outputs
 
 
+SETUP = """\
+# autorun: the session's code ran in its work dir, and its paths are relative to it. This cell goes
+# there, so Run All works wherever the notebook is saved (it stays put when that folder is gone).
+import os
+import pathlib
+
+_work_dir = pathlib.Path({work_dir!r})
+if _work_dir.is_dir():
+    os.chdir(_work_dir)"""
+
+
+def _setup_cell(nbformat: Any, report: Report) -> Any:
+    source = SETUP.format(work_dir=str(report.work_dir))
+    return nbformat.v4.new_code_cell(source, metadata={"autorun": {"setup": True}})
+
+
 def _code_cell(nbformat: Any, report: Report, block: BlockRun, count: int, rewrites: list[tuple[str, str]]) -> Any:
     code = rewrite(block.code, rewrites).rstrip("\n")
     source = f"%%bash\n{code}" if block.language == "sh" else code
@@ -104,8 +120,8 @@ def to_notebook(report: Report) -> Any:
     import nbformat
 
     rewrites = path_rewrites(report.summary)
-    note = f"Run the cells from the work dir `{report.summary.work_dir}`: paths are relative to it."
-    cells = [nbformat.v4.new_markdown_cell(summary_markdown(report, note))]
+    note = "The first code cell moves to the session's work dir, so Run All works wherever this notebook is."
+    cells = [nbformat.v4.new_markdown_cell(summary_markdown(report, note)), _setup_cell(nbformat, report)]
     count = 0
     for item in report.items:
         if isinstance(item, Prose):
