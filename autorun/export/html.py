@@ -107,7 +107,7 @@ def to_html(report: Report) -> str:
             if not (item.role == "assistant" and item.text.strip() == report.final_answer):
                 items.append(item)  # the final answer is the page's top, not repeated below
             continue
-        images = [(image, _data_uri(image)) for image in block_images(report.work_dir, item)]
+        images = [(image, _data_uri(image)) for image in block_images(report.work_dir, item, report.snapshots)]
         charts += [(image, uri) for image, uri in images if uri]
         code = _highlight(item.code, item.language, formatter)
         items.append(HtmlBlock(item, code, output_parts(item.output, item.html), images))

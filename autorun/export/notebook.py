@@ -61,7 +61,7 @@ def block_outputs(nbformat: Any, report: Report, block: BlockRun) -> list[Any]:
         outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
     if traceback:
         outputs.append(_error_output(nbformat, traceback))
-    for image in block_images(report.work_dir, block):
+    for image in block_images(report.work_dir, block, report.snapshots):
         if image.data is None:
             note = f"[{image.artifact.path}: {image.problem}]\n"
             outputs.append(nbformat.v4.new_output("stream", name="stderr", text=note))

@@ -101,6 +101,7 @@ class Report:
     final_answer: str
     items: list[Item] = field(default_factory=list)
     found_at: Path | None = None  # the work dir as found on this machine, when it differs from the recorded one
+    snapshots: Path | None = None  # the session's kept images (autorun.snapshots), beside its transcript
 
     @property
     def work_dir(self) -> Path:
@@ -221,9 +222,10 @@ def load_report(path: Path) -> Report:
     """
     import dataclasses
 
+    from autorun.snapshots import snapshot_folder
     from autorun.transcripts.store import SESSIONS_DIR, read_transcript
 
-    report = build_report(read_transcript(path))
+    report = dataclasses.replace(build_report(read_transcript(path)), snapshots=snapshot_folder(Path(path).resolve()))
     here = Path(path).resolve().parent
     if not Path(report.summary.work_dir).is_dir() and here.parts[-2:] == SESSIONS_DIR.parts:
         return dataclasses.replace(report, found_at=here.parent.parent)

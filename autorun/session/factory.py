@@ -40,6 +40,7 @@ from autorun.session.components import (
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
 from autorun.session.origin import Origin
+from autorun.snapshots import Snapshots, snapshot_folder
 
 # Where autorun writes in the work dir from the host: transcripts, and the Docker data mounts.
 WRITTEN_PATHS = (".autorun", ".autorun/sessions", "data")
@@ -247,7 +248,11 @@ def open_session(
                 work_dir=str(work_dir),
                 transcript=str(transcript_path),
                 interruptible_blocks=interruptible_blocks,
-                artifacts=ArtifactWatcher(work_dir, ignore=mount_points(executor.name, exposed)),
+                artifacts=ArtifactWatcher(
+                    work_dir,
+                    ignore=mount_points(executor.name, exposed),
+                    keep=Snapshots(snapshot_folder(transcript_path)).keep,
+                ),
             )
             yield OpenedSession(session, sink, model, executor, exposed, transcript_path, transcript)
     finally:
