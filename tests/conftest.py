@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -74,3 +75,18 @@ def autorun_cmd(*args: str) -> list[str]:
 def assistant_message(content: str) -> dict[str, Any]:
     """A recorded assistant message, as a transcript line."""
     return {"event": "message", "role": "assistant", "name": "recorded", "content": content, "turn": 1}
+
+
+def run_autorun(
+    args: list[str], cwd: Path, env: dict[str, str], stdin: str = "", timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """``autorun ARGS`` in ``cwd`` with plain output, ``stdin`` typed in, everything captured."""
+    return subprocess.run(
+        autorun_cmd(*args),
+        cwd=cwd,
+        env=env | {"NO_COLOR": "1"},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -58,6 +58,17 @@ def test_one_invalid_file_fails_the_batch_but_not_the_others(tmp_path: Path, cle
     assert "1 of 3 sessions failed" in result.stderr and str(bad) in result.stderr.splitlines()[-1]
 
 
+def test_a_missing_file_gets_no_work_dir_and_no_session(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    (good,) = data_files(tmp_path, "north.csv")
+    missing = tmp_path / "data" / "typo.csv"
+    work = tmp_path / "work"
+    args = ["analyse", str(good), str(missing), "--model", "builtin", "--local", "--work-dir", str(work)]
+    result = subprocess.run(autorun_cmd(*args), capture_output=True, text=True, timeout=300, env=clean_env)
+    assert result.returncode == 1, result.stderr
+    assert f"{missing}: file not found" in result.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["north"]
+
+
 def _session_span(work_dir: Path) -> tuple[datetime, datetime]:
     [transcript] = transcripts(work_dir)
     records = [json.loads(line) for line in transcript.read_text().splitlines()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from autorun.chat import run_chat
 from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
+from autorun.prompts import EDITED_NOTE, NOT_RUN_NOTE
 from autorun.session.factory import inspect_inputs
 from autorun.session.loop import NUDGE
 from autorun.session.terminal import (
@@ -137,6 +139,9 @@ def test_always_mode_approve_reject_edit_interrupt_exit(tmp_path, work, chat_env
     child.expect_exact("APPROVED 42")
     child.expect_exact(RUN_PROMPT)
     child.sendline("n")
+    child.expect_exact("not run: block 2")
+    child.expect_exact(PROMPT)
+    child.sendline("no files please")
     child.expect_exact(RUN_PROMPT)
     child.sendline("e")
     child.expect_exact("Block 3 as edited:\r\n--- sh block 3 ---\r\necho EDITED-$((2 + 3))")
@@ -163,7 +168,7 @@ def test_always_mode_approve_reject_edit_interrupt_exit(tmp_path, work, chat_env
     assert last_user(server, 0) == "please analyse the sales"
     assert last_user(server, 1).startswith("exitcode: 0 (execution succeeded)")
     assert "APPROVED 42" in last_user(server, 1)
-    assert last_user(server, 2) == "The user chose not to run this code."
+    assert last_user(server, 2) == NOT_RUN_NOTE + "\n\nno files please"
     assert not (work / "rejected.txt").exists()
     assert "EDITED-5" in last_user(server, 3) and "ORIGINAL" not in last_user(server, 3)
     assert last_user(server, 4).startswith("exitcode: 130 (execution failed)")
@@ -198,7 +203,8 @@ def test_inline_edit_without_editor_and_a_typed_reply(work, chat_env, server_fac
     child.expect_exact(PROMPT)
     child.sendeof()
     assert finish(child) == 0, screen(child)
-    assert last_user(server, 1).endswith("INLINE-7\nsecond-line\n")
+    assert "Code output:\nINLINE-7\nsecond-line\n" in last_user(server, 1)
+    assert last_user(server, 1).endswith("```sh\necho INLINE-$((3 + 4))\necho second-line\n```\n")
     assert last_user(server, 2) == "use the median instead"
     assert not list(work.glob("tmp_code_*.py")), "the python block must not have run"
     (transcript,) = transcripts(work, chat_env)
@@ -572,6 +578,7 @@ BLOCK = CodeBlock("python", "print(1)\n", 4)
         ("Y\n", "run", ""),
         ("yes\n", "run", ""),
         ("n\n", "skip", ""),
+        ("n\nit deletes files\n", "skip", "it deletes files"),
         ("", "skip", ""),
         ("try the median\n", "reply", "try the median"),
         ("first \\\nsecond\n", "reply", "first \nsecond"),
@@ -681,3 +688,89 @@ def test_sheet_applies_to_the_workbooks_among_the_files(tmp_path: Path) -> None:
     assert [d.info.sheet for d in data] == [None, "Small"] and data[1].info.columns == ["b"]
     with pytest.raises(ConfigError, match="--sheet Small needs a workbook"):
         inspect_inputs([SAMPLE], sheet="Small")
+
+
+# --- what the person did at "Run it?" reaches the model ------------------------------------
+
+
+def test_an_edited_block_is_reported_to_the_model_with_the_code_that_ran(
+    tmp_path: Path, work: Path, chat_env: dict[str, str], server_factory
+) -> None:
+    server = server_factory([{"reply": sh("echo ORIGINAL", "Edit me.")}, {"reply": "Done.\n\nTERMINATE"}])
+    chat_env["EDITOR"] = str(editor_script(tmp_path, "sed -i s/ORIGINAL/EDITED/"))
+    child = spawn_chat(server, work, chat_env)
+    child.expect_exact(PROMPT)
+    child.sendline("go")
+    child.expect_exact(RUN_PROMPT)
+    child.sendline("e")
+    child.expect_exact(RUN_PROMPT)
+    child.sendline("y")
+    child.expect_exact("Done.")
+    child.expect_exact(PROMPT)
+    child.sendline("/exit")
+    assert finish(child) == 0, screen(child)
+    result = last_user(server, 1)
+    assert result.startswith("exitcode: 0 (execution succeeded)") and "EDITED" in result
+    assert EDITED_NOTE.format(language="sh", index=1) + "\n```sh\necho EDITED\n```\n" in result
+
+
+def test_no_hands_the_turn_back_and_the_skip_is_a_status_line(
+    work: Path, chat_env: dict[str, str], server_factory
+) -> None:
+    server = server_factory([{"reply": py("open('x.txt', 'w')")}, {"reply": "Understood.\n\nTERMINATE"}])
+    child = spawn_chat(server, work, chat_env)
+    child.expect_exact(PROMPT)
+    child.sendline("make a file")
+    child.expect_exact(RUN_PROMPT)
+    child.sendline("n")
+    child.expect_exact("not run: block 1")
+    child.expect_exact(PROMPT)
+    assert len(server.chat_requests) == 1, "the model is not asked again before the person says why"
+    child.sendline("no files in my folder")
+    child.expect_exact("Understood.")
+    child.expect_exact(PROMPT)
+    child.sendline("/exit")
+    assert finish(child) == 0, screen(child)
+    assert last_user(server, 1) == f"{NOT_RUN_NOTE}\n\nno files in my folder"
+    assert not (work / "x.txt").exists()
+    shown = screen(child)
+    assert NOT_RUN_NOTE not in shown, "the note is the model's; the person sees a status line"
+    assert "--- user ---" not in shown
+
+
+def test_ctrl_c_at_run_it_leaves_a_clean_line_and_returns_to_the_prompt(
+    work: Path, chat_env: dict[str, str], server_factory
+) -> None:
+    server = server_factory([{"reply": py("print('never')")}, {"reply": "Fine.\n\nTERMINATE"}])
+    child = spawn_chat(server, work, chat_env)
+    child.expect_exact(PROMPT)
+    child.sendline("go")
+    child.expect_exact(RUN_PROMPT)
+    child.sendintr()
+    child.expect_exact("not run: block 1")
+    child.expect_exact(PROMPT)
+    child.sendline("why not")
+    child.expect_exact("Fine.")
+    child.expect_exact(PROMPT)
+    child.sendline("/exit")
+    assert finish(child) == 0, screen(child)
+    after_prompt = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", screen(child).split(RUN_PROMPT, 1)[1])
+    assert re.match(r"(\^C)?\nautorun: not run: block 1\n", after_prompt), repr(after_prompt[:80])
+    assert last_user(server, 1) == f"{NOT_RUN_NOTE}\n\nwhy not"
+    assert "never" not in screen(child).split(RUN_PROMPT, 1)[1].split("Fine.")[0]
+
+
+def test_end_of_input_at_run_it_runs_nothing_and_ends_the_chat(
+    work: Path, chat_env: dict[str, str], server_factory
+) -> None:
+    server = server_factory([{"reply": py("print('never')")}])
+    child = spawn_chat(server, work, chat_env)
+    child.expect_exact(PROMPT)
+    child.sendline("go")
+    child.expect_exact(RUN_PROMPT)
+    child.sendeof()
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    assert finish(child) == 0, screen(child)
+    assert len(server.chat_requests) == 1
+    assert isinstance(child, pexpect.spawn)

@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from autorun.cli.app import app
+from autorun.prompts import NOT_RUN_NOTE
 from autorun.record.state import sessions_of
+from autorun.session.terminal import WHY_PROMPT
 from autorun.units import human_size
 from tests.conftest import SAMPLE, autorun_cmd, transcripts
 
@@ -249,7 +251,7 @@ def test_always_mode_asks_before_each_block_and_n_skips(tmp_path: Path, clean_en
             "--json",
         ),
         env=clean_env,
-        input="y\nn\n" + "\n" * 20,
+        input="y\nn\nstep 2 is enough\n" + "\n" * 20,
         capture_output=True,
         text=True,
         timeout=120,
@@ -259,7 +261,11 @@ def test_always_mode_asks_before_each_block_and_n_skips(tmp_path: Path, clean_en
     blocks = [e for e in events if e["event"] == "code_block"]
     assert blocks[0]["will_run"] is True and blocks[1]["will_run"] is False
     user_replies = [e["content"] for e in events if e["event"] == "message" and e["role"] == "user"]
-    assert "The user chose not to run this code." in user_replies
+    assert NOT_RUN_NOTE + "\n\nstep 2 is enough" in user_replies
+    assert WHY_PROMPT in proc.stderr
+    assert [e["text"] for e in events if e["event"] == "notice" and e["text"].startswith("not run")] == [
+        "not run: block 2"
+    ]
 
 
 def test_conflicting_executor_flags_are_a_usage_error(tmp_path: Path, clean_env) -> None:

@@ -121,7 +121,8 @@ def test_notebook_validates_and_carries_the_recorded_outputs(session_transcript:
     nbformat.validate(notebook)
     records = records_of(session_transcript)
     results = {r["index"]: r for r in records if r["event"] == "execution_result"}
-    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    setup, *code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert setup.metadata["autorun"] == {"setup": True} and "os.chdir(_work_dir)" in setup.source
     assert len(code_cells) == len(results) == 4
     pngs = 0
     for cell in code_cells:
@@ -181,7 +182,8 @@ def test_html_is_self_contained_escaped_and_summarised(session_transcript: Path,
         page = page.replace(src, "")
     assert not re.search(r"https?://|//", page), "no external reference of any kind"
     assert tree.find(".//span") is not None, "code is highlighted"
-    assert "Widget Pro leads with 26,700." in "".join(tree.find(".//div[@class='final']").itertext())
+    findings = "".join(tree.find(".//section[@class='findings']").itertext())
+    assert "Widget Pro leads with 26,700." in findings and "TERMINATE" not in page
 
 
 def test_markdown_links_images_relative_to_the_document(session_transcript: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from autorun.events import Event, Sink
 
 
-@app.command()
+@app.command(short_help="A session as a notebook, an HTML page or Markdown.")
 def export(
     transcript: TranscriptArg,
     fmt: Annotated[
@@ -26,14 +26,27 @@ def export(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Where to write it (default: the session's work dir, named after it)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Where to write it (default: the session's work dir, named after it).",
+        ),
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Write a report of a session: a Jupyter notebook that runs again from the work dir, one
-    self-contained HTML page (summary, final answer, code, outputs, charts), or Markdown.
+    """Write a report of a session: a notebook, one self-contained HTML page, or Markdown.
 
-    The path of the written file is printed on stdout.
+    The HTML page leads with the findings and their charts; the code and its output follow,
+    folded. The notebook runs again with Run All; Markdown keeps its images beside it.
+    TRANSCRIPT is a session's .jsonl transcript; the path of the written file is printed on stdout.
+
+    Examples:
+
+    \b
+      autorun export TRANSCRIPT
+      autorun export TRANSCRIPT -o report.html
+      autorun export TRANSCRIPT --format ipynb -o analysis.ipynb
     """
     from autorun.export import export_transcript
 

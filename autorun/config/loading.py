@@ -11,6 +11,7 @@ import difflib
 import functools
 import json
 import os
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class LoadedConfig:
     config: Config
     sources: dict[str, str]
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    files: tuple[Path, ...] = ()  # the config files read, lowest precedence first (absolute)
 
 
 def sections() -> tuple[str, ...]:
@@ -75,6 +77,18 @@ def env_var_name(key: str) -> str:
 
 def flag_name(key: str) -> str:
     return FLAG_NAMES.get(key, "command line")
+
+
+def source_words(key: str, source: str) -> str:
+    """Where a value came from, as a person would name it: ./autorun.yaml, c.yaml, $AUTORUN_..., --flag."""
+    kind, _, name = source.partition(":")
+    if kind == "file":
+        return f"./{name}" if name == LOCAL_CONFIG_NAME else name
+    if kind == "env":
+        return f"${name}"
+    if kind == "flag":
+        return flag_name(key)
+    return "the default"
 
 
 @functools.cache
@@ -106,6 +120,7 @@ def load_config(
 ) -> LoadedConfig:
     default = _mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)
     chosen: list[_Layer] = []
+    files: list[Path] = []
     path = None
     if config_file is not None:
         path = config_file.expanduser()
@@ -113,9 +128,13 @@ def load_config(
         if not path.exists():
             raise ConfigError(f"config file not found: {config_file} (create one with 'autorun config init')")
         chosen.append(_file_layer(path, str(config_file)))
+        files.append(path.absolute())
     chosen += [_env_layer(env), _flag_layer(flags)]
     named = path is not None and path.resolve() == (cwd / LOCAL_CONFIG_NAME).resolve()
-    layers = [default, *([] if named else _local_layer(cwd, [default, *chosen], env)), *chosen]
+    local = [] if named else _local_layer(cwd, [default, *chosen], env)
+    if local:
+        files.insert(0, (cwd / LOCAL_CONFIG_NAME).absolute())
+    layers = [default, *local, *chosen]
 
     merged = _Layer()
     merged.sources = dict.fromkeys(config_keys(), DEFAULT_SOURCE)
@@ -125,7 +144,7 @@ def load_config(
         merged.sources.update(layer.sources)
         merged.labels.update(layer.labels)
     config = _validate(merged)
-    return LoadedConfig(config=config, sources=merged.sources, env=dict(env))
+    return LoadedConfig(config=config, sources=merged.sources, env=dict(env), files=tuple(files))
 
 
 def _local_layer(cwd: Path, others: list[_Layer], env: Mapping[str, str]) -> list[_Layer]:
@@ -391,10 +410,31 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# Keys whose default depends on the command: the starter config leaves them unset (commented out), so
+# that writing one does not pin what each command would otherwise choose (chat asks before it runs code).
+PER_COMMAND_KEYS: dict[str, str] = {
+    "session.human_input_mode": "# human_input_mode: ALWAYS       # unset (commented out): chat asks before each block "
+    "(ALWAYS), analyse runs unasked (NEVER); set NEVER | ALWAYS | TERMINATE to use one mode everywhere",
+}
+
+
+def starter_config_text() -> str:
+    """The packaged defaults as a starter file, with the per-command keys commented out."""
+    lines: list[str] = []
+    section = ""
+    for line in default_config_text().splitlines(keepends=True):
+        if re.match(r"^\w+:", line):
+            section = line.split(":", 1)[0]
+        key = re.match(r"^  (\w+):", line)
+        dotted = f"{section}.{key.group(1)}" if key else ""
+        lines.append(f"  {PER_COMMAND_KEYS[dotted]}\n" if dotted in PER_COMMAND_KEYS else line)
+    return "".join(lines)
+
+
 def write_starter_config(path: Path) -> None:
     try:
         with path.open("x", encoding="utf-8") as fh:
-            fh.write(default_config_text())
+            fh.write(starter_config_text())
     except FileExistsError:
         raise ConfigError(f"{path} already exists; remove it or edit it") from None
     except OSError as exc:

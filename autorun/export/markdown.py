@@ -31,11 +31,11 @@ def _block(report: Report, block: BlockRun, out_dir: Path) -> list[str]:
     if block.artifacts:
         files = (f"{code_span(a.path)} ({escaped(a.change)}, {human_size(a.size)})" for a in block.artifacts)
         parts += ["", "Files: " + ", ".join(files)]
-    for image in block_images(report.work_dir, block):
+    for image in block_images(report.work_dir, block, report.snapshots):
         if image.data is None:
             parts += ["", f"_{escaped(image.artifact.path)}: {image.problem}_"]
             continue
-        target = os.path.relpath(report.work_dir / image.artifact.path, out_dir)
+        target = os.path.relpath(image.source or report.work_dir / image.artifact.path, out_dir)
         parts += ["", f"![{escaped(image.artifact.path)}]({quote(Path(target).as_posix())})"]
     return parts
 

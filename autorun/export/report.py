@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autorun.errors import ConfigError
-from autorun.events import Artifact, CodeBlockEvent, Event, ExecutionResultEvent, MessageEvent
+from autorun.events import Artifact, CodeBlockEvent, Event, ExecutionResultEvent, HtmlOutput, MessageEvent
 from autorun.record.reader import Transcript
 from autorun.render.common import format_duration, format_usage, hide_fenced_code, termination_keyword, without_keyword
 from autorun.render.sanitize import strip_control_sequences as clean
@@ -48,6 +48,7 @@ class BlockRun:
     duration_s: float | None = None
     timed_out: bool = False
     artifacts: tuple[Artifact, ...] = ()
+    html: tuple[HtmlOutput, ...] = ()  # results the kernel also sent as HTML (untrusted: see export.tables)
 
     @property
     def ran(self) -> bool:
@@ -104,6 +105,7 @@ class Report:
     final_answer: str
     items: list[Item] = field(default_factory=list)
     found_at: Path | None = None  # the work dir as found on this machine, when it differs from the recorded one
+    snapshots: Path | None = None  # the session's kept images (autorun.snapshots), beside its transcript
 
     @property
     def work_dir(self) -> Path:
@@ -121,13 +123,14 @@ def _artifact(artifact: Artifact) -> Artifact:
     )
 
 
-def _items(events: Sequence[Event]) -> list[Item]:
+def _items(events: Sequence[Event], keyword: str = "TERMINATE") -> list[Item]:
+    """The conversation as prose and blocks; the termination keyword is the loop's, not a reader's."""
     items: list[Item] = []
     blocks: dict[int, int] = {}  # block index -> position in items
     for event in events:
         if isinstance(event, MessageEvent):
             if event.role == "assistant":
-                prose = hide_fenced_code(event.content)
+                prose = without_keyword(hide_fenced_code(event.content), keyword)
                 if prose.strip():
                     items.append(Prose("assistant", clean(prose)))
             elif event.role == "user" and event.content.strip() and not _RESULT_ECHO.match(event.content.lstrip()):
@@ -149,6 +152,7 @@ def _items(events: Sequence[Event]) -> list[Item]:
                 duration_s=event.duration_s,
                 timed_out=event.timed_out,
                 artifacts=tuple(_artifact(a) for a in event.artifacts),
+                html=tuple(HtmlOutput(clean(h.text), h.html) for h in event.html),
             )
     return items
 
@@ -161,7 +165,8 @@ def build_report(transcript: Transcript) -> Report:
             f"{transcript.path} has no session_start record, so it cannot be reported; is this an autorun transcript?"
         )
     end = transcript.end
-    items = _items(transcript.events)
+    keyword = termination_keyword(start)
+    items = _items(transcript.events, keyword)
     blocks = [i for i in items if isinstance(i, BlockRun) and i.ran]
     summary = Summary(
         session_id=clean(start.session_id),
@@ -182,11 +187,8 @@ def build_report(transcript: Transcript) -> Report:
         usage=end.usage if end is not None else None,
         cost_usd=end.cost_usd if end is not None else None,
     )
-    final = end.final_message if end is not None else ""
-    if not final:
-        final = next((i.text for i in reversed(items) if isinstance(i, Prose) and i.role == "assistant"), "")
-    answer = without_keyword(hide_fenced_code(clean(final)), termination_keyword(start)).strip()
-    return Report(summary, answer, items)
+    final = next((i.text for i in reversed(items) if isinstance(i, Prose) and i.role == "assistant"), "")
+    return Report(summary, without_keyword(hide_fenced_code(final), keyword).strip(), items)
 
 
 def load_report(path: Path) -> Report:
@@ -197,8 +199,9 @@ def load_report(path: Path) -> Report:
     version's ``<dir>/.autorun/sessions/`` layout, ``<dir>`` is where the session's files are looked for.
     """
     from autorun.record.reader import read_transcript
+    from autorun.snapshots import snapshot_folder
 
-    report = build_report(read_transcript(path))
+    report = dataclasses.replace(build_report(read_transcript(path)), snapshots=snapshot_folder(Path(path).resolve()))
     here = Path(path).resolve().parent
     if not Path(report.summary.work_dir).is_dir() and here.parts[-2:] == OLD_SESSIONS_DIR:
         return dataclasses.replace(report, found_at=here.parent.parent)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.errors import ConfigError
-from autorun.events import Artifact, Event, MessageEvent
+from autorun.events import Artifact, Event, HtmlOutput, MessageEvent
 
 Check = Callable[[Any], bool]
 
@@ -63,6 +63,17 @@ def _are_artifacts(value: Any) -> bool:
     )
 
 
+def _are_html_outputs(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("html"), str)
+        for item in value
+    )
+
+
+def _html_outputs(value: Any) -> tuple[HtmlOutput, ...]:
+    return tuple(HtmlOutput(item["text"], item["html"]) for item in value)
+
+
 # A field's declared type (as written in events.py) -> (check, what is expected, conversion).
 _TYPES: dict[str, tuple[Check, str, Callable[[Any], Any] | None]] = {
     "str": (lambda v: isinstance(v, str), "text", None),
@@ -75,6 +86,8 @@ _TYPES: dict[str, tuple[Check, str, Callable[[Any], Any] | None]] = {
     "dict[str, int] | None": (_or_null(_is_counts), "a mapping of counts or null", None),
     "dict[str, str] | None": (_or_null(_is_texts), "a mapping of names to text or null", None),
     "dict[str, Any]": (lambda v: isinstance(v, dict), "a mapping", None),
+    "tuple[str, ...]": (lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v), "a list of text", tuple),
+    "tuple[HtmlOutput, ...]": (_are_html_outputs, "a list of (text, html) outputs", _html_outputs),
     "tuple[Artifact, ...]": (_are_artifacts, "a list of files (path, size, sha256, media_type, change)", _artifacts),
 }
 

@@ -41,6 +41,8 @@ from autorun.session.components import (
 )
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
+from autorun.session.origin import Origin
+from autorun.snapshots import Snapshots, snapshot_folder
 
 # Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
 WRITTEN_PATHS = (".autorun", "data")
@@ -171,6 +173,7 @@ def open_session(
     interruptible_blocks: bool = False,
     context_files: Sequence[Path] = (),
     extract_answers: Callable[[str], dict[str, str]] | None = None,
+    origin: Origin | None = None,
 ) -> Iterator[OpenedSession]:
     """Open a session on the data ``files``; every event goes to ``display`` and the transcript.
 
@@ -180,9 +183,10 @@ def open_session(
     ``sheet`` names the sheet to read in workbooks; ``notices`` are shown right after the session
     starts. ``context_files`` are further files the code may read (documents, lookup tables): exposed
     read-only and listed to the model, never inspected. ``extract_answers`` reads the answers off the
-    final message for ``session_end`` (an answer format). Raises ConfigError, InputFileError,
-    ModelError or ExecutorError when the session cannot be opened; the transcript is complete up to
-    the failure in every case, and the executor is closed and the sinks closed on the way out.
+    final message for ``session_end`` (an answer format). ``origin`` says where the settings came
+    from (header, transcript). Raises ConfigError, InputFileError, ModelError or ExecutorError when
+    the session cannot be opened; the transcript is complete up to the failure in every case, and
+    the executor is closed and the sinks closed on the way out.
     """
     from autorun.config.show import redacted_config_dict
     from autorun.record.state import new_session
@@ -246,6 +250,8 @@ def open_session(
                     transcript=str(transcript_path),
                     config=redacted_config_dict(config),
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+                    approval=origin.approval if origin else "",
+                    config_files=origin.config_files if origin else (),
                 )
             )
             if choice.warning:
@@ -267,7 +273,9 @@ def open_session(
                 transcript=str(transcript_path),
                 interruptible_blocks=interruptible_blocks,
                 artifacts=ArtifactWatcher(
-                    work_dir, ignore=mount_points(executor.name, exposed, [seen for seen, _ in context_seen])
+                    work_dir,
+                    ignore=mount_points(executor.name, exposed, [seen for seen, _ in context_seen]),
+                    keep=Snapshots(snapshot_folder(transcript_path)).keep,
                 ),
                 extract_answers=extract_answers,
             )

@@ -6,8 +6,42 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autorun.errors import ConfigError
-from autorun.events import CodeBlockEvent, MessageEvent
+from autorun.events import CodeBlockEvent, MessageEvent, SessionStart
 from autorun.models.base import Message
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The settings a transcript says its session ran with (only as trustworthy as the file)."""
+
+    model: str = ""  # the model that answered: builtin, gpt-4o-mini, ...
+    base_url: str | None = None
+    work_dir: str = ""
+    executor: str = ""  # the executor that ran the code: sandbox, local, docker, none
+    config_files: tuple[str, ...] = ()
+
+    @classmethod
+    def from_start(cls, start: SessionStart) -> Recorded:
+        model = start.config.get("model")
+        base_url = model.get("base_url") if isinstance(model, dict) else None
+        return cls(
+            model=start.model,
+            base_url=base_url if isinstance(base_url, str) else None,
+            work_dir=start.work_dir,
+            executor=start.executor,
+            config_files=start.config_files,
+        )
+
+    def differences(self, now: Recorded) -> list[str]:
+        """What ``now`` does differently, as "model gpt-4o-mini, now builtin" phrases."""
+        pairs = [
+            ("model", self.model, now.model),
+            ("endpoint", self.base_url or "OpenAI", now.base_url or "OpenAI"),
+            ("work dir", self.work_dir, now.work_dir),
+            ("executor", self.executor, now.executor),
+            ("config", ", ".join(self.config_files) or "none", ", ".join(now.config_files) or "none"),
+        ]
+        return [f"{what} {then}, now {current}" for what, then, current in pairs if then and then != current]
 
 
 @dataclass(frozen=True)
@@ -18,6 +52,7 @@ class ChatHistory:
     messages: tuple[Message, ...]
     data_file: Path | None
     blocks_seen: int
+    recorded: Recorded = Recorded()
 
 
 def load_history(path: Path) -> ChatHistory:
@@ -32,4 +67,10 @@ def load_history(path: Path) -> ChatHistory:
     start = transcript.start
     data_file = start.data_file if start is not None else None
     blocks = [block.index for block in transcript.of(CodeBlockEvent)]
-    return ChatHistory(Path(path), messages, Path(data_file) if data_file else None, max(blocks, default=0))
+    return ChatHistory(
+        Path(path),
+        messages,
+        Path(data_file) if data_file else None,
+        max(blocks, default=0),
+        Recorded.from_start(start) if start is not None else Recorded(),
+    )

@@ -95,6 +95,10 @@ PROBES: list[Probe] = [
             "escapes (OSC 0/52, CSI 2J), raw HTML and javascript: links in the model's text, output and "
             "file names, exported as md, ipynb and html",
         ),
+        (
+            "out.html_report",
+            "<script>, onerror= and <style> displayed as HTML or printed by a block, in the HTML report",
+        ),
     ),
     *_group(
         "The session record",
