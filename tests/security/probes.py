@@ -50,6 +50,14 @@ PROBES: list[Probe] = [
         ("fs.symlink_transcripts", "turn the work dir's transcript folder into a symlink to a host dir"),
     ),
     *_group(
+        "Host-side files (what autorun's own process opens, writes and removes)",
+        (
+            "host.kernel_restart_links",
+            "symlinks to a root-only file (0600 in a 0700 dir) and to the data file planted in every shared dir "
+            "(kernel sockets, sandbox home, work dir), then a kernel restart (`os._exit(1)`)",
+        ),
+    ),
+    *_group(
         "Network",
         ("net.localhost", "TCP to a server on the host's 127.0.0.1"),
         ("net.gateway", "TCP to the Docker bridge gateway (the host)"),
