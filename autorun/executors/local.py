@@ -27,7 +27,8 @@ from autorun.executors.base import (
 )
 from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.envscrub import execution_environment
-from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.files import EXTENSIONS, PYTHON_BLOCK_MAIN, unknown_language_message, write_script
+from autorun.executors.hostdir import HostDir
 from autorun.executors.launcher import HostLauncher
 from autorun.executors.limits import ProcessLimits
 from autorun.executors.memory import oom_line
@@ -157,12 +158,13 @@ class LocalExecutor:
         self._proc: subprocess.Popen[bytes] | None = None
         self.limits = limits or ProcessLimits()
         self.sandbox = sandbox
+        self.host_dir = HostDir()
         box = None
         if sandbox == "bwrap":
             from autorun.executors.sandbox import Sandbox
 
             self.name = "sandbox"
-            box = Sandbox(self.work_dir, interpreter=self.python, network=network)
+            box = Sandbox(self.work_dir, interpreter=self.python, network=network, host_dir=self.host_dir)
             if stateful and self.python == sys.executable:
                 from autorun.executors.kernel_inspection import PACKAGE_DIR
 
@@ -231,9 +233,9 @@ class LocalExecutor:
         if self._kernel is not None:
             self._kernel.close()
             self._kernel = None
-        if self._kernel_host is not None:
-            self._kernel_host.remove()
         self.launcher.close()
+        with contextlib.suppress(OSError):  # a tree too deep to remove stays for `autorun clean`
+            self.host_dir.remove()
 
     @property
     def memory_mechanism(self) -> str:
@@ -254,7 +256,7 @@ class LocalExecutor:
 
             become_subreaper()
             self._known_children = child_pids()
-            self._kernel_host = LocalKernelHost(self.python, self.launcher, self.limits.memory_bytes)
+            self._kernel_host = LocalKernelHost(self.python, self.launcher, self.limits.memory_bytes, self.host_dir)
             parent = os.getpid() if self.sandbox == "none" else None
             self._kernel = KernelDriver(self._kernel_host, save_image=image_saver(self.work_dir), parent_pid=parent)
         return self._kernel
@@ -300,7 +302,9 @@ class LocalExecutor:
         relative = str(script.relative_to(self.work_dir))
         if relative.startswith("-"):
             relative = f"./{relative}"
-        return [self.python if language == "python" else self._sh, relative]
+        if language == "python":
+            return [self.python, "-c", PYTHON_BLOCK_MAIN, relative]
+        return [self._sh, relative]
 
     def _execute(self, command: list[str], on_output: OutputCallback, started: float) -> ExecResult:
         become_subreaper()

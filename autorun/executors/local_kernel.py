@@ -2,30 +2,30 @@
 
 So the kernel gets what every block gets: the work dir as cwd, the scrubbed environment,
 a process group of its own, the resource limits, the memory limit (cgroup or watchdog)
-and, for the sandbox, the bwrap wrapper with the private socket directory bound read-write.
+and, for the sandbox, the bwrap wrapper with the socket directory bound read-write and
+the start directory read-only. Its output goes to a pipe autorun drains, never to a file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import tempfile
 from pathlib import Path
 
+from autorun.executors.hostdir import HostDir
 from autorun.executors.launcher import HostLauncher, Launched
 from autorun.executors.memory import oom_line
 from autorun.executors.procfs import process_stats
 from autorun.kernel.connection import KERNEL_MAIN
-from autorun.kernel.host import PopenKernelProcess
+from autorun.kernel.host import KernelDirs, PipeTail, PopenKernelProcess
 
 
 class LaunchedKernelProcess(PopenKernelProcess):
     """A kernel the launcher started; its memory watch tells an out-of-memory death from others."""
 
-    def __init__(self, launched: Launched, memory_bytes: int | None) -> None:
-        super().__init__(launched.proc)
+    def __init__(self, launched: Launched, memory_bytes: int | None, output: PipeTail) -> None:
+        super().__init__(launched.proc, output)
         self.watch = launched.watch
         self.memory_bytes = memory_bytes
 
@@ -38,38 +38,36 @@ class LaunchedKernelProcess(PopenKernelProcess):
 
 
 class LocalKernelHost:
-    """Starts the kernel on this machine (optionally in bwrap) and owns its socket directory."""
+    """Starts the kernel on this machine (optionally in bwrap), its directories in the executor's host dir."""
 
-    def __init__(self, python: str, launcher: HostLauncher, memory_bytes: int | None) -> None:
+    def __init__(self, python: str, launcher: HostLauncher, memory_bytes: int | None, host_dir: HostDir) -> None:
         self.python = python
         self.python_label = python
         self.launcher = launcher
         self.memory_bytes = memory_bytes
-        self._dir: Path | None = None
+        self.host_dir = host_dir
         self.pids: set[int] = set()
 
-    def socket_dir(self) -> Path:
-        if self._dir is None:  # mkdtemp makes it 0700; /tmp keeps socket paths short (108-byte limit)
-            self._dir = Path(tempfile.mkdtemp(prefix="autorun-kernel-"))
-        return self._dir
+    def dirs(self) -> KernelDirs:
+        return self.host_dir.kernel_dirs()
 
     def kernel_path(self, host_path: Path) -> str:
         return str(host_path)
 
-    def launch(self, args: list[str], log_file: Path, env: dict[str, str]) -> PopenKernelProcess:
-        with open(log_file, "wb") as log:
+    def launch(self, args: list[str], env: dict[str, str]) -> PopenKernelProcess:
+        dirs = self.dirs()
+        read_end, write_end = os.pipe()
+        try:
             launched = self.launcher.launch(
-                [self.python, *args], stdout=log.fileno(), read_write=[self.socket_dir()], extra_env=env
+                [self.python, *args], stdout=write_end, read_write=[dirs.sockets], read_only=[dirs.start], extra_env=env
             )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
         self.pids.add(launched.proc.pid)
-        return LaunchedKernelProcess(launched, self.memory_bytes)
-
-    def remove(self) -> None:
-        """Remove the socket directory (after the kernel is gone)."""
-        directory, self._dir = self._dir, None
-        if directory is not None:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(directory)
+        return LaunchedKernelProcess(launched, self.memory_bytes, PipeTail(read_end))
 
 
 def _parents() -> dict[int, tuple[int, int]]:

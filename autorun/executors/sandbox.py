@@ -20,16 +20,18 @@ file that user owns inside the read-only system directories stays readable by it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autorun.errors import ExecutorError
+from autorun.executors.hostdir import ETC_PART, HOME_PART, HostDir
+from autorun.nofollow import remove_tree
 
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
@@ -173,7 +175,11 @@ def _bind_or_link(directory: str) -> list[str]:
 
 
 class Sandbox:
-    """The bwrap wrapper a host launcher applies to every process it starts (blocks and kernels)."""
+    """The bwrap wrapper a host launcher applies to every process it starts (blocks and kernels).
+
+    Its etc (read-only) and home (read-write) directories are parts of the executor's host dir
+    (hostdir.py), or of one of its own; ``close`` removes them without following what code planted.
+    """
 
     def __init__(
         self,
@@ -182,6 +188,7 @@ class Sandbox:
         interpreter: str,
         network: str = "none",
         bwrap: str | None = None,
+        host_dir: HostDir | None = None,
     ) -> None:
         if network not in NETWORKS:
             raise ExecutorError(f"executor.network for the sandbox must be none or host, got {network!r}.")
@@ -190,13 +197,21 @@ class Sandbox:
         self.network = network
         self._bwrap = bwrap
         self._exposed: list[Path] = []
-        self._etc: tempfile.TemporaryDirectory[str] | None = None
+        self._host_dir = host_dir or HostDir()
+        self._own_dir = host_dir is None
+        self._parts: tuple[Path, Path] | None = None
         self._checked = False
 
     def expose(self, path: Path) -> None:
         self._exposed.append(path)
 
-    def wrap(self, command: Sequence[str], env: Mapping[str, str], read_write: Sequence[Path] = ()) -> list[str]:
+    def wrap(
+        self,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        read_write: Sequence[Path] = (),
+        read_only: Sequence[Path] = (),
+    ) -> list[str]:
         bwrap = self._bwrap or require_bwrap()
         if not self._checked:
             problem = sandbox_problem(bwrap)
@@ -206,26 +221,31 @@ class Sandbox:
                     "allow unprivileged user namespaces, or choose --local or --docker IMAGE."
                 )
             self._checked = True
-        if self._etc is None:
-            self._etc = tempfile.TemporaryDirectory(prefix="autorun-sandbox-")
-            sandbox_etc(Path(self._etc.name) / "etc", self.network)
-            (Path(self._etc.name) / "home").mkdir()
+        if self._parts is None:
+            etc = sandbox_etc(self._host_dir.part(ETC_PART), self.network)
+            self._parts = (etc, self._host_dir.part(HOME_PART))
+        etc, home = self._parts
         spec = SandboxSpec(
             bwrap,
             self.work_dir,
             self.interpreter,
-            Path(self._etc.name) / "etc",
+            etc,
             network=self.network,
-            home_dir=Path(self._etc.name) / "home",
-            read_only=tuple(self._exposed),
+            home_dir=home,
+            read_only=(*self._exposed, *read_only),
             read_write=tuple(read_write),
         )
         return spec.wrap(command, env)
 
     def close(self) -> None:
-        if self._etc is not None:
-            self._etc.cleanup()
-            self._etc = None
+        """Remove the home (code wrote there) and etc directories; call it once no sandbox runs."""
+        parts, self._parts = self._parts, None
+        for part in parts or ():
+            with contextlib.suppress(OSError):
+                remove_tree(part)
+        if self._own_dir:
+            with contextlib.suppress(OSError):
+                self._host_dir.remove()
 
 
 def probe_command(bwrap: str) -> list[str]:

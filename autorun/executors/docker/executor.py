@@ -38,14 +38,10 @@ from autorun.executors.docker.agent import (
     parse_keys,
 )
 from autorun.executors.docker.container import (
-    WORKSPACE,
     container_peak_memory,
-    data_path,
     host_config,
     install_setup,
-    prepare_mount_points,
     remove_container,
-    remove_mount_points,
 )
 from autorun.executors.docker.engine import (
     connect,
@@ -55,9 +51,11 @@ from autorun.executors.docker.engine import (
     is_connection_failure,
 )
 from autorun.executors.docker.kernel import ContainerKernel
+from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_points, remove_mount_points
 from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.hostdir import HostDir
 from autorun.executors.memory import oom_line
 from autorun.units import format_seconds
 
@@ -109,7 +107,8 @@ class DockerExecutor:
         self._container_id: str | None = None
         self._channel: AgentChannel | None = None
         self._exposed: dict[str, Path] = {}
-        self._placeholders: list[Path] = []
+        self._placeholders: list[str] = []
+        self.host_dir = HostDir()
         self._agent_pid = 0
         self._python = ""
         self._oom_kills = 0
@@ -224,10 +223,11 @@ class DockerExecutor:
         self._closed = True
         with contextlib.suppress(Exception):  # a failed start is moot now
             self._warm.finish(timeout=PROBE_TIMEOUT_S)
-        if self._kernel is not None:
-            self._kernel.close()  # kills it through the agent while the container is still there
-            self._kernel = None
+        kernel, self._kernel = self._kernel, None
+        if kernel is not None:
+            kernel.close()  # kills it through the agent while the container is still there
         container_id, self._container_id = self._container_id, None
+        problem = None
         if container_id is not None:
             problem = remove_container(self._api, container_id)
             if problem is not None:
@@ -238,8 +238,11 @@ class DockerExecutor:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
-        remove_mount_points(self._placeholders)
+        remove_mount_points(self.work_dir, self._placeholders)
         self._placeholders = []
+        if problem is None:  # no container is left that could still write in the shared parts
+            with contextlib.suppress(OSError):
+                self.host_dir.remove()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()
@@ -285,6 +288,7 @@ class DockerExecutor:
             self.work_dir,
             self._notice,
             oom_line(self.settings.memory_bytes),
+            self.host_dir,
         )
 
     def _launch(self) -> None:
@@ -301,7 +305,7 @@ class DockerExecutor:
             working_dir=WORKSPACE,
             labels={"autorun": "1", SESSION_LABEL: self.session_id},
             host_config=api.create_host_config(
-                **host_config(s, self.work_dir, self._exposed, self._kernel.host.socket_dir() if self._kernel else None)
+                **host_config(s, self.work_dir, self._exposed, self._kernel.host.dirs() if self._kernel else None)
             ),
         )["Id"]
         params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
