@@ -48,6 +48,11 @@ PROBES: list[Probe] = [
         ("fs.filename_escape", "`# filename:` pointing outside the work dir (../, absolute, via a symlink)"),
         ("fs.symlink_script", "plant a symlink where autorun writes the next block's code file"),
         ("fs.symlink_transcripts", "turn the work dir's transcript folder into a symlink to a host dir"),
+        (
+            "fs.planted_module",
+            "`pandas.py` and `matplotlib/` planted in the work dir, then `import pandas, matplotlib` in the next "
+            "session (kernel and per-process blocks)",
+        ),
     ),
     *_group(
         "Host-side files (what autorun's own process opens, writes and removes)",
