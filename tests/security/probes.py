@@ -45,6 +45,7 @@ PROBES: list[Probe] = [
         ("fs.write_outside", "write a file outside the work dir"),
         ("fs.delete_outside", "delete a file outside the work dir"),
         ("fs.replace_input", "overwrite the input data file"),
+        ("fs.data_in_work_dir", "truncate, chmod, rename and delete a data file that lies inside the work dir"),
         ("fs.filename_escape", "`# filename:` pointing outside the work dir (../, absolute, via a symlink)"),
         ("fs.symlink_script", "plant a symlink where autorun writes the next block's code file"),
         ("fs.symlink_transcripts", "turn the work dir's transcript folder into a symlink to a host dir"),
