@@ -34,6 +34,7 @@ from autorun.executors.limits import ProcessLimits
 from autorun.executors.memory import oom_line
 from autorun.executors.procfs import process_stats
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
+from autorun.executors.starvation import KernelTaskBudget
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
 if TYPE_CHECKING:
@@ -176,6 +177,8 @@ class LocalExecutor:
         self._notice = on_notice or (lambda _text: None)
         self._kernel: KernelDriver | None = None
         self._kernel_host: LocalKernelHost | None = None
+        limit = self.limits.max_processes
+        self._task_budget = KernelTaskBudget(limit, "executor.max_processes") if limit else None
 
     def expose(self, host_path: Path) -> str:
         path = Path(host_path).expanduser().resolve()
@@ -285,9 +288,28 @@ class LocalExecutor:
         assert self._kernel_host is not None
         if outcome.state_lost:  # a kernel is starting: bwrap's set-up briefly makes it autorun's child
             driver.wait_for_start()
-        sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
+        tasks = sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
         result = exec_result(outcome)
+        if self._task_budget is not None:
+            result = self._unless_starved(result, None if outcome.state_lost else tasks, on_output)
         return stopped_by_disk(result, disk_stop, on_output)
+
+    def _unless_starved(self, result: ExecResult, tasks: int | None, on_output: OutputCallback) -> ExecResult:
+        """Restart a kernel the block left at the process limit (see starvation.py); None: a new kernel."""
+        from autorun.executors.local_kernel import kernel_tasks
+        from autorun.executors.starvation import starved_result
+
+        budget, driver, host = self._task_budget, self._kernel, self._kernel_host
+        assert budget is not None and driver is not None and host is not None
+        if tasks is None:
+            budget.kernel_restarted()
+            return result
+        line = budget.after_block(tasks)
+        if line is None:
+            return result
+        driver.restart()
+        driver.wait_for_start()
+        return starved_result(result, line + budget.fresh_kernel(kernel_tasks(host.pids)), on_output)
 
     def _ensure_work_dir(self) -> None:
         try:

@@ -70,9 +70,31 @@ class LocalKernelHost:
         return LaunchedKernelProcess(launched, self.memory_bytes, PipeTail(read_end))
 
 
-def _parents() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, start time) of every process, from one pass over /proc."""
-    return {pid: (int(f[1]), int(f[19])) for pid, f in process_stats() if len(f) > 19}
+def _parents() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent pid, start time, threads) of every process, from one pass over /proc."""
+    return {pid: (int(f[1]), int(f[19]), int(f[17])) for pid, f in process_stats() if len(f) > 19}
+
+
+def _children(parents: dict[int, int]) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    return children
+
+
+def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+    tree, level = [], [root]
+    while level:
+        tree += level
+        level = [child for pid in level for child in children.get(pid, [])]
+    return tree
+
+
+def kernel_tasks(roots: set[int]) -> int:
+    """Threads of the kernel processes ``roots`` and everything under them (the bwrap around a kernel too)."""
+    table = _parents()
+    children = _children({pid: parent for pid, (parent, _started, _threads) in table.items()})
+    return sum(table[pid][2] for root in roots & set(table) for pid in _tree(root, children))
 
 
 def _is_kernel(pid: int) -> bool:
@@ -85,7 +107,7 @@ def _is_kernel(pid: int) -> bool:
 
 
 def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
-    """Kill what a kernel block left running; how many processes were killed.
+    """Kill what a kernel block left running; how many threads the kernel processes still have.
 
     ``roots`` are the kernel processes autorun started (the kernel itself, or the bwrap
     around it): every descendant of theirs except the kernel and its ancestors is killed,
@@ -93,17 +115,12 @@ def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
     see reaper.py), so no process a block starts outlives the block.
     """
     table = _parents()
-    parents = {pid: parent for pid, (parent, _started) in table.items()}
-    children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
+    parents = {pid: parent for pid, (parent, _started, _threads) in table.items()}
+    children = _children(parents)
     spare: set[int] = set()
     doomed: list[int] = []
     for root in roots & set(parents):
-        tree, level = [], [root]
-        while level:
-            tree += level
-            level = [child for pid in level for child in children.get(pid, [])]
+        tree = _tree(root, children)
         kernels = [pid for pid in tree if _is_kernel(pid)]
         if not kernels:  # a kernel still starting (a restart): nothing of a block's is in its tree yet
             continue
@@ -124,4 +141,4 @@ def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
         if parents.get(pid) == me:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-    return len(doomed)
+    return sum(table[pid][2] for pid in spare)

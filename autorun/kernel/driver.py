@@ -287,8 +287,8 @@ class KernelDriver:
         if kernel is not None:
             self._stop(kernel)
 
-    def _restart(self) -> None:
-        """Kill the current kernel and start a fresh one in the background."""
+    def restart(self) -> None:
+        """Kill the current kernel and start a fresh one in the background (the caller says its state is lost)."""
         self._discard()
         self.start_in_background()
 
@@ -334,7 +334,7 @@ class KernelDriver:
             raise KernelUnavailable("no kernel is running")
         msg_id = kernel.client.execute(code, silent=True, store_history=False, user_expressions={"r": expression})
         if self._pump(kernel, msg_id, BlockOutput(lambda _text: None), time.monotonic() + timeout) != "idle":
-            self._restart()
+            self.restart()
             raise KernelUnavailable(f"the kernel did not finish within {format_seconds(timeout)} s")
         result = self._reply(kernel, msg_id).get("user_expressions", {}).get("r", {})
         return dict(result) if isinstance(result, dict) else {}
@@ -353,7 +353,7 @@ class KernelDriver:
         kernel.client.control_channel.send(kernel.client.session.msg("interrupt_request", content={}))
         quiet = BlockOutput(lambda _text: None)
         if self._pump(kernel, msg_id, quiet, time.monotonic() + self.interrupt_grace_s) != "idle":
-            self._restart()
+            self.restart()
 
     def _pump(self, kernel: _Kernel, msg_id: str, out: BlockOutput, deadline: float) -> str:
         """Feed this execution's iopub messages to ``out`` until 'idle', 'timeout' or 'died'."""
@@ -430,7 +430,7 @@ class KernelDriver:
             reason = kernel.process.end_reason()  # e.g. the memory limit's own line
             out.emit(f"{reason}\n" if reason else f"the kernel died ({describe_status(status)})\n")
         if state_lost:
-            self._restart()
+            self.restart()
         if timed_out or state_lost:
             out.emit(f"{STATE_LOST if state_lost else STATE_KEPT}\n")
         return KernelOutcome(

@@ -89,6 +89,7 @@ PROBES: list[Probe] = [
         ("res.disk_quota", "a loop writing big files (900 MB each by hand; 16 MB under a 64 MiB executor.disk here)"),
         ("res.disk_floor", "a loop writing files until the disk's free space is below executor.min_free_disk"),
         ("res.big_csv", "load a 1,000,000-row CSV (about 35 MB) under the default executor.memory"),
+        ("res.kernel_threads", "10,000 sleeping threads left in the kernel, then an `sh` block and a python block"),
     ),
     *_group(
         "Processes",
@@ -110,6 +111,7 @@ PROBES: list[Probe] = [
         ("sig.sigint", "SIGINT to autorun mid-block"),
         ("sig.sigterm", "SIGTERM to autorun mid-block"),
         ("infra.container_killed", "the session's container killed from outside mid-block", ("docker",)),
+        ("infra.block_kills_agent", "a block SIGKILLs the container's agent (its parent)", ("docker",)),
         ("infra.model_dies", "the model server dies mid-stream"),
     ),
     *_group(

@@ -84,7 +84,8 @@ oom() {
 """
 
 # The session kernel ($kp, if started) is the one process a sweep spares; "ksweep" sweeps after
-# a block that ran in it, so what that block started does not outlive it either.
+# a block that ran in it, so what that block started does not outlive it either, and answers how
+# many tasks (threads and processes) are left in the container, as "tasks" alone does.
 # The kernel: "kernel SCRIPT" starts `sh SCRIPT` (which execs the kernel) in a session of its
 # own and answers its pid; "kstate" answers running, none or "exited STATUS" (and the OOM-kill
 # count); "kkill" kills its group; "klog" answers the last line of its output; "oom" answers the
@@ -112,6 +113,14 @@ kkill() {
   [ -n "$kp" ] && { kill -KILL -"$kp"; wait "$kp"; } 2>/dev/null
   kp=
 }
+tasks() {
+  n=
+  for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do
+    [ -r "$f" ] && { read -r n <"$f"; break; }
+  done 2>/dev/null
+  if [ -z "$n" ]; then set -- /proc/[0-9]*/task/[0-9]*; n=$#; fi
+  echo "tasks=$n"
+}
 klog() {
   g=
   { while IFS= read -r line || [ -n "$line" ]; do [ -n "$line" ] && g=$line; done <"$kl"; } 2>/dev/null
@@ -119,7 +128,7 @@ klog() {
 }
 """
 
-# Command lines: "<number> <timeout> <nonce> <python|sh|probe|kernel|kstate|kkill|klog|ksweep|oom> <path>";
+# Command lines: "<number> <timeout> <nonce> <python|sh|probe|kernel|kstate|kkill|klog|ksweep|tasks|oom> <path>";
 # $1 is PY_SETSID, $2 PYTHON_BLOCK_MAIN (python blocks run with the work dir last on sys.path).
 AGENT = (
     f"trap 'sig=1' HUP INT TERM\nk=$$\nps=$1\nbm=$2\nkp=\nkl={KERNEL_LOG}\n"
@@ -144,7 +153,8 @@ while :; do
   elif [ "$l" = kkill ]; then kkill
   elif [ "$l" = klog ]; then klog
   elif [ "$l" = oom ]; then oom; echo "oom=$o"
-  elif [ "$l" = ksweep ]; then sweep; c=; tp=; settle
+  elif [ "$l" = ksweep ]; then sweep; c=; tp=; settle; tasks
+  elif [ "$l" = tasks ]; then tasks
   else
     if [ "$l" = python ]; then set -- "$py" -c "$bm" "$f"; else set -- sh "$f"; fi
     if command -v setsid >/dev/null 2>&1; then set -- setsid "$@"; else set -- "$py" -c "$ps" "$@"; fi

@@ -43,6 +43,7 @@ from autorun.executors.docker.container import (
     install_setup,
     remove_container,
 )
+from autorun.executors.docker.ending import container_gone
 from autorun.executors.docker.engine import (
     connect,
     engine_error,
@@ -110,6 +111,7 @@ class DockerExecutor:
         self._placeholders: list[str] = []
         self.host_dir = HostDir()
         self._agent_pid = 0
+        self._created_at = 0.0
         self._python = ""
         self._oom_kills = 0
         self._blocks = 0
@@ -154,7 +156,7 @@ class DockerExecutor:
                 try:
                     result = kernel.run(block, on_output, self.timeout)
                 except ChannelClosed as exc:
-                    raise self._gone(exc) from exc
+                    raise self._gone(exc, block) from exc
                 finally:
                     disk_stop = watch.stop()
             self.stateful = kernel.usable
@@ -171,7 +173,7 @@ class DockerExecutor:
                 if rescued:
                     reply = self._stop_block(on_output)
             except ChannelClosed as exc:
-                raise self._gone(exc) from exc
+                raise self._gone(exc, block) from exc
             finally:
                 disk_stop = watch.stop()
         return self._result(reply, rescued, started, on_output, disk_stop)
@@ -289,11 +291,13 @@ class DockerExecutor:
             self._notice,
             oom_line(self.settings.memory_bytes),
             self.host_dir,
+            self.settings.pids_limit,
         )
 
     def _launch(self) -> None:
         api = self._api
         s = self.settings
+        self._created_at = time.time()
         self._container_id = api.create_container(
             s.image,
             command=AGENT_COMMAND,
@@ -408,27 +412,19 @@ class DockerExecutor:
         state = self._api.inspect_container(self._id)["State"]
         return bool(state.get("OOMKilled"))
 
-    def _gone(self, exc: ChannelClosed) -> ExecutorError:
-        """Explain why the container's stream ended: engine gone, container killed or removed."""
-        import docker.errors
-
+    def _gone(self, exc: ChannelClosed, block: CodeBlock | None = None) -> ExecutorError:
+        """Explain why the container's stream ended: engine gone, container stopped from outside or by the block."""
         if self._container_id is None:
             return ExecutorError("The Docker executor was closed while a block was running.")
-        try:
-            state = self._api.inspect_container(self._id)["State"]
-            status = str(state.get("Status", "unknown"))
-        except docker.errors.NotFound:
-            status = "removed"
-        except Exception as inspect_exc:
-            if is_connection_failure(inspect_exc):
-                return engine_error(inspect_exc, self._host_env, during="while a block was running")
-            status = f"unknown ({first_line(inspect_exc)})"
-        if status == "running":
-            return ExecutorError(f"Lost the output stream of Docker container {self.container_name} ({exc}).")
-        return ExecutorError(
-            f"The Docker container {self.container_name} stopped while a block was running "
-            f"(container {status}); it was killed from outside, a block killed its agent, or the engine "
-            "restarted, so the session cannot continue."
+        index = block.index if block is not None else None
+        return container_gone(
+            self._api,
+            self._id,
+            self.container_name,
+            since=self._created_at,
+            block=index,
+            host_env=self._host_env,
+            lost=exc,
         )
 
     @contextlib.contextmanager

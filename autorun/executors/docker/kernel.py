@@ -23,6 +23,7 @@ from autorun.executors.base import ExecResult, OutputCallback
 from autorun.executors.docker.agent import KERNEL_LOG, parse_keys
 from autorun.executors.docker.mounts import KERNEL_DIR, KERNEL_START_DIR
 from autorun.executors.hostdir import HostDir
+from autorun.executors.starvation import KernelTaskBudget, starved_result
 from autorun.kernel.host import KernelDirs
 from autorun.nofollow import write_inside
 
@@ -147,6 +148,11 @@ def _give_files_to(directory: Path, user: str) -> None:
         os.close(fd)
 
 
+def _count(keys: dict[str, str]) -> int | None:
+    value = keys.get("tasks", "")
+    return int(value) if value.isdigit() else None
+
+
 class ContainerKernel:
     """The Docker executor's session kernel: socket directory, driver, sweep, and the fallback notice."""
 
@@ -159,6 +165,7 @@ class ContainerKernel:
         notice: Callable[[str], None],
         oom_text: str,
         host_dir: HostDir,
+        pids_limit: int,
     ) -> None:
         from autorun.executors.kernel_blocks import image_saver
         from autorun.kernel import KernelDriver
@@ -171,6 +178,7 @@ class ContainerKernel:
         # kernel lets a fork bomb hit the pids limit rather than the OOM killer.
         self.driver = KernelDriver(self.host, save_image=image_saver(work_dir), preload=())
         self.usable = True  # False once it could not start: python blocks then run as processes
+        self.budget = KernelTaskBudget(pids_limit, "executor.pids_limit")
 
     def run(self, block: CodeBlock, on_output: OutputCallback, timeout: float) -> ExecResult | None:
         """Run a python block in the kernel; None when no kernel can start (the block runs as a process)."""
@@ -184,8 +192,18 @@ class ContainerKernel:
             self.driver.close()
             self._notice(fallback_notice(str(exc), HOW_TO_GET_IT))
             return None
-        self._ask("ksweep", "-")  # what the block started must not outlive it
-        return exec_result(outcome)
+        swept = parse_keys(self._ask("ksweep", "-"))  # what the block started must not outlive it
+        result = exec_result(outcome)
+        if outcome.state_lost:
+            self.budget.kernel_restarted()
+            return result
+        line = self.budget.after_block(_count(swept))
+        if line is None:
+            return result
+        self.driver.restart()
+        self.driver.wait_for_start()
+        line += self.budget.fresh_kernel(_count(parse_keys(self._ask("tasks", "-"))))
+        return starved_result(result, line, on_output)
 
     def pid(self) -> str:
         """The kernel's pid in the container, or "" (for the agent's rescue sweep to spare it)."""
