@@ -115,6 +115,11 @@ PROBES: list[Probe] = [
         ("infra.model_dies", "the model server dies mid-stream"),
     ),
     *_group(
+        "Crash leftovers and `autorun clean`",
+        ("clean.sigkill", "SIGKILL autorun mid-block, then `autorun clean`"),
+        ("clean.live", "`autorun clean` while a session runs"),
+    ),
+    *_group(
         "Bad input files",
         ("input.missing", "missing file"),
         ("input.directory", "a directory"),

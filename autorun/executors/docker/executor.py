@@ -57,7 +57,9 @@ from autorun.executors.docker.settings import DockerSettings, settings_from_conf
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
 from autorun.executors.hostdir import HostDir
+from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
 from autorun.executors.memory import oom_line
+from autorun.executors.owner import current_owner
 from autorun.units import format_seconds
 
 if TYPE_CHECKING:
@@ -65,9 +67,8 @@ if TYPE_CHECKING:
 
     from autorun.datafile import DataFileInfo
 
-__all__ = ["DockerExecutor", "DockerSettings", "settings_from_config"]
+__all__ = ["SESSION_LABEL", "DockerExecutor", "DockerSettings", "settings_from_config"]
 
-SESSION_LABEL = "autorun.session"
 CONTAINER_ENV = {**EXECUTION_ENV, "HOME": "/tmp"}
 OOM_EXIT_CODE = 137
 PROBE_TIMEOUT_S = 30.0
@@ -307,7 +308,7 @@ class DockerExecutor:
             stdin_open=True,
             environment=self.env,
             working_dir=WORKSPACE,
-            labels={"autorun": "1", SESSION_LABEL: self.session_id},
+            labels={"autorun": "1", SESSION_LABEL: self.session_id, OWNER_LABEL: current_owner().tag},
             host_config=api.create_host_config(
                 **host_config(s, self.work_dir, self._exposed, self._kernel.host.dirs() if self._kernel else None)
             ),
