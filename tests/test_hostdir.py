@@ -121,3 +121,20 @@ def test_owners_are_live_dead_or_of_another_scope() -> None:
     assert Owner(2**22 + 7, 1, me.scope).liveness() == "dead"
     assert Owner(me.pid, me.start, "00000000" if me.scope != "00000000" else "11111111").liveness() == "unknown"
     assert Owner.parse("12-34") is None and owner_of("autorun-kernel-abcdefgh") is None
+
+
+def test_a_work_dir_holding_autorun_or_a_linked_data_path_is_refused(tmp_path: Path) -> None:
+    from autorun.errors import ConfigError, InputFileError
+    from autorun.executors.work_dir_checks import refuse_data_through_work_dir_links, refuse_work_dir_holding_autorun
+
+    package = Path(__file__).resolve().parents[1] / "autorun"
+    with pytest.raises(ConfigError, match="contains autorun's own installation"):
+        refuse_work_dir_holding_autorun(package.parent, "sandbox")
+    refuse_work_dir_holding_autorun(tmp_path, "sandbox")
+    work = tmp_path / "work"
+    (work / "moved").mkdir(parents=True)
+    (work / "moved" / "a.csv").write_text("a\n1\n")
+    (work / "input").symlink_to(work / "moved")
+    with pytest.raises(InputFileError, match="symlink inside the work dir"):
+        refuse_data_through_work_dir_links(work, [work / "input" / "a.csv"])
+    refuse_data_through_work_dir_links(work, [work / "moved" / "a.csv", tmp_path / "elsewhere.csv"])

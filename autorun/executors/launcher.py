@@ -97,9 +97,11 @@ class HostLauncher:
         env = {**self.env, **(extra_env or {})}
         argv = list(command)
         popen_env: Mapping[str, str] = env
+        pass_fds: tuple[int, ...] = ()
         if self.sandbox is not None:
             argv = self.sandbox.wrap(argv, env, read_write, read_only)
             popen_env = {}
+            pass_fds = self.sandbox.pass_fds()
         try:
             proc = subprocess.Popen(
                 argv,
@@ -109,6 +111,7 @@ class HostLauncher:
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
+                pass_fds=pass_fds,
                 bufsize=0,
                 preexec_fn=self._preexec(),
             )

@@ -35,6 +35,7 @@ from autorun.executors.memory import oom_line
 from autorun.executors.procfs import process_stats
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.executors.starvation import KernelTaskBudget
+from autorun.executors.work_dir_checks import refuse_work_dir_holding_autorun
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ class LocalExecutor:
         if sandbox == "bwrap":
             from autorun.executors.sandbox import Sandbox
 
+            refuse_work_dir_holding_autorun(self.work_dir, "sandbox")
             self.name = "sandbox"
             box = Sandbox(self.work_dir, interpreter=self.python, network=network, host_dir=self.host_dir)
             if stateful and self.python == sys.executable:

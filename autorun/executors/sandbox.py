@@ -21,6 +21,7 @@ file that user owns inside the read-only system directories stays readable by it
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -69,8 +70,21 @@ APPARMOR_SYSCTL = "kernel.apparmor_restrict_unprivileged_userns"
 INSTALL_HINT = "install bubblewrap (`apt install bubblewrap`, `dnf install bubblewrap`)"
 
 
+_PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_CLOEXEC", 0)
+
+
 def find_bwrap() -> str | None:
     return shutil.which("bwrap")
+
+
+@functools.cache
+def binds_fds(bwrap: str) -> bool:
+    """Whether this bwrap has --ro-bind-fd (bind an open descriptor, race-free)."""
+    try:
+        found = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--ro-bind-fd" in found.stdout + found.stderr
 
 
 def require_bwrap() -> str:
@@ -116,6 +130,7 @@ class SandboxSpec:
     etc_dir: Path
     network: str = "none"
     read_only: tuple[Path, ...] = ()
+    read_only_fds: tuple[tuple[int, Path], ...] = ()  # (an O_PATH fd the process inherits, where it shows)
     read_write: tuple[Path, ...] = ()  # beside the work dir, e.g. a kernel's private socket directory
     home_dir: Path | None = None  # kept for the session (font and matplotlib caches); None: an empty tmpfs
     host_etc: Path = Path("/etc")
@@ -143,6 +158,8 @@ class SandboxSpec:
             args += ["--bind", str(path), str(path)]
         for path in self.read_only:
             args += ["--ro-bind", str(path), str(path)]
+        for fd, path in self.read_only_fds:
+            args += ["--ro-bind-fd", str(fd), str(path)]
         args.append("--clearenv")
         for name, value in sorted({**env, "HOME": SANDBOX_HOME, "USER": "sandbox", "LOGNAME": "sandbox"}.items()):
             args += ["--setenv", name, value]
@@ -197,13 +214,24 @@ class Sandbox:
         self.network = network
         self._bwrap = bwrap
         self._exposed: list[Path] = []
+        self._exposed_fds: dict[Path, int] = {}
         self._host_dir = host_dir or HostDir()
         self._own_dir = host_dir is None
         self._parts: tuple[Path, Path] | None = None
         self._checked = False
 
     def expose(self, path: Path) -> None:
-        self._exposed.append(path)
+        """Show ``path`` read-only. Where bwrap can, it binds an fd opened now: a data file in a work-dir
+        folder that code later swaps for a symlink is still the file the user named."""
+        bwrap = self._bwrap or find_bwrap()
+        if bwrap is not None and binds_fds(bwrap) and path not in self._exposed_fds:
+            self._exposed_fds[path] = os.open(path, _PATH_FLAGS)
+        else:
+            self._exposed.append(path)
+
+    def pass_fds(self) -> tuple[int, ...]:
+        """The descriptors a wrapped process must inherit (Popen's pass_fds)."""
+        return tuple(self._exposed_fds.values())
 
     def wrap(
         self,
@@ -233,12 +261,16 @@ class Sandbox:
             network=self.network,
             home_dir=home,
             read_only=(*self._exposed, *read_only),
+            read_only_fds=tuple((fd, path) for path, fd in self._exposed_fds.items()),
             read_write=tuple(read_write),
         )
         return spec.wrap(command, env)
 
     def close(self) -> None:
         """Remove the home (code wrote there) and etc directories; call it once no sandbox runs."""
+        fds, self._exposed_fds = self._exposed_fds, {}
+        for fd in fds.values():
+            os.close(fd)
         parts, self._parts = self._parts, None
         for part in parts or ():
             with contextlib.suppress(OSError):

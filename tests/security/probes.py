@@ -62,6 +62,15 @@ PROBES: list[Probe] = [
             "symlinks to a root-only file (0600 in a 0700 dir) and to the data file planted in every shared dir "
             "(kernel sockets, sandbox home, work dir), then a kernel restart (`os._exit(1)`)",
         ),
+        (
+            "host.swapped_data_dir",
+            "the data file's folder in the work dir moved away and the file replaced by a link to a root-only host "
+            "file; read by the next block and the next session",
+        ),
+        (
+            "host.cwd_on_sys_path",
+            "`python -m autorun` run from the work dir (on autorun's own sys.path): a block plants `typer/`",
+        ),
     ),
     *_group(
         "Network",

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import SAMPLE
 from tests.security.harness import check_common, replies_for, run_probe
@@ -116,3 +121,50 @@ def test_links_planted_for_a_kernel_restart(executor: str, tmp_path: Path) -> No
         "docker": "kernel start files are mounted read-only; the socket dir is only connected to and removed by fd",
     }[executor]
     record("host.kernel_restart_links", executor, "blocked", note)
+
+
+@pytest.fixture
+def host_secret() -> Iterator[Path]:
+    """A root-only host file right in /tmp: a sandbox has a /tmp too, so a bind target there can be made."""
+    fd, name = tempfile.mkstemp(prefix="probe-secret-", suffix=".csv", dir="/tmp")
+    os.write(fd, b"secret,host,file\n")
+    os.close(fd)
+    os.chmod(name, 0o600)
+    try:
+        yield Path(name)
+    finally:
+        os.unlink(name)
+
+
+def test_a_data_folder_in_the_work_dir_swapped_for_a_link(executor: str, tmp_path: Path, host_secret: Path) -> None:
+    """The data file lies in work/input/; a block moves input/ away and makes input/sales.csv a link to a
+    root-only host file. Neither the next block (a new sandbox) nor the next session may be shown that file."""
+    data = tmp_path / "work" / "input" / "sales.csv"
+    data.parent.mkdir(parents=True)
+    data.write_bytes(SAMPLE.read_bytes())
+    swap = f"""
+        import os
+        os.rename("input", "moved")
+        os.mkdir("input")
+        os.symlink({str(host_secret)!r}, "input/sales.csv")
+        print("swapped")
+    """
+    replies = [
+        f"Swap.\n\n```python\n{textwrap.dedent(swap).strip()}\n```",
+        "Read.\n\n```sh\nhead -c 40 input/sales.csv; echo\n```",
+        "TERMINATE",
+    ]
+    run = run_probe(executor, tmp_path, replies, data_file=data, session_id=f"swap{tmp_path.name[-8:]}")
+    assert "swapped" in run.output(0), run.output(0)
+    if executor == "local":
+        assert "secret" in run.output(1)
+        record("host.swapped_data_dir", executor, "allowed", "the code runs as you: it can read the file itself")
+        return
+    assert "secret" not in run.output(1), "a host file came in through the swapped folder"
+    for path in (run.work_dir / ".autorun" / "sessions").glob("*.jsonl"):  # one transcript per probe run
+        path.unlink()
+    again = run_probe(executor, tmp_path, replies_for(["print(open(DATA).read()[:40])"]), data_file=data)
+    assert again.exit_code == 2 and "symlink inside the work dir" in str(again.error), again.error
+    assert "secret" not in again.shown()
+    note = "bound by an fd opened at the start" if executor == "sandbox" else "mounted once, at the container's start"
+    record("host.swapped_data_dir", executor, "blocked", f"{note}; a later session refuses the linked path")

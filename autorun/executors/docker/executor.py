@@ -60,6 +60,7 @@ from autorun.executors.hostdir import HostDir
 from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
 from autorun.executors.memory import oom_line
 from autorun.executors.owner import current_owner
+from autorun.executors.work_dir_checks import refuse_work_dir_holding_autorun
 from autorun.units import format_seconds
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class DockerExecutor:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
         self.work_dir = Path(work_dir).expanduser().resolve()
+        refuse_work_dir_holding_autorun(self.work_dir, "docker")
         self.timeout = float(timeout)
         self.settings = settings
         self.session_id = session_id
