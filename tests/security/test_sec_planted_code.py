@@ -71,7 +71,7 @@ def test_python_m_autorun_run_from_the_work_dir(executor: str, tmp_path: Path) -
     plant = f"""
         import pathlib
         pathlib.Path("typer").mkdir(exist_ok=True)
-        trap = "import pathlib\\npathlib.Path({str(marker)!r}).write_text('ran on the host')\\nraise ImportError('x')\\n"
+        trap = "import pathlib\\npathlib.Path({str(marker)!r}).write_text('ran on the host')\\nraise ImportError\\n"
         pathlib.Path("typer/__init__.py").write_text(trap)
         print("planted")
     """
