@@ -28,13 +28,19 @@ def planted_tree(root: Path, victim_dir: Path) -> None:
     (root / "sub").chmod(0o000)
 
 
-def test_remove_tree_never_follows_planted_links(tmp_path: Path) -> None:
-    victim_dir = tmp_path / "host"
+def victim_and_shared(base: Path) -> tuple[Path, Path]:
+    """A host dir with a precious file, and a shared dir full of what a block planted pointing at it."""
+    victim_dir = base / "host"
     victim_dir.mkdir()
     (victim_dir / "precious").write_text("keep me")
-    root = tmp_path / "shared"
+    root = base / "shared"
     root.mkdir()
     planted_tree(root, victim_dir)
+    return victim_dir, root
+
+
+def test_remove_tree_never_follows_planted_links(tmp_path: Path) -> None:
+    victim_dir, root = victim_and_shared(tmp_path)
     remove_tree(root)
     assert not root.exists()
     assert (victim_dir / "precious").read_text() == "keep me"
@@ -52,16 +58,11 @@ def test_remove_tree_of_a_symlink_removes_the_link_only(tmp_path: Path) -> None:
 
 def test_remove_tree_gives_back_permissions_code_took_away_as_a_normal_user(tmp_path: Path) -> None:
     """As root nothing is unwritable; run the removal as user nobody on a tree nobody owns."""
-    if os.getuid() != 0 and not shutil.which("setpriv"):
-        pytest.skip("needs root (to drop to user nobody) and setpriv")
+    if os.getuid() == 0 and not shutil.which("setpriv"):
+        pytest.skip("needs setpriv to drop to user nobody")
     base = Path(tempfile.mkdtemp(prefix="hostdir-test-"))
     try:
-        victim_dir = base / "host"
-        victim_dir.mkdir()
-        (victim_dir / "precious").write_text("keep me")
-        root = base / "shared"
-        root.mkdir()
-        planted_tree(root, victim_dir)
+        victim_dir, root = victim_and_shared(base)
         os.chmod(base, 0o777)
         for path in (root, *root.rglob("*")) if os.getuid() == 0 else ():
             os.lchown(path, 65534, 65534)
