@@ -519,15 +519,15 @@ def test_container_killed_from_outside_is_an_executor_error(make_executor, docke
         if "running" in text:
             docker_client.containers.get(executor.container_name).kill()
 
-    block = CodeBlock("python", "import time\nprint('running', flush=True)\ntime.sleep(20)", 0)
-    with pytest.raises(ExecutorError, match="stopped while a block was running"):
+    block = CodeBlock("python", "import time\nprint('running', flush=True)\ntime.sleep(20)", 3)
+    with pytest.raises(ExecutorError, match="was stopped from outside while block 3 was running"):
         executor.run(block, on_output)
     executor.close()
 
 
 def test_a_block_that_kills_its_agent_ends_the_session_cleanly(make_executor):
     executor = make_executor()
-    with pytest.raises(ExecutorError, match="stopped while a block was running"):
+    with pytest.raises(ExecutorError, match=r"The running block stopped the Docker container .*killed its agent"):
         run_code(executor, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
     executor.close()
 
