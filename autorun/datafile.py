@@ -221,7 +221,13 @@ def _inspect_delimited(path: Path, size: int, suffix: str, compression: str | No
     text = _decode_sample(path, head, encoding, truncated)
     delimiter = sniff_delimiter(text, suffix)
     skip = header_line(text, delimiter)
-    table = "".join(io.StringIO(text).readlines()[skip:])
+    lines = io.StringIO(text).readlines()[skip:]
+    if truncated and len(lines) < 2 and len(head) >= MAX_LINE_BYTES:
+        raise InputFileError(
+            f"{path}: the row after its header is longer than {MAX_LINE_BYTES // 1024**2} MiB, the most autorun "
+            "reads of one row to learn the file's layout; split the long field out, or pass a file with shorter rows."
+        )
+    table = "".join(lines)
     numbers = sniff_number_format(table, delimiter)
     sample = complete_rows(table, delimiter, truncated, SAMPLE_ROWS)
     df = _read_delimited_sample(path, sample, delimiter, numbers)

@@ -33,7 +33,7 @@ from autorun.session.terminal import (
     save_history_file,
 )
 from autorun.transcripts.resume import load_history
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, transcripts
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
 
@@ -60,6 +60,7 @@ def home(tmp_path: Path) -> Path:
 def chat_env(clean_env: dict[str, str], home: Path) -> dict[str, str]:
     env = {k: v for k, v in clean_env.items() if k not in ("EDITOR", "VISUAL", "XDG_STATE_HOME")}
     env.update(HOME=str(home), NO_COLOR="1", TERM="xterm", PYTHONUNBUFFERED="1")
+    env["AUTORUN_STATE_DIR"] = str(home / ".local" / "state" / "autorun")  # this chat's own history and record
     return env
 
 
@@ -200,7 +201,7 @@ def test_inline_edit_without_editor_and_a_typed_reply(work, chat_env, server_fac
     assert last_user(server, 1).endswith("INLINE-7\nsecond-line\n")
     assert last_user(server, 2) == "use the median instead"
     assert not list(work.glob("tmp_code_*.py")), "the python block must not have run"
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work, chat_env)
     blocks = [json.loads(line) for line in transcript.read_text().splitlines()]
     blocks = [(b["index"], b["will_run"], b["code"]) for b in blocks if b["event"] == "code_block"]
     assert blocks == [(1, True, "echo INLINE-$((3 + 4))\necho second-line\n"), (2, False, "print('never run')\n")]
@@ -271,8 +272,8 @@ def test_ctrl_c_at_the_prompt_asks_before_quitting(work, chat_env, server_factor
     child.sendline("y")
     assert finish(child) == 130, screen(child)
     assert server.chat_requests == []
-    transcripts = list((work / ".autorun" / "sessions").glob("*.jsonl"))
-    end = json.loads(transcripts[0].read_text().splitlines()[-2])
+    found = transcripts(work, chat_env)
+    end = json.loads(found[0].read_text().splitlines()[-2])
     assert end["event"] == "session_end" and end["exit_code"] == 130
 
 
@@ -359,7 +360,7 @@ def test_resume_continues_with_the_history_without_rerunning_code(work, clean_en
     outcome = run_chat(config, [SAMPLE], display=RecordingSink(), human=human, env=clean_env)
     assert outcome.exit_code == 0
     assert (work / "count.txt").read_text() == "x"
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work)
 
     second = server_factory([{"reply": "Answer two.\n\nTERMINATE"}])
     env = clean_env | {"HOME": str(home), "NO_COLOR": "1"}
@@ -394,16 +395,26 @@ def test_resume_continues_with_the_history_without_rerunning_code(work, clean_en
     assert messages[-1]["content"] == "second question"
     assert (work / "count.txt").read_text() == "x", "resuming must not re-run earlier code"
 
-    newest = max((work / ".autorun" / "sessions").glob("*.jsonl"), key=os.path.getmtime)
+    newest = max(transcripts(work), key=os.path.getmtime)
     assert newest != transcript
     resumed = load_history(newest)
     assert resumed.messages[0].content == "first question"
     assert resumed.messages[-1].content.startswith("Answer two.")
 
 
-def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, work, clean_env) -> None:
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ('{"hello": "world"}\n', "holds no autorun events; give the .jsonl transcript of a session"),
+        (
+            '{"event": "notice", "text": "hi"}\n',
+            "holds no messages to resume; give the transcript of an earlier session",
+        ),
+    ],
+)
+def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, work, clean_env, content, why) -> None:
     bogus = tmp_path / "notes.jsonl"
-    bogus.write_text('{"hello": "world"}\n')
+    bogus.write_text(content)
     proc = subprocess.run(
         autorun_cmd("chat", "--resume", str(bogus), "--model", "builtin", "--work-dir", str(work)),
         input="",
@@ -413,10 +424,7 @@ def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, wo
         timeout=60,
     )
     assert proc.returncode == 2
-    assert (
-        proc.stderr.strip() == f"autorun: error: {bogus} holds no messages to resume; "
-        "give the transcript of an earlier session"
-    )
+    assert proc.stderr.strip() == f"autorun: error: {bogus} {why}"
 
 
 def test_builtin_without_a_file_says_it_needs_one(work, clean_env) -> None:
@@ -635,7 +643,7 @@ def test_sigterm_at_the_prompt_ends_the_chat_with_143_and_a_complete_transcript(
     time.sleep(0.3)
     child.kill(signal.SIGTERM)
     assert finish(child) == 143, screen(child)
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work, chat_env)
     events = [json.loads(line) for line in transcript.read_text().splitlines()]
     end = next(e for e in events if e["event"] == "session_end")
     assert (end["status"], end["exit_code"]) == ("interrupted", 143)

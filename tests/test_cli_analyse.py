@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from autorun.cli.app import app
 from autorun.units import human_size
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, transcripts
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +96,11 @@ def test_results_reads_the_transcript(tmp_path: Path, clean_env) -> None:
     runner = CliRunner()
     run = runner.invoke(app, ["analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path)], env=clean_env)
     assert run.exit_code == 0
-    transcripts = list((tmp_path / ".autorun" / "sessions").glob("*.jsonl"))
-    assert len(transcripts) == 1
-    records = [json.loads(line) for line in transcripts[0].read_text().splitlines()]
+    found = transcripts(tmp_path)
+    assert len(found) == 1
+    records = [json.loads(line) for line in found[0].read_text().splitlines()]
     n_results = sum(1 for r in records if r["event"] == "execution_result")
-    res = runner.invoke(app, ["results", str(transcripts[0]), "--json"])
+    res = runner.invoke(app, ["results", str(found[0]), "--json"])
     assert res.exit_code == 0
     summary = json.loads(res.stdout)
     assert summary["total"] == n_results >= 3
@@ -200,7 +200,7 @@ def test_million_row_csv_is_read_once_and_peak_memory_reported(tmp_path: Path, c
             assert f"{total:,.0f}" in proc.stdout
     month = df.groupby(df["date"].str[:7])["revenue"].sum()
     assert f"Top month by total revenue: {month.idxmax()} with {month.max():,.0f}" in proc.stdout
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work)
     records = [json.loads(line) for line in transcript.read_text().splitlines()]
     blocks = [r["code"] for r in records if r["event"] == "code_block"]
     assert len(blocks) == 4 and [str(path) in code for code in blocks] == [True, False, False, False]
@@ -307,7 +307,7 @@ def test_output_has_no_machine_lines_and_facts_land_in_the_work_dir(tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     assert "AUTORUN_FACT" not in proc.stdout + proc.stderr
     assert "Column roles:" in proc.stdout and "- Total revenue by product: Widget Pro 73,300" in proc.stdout
-    transcript = next((tmp_path / ".autorun" / "sessions").glob("*.jsonl")).read_text()
+    transcript = transcripts(tmp_path)[0].read_text()
     assert "AUTORUN_FACT" not in transcript
     facts = json.loads(next((tmp_path / ".autorun").glob("facts-*.json")).read_text())
     assert set(facts) == {"load", "measures", "groups", "trend"}
@@ -372,6 +372,6 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path, clean_env)
     assert proc.wait(timeout=120) == 1, stderr
     assert first["event"] in ("notice", "session_start")
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
-    transcript = next((tmp_path / ".autorun" / "sessions").glob("*.jsonl"))
+    transcript = transcripts(tmp_path)[0]
     records = [json.loads(line) for line in transcript.read_text().splitlines()]
     assert records and records[0]["event"] in ("notice", "session_start")

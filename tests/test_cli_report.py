@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, transcripts
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def sample_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     args = ["analyse", str(SAMPLE), "--model", "builtin", "--local", "--work-dir", str(work), "--report", str(report)]
     result = subprocess.run(autorun_cmd(*args), capture_output=True, text=True, timeout=300, cwd=root)
     assert result.returncode == 0, result.stderr
-    [transcript] = (work / ".autorun" / "sessions").glob("*.jsonl")
+    [transcript] = transcripts(work)
     return transcript, report, result
 
 
@@ -59,7 +59,7 @@ def test_export_ipynb_of_the_sample_validates_matches_and_reruns(sample_session,
     from nbclient import NotebookClient
 
     transcript, _, _ = sample_session
-    work = transcript.parents[2]
+    work = Path(_records(transcript)[0]["work_dir"])
     result = subprocess.run(
         autorun_cmd("export", str(transcript), "--format", "ipynb"), capture_output=True, text=True, timeout=120
     )
@@ -102,3 +102,40 @@ def test_export_writes_markdown_where_asked(sample_session, tmp_path: Path) -> N
     result = subprocess.run(autorun_cmd("export", str(transcript), "-o", str(out)), capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == str(out)
     assert out.read_text().startswith("# sales.csv: autorun session ") and "| model | builtin |" in out.read_text()
+
+
+def test_a_transcript_deleted_mid_session_is_an_error_and_the_report_still_written(
+    tmp_path: Path, clean_env: dict[str, str], state_dir: Path
+) -> None:
+    from tests.conftest import assistant_message, stored_transcript
+
+    work = tmp_path / "work"
+    delete = f"import glob, os\nfor p in glob.glob({str(state_dir)!r} + '/workdirs/work-*/sessions/*.jsonl'):\n"
+    delete += "    os.remove(p)\nprint('deleted')"
+    replay = stored_transcript(
+        tmp_path / "recorded", [assistant_message(f"```python\n{delete}\n```"), assistant_message("TERMINATE")]
+    )
+    report = tmp_path / "r.md"
+    args = ["analyse", str(SAMPLE), "--model", f"replay:{replay}", "--local", "--work-dir", str(work)]
+    result = subprocess.run(
+        autorun_cmd(*args, "--report", str(report)), env=clean_env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("autorun: error:")]
+    assert len(errors) == 1 and "was deleted while the session ran" in errors[0]
+    [transcript] = transcripts(work)
+    kinds = [r["event"] for r in _records(transcript)]
+    assert kinds[0] == "session_start" and kinds[-1] == "session_end" and "execution_result" in kinds
+    assert "print('deleted')" in report.read_text(), "the report of the restored record is written"
+
+
+def test_a_report_asked_for_is_never_silently_missing() -> None:
+    from autorun.cli.export import ReportOnEnd
+    from autorun.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"no report written to r\.html: the session ended before it started"):
+        ReportOnEnd(Path("r.html")).write(announce=False)
+    missing = ReportOnEnd(Path("r.html"))
+    missing.transcript = Path("/nonexistent/t.jsonl")
+    with pytest.raises(ConfigError, match="no such transcript"):
+        missing.write(announce=False)

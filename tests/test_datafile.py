@@ -257,6 +257,15 @@ def test_header_only(tmp_path: Path) -> None:
     expect_error(path, "header but no data rows")
 
 
+def test_one_50_mb_row_is_a_row_too_long_not_a_header_without_rows(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    with path.open("w") as file:
+        file.write("id,text\n1,")
+        file.write("x" * (50 * 2**20))
+        file.write("\n")
+    expect_error(path, "the row after its header is longer than 1 MiB")
+
+
 def test_binary_content(tmp_path: Path) -> None:
     path = tmp_path / "image.csv"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)

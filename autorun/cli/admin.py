@@ -22,8 +22,8 @@ def results(
     """Count the executions in a transcript: total, succeeded, failed, and each block's exit code."""
     import json
 
+    from autorun.record.reader import read_transcript
     from autorun.transcripts.results import format_results_text, results_to_json, summarise_results
-    from autorun.transcripts.store import read_transcript
 
     summary = guarded(debug, lambda: summarise_results(read_transcript(transcript)))
     if json_mode:

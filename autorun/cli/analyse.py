@@ -133,7 +133,7 @@ def analyse(
 
     def run() -> int:
         from autorun.batch.child import for_batch, stop_with_parent
-        from autorun.cli.export import ReportOnEnd
+        from autorun.cli.export import ReportOnEnd, report_after_failure
 
         stop_with_parent(os.environ)
         loaded = load(config, flags)
@@ -143,9 +143,12 @@ def analyse(
         try:
             human = terminal_human(loaded.config.session.human_input_mode)
             outcome = run_analysis(request, reporter.wrap(display), human=human)
-        finally:
+        except BaseException:
             display.close()
-            reporter.write(announce=mode != "json")
+            report_after_failure(reporter, announce=mode != "json")
+            raise
+        display.close()
+        reporter.write(announce=mode != "json")
         return outcome.exit_code
 
     raise typer.Exit(guarded(debug, run))

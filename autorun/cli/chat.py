@@ -81,7 +81,8 @@ def chat(
     Ctrl-C while a block runs stops it (the assistant sees exit code 130) and the chat goes on;
     Ctrl-C at the prompt asks whether to quit.
     --resume TRANSCRIPT continues an earlier chat or analysis with its messages (its code is not run again).
-    Every chat is recorded in <work dir>/.autorun/sessions/ (see `autorun replay`).
+    Every chat is recorded in autorun's state dir, out of the code's reach
+    (~/.local/state/autorun/workdirs/<work dir>-<hash>/sessions/; see `autorun replay`).
     The builtin offline analyst (--model builtin) analyses the first FILE, so it needs one.
 
     Exit codes: 0 chat ended, 2 usage/config/input error, 4 executor error, 130 quit with Ctrl-C.

@@ -9,6 +9,7 @@ import typer
 
 from autorun.cli.app import app, guarded
 from autorun.cli.options import DebugOpt, TranscriptArg
+from autorun.errors import ConfigError
 
 if TYPE_CHECKING:
     from autorun.events import Event, Sink
@@ -73,12 +74,34 @@ class ReportOnEnd:
         pass
 
     def write(self, *, announce: bool) -> Path | None:
-        """Export the transcript (when the session got far enough to have one); print where it went on stderr."""
-        if self.path is None or self.transcript is None or not self.transcript.is_file():
+        """Export the transcript; print where it went on stderr. None when no report was asked for.
+
+        No transcript (the session never started) is a ConfigError, and so is a transcript that is
+        gone by now (the reader's): a report asked for is never silently left unwritten.
+        """
+        if self.path is None:
             return None
+        if self.transcript is None:
+            raise ConfigError(f"no report written to {self.path}: the session ended before it started")
         from autorun.export import export_transcript
 
         written = export_transcript(self.transcript, self.format, self.path)
         if announce:
             typer.echo(f"report: {written}", err=True)
         return written
+
+
+def report_after_failure(reporter: ReportOnEnd, *, announce: bool) -> None:
+    """The report of a session that failed (its record is complete up to the failure), or why there is none.
+
+    The session's own error is what the command exits with, so a report problem is one more line on stderr;
+    a session that never started (a bad file, a refused model) has no record to report, as its error says.
+    """
+    from autorun.errors import AutorunError
+
+    if reporter.transcript is None:
+        return
+    try:
+        reporter.write(announce=announce)
+    except AutorunError as err:
+        typer.echo(f"autorun: {err}", err=True)

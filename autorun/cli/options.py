@@ -38,7 +38,14 @@ ReportOpt = Annotated[
     Path | None,
     typer.Option("--report", metavar="PATH", help="Also write a report: .html, .ipynb or .md (from the extension)."),
 ]
-TranscriptArg = Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)]
+TranscriptArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A session transcript (.jsonl); the summary names it (autorun's state dir, "
+        "~/.local/state/autorun/workdirs/*/sessions/).",
+        readable=False,
+    ),
+]
 
 
 def executor_flags(

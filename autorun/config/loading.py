@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
-from autorun.secrets import is_secret_name, looks_like_secret_value
+from autorun.secrets import is_secret_setting, looks_like_secret_value
 
 ENV_PREFIX = "AUTORUN_"
 LOCAL_CONFIG_NAME = "autorun.yaml"
@@ -104,17 +104,18 @@ class _Layer:
 def load_config(
     *, config_file: Path | None, flags: Mapping[str, object], env: Mapping[str, str], cwd: Path
 ) -> LoadedConfig:
-    layers = [_mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)]
-    local = cwd / LOCAL_CONFIG_NAME
-    if local.is_file():
-        layers.append(_file_layer(local, LOCAL_CONFIG_NAME))
+    default = _mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)
+    chosen: list[_Layer] = []
+    path = None
     if config_file is not None:
         path = config_file.expanduser()
         path = path if path.is_absolute() else cwd / path
         if not path.exists():
             raise ConfigError(f"config file not found: {config_file} (create one with 'autorun config init')")
-        layers.append(_file_layer(path, str(config_file)))
-    layers += [_env_layer(env), _flag_layer(flags)]
+        chosen.append(_file_layer(path, str(config_file)))
+    chosen += [_env_layer(env), _flag_layer(flags)]
+    named = path is not None and path.resolve() == (cwd / LOCAL_CONFIG_NAME).resolve()
+    layers = [default, *([] if named else _local_layer(cwd, [default, *chosen], env)), *chosen]
 
     merged = _Layer()
     merged.sources = dict.fromkeys(config_keys(), DEFAULT_SOURCE)
@@ -125,6 +126,32 @@ def load_config(
         merged.labels.update(layer.labels)
     config = _validate(merged)
     return LoadedConfig(config=config, sources=merged.sources, env=dict(env))
+
+
+def _local_layer(cwd: Path, others: list[_Layer], env: Mapping[str, str]) -> list[_Layer]:
+    """``./autorun.yaml`` as a layer, unless code run in a session could have written it.
+
+    A block can write anything in its work dir, so an ``autorun.yaml`` there may be a plant
+    (``executor: {type: local}`` would take the next run out of the sandbox). When the current
+    directory is, or lies inside, a work dir with a recorded session, or the work dir this run
+    is configured with, the file is refused with one line naming it: a silent skip would run
+    with settings the user did not expect; ``--config`` names a file the user vouches for.
+    """
+    local = cwd / LOCAL_CONFIG_NAME
+    if not local.is_file():
+        return []
+    from autorun.record.state import recorded_work_dir_holding
+
+    values = [layer.values["executor.work_dir"] for layer in others if "executor.work_dir" in layer.values]
+    here = cwd.resolve()
+    configured = (cwd / Path(str(values[-1])).expanduser()).resolve() if values else None
+    used = configured if configured and here.is_relative_to(configured) else recorded_work_dir_holding(here, env)
+    if used is not None:
+        raise ConfigError(
+            f"{local} is inside the work dir {used}, where code run in a session can write, so autorun does not "
+            f"read it; if you wrote it yourself, pass --config {local}, else delete it"
+        )
+    return [_file_layer(local, LOCAL_CONFIG_NAME)]
 
 
 def _file_layer(path: Path, label: str) -> _Layer:
@@ -257,11 +284,12 @@ def _check_key(section: str, key: str, label: str, spell: Any) -> None:
     if key in names:
         return
     _reject_secret_name(f"{section}.{key}", key, label)
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
     elsewhere = [s for s in sections() if key in _fields(s)]
-    if close or elsewhere:
-        hint = f"{section}.{close[0]}" if close else f"{elsewhere[0]}.{key}"
-        raise ConfigError(f"{label}: unknown key {section}.{key} (did you mean {spell(hint)}?)")
+    hints = [f"{section}.{name}" for name in close] + [f"{other}.{key}" for other in elsewhere]
+    if hints:
+        options = " or ".join(spell(hint) for hint in hints)
+        raise ConfigError(f"{label}: unknown key {section}.{key} (did you mean {options}?)")
     raise ConfigError(f"{label}: unknown key {section}.{key}; allowed keys in {section}: {', '.join(names)}")
 
 
@@ -281,7 +309,7 @@ _KEY_ENV_HINT = (
 
 
 def _reject_secret_name(key: str, name: str, label: str) -> None:
-    if is_secret_name(name):
+    if is_secret_setting(name):
         raise ConfigError(
             f"{label}: {key} looks like a secret, and API keys never go in configuration; {_KEY_ENV_HINT}"
         )

@@ -15,8 +15,8 @@ from typing import Any
 
 from autorun.export.images import block_images
 from autorun.export.paths import path_rewrites, rewrite
+from autorun.export.prose import code_span, escaped, fenced, inert_markdown
 from autorun.export.report import BlockRun, Prose, Report, split_traceback
-from autorun.render.common import safe
 
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
 FAILED_TAG = "raises-exception"  # nbclient and Jupyter carry on past a cell tagged so
@@ -25,22 +25,17 @@ FAILED_TAG = "raises-exception"  # nbclient and Jupyter carry on past a cell tag
 def summary_markdown(report: Report, note: str = "") -> str:
     rows = "\n".join(f"| {label} | {_cell(value)} |" for label, value in report.summary.rows())
     name = report.summary.rows()[0][1]
-    lines = [f"# {_cell(name)}: autorun session {report.summary.session_id}", "", "| | |", "|---|---|", rows]
+    title = f"# {_cell(name)}: autorun session {escaped(report.summary.session_id)}"
+    lines = [title, "", "| | |", "|---|---|", rows]
     if report.final_answer:
-        lines += ["", "## Final answer", "", report.final_answer]
+        lines += ["", "## Final answer", "", inert_markdown(report.final_answer)]
     if note:
         lines += ["", note]
     return "\n".join(lines)
 
 
 def _cell(value: str) -> str:
-    return safe(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _fence(code: str, info: str = "") -> str:
-    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{code.rstrip(chr(10))}\n{fence}"
+    return escaped(value)
 
 
 def _error_output(nbformat: Any, traceback: list[str]) -> Any:
@@ -103,12 +98,13 @@ def to_notebook(report: Report) -> Any:
     import nbformat
 
     rewrites = path_rewrites(report.summary)
-    note = f"Run the cells from the work dir `{report.summary.work_dir}`: paths are relative to it."
+    note = f"Run the cells from the work dir {code_span(report.summary.work_dir)}: paths are relative to it."
     cells = [nbformat.v4.new_markdown_cell(summary_markdown(report, note))]
     count = 0
     for item in report.items:
         if isinstance(item, Prose):
-            text = item.text if item.role == "assistant" else f"**Request:** {item.text}"
+            text = inert_markdown(item.text)
+            text = text if item.role == "assistant" else f"**Request:** {text}"
             cells.append(nbformat.v4.new_markdown_cell(text))
         elif item.ran and item.language in ("python", "sh"):
             count += 1
@@ -116,7 +112,7 @@ def to_notebook(report: Report) -> Any:
         else:
             why = "not run" if not item.ran else f"not runnable here ({item.language})"
             cells.append(
-                nbformat.v4.new_markdown_cell(f"Block {item.index} ({why}):\n\n{_fence(item.code, item.language)}")
+                nbformat.v4.new_markdown_cell(f"Block {item.index} ({why}):\n\n{fenced(item.code, item.language)}")
             )
     notebook = nbformat.v4.new_notebook(
         cells=cells,

@@ -27,6 +27,7 @@ from autorun.executors.work_dir_checks import refuse_data_through_work_dir_links
 from autorun.models.base import Model
 from autorun.render.sinks import Fanout
 from autorun.session.components import (
+    REPLAY_PREFIX,
     DataInput,
     build_executor,
     build_model,
@@ -34,6 +35,7 @@ from autorun.session.components import (
     large_file_warning,
     limits_summary,
     prepared_llm,
+    replay_transcript,
     require_data_for_builtin,
     session_settings,
     system_message,
@@ -41,8 +43,8 @@ from autorun.session.components import (
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
 
-# Where autorun writes in the work dir from the host: transcripts, and the Docker data mounts.
-WRITTEN_PATHS = (".autorun", ".autorun/sessions", "data")
+# Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
+WRITTEN_PATHS = (".autorun", "data")
 
 
 def mount_points(executor_name: str, data: Sequence[DataInput]) -> list[str]:
@@ -167,19 +169,22 @@ def open_session(
     closed and the sinks closed on the way out.
     """
     from autorun.config.show import redacted_config_dict
+    from autorun.record.state import new_session
     from autorun.redact import Redactor, redacting_model, redacting_sink
     from autorun.secrets import known_secrets
-    from autorun.transcripts.store import TranscriptWriter, new_transcript_path
+    from autorun.transcripts.store import TranscriptWriter
 
     env = dict(os.environ if env is None else env)
     paths = check_inputs(files, sheet)
     require_data_for_builtin(config, paths, env)
+    if config.model.name.startswith(REPLAY_PREFIX):
+        replay_transcript(config, env)  # refused before anything starts
     session_id = session_id or new_session_id()
     work_dir = work_dir_of(config)
     check_work_dir_links(work_dir)
     if executor_choice(config).kind in ("sandbox", "docker"):  # where the code must not reach the host
         refuse_data_through_work_dir_links(work_dir, list(files))
-    transcript_path = new_transcript_path(work_dir, session_id, datetime.now())
+    transcript_path = new_session(work_dir, session_id, datetime.now(), env).transcript
     transcript = TranscriptWriter(transcript_path)
     redactor = Redactor(known_secrets(env, config.model.api_key_env))
     sink = redacting_sink(Fanout(display, transcript), redactor)

@@ -33,9 +33,10 @@ SUFFIXES = {"python": ".py", "sh": ".sh"}
 
 
 def history_file(env: Mapping[str, str]) -> Path:
-    """``$XDG_STATE_HOME/autorun/history``, by default ``~/.local/state/autorun/history``."""
-    state = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
-    return Path(state) / "autorun" / "history"
+    """``history`` in autorun's state dir (by default ``~/.local/state/autorun/history``)."""
+    from autorun.record.state import state_root
+
+    return state_root(env) / "history"
 
 
 class Terminal:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autorun.errors import ConfigError
+from autorun.events import CodeBlockEvent, MessageEvent
 from autorun.models.base import Message
 
 
@@ -20,19 +21,15 @@ class ChatHistory:
 
 
 def load_history(path: Path) -> ChatHistory:
-    from autorun.transcripts.store import read_transcript
+    from autorun.record.reader import read_transcript
 
-    records = read_transcript(path)
+    transcript = read_transcript(path)
     messages = tuple(
-        Message(r["role"], r["content"], r.get("name") if isinstance(r.get("name"), str) else None)
-        for r in records
-        if r.get("event") == "message" and r.get("role") in ("user", "assistant") and isinstance(r.get("content"), str)
+        Message(m.role, m.content, m.name) for m in transcript.of(MessageEvent) if m.role in ("user", "assistant")
     )
     if not messages:
         raise ConfigError(f"{path} holds no messages to resume; give the transcript of an earlier session")
-    start = next((r for r in records if r.get("event") == "session_start"), {})
-    data_file = start.get("data_file")
-    indexes = [r["index"] for r in records if r.get("event") == "code_block" and isinstance(r.get("index"), int)]
-    return ChatHistory(
-        Path(path), messages, Path(data_file) if isinstance(data_file, str) else None, max(indexes, default=0)
-    )
+    start = transcript.start
+    data_file = start.data_file if start is not None else None
+    blocks = [block.index for block in transcript.of(CodeBlockEvent)]
+    return ChatHistory(Path(path), messages, Path(data_file) if data_file else None, max(blocks, default=0))

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -62,16 +63,22 @@ def cgroups_here() -> bool:
     return True
 
 
-def start_session(executor: str, tmp_path: Path, own_tmp: Path, server: FakeOpenAIServer) -> subprocess.Popen[str]:
+@dataclass
+class Started:
+    proc: subprocess.Popen[str]
+    env: dict[str, str]  # its environment names its state dir, where its transcript is
+
+    def finish(self, work: Path) -> CliRun:
+        stdout, stderr = self.proc.communicate(timeout=120)
+        return CliRun(self.proc.returncode, stdout, stderr, read_transcript_records(work, self.env), [], work)
+
+
+def start_session(executor: str, tmp_path: Path, own_tmp: Path, server: FakeOpenAIServer) -> Started:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    return subprocess.Popen(
-        cli_command(SAMPLE, server.base_url, tmp_path / "work"),
-        env=cli_env(executor, home, {"TMPDIR": str(own_tmp)}, timeout=120),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = cli_env(executor, home, {"TMPDIR": str(own_tmp)}, timeout=120)
+    command = cli_command(SAMPLE, server.base_url, tmp_path / "work")
+    return Started(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), env)
 
 
 def autorun_clean(own_tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -87,7 +94,8 @@ def leftovers(executor: str, own_tmp: Path, pid: int) -> list:
 
 def test_sigkill_leaves_leftovers_that_clean_removes(executor: str, tmp_path: Path, own_tmp: Path) -> None:
     with FakeOpenAIServer([{"reply": text} for text in replies_for([SLEEPS.format(seconds=90)])]) as server:
-        proc = start_session(executor, tmp_path, own_tmp, server)
+        started = start_session(executor, tmp_path, own_tmp, server)
+        proc = started.proc
         try:
             wait_for(tmp_path / "work" / "started")
             proc.send_signal(signal.SIGKILL)
@@ -113,14 +121,10 @@ def test_sigkill_leaves_leftovers_that_clean_removes(executor: str, tmp_path: Pa
     record("clean.sigkill", executor, "contained", f"the {what} stay; `autorun clean` removes them")
 
 
-def finish(proc: subprocess.Popen[str], work: Path) -> CliRun:
-    stdout, stderr = proc.communicate(timeout=120)
-    return CliRun(proc.returncode, stdout, stderr, read_transcript_records(work), [], work)
-
-
 def test_clean_leaves_a_running_session_alone(executor: str, tmp_path: Path, own_tmp: Path) -> None:
     with FakeOpenAIServer([{"reply": text} for text in replies_for([SLEEPS.format(seconds=4)])]) as server:
-        proc = start_session(executor, tmp_path, own_tmp, server)
+        started = start_session(executor, tmp_path, own_tmp, server)
+        proc = started.proc
         try:
             wait_for(tmp_path / "work" / "started")
             before = leftovers(executor, own_tmp, proc.pid)
@@ -129,7 +133,7 @@ def test_clean_leaves_a_running_session_alone(executor: str, tmp_path: Path, own
             assert cleaned.returncode == 0, cleaned.stderr
             assert cleaned.stdout.startswith("nothing to remove\nkept "), cleaned.stdout
             assert "of running sessions" in cleaned.stdout
-            run = finish(proc, tmp_path / "work")
+            run = started.finish(tmp_path / "work")
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -142,14 +146,15 @@ def test_clean_leaves_a_running_session_alone(executor: str, tmp_path: Path, own
 
 def test_clean_all_says_what_it_stops(executor: str, tmp_path: Path, own_tmp: Path) -> None:
     with FakeOpenAIServer([{"reply": text} for text in replies_for([SLEEPS.format(seconds=60)])]) as server:
-        proc = start_session(executor, tmp_path, own_tmp, server)
+        started = start_session(executor, tmp_path, own_tmp, server)
+        proc = started.proc
         try:
             wait_for(tmp_path / "work" / "started")
             cleaned = autorun_clean(own_tmp, "--all", "--owner", str(proc.pid))
             assert cleaned.returncode == 0, cleaned.stderr
             assert f"stopping the session of process {proc.pid} (live): " in cleaned.stderr, cleaned.stderr
             assert cleaned.stdout.startswith("removed "), cleaned.stdout
-            run = finish(proc, tmp_path / "work")
+            run = started.finish(tmp_path / "work")
         finally:
             if proc.poll() is None:
                 proc.kill()
