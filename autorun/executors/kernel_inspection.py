@@ -29,8 +29,8 @@ def _autorun_inspect_files(root, paths, sheet):
     from pathlib import Path
 
     added = root not in sys.path
-    if added:
-        sys.path.append(root)
+    if added:  # before the work dir (""), so nothing planted there stands in for autorun's own modules
+        sys.path.insert(sys.path.index("") if "" in sys.path else len(sys.path), root)
     try:
         from autorun.datafile import info_to_json, inspect_data_files
     finally:
