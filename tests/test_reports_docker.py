@@ -51,7 +51,9 @@ def test_docker_block_artifacts_reach_the_transcript_and_the_reports(
     assert page.count('src="data:image/png;base64,') == len(written)  # with a kernel, also the figure it saved
     export = subprocess.run(autorun_cmd("export", str(transcript), "-f", "ipynb"), capture_output=True, text=True)
     notebook = json.loads(Path(export.stdout.strip()).read_text())
-    [code] = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    [code] = [
+        c for c in notebook["cells"] if c["cell_type"] == "code" and "setup" not in c["metadata"].get("autorun", {})
+    ]
     source = "".join(code["source"])
     assert f'open("{SAMPLE}")' in source and 'plt.savefig("./revenue.png")' in source, "paths as seen from the work dir"
     session_id = records[0]["session_id"]

@@ -28,6 +28,7 @@ from autorun.analyse import AnalyseRequest, analyse
 from autorun.config.schema import Config
 from autorun.errors import AutorunError
 from autorun.events import Event
+from autorun.record.reader import Transcript, read_transcript
 from autorun.render.rich_display import RichRenderer
 from autorun.render.sinks import Fanout, PlainRenderer
 from tests.conftest import SAMPLE, transcripts
@@ -109,6 +110,11 @@ class ProbeRun:
 
     def transcript_text(self) -> str:
         return json.dumps(self.records, ensure_ascii=False)
+
+    def transcript(self) -> Transcript:
+        """The session's transcript as autorun's own reader decodes it (what reports are built from)."""
+        [path] = [p for p in transcripts(self.work_dir, self.env) if p.name.endswith(f"-{self.session_id}.jsonl")]
+        return read_transcript(path)
 
     def shown(self) -> str:
         return self.plain + self.rich

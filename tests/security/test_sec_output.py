@@ -156,7 +156,7 @@ def test_html_a_block_displays_or_prints_is_inert_in_the_html_report(executor: s
     """
     run = run_probe(executor, tmp_path, replies_for([code]))
     check_common(run)
-    page = to_html(build_report(run.records))
+    page = to_html(build_report(run.transcript()))
     tree = html5lib.parse(page, namespaceHTMLElements=False)
     assert tree.findall(".//script") == [] and tree.findall(".//iframe") == [] and len(tree.findall(".//style")) == 1
     assert [e.tag for e in tree.iter() if any(name.lower().startswith("on") for name in e.attrib)] == []
