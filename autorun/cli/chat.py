@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -22,11 +23,11 @@ from autorun.cli.options import (
     SandboxOpt,
     SheetOpt,
     TimeoutOpt,
-    TranscriptArg,
     WorkDirOpt,
     executor_flags,
     session_flags,
 )
+from autorun.cli.sessions import SessionsArg, SessionsWorkDirOpt, transcripts_named
 
 HUMAN_INPUT_MODES = ("ALWAYS", "TERMINATE", "NEVER")
 
@@ -149,24 +150,29 @@ def _human_input_mode(value: str | None) -> str | None:
 
 @app.command(short_help="Show a recorded session again; nothing runs.")
 def replay(
-    transcript: TranscriptArg,
+    sessions: SessionsArg = None,
+    work_dir: SessionsWorkDirOpt = None,
+    config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Show a recorded session as it looked: messages, code, output and summary. Nothing is run.
 
-    TRANSCRIPT is a session's .jsonl transcript.
+    SESSION is a session id (or its first characters, as `autorun sessions` shows them) or a
+    transcript path; with none, the newest session of the work dir; several are shown in turn.
 
     Examples:
 
     \b
-      autorun replay TRANSCRIPT
-      autorun replay TRANSCRIPT | less -R
+      autorun replay
+      autorun replay fec8 | less -R
     """
     from autorun.render.sinks import make_renderer
     from autorun.transcripts.replay import show_transcript
 
+    paths = guarded(debug, lambda: transcripts_named(sessions, config, work_dir))
     display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
     try:
-        guarded(debug, lambda: show_transcript(transcript, display))
+        for path in paths:
+            guarded(debug, functools.partial(show_transcript, path, display))
     finally:
         display.close()
