@@ -17,12 +17,13 @@ from autorun.config.schema import Config
 from autorun.errors import AutorunError, ExitCode, ModelError
 from autorun.events import CodeBlockEvent, Event, Interrupted, MessageEvent, Notice, Sink
 from autorun.prompts import typed_part
+from autorun.record.find import resume_selector
 from autorun.session.factory import OpenedSession, open_session
 from autorun.session.loop import Session, SessionTerminated
 from autorun.session.origin import Origin
 from autorun.session.terminal import ChatHuman, EndChat
 from autorun.session.values import SessionOutcome
-from autorun.transcripts.resume import ChatHistory, Recorded, load_history
+from autorun.transcripts.resume import ChatHistory, Recorded, ResumePlan
 
 GREETING = (
     "Type a request and press Enter (end a line with \\ to continue it); "
@@ -77,7 +78,7 @@ def run_chat(
     *,
     display: Sink,
     human: ChatHuman,
-    resume_transcript: Path | None = None,
+    resume: ResumePlan | None = None,
     env: Mapping[str, str] | None = None,
     session_id: str | None = None,
     sheet: str | None = None,
@@ -85,11 +86,12 @@ def run_chat(
 ) -> SessionOutcome:
     """Run an interactive chat until the user ends it; every event goes to ``display`` and a transcript.
 
-    Raises ConfigError (bad file, bad transcript, builtin without a file) or ExecutorError;
-    model errors are shown and the chat goes on.
+    ``resume`` (from :func:`autorun.transcripts.resume.plan_resume`, whose flags ``config`` was
+    loaded with) continues an earlier session. Raises ConfigError (bad file, bad transcript,
+    builtin without a file) or ExecutorError; model errors are shown and the chat goes on.
     """
-    notices: list[str] = []
-    history = load_history(resume_transcript) if resume_transcript is not None else None
+    notices: list[str] = list(resume.notices) if resume is not None else []
+    history = resume.history if resume is not None else None
     data = chat_files(files, history, notices)
     shown = ChatDisplay(display, human)
     human.preview = shown.preview
@@ -105,18 +107,21 @@ def run_chat(
         interruptible_blocks=True,
         origin=origin,
     ) as opened:
-        if history is not None:
-            _restore(opened.session, history, display, opened.transcript_sink)
-            _warn_of_differences(history, opened, config, origin or Origin())
+        if resume is not None:
+            _restore(opened.session, resume.history, display, opened.transcript_sink)
+            if resume.trusted:
+                _warn_of_differences(resume.history, opened, config, origin or Origin())
         opened.notice(GREETING)
         outcome = converse(opened.session, human, opened.sink)
-        opened.notice(f"continue this chat later with: {resume_command(opened.transcript, origin or Origin())}")
+        hint = resume_command(opened.transcript, origin or Origin(), env)
+        opened.notice(f"continue this chat later with: {hint}")
         return outcome
 
 
-def resume_command(transcript: Path, origin: Origin) -> str:
-    """The command that continues this chat with its settings, from any directory."""
-    return shlex.join(["autorun", "chat", "--resume", str(transcript), *origin.resume_args])
+def resume_command(transcript: Path, origin: Origin, env: Mapping[str, str] | None = None) -> str:
+    """The command that continues this chat from any directory: the session's id (a resume reuses its
+    recorded model, endpoint, config file, work dir and executor) and what else was given."""
+    return shlex.join(["autorun", "chat", "--resume", resume_selector(transcript, env), *origin.resume_args])
 
 
 def _warn_of_differences(history: ChatHistory, opened: OpenedSession, config: Config, origin: Origin) -> None:
@@ -131,8 +136,8 @@ def _warn_of_differences(history: ChatHistory, opened: OpenedSession, config: Co
     changed = history.recorded.differences(now)
     if changed:
         opened.notice(
-            "this chat differs from the session it continues: " + "; ".join(changed) + " (the options in its "
-            "'continue this chat later with' line give it the same settings)",
+            "this chat differs from the session it continues: " + "; ".join(changed) + " (what is given now, "
+            "an option or an AUTORUN_* variable, wins over what the session recorded)",
             level="warning",
         )
 

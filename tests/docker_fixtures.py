@@ -50,6 +50,14 @@ def _unavailable(problem: str, *, module_level: bool) -> None:
     pytest.skip(reason, allow_module_level=module_level)
 
 
+def skip_without_engine() -> None:
+    """Call in a test: without an engine or the test image, skip it loudly (fail it in CI)."""
+    client, problem = _engine_problem()
+    if problem:
+        _unavailable(problem, module_level=False)
+    client.close()
+
+
 def require_engine() -> None:
     """Call at a test module's top: without an engine, skip the whole module once (fail it in CI)."""
     client, problem = _engine_problem()

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("models", "executors", "config"),
     ("redact", "render", "transcripts"),
     ("session",),
-    ("analyse", "chat", "batch", "doctor", "export", "evaluation"),
+    ("analyse", "chat", "batch", "doctor", "export", "evaluation", "session_list"),
     ("cli", "__main__"),
 ]
 # Parts of one layer that may use each other (lower first): nothing else crosses within a layer.

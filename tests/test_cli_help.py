@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SAMPLE, autorun_cmd
 
-COMMANDS = [[], ["analyse"], ["chat"], ["replay"], ["results"], ["export"], ["doctor"], ["clean"]]
+COMMANDS = [[], ["analyse"], ["chat"], ["sessions"], ["replay"], ["results"], ["export"], ["doctor"], ["clean"]]
 COMMANDS += [["config"], ["config", "show"], ["config", "init"]]
 TYPE_LABEL = re.compile(r"<(bool|str|int|float|path|list\[[^\]]*\]|[a-z]+)>")
 

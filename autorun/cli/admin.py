@@ -5,40 +5,61 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from autorun.cli.app import app, config_app, guarded, load
-from autorun.cli.options import ConfigOpt, DebugOpt, TranscriptArg
+from autorun.cli.options import ConfigOpt, DebugOpt
+from autorun.cli.sessions import SessionsArg, SessionsWorkDirOpt, transcripts_named
+
+if TYPE_CHECKING:
+    from autorun.transcripts.results import ResultsSummary
 
 
 @app.command(short_help="What ran in a session and what failed.")
 def results(
-    transcript: TranscriptArg,
-    json_mode: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    sessions: SessionsArg = None,
+    json_mode: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON (one object per line for several sessions).")
+    ] = False,
+    work_dir: SessionsWorkDirOpt = None,
+    config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Count the executions in a transcript: total, succeeded, failed, and each block's exit code.
+    """Count the executions of a session: total, succeeded, failed, and each block's exit code.
 
-    TRANSCRIPT is a session's .jsonl transcript.
+    SESSION is a session id (or its first characters, as `autorun sessions` shows them) or a
+    transcript path; with none, the newest session of the work dir; with several (a glob of
+    transcripts), each in turn and, in text, the totals.
 
     Examples:
 
     \b
-      autorun results TRANSCRIPT
-      autorun results TRANSCRIPT --json | jq .failed
+      autorun results
+      autorun results fec8
+      autorun results --json | jq .failed
     """
     import json
 
     from autorun.record.reader import read_transcript
-    from autorun.transcripts.results import format_results_text, results_to_json, summarise_results
+    from autorun.transcripts.results import format_results_text, results_to_json, summarise_results, totals_text
 
-    summary = guarded(debug, lambda: summarise_results(read_transcript(transcript)))
+    def summaries() -> list[tuple[Path, ResultsSummary]]:
+        paths = transcripts_named(sessions, config, work_dir)
+        return [(path, summarise_results(read_transcript(path))) for path in paths]
+
+    found = guarded(debug, summaries)
     if json_mode:
-        typer.echo(json.dumps(results_to_json(summary)))
-    else:
-        typer.echo(format_results_text(summary))
+        for path, summary in found:
+            typer.echo(json.dumps({**results_to_json(summary), "transcript": str(path)}))
+        return
+    if len(found) == 1:
+        typer.echo(format_results_text(found[0][1]))
+        return
+    for path, summary in found:
+        typer.echo(f"== {path} ==\n{format_results_text(summary)}\n")
+    typer.echo(totals_text([summary for _, summary in found]))
 
 
 @config_app.command("show")

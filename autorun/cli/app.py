@@ -52,7 +52,8 @@ def main_callback(
     \b
       autorun analyse sales.csv
       autorun chat sales.csv
-      autorun export TRANSCRIPT -o report.html
+      autorun sessions
+      autorun export -o report.html
     """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -22,11 +23,11 @@ from autorun.cli.options import (
     SandboxOpt,
     SheetOpt,
     TimeoutOpt,
-    TranscriptArg,
     WorkDirOpt,
     executor_flags,
     session_flags,
 )
+from autorun.cli.sessions import SessionsArg, SessionsWorkDirOpt, transcripts_named
 
 HUMAN_INPUT_MODES = ("ALWAYS", "TERMINATE", "NEVER")
 
@@ -54,8 +55,12 @@ def chat(
     work_dir: WorkDirOpt = None,
     sheet: SheetOpt = None,
     resume: Annotated[
-        Path | None,
-        typer.Option("--resume", metavar="TRANSCRIPT", help="Continue an earlier session with its history."),
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="SESSION",
+            help="Continue an earlier session (its id or start, or a transcript path) with its history and settings.",
+        ),
     ] = None,
     human_input_mode: Annotated[
         str | None,
@@ -84,9 +89,13 @@ def chat(
     /exit or Ctrl-D ends the chat. Ctrl-C while a block runs stops it (the assistant sees
     exit code 130) and the chat goes on; Ctrl-C at the prompt asks whether to quit.
 
-    --resume TRANSCRIPT continues an earlier chat or analysis with its messages (its code is
-    not run again). Every chat is recorded in autorun's state dir, out of the code's reach
-    (see `autorun replay`). The builtin offline analyst (--model builtin) analyses the
+    --resume SESSION continues an earlier chat or analysis (an id from `autorun sessions`,
+    or its first characters) with its messages (its code is not run again), and with its
+    model, endpoint, config file, work dir, executor and data file; an option or AUTORUN_*
+    variable given now wins, with a warning saying what differs. Of a transcript that is not
+    in autorun's record (a file from elsewhere could be forged) only the messages are used.
+    Every chat is recorded in autorun's state dir, out of the code's reach, and ends with the
+    command that continues it. The builtin offline analyst (--model builtin) analyses the
     first FILE, so it needs one.
 
     Exit codes: 0 chat ended, 2 usage/config/input error, 4 executor error, 130 quit with Ctrl-C.
@@ -96,7 +105,7 @@ def chat(
     \b
       autorun chat sales.csv
       autorun chat sales.csv --model gpt-4o-mini --docker python:3.11-slim
-      autorun chat --resume TRANSCRIPT
+      autorun chat --resume fec8
     """
     mode = _human_input_mode(human_input_mode)
     flags = session_flags(
@@ -114,8 +123,10 @@ def chat(
         from autorun.render.sinks import make_renderer
         from autorun.session.origin import session_origin
         from autorun.session.terminal import ChatHuman, Terminal, history_file
+        from autorun.transcripts.resume import plan_resume
 
-        loaded = load(config, flags)
+        plan = plan_resume(resume, flags, config, os.environ) if resume is not None else None
+        loaded = load(plan.config_file, plan.flags) if plan is not None else load(config, flags)
         settings = loaded.config.model_copy(deep=True)
         settings.session.human_input_mode, origin = session_origin(loaded, "chat")
         terminal = Terminal(history=history_file(os.environ))
@@ -127,7 +138,7 @@ def chat(
                 files or [],
                 display=display,
                 human=human,
-                resume_transcript=resume,
+                resume=plan,
                 sheet=sheet,
                 origin=origin,
             )
@@ -149,24 +160,29 @@ def _human_input_mode(value: str | None) -> str | None:
 
 @app.command(short_help="Show a recorded session again; nothing runs.")
 def replay(
-    transcript: TranscriptArg,
+    sessions: SessionsArg = None,
+    work_dir: SessionsWorkDirOpt = None,
+    config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Show a recorded session as it looked: messages, code, output and summary. Nothing is run.
 
-    TRANSCRIPT is a session's .jsonl transcript.
+    SESSION is a session id (or its first characters, as `autorun sessions` shows them) or a
+    transcript path; with none, the newest session of the work dir; several are shown in turn.
 
     Examples:
 
     \b
-      autorun replay TRANSCRIPT
-      autorun replay TRANSCRIPT | less -R
+      autorun replay
+      autorun replay fec8 | less -R
     """
     from autorun.render.sinks import make_renderer
     from autorun.transcripts.replay import show_transcript
 
+    paths = guarded(debug, lambda: transcripts_named(sessions, config, work_dir))
     display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
     try:
-        guarded(debug, lambda: show_transcript(transcript, display))
+        for path in paths:
+            guarded(debug, functools.partial(show_transcript, path, display))
     finally:
         display.close()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autorun.cli.app import app, guarded
-from autorun.cli.options import DebugOpt, TranscriptArg
+from autorun.cli.app import app, fail, guarded
+from autorun.cli.options import ConfigOpt, DebugOpt
+from autorun.cli.sessions import SessionsArg, SessionsWorkDirOpt, transcripts_named
 from autorun.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 @app.command(short_help="A session as a notebook, an HTML page or Markdown.")
 def export(
-    transcript: TranscriptArg,
+    sessions: SessionsArg = None,
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -30,31 +32,39 @@ def export(
             "--output",
             "-o",
             metavar="PATH",
-            help="Where to write it (default: the session's work dir, named after it).",
+            help="Where to write it (default: the session's work dir, named after it); one session only.",
         ),
     ] = None,
+    work_dir: SessionsWorkDirOpt = None,
+    config: ConfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Write a report of a session: a notebook, one self-contained HTML page, or Markdown.
 
     The HTML page leads with the findings and their charts; the code and its output follow,
     folded. The notebook runs again with Run All; Markdown keeps its images beside it.
-    TRANSCRIPT is a session's .jsonl transcript; the path of the written file is printed on stdout.
+    SESSION is a session id (or its first characters, as `autorun sessions` shows them) or a
+    transcript path; with none, the newest session of the work dir; several are exported in turn.
+    The path of each written file is printed on stdout.
 
     Examples:
 
     \b
-      autorun export TRANSCRIPT
-      autorun export TRANSCRIPT -o report.html
-      autorun export TRANSCRIPT --format ipynb -o analysis.ipynb
+      autorun export
+      autorun export fec8 -o report.html
+      autorun export --format ipynb -o analysis.ipynb
     """
     from autorun.export import export_transcript
 
     chosen = fmt.lower() if fmt else None
     if chosen is None and output is None:
         chosen = "html"
-    written = guarded(debug, lambda: export_transcript(transcript, chosen, output))
-    typer.echo(str(written))
+
+    paths = guarded(debug, lambda: transcripts_named(sessions, config, work_dir))
+    if output is not None and len(paths) > 1:
+        fail(f"-o names one file, but {len(paths)} sessions were given; leave -o out, or give one session", 2)
+    for path in paths:
+        typer.echo(str(guarded(debug, functools.partial(export_transcript, path, chosen, output))))
 
 
 class ReportOnEnd:

@@ -41,16 +41,6 @@ ReportOpt = Annotated[
     Path | None,
     typer.Option("--report", metavar="PATH", help="Also write a report: .html, .ipynb or .md (from the extension)."),
 ]
-TranscriptArg = Annotated[
-    Path,
-    typer.Argument(
-        metavar="TRANSCRIPT",
-        help="A session transcript (.jsonl); the summary names it (autorun's state dir, "
-        "~/.local/state/autorun/workdirs/*/sessions/).",
-        readable=False,
-        hidden=True,
-    ),
-]
 
 
 def executor_flags(

@@ -8,7 +8,6 @@ from autorun.config.loading import DEFAULT_SOURCE, LoadedConfig, source_words
 from autorun.config.schema import HUMAN_INPUT_DEFAULTS, HumanInputMode
 
 HUMAN_INPUT_KEY = "session.human_input_mode"
-CHAT_EXECUTOR_FLAGS = {"local": ["--local"], "sandbox": ["--sandbox"]}  # chat has no --no-exec
 
 
 @dataclass(frozen=True)
@@ -54,28 +53,15 @@ def session_origin(loaded: LoadedConfig, command: str) -> tuple[HumanInputMode, 
 
 
 def resume_args(loaded: LoadedConfig, mode: str) -> tuple[str, ...]:
-    """The options that give a resumed chat this session's settings, wherever it is started.
+    """The options a resumed chat needs besides the session's id to go on with this session's settings.
 
-    The config file (absolute), the work dir (absolute) and every setting given by a flag
-    or an AUTORUN_* variable (the variable may be gone by then) that a resume must keep.
+    A resume reuses the recorded model, endpoint, config file, work dir and executor by itself
+    (autorun.transcripts.resume); a timeout given by a flag or an AUTORUN_* variable (which may
+    be gone by then) and a human-input mode other than chat's own are not recorded as such.
     """
-    from pathlib import Path
-
     config, sources = loaded.config, loaded.sources
-    args: list[str] = ["--config", str(loaded.files[-1])] if loaded.files else []
-    args += ["--work-dir", str(Path(config.executor.work_dir).expanduser().resolve())]
-
-    def given(key: str) -> bool:
-        return sources.get(key, DEFAULT_SOURCE).startswith(("flag", "env:"))
-
-    if given("model.name"):
-        args += ["--model", config.model.name]
-    if given("model.base_url") and config.model.base_url:
-        args += ["--base-url", config.model.base_url]
-    if given("executor.type") or given("executor.image"):
-        kind = config.executor.type
-        args += ["--docker", config.executor.image] if kind == "docker" else CHAT_EXECUTOR_FLAGS.get(kind, [])
-    if given("executor.timeout"):
+    args: list[str] = []
+    if sources.get("executor.timeout", DEFAULT_SOURCE).startswith(("flag", "env:")):
         args += ["--timeout", f"{config.executor.timeout:g}"]
     if mode != HUMAN_INPUT_DEFAULTS["chat"]:
         args += ["--human-input-mode", mode]

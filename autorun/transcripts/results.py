@@ -106,6 +106,17 @@ def format_results_text(summary: ResultsSummary) -> str:
     return "\n".join(lines)
 
 
+def totals_text(summaries: Sequence[ResultsSummary]) -> str:
+    """The one line that adds up several sessions' results."""
+    total = sum(summary.total for summary in summaries)
+    succeeded = sum(summary.succeeded for summary in summaries)
+    ended_ok = sum(summary.exit_code == 0 for summary in summaries)
+    return (
+        f"All {len(summaries)} sessions: {total} code executions, {succeeded} successful, {total - succeeded} failed; "
+        f"{ended_ok} of {len(summaries)} sessions ended with exit code 0"
+    )
+
+
 def results_to_json(summary: ResultsSummary) -> dict[str, Any]:
     data = asdict(summary)
     for block, result in zip(data["blocks"], summary.blocks, strict=True):

@@ -1,13 +1,27 @@
-"""What a transcript holds for `autorun chat --resume`: its messages, data file and block count."""
+"""What a transcript holds for `autorun chat --resume`, and which of it a resume may reuse.
+
+A resume reproduces the session: its model, endpoint, config file, work dir and executor are
+used again unless an option or an ``AUTORUN_*`` variable given now says otherwise. Only a
+transcript in autorun's protected record is trusted that far. A file from anywhere else
+could be a forgery (a forged ``base_url`` would send the API key elsewhere, a forged data
+file would show the model a file of the user's), so of such a file only the messages are used.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from autorun.config.loading import env_var_name
 from autorun.errors import ConfigError
 from autorun.events import CodeBlockEvent, MessageEvent, SessionStart
 from autorun.models.base import Message
+from autorun.record.find import chosen_transcripts
+from autorun.record.state import is_recorded_transcript, recorded_work_dir_holding
+
+_NOT_REUSED_MODELS = ("replay:",)  # a replayed model would replay the old session from its start
 
 
 @dataclass(frozen=True)
@@ -19,18 +33,37 @@ class Recorded:
     work_dir: str = ""
     executor: str = ""  # the executor that ran the code: sandbox, local, docker, none
     config_files: tuple[str, ...] = ()
+    executor_type: str = ""  # what executor.type said (auto, sandbox, ...)
+    image: str | None = None  # the Docker image, for a docker session
 
     @classmethod
     def from_start(cls, start: SessionStart) -> Recorded:
         model = start.config.get("model")
+        executor = start.config.get("executor")
         base_url = model.get("base_url") if isinstance(model, dict) else None
+        kind = executor.get("type") if isinstance(executor, dict) else None
+        image = executor.get("image") if isinstance(executor, dict) else None
         return cls(
             model=start.model,
             base_url=base_url if isinstance(base_url, str) else None,
             work_dir=start.work_dir,
             executor=start.executor,
             config_files=start.config_files,
+            executor_type=kind if isinstance(kind, str) else start.executor,
+            image=image if isinstance(image, str) else None,
         )
+
+    def settings(self) -> dict[str, object]:
+        """The recorded settings as config keys (what a resume gives the session unless told otherwise)."""
+        keys: dict[str, object] = {
+            "model.name": None if self.model.startswith(_NOT_REUSED_MODELS) else self.model or None,
+            "model.base_url": self.base_url,
+            "executor.work_dir": self.work_dir or None,
+            "executor.type": self.executor_type or None,
+        }
+        if self.executor_type == "docker":
+            keys["executor.image"] = self.image
+        return {key: value for key, value in keys.items() if value is not None}
 
     def differences(self, now: Recorded) -> list[str]:
         """What ``now`` does differently, as "model gpt-4o-mini, now builtin" phrases."""
@@ -74,3 +107,55 @@ def load_history(path: Path) -> ChatHistory:
         max(blocks, default=0),
         Recorded.from_start(start) if start is not None else Recorded(),
     )
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """How ``chat --resume`` goes on: the history, the flags and config file to load, what to tell the person."""
+
+    history: ChatHistory
+    flags: dict[str, object]
+    config_file: Path | None
+    notices: tuple[str, ...] = ()
+    trusted: bool = True  # in the protected record: its settings were reused
+
+
+def plan_resume(
+    selector: str, flags: Mapping[str, object], config_file: Path | None, env: Mapping[str, str]
+) -> ResumePlan:
+    """Resume the session ``selector`` names (an id prefix or a path) with its recorded settings.
+
+    ``flags`` are the options given now (None: not given) and win over the record, as does an
+    ``AUTORUN_*`` variable; ``config_file`` (--config) wins over the recorded config file.
+    """
+    (path,) = chosen_transcripts([selector], None, env)
+    history = load_history(path)
+    if not is_recorded_transcript(path, env):
+        notice = (
+            f"{path} is not in autorun's session record, so only its messages are resumed, not its model, "
+            "endpoint, work dir, executor or data file (a file from elsewhere could name any of them); "
+            "give them as options"
+        )
+        return ResumePlan(dataclasses.replace(history, data_file=None), dict(flags), config_file, (notice,), False)
+    merged = dict(flags)
+    for key, value in history.recorded.settings().items():
+        if merged.get(key) is None and env_var_name(key) not in env:
+            merged[key] = value
+    notices: list[str] = []
+    if config_file is None and history.recorded.config_files:
+        config_file, why = _recorded_config(Path(history.recorded.config_files[-1]), env)
+        notices += [why] if why else []
+    return ResumePlan(history, merged, config_file, tuple(notices))
+
+
+def _recorded_config(path: Path, env: Mapping[str, str]) -> tuple[Path | None, str]:
+    """The recorded config file, if it is still there and out of every work dir's reach; else why not."""
+    holder = recorded_work_dir_holding(path, env)
+    if holder is not None:
+        return None, (
+            f"the session's config file {path} lies in the work dir {holder}, where code could have rewritten it, "
+            f"so it is not read again; if you trust it, pass --config {path}"
+        )
+    if not path.is_file():
+        return None, f"the session's config file {path} is gone: resuming without it"
+    return path, ""

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,33 @@ RESERVE_BYTES = 4 * 1024**2  # disk kept allocated ahead of the transcript, so a
 KEPT_COPY_BYTES = 64 * 1024**2  # the writer's own copy of the transcript, to put it back when it was changed
 _FALLOC_FL_KEEP_SIZE = 1
 _FILE_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+_PROBE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _hold(fd: int) -> int:
+    """Mark the transcript open for writing: a shared lock for as long as the writer's fd is open."""
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    return fd
+
+
+def is_being_written(path: Path) -> bool:
+    """Whether a live session still writes ``path`` (its writer holds the lock; a dead one's is gone)."""
+    try:
+        fd = os.open(path, _PROBE_FLAGS)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def reserve_space(fd: int, offset: int, length: int = RESERVE_BYTES) -> int:
@@ -131,7 +160,7 @@ class TranscriptWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with contextlib.suppress(FileNotFoundError):
                 spare.unlink()
-            fd = os.open(spare, _FILE_FLAGS | os.O_EXCL, 0o600)
+            fd = _hold(os.open(spare, _FILE_FLAGS | os.O_EXCL, 0o600))
             view = memoryview(bytes(self._copy))
             while view:
                 view = view[os.write(fd, view) :]
@@ -152,7 +181,7 @@ class TranscriptWriter:
     def _open(self) -> int:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, _FILE_FLAGS, 0o600)
+            self._fd = _hold(os.open(self.path, _FILE_FLAGS, 0o600))
             self._size = os.fstat(self._fd).st_size
             if self._copy is not None and self._size:
                 self._copy += os.pread(self._fd, self._size, 0)
