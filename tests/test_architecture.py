@@ -14,7 +14,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("models", "executors", "config"),
     ("redact", "render", "transcripts"),
     ("session",),
-    ("analyse", "chat", "batch", "doctor", "export", "evaluation"),
+    ("analyse", "chat", "batch", "doctor", "export", "evaluation", "cluster"),
     ("cli", "__main__"),
 ]
 # Parts of one layer that may use each other (lower first): nothing else crosses within a layer.
@@ -24,6 +24,7 @@ SAME_LAYER = {
     ("chat", "analyse"),
     ("evaluation", "analyse"),  # the answer contract's LLM check
     ("evaluation", "batch"),  # each question is a batch child session
+    ("cluster", "batch"),  # a worker runs a batch child session; the client drives batch items
     ("__main__", "cli"),
 }
 

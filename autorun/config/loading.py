@@ -197,10 +197,10 @@ def _mapping_layer(data: Mapping[Any, Any], source: str, label: str) -> _Layer:
 
 def _env_layer(env: Mapping[str, str]) -> _Layer:
     layer = _Layer()
-    for name, dotted in ENV_ALIASES.items():
-        if name in env:
-            section, _, key = dotted.partition(".")
-            layer.add(dotted, _parse_env_value(_fields(section)[key], env[name]), f"env:{name}", f"env {name}")
+    for alias, dotted in ENV_ALIASES.items():
+        if alias in env:
+            head, _, tail = dotted.partition(".")
+            layer.add(dotted, _parse_env_value(_fields(head)[tail], env[alias]), f"env:{alias}", f"env {alias}")
     for name in sorted(env):
         rest = name[len(ENV_PREFIX) :] if name.startswith(ENV_PREFIX) else ""
         section = next((s for s in sections() if rest.startswith(s.upper() + "_")), None)
