@@ -128,7 +128,7 @@ def run_batch(
         _print_table(items, out)
     failed = [item for item in items if not item.succeeded]
     if failure is not None:
-        err.write(f"autorun: error: {failure}\n")
+        err.write(f"autorun: error: {failure}: {len(failed)} of {len(items)} sessions did not finish\n")
         return int(failure.exit_code)
     if code is not None:
         err.write(f"autorun: error: interrupted: {len(failed)} of {len(items)} sessions did not finish\n")

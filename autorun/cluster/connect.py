@@ -13,8 +13,12 @@ INSTALL_HINT = "pip install 'autorun[cluster]'"
 
 
 def quiet_distributed() -> None:
-    """distributed logs connection trouble (several lines each) on stderr; autorun says it in one line."""
-    logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+    """distributed logs connection trouble (several lines each) on stderr; autorun says it in one line.
+
+    Its logging config gives some of its loggers levels of their own, so each is silenced."""
+    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] == "distributed"]
+    for name in {"distributed", *names}:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _first_line(exc: BaseException) -> str:
