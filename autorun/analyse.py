@@ -13,6 +13,7 @@ from autorun.events import Sink
 from autorun.session.factory import open_session
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import SessionOutcome
+from autorun.session.origin import Origin
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,12 @@ def analyse(
     env: Mapping[str, str] | None = None,
     human: HumanInput | None = None,
     session_id: str | None = None,
+    origin: Origin | None = None,
 ) -> SessionOutcome:
     """Run one analysis session on ``request.data_file``; every event goes to ``display`` and the transcript.
 
     Raises ConfigError (bad input file), ModelError or ExecutorError; the transcript is
-    complete up to the failure in every case.
+    complete up to the failure in every case. ``origin`` says where the settings came from.
     """
     from autorun.answers import AnswerFormat
     from autorun.prompts import initial_user_message
@@ -56,6 +58,7 @@ def analyse(
         session_id=session_id,
         context_files=request.context_files,
         extract_answers=answer_format.extract if answer_format is not None else None,
+        origin=origin,
     ) as opened:
         if answer_format is not None and request.question:
             opening = answer_format.request(request.question, request.config.session.termination_keyword)

@@ -221,10 +221,16 @@ def _inspect_delimited(path: Path, size: int, suffix: str, compression: str | No
     text = _decode_sample(path, head, encoding, truncated)
     delimiter = sniff_delimiter(text, suffix)
     skip = header_line(text, delimiter)
-    table = "".join(io.StringIO(text).readlines()[skip:])
+    lines = io.StringIO(text).readlines()[skip:]
+    if truncated and len(lines) < 2 and len(head) >= MAX_LINE_BYTES:
+        raise InputFileError(
+            f"{path}: the row after its header is longer than {MAX_LINE_BYTES // 1024**2} MiB, the most autorun "
+            "reads of one row to learn the file's layout; split the long field out, or pass a file with shorter rows."
+        )
+    table = "".join(lines)
     numbers = sniff_number_format(table, delimiter)
     sample = complete_rows(table, delimiter, truncated, SAMPLE_ROWS)
-    df = _read_delimited_sample(path, sample, delimiter, numbers)
+    df = _read_delimited_sample(path, sample, delimiter, numbers, first_line=skip + 1)
     return _build_info(
         path,
         "tsv" if delimiter == "\t" else "csv",
@@ -241,7 +247,10 @@ def _inspect_delimited(path: Path, size: int, suffix: str, compression: str | No
     )
 
 
-def _read_delimited_sample(path: Path, sample: str, sep: str, numbers: NumberFormat) -> Any:
+def _read_delimited_sample(path: Path, sample: str, sep: str, numbers: NumberFormat, first_line: int = 1) -> Any:
+    """The sample as a DataFrame; ``first_line`` is the file's line number of the sample's header."""
+    import csv
+
     import pandas as pd
 
     kwargs: dict[str, Any] = {"sep": sep, "decimal": numbers.decimal, "nrows": SAMPLE_ROWS}
@@ -254,11 +263,28 @@ def _read_delimited_sample(path: Path, sample: str, sep: str, numbers: NumberFor
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{path} contains no columns or rows; pass a file with a header and data.") from None
     except (pd.errors.ParserError, ValueError):
-        pass
+        open_quote = unclosed_quote_line(sample)
+        if open_quote is not None:  # the rest of the file would read as one value: say so, not "no data rows"
+            raise InputFileError(
+                f'{path}: the quote (") opened on line {first_line + open_quote - 1} is never closed, so '
+                'everything after it reads as one value; close it, or write a quote inside a value as "".'
+            ) from None
     try:
         return pd.read_csv(io.StringIO(sample), engine="python", on_bad_lines="skip", **kwargs)
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise _not_tabular(path, f"it cannot be parsed: {str(exc).splitlines()[0]}") from None
+
+
+def unclosed_quote_line(text: str) -> int | None:
+    """The line (from 1) of a double quote that no later quote closes, or None.
+
+    A quoted value may span lines; the quotes seen so far are then odd in number until it closes.
+    """
+    opened: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.count('"') % 2:
+            opened = number if opened is None else None
+    return opened
 
 
 def _inspect_json(path: Path, size: int, fmt: str, compression: str | None) -> DataFileInfo:

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from autorun.config.schema import Config
@@ -61,7 +62,13 @@ def clean_containers(client: DockerClient | None = None, *, env: Mapping[str, st
 def run_doctor(config: Config, env: Mapping[str, str] | None = None) -> list[DoctorCheck]:
     """Check what autorun needs with this configuration; every failing row says how to fix it."""
     env = os.environ if env is None else env
-    checks = [python_check(), sandbox_check(config), memory_check(config), disk_check(config)]
+    checks = [
+        python_check(),
+        sandbox_check(config),
+        memory_check(config),
+        disk_check(config),
+        record_check(config, env),
+    ]
     client, engine_check = _engine_check(config, env)
     checks += [engine_check, _image_check(config, client), _api_key_check(config, env)]
     if config.model.base_url:
@@ -120,7 +127,6 @@ def memory_check(config: Config) -> DoctorCheck:
 
 def disk_check(config: Config) -> DoctorCheck:
     """The work dir's free space against executor.min_free_disk."""
-    from pathlib import Path
 
     from autorun.executors.disk import free_bytes
     from autorun.units import human_size
@@ -133,6 +139,24 @@ def disk_check(config: Config) -> DoctorCheck:
     if ex.min_free_disk is not None and free < ex.min_free_disk:
         return DoctorCheck("Disk", "fail", detail, "free some space or lower executor.min_free_disk")
     return DoctorCheck("Disk", "ok", detail)
+
+
+def record_check(config: Config, env: Mapping[str, str]) -> DoctorCheck:
+    """Where sessions are recorded (autorun's state dir): writable, and apart from the work dir."""
+    from autorun.errors import ConfigError
+    from autorun.record.state import STATE_DIR_ENV, check_apart, state_root
+
+    root = state_root(env)
+    try:
+        check_apart(Path(config.executor.work_dir).expanduser(), env)
+    except ConfigError as err:
+        return DoctorCheck("Session record", "fail", str(err), f"set {STATE_DIR_ENV}, or choose another work dir")
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return DoctorCheck(
+            "Session record", "fail", f"{existing} is not writable", f"set {STATE_DIR_ENV} to a writable directory"
+        )
+    return DoctorCheck("Session record", "ok", f"transcripts in {root}/workdirs/ (no executor shows it)")
 
 
 def _docker_needed(config: Config) -> Status:

@@ -79,3 +79,24 @@ def initial_user_message(question: str | None, data_path: str | None = None) -> 
     if data_path:
         return f"Please analyse the data file {data_path} and produce a summary report."
     return DEFAULT_QUESTION
+
+
+# What the model is told of the person's decisions at "Run it?" (the person sees a status line instead).
+NOT_RUN_NOTE = "The user chose not to run the code in your last message."
+EDITED_NOTE = "The user edited your {language} block {index} before running it; this is the code as the user edited it:"
+
+
+def with_not_run_note(text: str) -> str:
+    """The person's next words, after the note that the last code was not run."""
+    return f"{NOT_RUN_NOTE}\n\n{text}" if text else NOT_RUN_NOTE
+
+
+def edited_note(language: str, index: int, code: str) -> str:
+    fence = "````" if "```" in code else "```"
+    body = code if code.endswith("\n") else code + "\n"
+    return f"{EDITED_NOTE.format(language=language, index=index)}\n{fence}{language}\n{body}{fence}\n"
+
+
+def typed_part(message: str) -> str:
+    """What the person typed of a user message (the not-run note taken off)."""
+    return message.removeprefix(NOT_RUN_NOTE).removeprefix("\n\n") if message.startswith(NOT_RUN_NOTE) else message

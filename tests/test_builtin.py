@@ -136,10 +136,12 @@ def drive(
     raise AssertionError(f"no TERMINATE within {MAX_TURNS} turns")
 
 
-def analyst(path: Path, work_dir: Path, data_path: str | None = None, **options: Any) -> BuiltinAnalyst:
+def analyst(
+    path: Path, work_dir: Path, data_path: str | None = None, sheet: str | None = None, **options: Any
+) -> BuiltinAnalyst:
     """The builtin for ``path``; its blocks run in ``work_dir``, import its helper module there, leave facts there."""
     install_toolkit(work_dir, write_inside)
-    return BuiltinAnalyst(inspect_data_file(path), data_path or str(path), work_dir=work_dir, **options)
+    return BuiltinAnalyst(inspect_data_file(path, sheet), data_path or str(path), work_dir=work_dir, **options)
 
 
 def figures(value: float) -> str:

@@ -594,6 +594,7 @@ def test_doctor_all_green_with_engine_image_and_key(docker_client):
         "Sandbox (bwrap)",
         "Memory limit",
         "Disk",
+        "Session record",
         "Docker engine",
         f"Default image {TEST_IMAGE}",
         "API key $OPENAI_API_KEY",

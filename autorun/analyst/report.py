@@ -16,6 +16,7 @@ MOSTLY_MISSING = 0.9
 CHART_BARS = 20
 MIN_CORRELATION = 0.5
 SHOWN_PERIODS = 12
+MISSING = "(missing)"  # the group of rows with no value
 AGG_WORDS = {"sum": "total", "mean": "mean", "median": "median", "count": "rows"}
 
 
@@ -63,18 +64,27 @@ def save_facts(path: str, step: str, data: Any) -> None:
 
 
 def show(table: Any, index: bool = True) -> None:
-    """Print a table with every number in ``fmt``'s format."""
+    """Print a table with every number in ``fmt``'s format; in a kernel it is displayed with its HTML
+    form too (the same text in the output; a report shows the table)."""
+    import builtins
+
     import pandas as pd
 
     shown = table.copy()
     for name in shown.columns:
         if pd.api.types.is_numeric_dtype(shown[name]) and not pd.api.types.is_bool_dtype(shown[name]):
             shown[name] = shown[name].map(fmt)
-    print(shown.to_string(index=index, max_colwidth=40))
+    text = shown.to_string(index=index, max_colwidth=40)
+    if getattr(builtins, "get_ipython", None) is None:
+        print(text)
+        return
+    from IPython.display import display
+
+    display({"text/plain": text, "text/html": shown.to_html(index=index, max_cols=40)}, raw=True)
 
 
 def label(key: Any) -> str:
-    return "(missing)" if key is None or key != key else str(key)
+    return MISSING if key is None or key != key else str(key)
 
 
 def report_load(
@@ -89,7 +99,7 @@ def report_load(
         print(f"Read only the first {rows:,} of {total:,} rows: the whole file did not fit. Figures cover these rows.")
     print(f"Loaded {rows:,} rows x {df.shape[1]} columns")
     for name, n_rows, n_cols in notes.get("sheets", []):
-        chosen = " <- analysed (largest table)" if name == notes.get("sheet") else ""
+        chosen = f" <- analysed ({notes.get('sheet_by', 'the largest table')})" if name == notes.get("sheet") else ""
         print(f"  sheet {name!r}: {n_rows:,} rows x {n_cols} columns{chosen}")
     if notes.get("skiprows"):
         print(f"Skipped {notes['skiprows']} lines of preamble before the header.")
@@ -223,10 +233,10 @@ def group_labels(values: Any) -> Any:
         codes, uniques = None, []
     names = [label(u) for u in uniques]
     if codes is not None and (codes < 0).any():
-        names.append("(missing)")
+        names.append(MISSING)
         codes = np.where(codes < 0, len(names) - 1, codes)
     if codes is None or len(set(names)) < len(names):  # values that print alike (1 and "1") are one group
-        return values.astype(object).where(values.notna(), "(missing)").map(label)
+        return values.astype(object).where(values.notna(), MISSING).map(label)
     return pd.Series(pd.Categorical.from_codes(codes, categories=names), index=values.index, name=values.name)
 
 

@@ -251,9 +251,18 @@ class BatchRunner:
                 self._on_line(line.item, line.text)
 
     def _start(self, item: BatchItem) -> None:
+        from autorun.datafile import check_data_file
+        from autorun.errors import InputFileError
+
         item.state, item.started = "running", time.monotonic()
         item.attempts += 1
         self.on_change(item)
+        try:
+            check_data_file(item.file)  # a missing or unsupported file gets no work dir and no session
+        except InputFileError as err:
+            item.state, item.ended, item.reason, item.exit_code = "failed", time.monotonic(), str(err), 2
+            self.on_change(item)
+            return
         try:
             item.work_dir.mkdir(parents=True, exist_ok=True)
             process = subprocess.Popen(

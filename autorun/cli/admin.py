@@ -13,17 +13,26 @@ from autorun.cli.app import app, config_app, guarded, load
 from autorun.cli.options import ConfigOpt, DebugOpt, TranscriptArg
 
 
-@app.command()
+@app.command(short_help="What ran in a session and what failed.")
 def results(
     transcript: TranscriptArg,
     json_mode: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Count the executions in a transcript: total, succeeded, failed, and each block's exit code."""
+    """Count the executions in a transcript: total, succeeded, failed, and each block's exit code.
+
+    TRANSCRIPT is a session's .jsonl transcript.
+
+    Examples:
+
+    \b
+      autorun results TRANSCRIPT
+      autorun results TRANSCRIPT --json | jq .failed
+    """
     import json
 
+    from autorun.record.reader import read_transcript
     from autorun.transcripts.results import format_results_text, results_to_json, summarise_results
-    from autorun.transcripts.store import read_transcript
 
     summary = guarded(debug, lambda: summarise_results(read_transcript(transcript)))
     if json_mode:
@@ -40,7 +49,14 @@ def config_show(
     ] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Print the effective configuration and where each value came from (default, file, env or flag)."""
+    """Print the effective configuration and where each value came from (default, file, env or flag).
+
+    Examples:
+
+    \b
+      autorun config show
+      autorun config show --config ci.yaml --yaml
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -60,28 +76,53 @@ def config_show(
 
 @config_app.command("init")
 def config_init(
-    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("autorun.yaml"),
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="Where to write it.", hidden=True)] = Path(
+        "autorun.yaml"
+    ),
     debug: DebugOpt = False,
 ) -> None:
-    """Write a commented starter autorun.yaml (never overwrites an existing file)."""
+    """Write a commented starter config at PATH, by default ./autorun.yaml (never overwrites a file).
+
+    Keys whose default depends on the command (human_input_mode: chat asks before each
+    block, analyse does not) are left commented out.
+
+    Examples:
+
+    \b
+      autorun config init
+      autorun config init configs/team.yaml
+    """
     from autorun.config.loading import write_starter_config
 
     guarded(debug, lambda: write_starter_config(path))
     typer.echo(f"wrote {path}", err=True)
 
 
-@app.command()
+@app.command(short_help="Remove what crashed sessions left behind.")
 def clean(debug: DebugOpt = False) -> None:
-    """Remove containers left by crashed sessions (every container labelled by autorun, running or not)."""
+    """Remove containers left by crashed sessions (every container labelled by autorun, running or not).
+
+    Examples:
+
+    \b
+      autorun clean
+    """
     from autorun.doctor import clean_containers
 
     removed = guarded(debug, lambda: clean_containers(env=os.environ))
     typer.echo(f"removed {removed} autorun container{'s' if removed != 1 else ''}")
 
 
-@app.command()
+@app.command(short_help="Check Python, Docker, the API key and the endpoint.")
 def doctor(config: ConfigOpt = None, debug: DebugOpt = False) -> None:
-    """Check Python, the Docker engine and image, the API-key variable and the model endpoint, with a fix for each."""
+    """Check Python, the Docker engine and image, the API-key variable and the model endpoint, with a fix for each.
+
+    Examples:
+
+    \b
+      autorun doctor
+      autorun doctor --config configs/docker.yaml
+    """
     from rich.console import Console
     from rich.table import Table
 

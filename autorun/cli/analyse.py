@@ -56,7 +56,7 @@ def options_given(ctx: typer.Context, *, leave_out: frozenset[str]) -> list[str]
     return args
 
 
-@app.command()
+@app.command(short_help="Analyse a data file: the assistant writes code, autorun runs it.")
 def analyse(
     ctx: typer.Context,
     files: Annotated[
@@ -65,9 +65,12 @@ def analyse(
             help="The data file(s): CSV, TSV, JSON, JSONL, Parquet or Excel; several run as a batch.",
             metavar="FILE",
             readable=False,
+            hidden=True,  # described in the text above the options
         ),
     ],
-    question: Annotated[str | None, typer.Option("--question", "-q", help="What to find out (needs an LLM).")] = None,
+    question: Annotated[
+        str | None, typer.Option("--question", "-q", metavar="TEXT", help="What to find out (needs an LLM).")
+    ] = None,
     answer_format: Annotated[
         str | None,
         typer.Option(
@@ -93,10 +96,10 @@ def analyse(
     work_dir: WorkDirOpt = None,
     timeout: TimeoutOpt = None,
     last_n_messages: Annotated[
-        int | None, typer.Option("--last-n-messages", help="How many recent messages to scan for code.")
+        int | None, typer.Option("--last-n-messages", metavar="N", help="How many recent messages to scan for code.")
     ] = None,
     max_turns: Annotated[
-        int | None, typer.Option("--max-turns", help="Most executor replies before the session stops.")
+        int | None, typer.Option("--max-turns", metavar="N", help="Most executor replies before the session stops.")
     ] = None,
     docker: DockerOpt = None,
     no_pull: NoPullOpt = False,
@@ -127,6 +130,10 @@ def analyse(
 ) -> None:
     """Analyse FILE: the assistant writes code, autorun runs it and sends back the output.
 
+    FILE is a CSV, TSV, JSON, JSON Lines, Parquet or Excel file (text formats may be
+    compressed). The offline builtin analyst runs unless $OPENAI_API_KEY is set or
+    --model names an LLM. Also spelled `autorun analyze`.
+
     With several files (or --jobs), each file gets its own session, work subdirectory
     <work dir>/<file stem>, transcript and report (--report NAME, default report.html),
     with a live view on stderr and a final table; the exit code is 0 only when every
@@ -135,6 +142,15 @@ def analyse(
 
     Exit codes: 0 success, 1 unsuccessful session, 2 usage/config/input error,
     3 model error, 4 executor error, 130 interrupted, 143 terminated.
+
+    Examples:
+
+    \b
+      autorun analyse sales.csv
+      autorun analyse sales.csv -q "Which region grew fastest?" --model gpt-4o-mini
+      autorun analyse sales.csv --docker python:3.11-slim --report report.html
+      autorun analyse sales.csv --json | jq -c 'select(.event=="execution_result")'
+      autorun analyse data/*.csv --jobs 4
     """
     from autorun.analyse import AnalyseRequest, require_file_argument
     from autorun.analyse import analyse as run_analysis
@@ -164,7 +180,8 @@ def analyse(
 
     def run() -> int:
         from autorun.batch.child import for_batch, stop_with_parent
-        from autorun.cli.export import ReportOnEnd
+        from autorun.cli.export import ReportOnEnd, report_after_failure
+        from autorun.session.origin import session_origin
 
         stop_with_parent(os.environ)
         loaded = load(config, flags)
@@ -179,14 +196,20 @@ def analyse(
         reporter = ReportOnEnd(report)
         display = for_batch(make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ), os.environ)
         try:
-            human = terminal_human(loaded.config.session.human_input_mode)
-            outcome = run_analysis(request, reporter.wrap(display), human=human)
-        finally:
+            asks, origin = session_origin(loaded, "analyse")
+            outcome = run_analysis(request, reporter.wrap(display), human=terminal_human(asks), origin=origin)
+        except BaseException:
             display.close()
-            reporter.write(announce=mode != "json")
+            report_after_failure(reporter, announce=mode != "json")
+            raise
+        display.close()
+        reporter.write(announce=mode != "json")
         return outcome.exit_code
 
     raise typer.Exit(guarded(debug, run))
+
+
+app.command("analyze", hidden=True, help=analyse.__doc__)(analyse)  # the US spelling, as an alias
 
 
 def _batch(

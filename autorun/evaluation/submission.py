@@ -14,25 +14,21 @@ from typing import Any
 
 from autorun.errors import ConfigError
 from autorun.evaluation.questions import Question
-from autorun.transcripts.store import read_transcript
+from autorun.events import MessageEvent
+from autorun.record.reader import read_transcript
 
 SUBMISSION_NAME = "submission.jsonl"
 
 
 def reasoning_trace(transcript: Path | None) -> str:
     """The assistant's messages of the session, in order (its code included), or "" without a transcript."""
-    if transcript is None or not transcript.is_file():
+    if transcript is None:
         return ""
     try:
-        records = read_transcript(transcript)
+        messages = read_transcript(transcript).of(MessageEvent)
     except ConfigError:
         return ""
-    messages = [
-        str(r.get("content", ""))
-        for r in records
-        if r.get("event") == "message" and r.get("role") == "assistant" and r.get("content")
-    ]
-    return "\n\n".join(messages)
+    return "\n\n".join(m.content for m in messages if m.role == "assistant" and m.content)
 
 
 def write_submission(out: Path, questions: Sequence[Question], results: Mapping[str, Mapping[str, Any]]) -> Path:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autorun.events import HtmlOutput
 from autorun.kernel.connection import (
     KERNEL_MAIN,
     PORT_KEYS,
@@ -68,6 +69,7 @@ class KernelOutcome:
     timed_out: bool = False
     state_lost: bool = False
     figures: tuple[str, ...] = ()
+    html: tuple[HtmlOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -418,4 +420,5 @@ class KernelDriver:
             timed_out=timed_out,
             state_lost=state_lost,
             figures=tuple(figures),
+            html=tuple(out.html),
         )

@@ -216,7 +216,7 @@ def build_model(
     if name.startswith(REPLAY_PREFIX):
         from autorun.models.replay import ReplayModel
 
-        return ReplayModel(Path(name[len(REPLAY_PREFIX) :]).expanduser())
+        return ReplayModel(replay_transcript(config, env))
     if uses_llm(config, env):
         return build_llm(config, env=env, on_notice=on_notice)
     require_data_for_builtin(config, data, env)
@@ -231,6 +231,25 @@ def build_model(
     return BuiltinAnalyst(
         data[0].info, data[0].seen_as, work_dir=work_dir, session_id=session_id, stateful=stateful or never_stateful
     )
+
+
+def replay_transcript(config: Config, env: Mapping[str, str]) -> Path:
+    """The transcript ``--model replay:PATH`` names, when autorun recorded it in its state dir; else ConfigError.
+
+    A replay runs the transcript's code again, so it must be one no block could have written:
+    any file outside the record (a work dir above all) may be a forgery planted by code.
+    """
+    from autorun.record.state import WORKDIRS, is_recorded_transcript, state_root
+
+    path = Path(config.model.name[len(REPLAY_PREFIX) :]).expanduser()
+    if not is_recorded_transcript(path, env):
+        where = state_root(env) / WORKDIRS
+        raise ConfigError(
+            f"--model replay: runs the code of a recorded session again, so it takes only a transcript autorun "
+            f"recorded in {where}/<work dir>/sessions/, out of the code's reach; {path} is not one "
+            "(code run in a session could have written it)"
+        )
+    return path
 
 
 def never_stateful() -> bool:

@@ -26,6 +26,7 @@ from autorun.executors.base import Executor
 from autorun.models.base import Model
 from autorun.render.sinks import Fanout
 from autorun.session.components import (
+    REPLAY_PREFIX,
     DataInput,
     build_executor,
     build_model,
@@ -33,15 +34,18 @@ from autorun.session.components import (
     large_file_warning,
     limits_summary,
     prepared_llm,
+    replay_transcript,
     require_data_for_builtin,
     session_settings,
     system_message,
 )
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
+from autorun.session.origin import Origin
+from autorun.snapshots import Snapshots, snapshot_folder
 
-# Where autorun writes in the work dir from the host: transcripts, and the Docker data mounts.
-WRITTEN_PATHS = (".autorun", ".autorun/sessions", "data")
+# Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
+WRITTEN_PATHS = (".autorun", "data")
 
 
 def mount_points(executor_name: str, data: Sequence[DataInput], context: Sequence[str] = ()) -> list[str]:
@@ -169,6 +173,7 @@ def open_session(
     interruptible_blocks: bool = False,
     context_files: Sequence[Path] = (),
     extract_answers: Callable[[str], dict[str, str]] | None = None,
+    origin: Origin | None = None,
 ) -> Iterator[OpenedSession]:
     """Open a session on the data ``files``; every event goes to ``display`` and the transcript.
 
@@ -178,23 +183,27 @@ def open_session(
     ``sheet`` names the sheet to read in workbooks; ``notices`` are shown right after the session
     starts. ``context_files`` are further files the code may read (documents, lookup tables): exposed
     read-only and listed to the model, never inspected. ``extract_answers`` reads the answers off the
-    final message for ``session_end`` (an answer format). Raises ConfigError, InputFileError,
-    ModelError or ExecutorError when the session cannot be opened; the transcript is complete up to
-    the failure in every case, and the executor is closed and the sinks closed on the way out.
+    final message for ``session_end`` (an answer format). ``origin`` says where the settings came
+    from (header, transcript). Raises ConfigError, InputFileError, ModelError or ExecutorError when
+    the session cannot be opened; the transcript is complete up to the failure in every case, and
+    the executor is closed and the sinks closed on the way out.
     """
     from autorun.config.show import redacted_config_dict
+    from autorun.record.state import new_session
     from autorun.redact import Redactor, redacting_model, redacting_sink
     from autorun.secrets import known_secrets
-    from autorun.transcripts.store import TranscriptWriter, new_transcript_path
+    from autorun.transcripts.store import TranscriptWriter
 
     env = dict(os.environ if env is None else env)
     paths = check_inputs(files, sheet)
     context = check_context_files(context_files)
     require_data_for_builtin(config, paths, env)
+    if config.model.name.startswith(REPLAY_PREFIX):
+        replay_transcript(config, env)  # refused before anything starts
     session_id = session_id or new_session_id()
     work_dir = work_dir_of(config)
     check_work_dir_links(work_dir)
-    transcript_path = new_transcript_path(work_dir, session_id, datetime.now())
+    transcript_path = new_session(work_dir, session_id, datetime.now(), env).transcript
     transcript = TranscriptWriter(transcript_path)
     redactor = Redactor(known_secrets(env, config.model.api_key_env))
     sink = redacting_sink(Fanout(display, transcript), redactor)
@@ -241,6 +250,8 @@ def open_session(
                     transcript=str(transcript_path),
                     config=redacted_config_dict(config),
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+                    approval=origin.approval if origin else "",
+                    config_files=origin.config_files if origin else (),
                 )
             )
             if choice.warning:
@@ -262,7 +273,9 @@ def open_session(
                 transcript=str(transcript_path),
                 interruptible_blocks=interruptible_blocks,
                 artifacts=ArtifactWatcher(
-                    work_dir, ignore=mount_points(executor.name, exposed, [seen for seen, _ in context_seen])
+                    work_dir,
+                    ignore=mount_points(executor.name, exposed, [seen for seen, _ in context_seen]),
+                    keep=Snapshots(snapshot_folder(transcript_path)).keep,
                 ),
                 extract_answers=extract_answers,
             )

@@ -33,6 +33,7 @@ from autorun.executors.base import ExecResult, Executor, Interruptible, format_r
 from autorun.executors.files import script_path
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
+from autorun.prompts import edited_note, with_not_run_note
 from autorun.render.common import without_keyword
 from autorun.session.human_input import HumanInput
 
@@ -130,6 +131,7 @@ class Session:
         self.stats = SessionStats()
         self.conversation = _Conversation()
         self._block_counter = 0
+        self._not_run = False  # the person stopped the last blocks: their next words say so
         if system_message:
             self.conversation.messages.append(Message("system", system_message))
 
@@ -168,8 +170,12 @@ class Session:
         """One chat exchange: send ``text``, loop until the session would end; (status, reason, final).
 
         Unlike :meth:`run` it reports no ``session_end`` and lets KeyboardInterrupt through
-        (a partial reply is recorded first); :meth:`finish` ends the session.
+        (a partial reply is recorded first); :meth:`finish` ends the session. The status is
+        ``stopped`` when the person chose not to run the code: the turn is theirs again.
         """
+        if self._not_run:
+            self._not_run = False
+            text = with_not_run_note(text)
         self._add_user_message(text)
         return self._loop()
 
@@ -204,7 +210,7 @@ class Session:
                 transcript=self.transcript,
                 usage=self.stats.usage(),
                 cost_usd=self._cost(),
-                final_message=final,
+                final_message=without_keyword(final, self.settings.termination_keyword),
                 peak_memory_bytes=self.executor.peak_memory(),
                 answers=self._answers(final),
             )
@@ -224,7 +230,7 @@ class Session:
             text = self._assistant_turn()
             ending = None
             if keyword in text:
-                ending = ("terminated", f"the assistant replied {keyword}")
+                ending = ("terminated", "the assistant said it was done")
             elif auto_replies >= self.settings.max_consecutive_auto_reply:
                 ending = ("max_turns", f"reached max_consecutive_auto_reply ({auto_replies})")
             if ending is not None:
@@ -235,7 +241,10 @@ class Session:
                 auto_replies = 0
                 self._add_user_message(more)
                 continue
-            self._add_user_message(self._executor_reply(text))
+            reply = self._executor_reply(text)
+            if reply is None:
+                return "stopped", "the user did not run the code", text
+            self._add_user_message(reply)
             auto_replies += 1
 
     def _assistant_turn(self) -> str:
@@ -302,7 +311,9 @@ class Session:
                 return position, blocks
         return None
 
-    def _executor_reply(self, assistant_text: str) -> str:
+    def _executor_reply(self, assistant_text: str) -> str | None:
+        """The next user message: the blocks' result, the person's reply, or None when the
+        person stopped the blocks and has the turn (the chat's prompt)."""
         keyword = self.settings.termination_keyword
         selected = self._select_blocks()
         if selected is None:
@@ -315,17 +326,32 @@ class Session:
             for block in blocks:
                 self._announce(block, will_run=False)
             return EXECUTION_DISABLED.format(keyword=keyword)
-        if self.human is not None:
-            approval = self.human.approve(blocks)
-            if approval.action in ("reply", "skip"):
-                for block in blocks:
-                    self._announce(block, will_run=False)
-            if approval.action == "reply":
-                return approval.text
-            if approval.action == "skip":
-                return approval.text or "The user chose not to run this code."
-            blocks = list(approval.blocks) or blocks
-        return self._run_blocks(blocks)
+        if self.human is None:
+            return self._run_blocks(blocks)
+        approval = self.human.approve(blocks)
+        if approval.action == "run":
+            approved = list(approval.blocks) or blocks
+            return self._run_blocks(approved) + self._edit_notes(blocks, approved)
+        for block in blocks:
+            self._announce(block, will_run=False)
+        if approval.action == "reply":
+            return approval.text
+        numbers = ", ".join(str(block.index) for block in blocks)
+        self.sink.handle(Notice(text=f"not run: block{'s' if len(blocks) > 1 else ''} {numbers}"))
+        if approval.action == "skip":
+            return with_not_run_note(approval.text)
+        self._not_run = True
+        return None
+
+    @staticmethod
+    def _edit_notes(proposed: Sequence[CodeBlock], ran: Sequence[CodeBlock]) -> str:
+        """What the model is told of blocks the person edited: that they did, and the code that ran."""
+        notes = [
+            edited_note(new.language, new.index, new.code)
+            for old, new in zip(proposed, ran, strict=False)
+            if new.code != old.code
+        ]
+        return "".join("\n" + note for note in notes)
 
     def _announce_unrun(self, text: str) -> None:
         """Show the blocks of a message that will not run, so no code goes unseen."""
@@ -402,6 +428,7 @@ class Session:
                 timed_out=result.timed_out,
                 output=cap_output(result.output, KEPT_OUTPUT_CHARS),
                 artifacts=tuple(artifacts),
+                html=result.html,
             )
         )
         return result, artifacts

@@ -47,7 +47,7 @@ PROBES: list[Probe] = [
         ("fs.replace_input", "overwrite the input data file"),
         ("fs.filename_escape", "`# filename:` pointing outside the work dir (../, absolute, via a symlink)"),
         ("fs.symlink_script", "plant a symlink where autorun writes the next block's code file"),
-        ("fs.symlink_transcripts", "turn the work dir's transcript folder into a symlink to a host dir"),
+        ("fs.symlink_transcripts", "turn the work dir's .autorun/sessions and data/ into symlinks to a host dir"),
     ),
     *_group(
         "Network",
@@ -90,6 +90,24 @@ PROBES: list[Probe] = [
         ("out.invalid_utf8", "invalid UTF-8"),
         ("out.escapes_output", "terminal escapes in code output (clear, cursor, OSC 52, OSC 8, title)"),
         ("out.escapes_model", "terminal escapes in the model's text"),
+        (
+            "out.escapes_export",
+            "escapes (OSC 0/52, CSI 2J), raw HTML and javascript: links in the model's text, output and "
+            "file names, exported as md, ipynb and html",
+        ),
+        (
+            "out.html_report",
+            "<script>, onerror= and <style> displayed as HTML or printed by a block, in the HTML report",
+        ),
+    ),
+    *_group(
+        "The session record",
+        ("record.own_transcript", "a block truncates, replaces, rewrites or deletes its own transcript"),
+        ("record.earlier_transcript", "a block rewrites an earlier session's transcript (then `autorun replay` it)"),
+        ("record.planted_config", "a block plants autorun.yaml (`executor: {type: local}`) for the next run there"),
+        ("record.forged_replay", "a block writes a transcript for `--model replay:` to run"),
+        ("record.fifo", "a FIFO planted as a transcript, given to replay, results and export"),
+        ("record.dev_zero", "a symlink to /dev/zero planted as a transcript, given to replay, results and export"),
     ),
     *_group(
         "Signals and infrastructure",

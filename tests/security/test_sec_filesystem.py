@@ -6,7 +6,7 @@ import hashlib
 import textwrap
 from pathlib import Path
 
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, transcripts
 from tests.security.harness import check_common, replies_for, run_probe
 from tests.security.probes import record
 
@@ -140,9 +140,18 @@ def test_symlinks_planted_for_the_next_session(executor: str, tmp_path: Path) ->
     again = replies_for(["print('second session')"])
     second = run_probe(executor, tmp_path, again, session_id=f"second{tmp_path.name[-6:]}")
     assert list(host_dir.iterdir()) == [], "a later session wrote through a planted symlink"
-    assert second.exit_code == 2 and second.error is not None
-    assert "symlink" in str(second.error)
-    record("fs.symlink_transcripts", executor, "blocked", "a later session refuses a work dir with such symlinks")
+    if (first.work_dir / "data").is_symlink():
+        assert second.exit_code == 2 and second.error is not None
+        assert "symlink" in str(second.error)
+    else:  # Docker's data/ is the mount point of the data files: the block could not replace it
+        check_common(second)
+        assert transcripts(second.work_dir, second.env), "the later session was recorded in the state dir"
+    record(
+        "fs.symlink_transcripts",
+        executor,
+        "blocked",
+        "transcripts are in the state dir, not the work dir; a later session refuses a planted data/ or .autorun link",
+    )
 
 
 def test_filename_line_pointing_outside(executor: str, tmp_path: Path) -> None:
