@@ -21,9 +21,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from autorun.record.state import STATE_DIR_ENV
 from tests import test_batch
 from tests.cluster_fixtures import TestCluster, ancestors, distributed_or_skip, hiding_or_skip, running_cluster
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, assistant_message, autorun_cmd, stored_transcript, transcripts
 from tests.eval_sets import (
     EVAL_CONFIG,
     ScriptedRun,
@@ -100,13 +101,20 @@ def nothing_left(cluster: TestCluster) -> None:
     wait_until(lambda: cluster.leftovers() == [], "no session process is left on the workers", timeout=60)
 
 
+def client_side(tmp_path: Path, clean_env: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    """The client's folder (data, work dirs, and its session record: worker-b sees none of it) and environment."""
+    folder = tmp_path / "client"
+    folder.mkdir()
+    return folder, {**clean_env, STATE_DIR_ENV: str(folder / "state")}
+
+
 def records(path: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
 def test_twelve_files_over_two_workers_one_killed_mid_batch(tmp_path: Path, clean_env: dict[str, str]) -> None:
     hiding_or_skip()
-    client_dir = tmp_path / "client"
+    client_dir, env = client_side(tmp_path, clean_env)
     files = scaled_files(client_dir / "data", 12)
     work = client_dir / "work"
     with running_cluster(tmp_path / "cluster", clean_env) as cluster:
@@ -116,7 +124,7 @@ def test_twelve_files_over_two_workers_one_killed_mid_batch(tmp_path: Path, clea
         first = next(iter(files))
         assert cluster.sees("worker-a", first) and not cluster.sees("worker-b", first), "worker-b cannot see them"
         args = ["analyse", *map(str, files), "--model", "builtin", "--cluster", cluster.address]
-        client = Command([*args, "--work-dir", str(work), "--json"], clean_env)
+        client = Command([*args, "--work-dir", str(work), "--json"], env)
         try:
             finished_on_a = killed = False
             for line in client.lines():
@@ -140,10 +148,9 @@ def test_twelve_files_over_two_workers_one_killed_mid_batch(tmp_path: Path, clea
     for path, figures in files.items():
         entry = entries[path]
         transcript = Path(entry["transcript"])
-        assert transcript.is_file() and transcript.is_relative_to(client_dir), "the transcript is on the client"
-        assert len(list(transcript.parent.glob("*.jsonl"))) == 1, "one complete transcript per file, never two"
+        assert transcripts(Path(entry["work_dir"]), env) == [transcript], "one whole transcript, in the client's record"
         summary = subprocess.run(
-            autorun_cmd("results", str(transcript), "--json"), capture_output=True, text=True, env=clean_env
+            autorun_cmd("results", str(transcript), "--json"), capture_output=True, text=True, env=env
         )
         assert summary.returncode == 0 and json.loads(summary.stdout)["exit_code"] == 0, summary.stderr
         final = records(transcript)[-1]
@@ -152,6 +159,11 @@ def test_twelve_files_over_two_workers_one_killed_mid_batch(tmp_path: Path, clea
         assert (
             Path(entry["report"]).is_file() and Path(entry["work_dir"], "chart-total-revenue-by-product.png").is_file()
         )
+    page = tmp_path / "rerun.html"
+    exported = subprocess.run(
+        autorun_cmd("export", rerun[0]["transcript"], "-o", str(page)), capture_output=True, text=True, env=env
+    )
+    assert exported.returncode == 0 and page.read_text().count("data:image/png;base64,") >= 3, exported.stderr
     ends = [e for e in events if e["event"] == "session_end"]
     assert len(ends) == 12 and {e["file"] for e in ends} == {str(p) for p in files}, "one session_end per file"
     assert all(Path(e["transcript"]).is_file() and e["worker"] in ("worker-a", "worker-b") for e in ends)
@@ -159,7 +171,7 @@ def test_twelve_files_over_two_workers_one_killed_mid_batch(tmp_path: Path, clea
 
 def test_an_eval_over_two_workers_one_killed_mid_run(tmp_path: Path, clean_env: dict[str, str], marker: str) -> None:
     hiding_or_skip()
-    client_dir = tmp_path / "client"
+    client_dir, env = client_side(tmp_path, clean_env)
     qset = make_set(client_dir, 12, ["right", "wrong", "partial", "prose", "none"])
     config, out = client_dir / "eval.yaml", client_dir / "out"
     config.write_text(EVAL_CONFIG)
@@ -173,7 +185,7 @@ def test_an_eval_over_two_workers_one_killed_mid_run(tmp_path: Path, clean_env: 
         cluster.wait_for_workers(2)
         started = time.perf_counter()
         client = Command(
-            eval_command(qset, server.base_url, out, config, "--cluster", cluster.address, "--json")[3:], clean_env
+            eval_command(qset, server.base_url, out, config, "--cluster", cluster.address, "--json")[3:], env
         )
         try:
 
@@ -247,14 +259,14 @@ def test_a_malformed_cluster_address_exits_2(tmp_path: Path, clean_env: dict[str
 def test_the_scheduler_stopped_mid_batch_exits_3_keeping_what_came_back(
     tmp_path: Path, clean_env: dict[str, str]
 ) -> None:
-    client_dir = tmp_path / "client"
+    client_dir, env = client_side(tmp_path, clean_env)
     files = scaled_files(client_dir / "data", 6)
     work = client_dir / "work"
     with running_cluster(tmp_path / "cluster", clean_env) as cluster:
         cluster.start_worker("worker-a", threads=2)
         cluster.wait_for_workers(1)
         args = ["analyse", *map(str, files), "--model", "builtin", "--cluster", cluster.address, "--jobs", "2"]
-        client = Command([*args, "--work-dir", str(work), "--json"], clean_env)
+        client = Command([*args, "--work-dir", str(work), "--json"], env)
         try:
             for line in client.lines():
                 if line.endswith(": done on worker-a"):
@@ -282,18 +294,17 @@ def test_a_signal_to_the_client_stops_the_sessions_on_the_workers(
     tmp_path: Path, clean_env: dict[str, str], marker: str, signum: int, exit_code: int
 ) -> None:
     hiding_or_skip()
-    client_dir = tmp_path / "client"
+    client_dir, env = client_side(tmp_path, clean_env)
     files = scaled_files(client_dir / "data", 3)
-    replay = client_dir / "slow.jsonl"  # a file of the client's: it travels too
-    reply = {"event": "message", "role": "assistant", "content": f"Waiting.\n\n```sh\nsleep {marker}\n```\n"}
-    replay.write_text(json.dumps(reply) + "\n")
+    reply = assistant_message(f"Waiting.\n\n```sh\nsleep {marker}\n```\n")
+    replay = stored_transcript(client_dir / "recorded", [reply], env)  # in the client's record: it travels too
     work = client_dir / "work"
     with running_cluster(tmp_path / "cluster", clean_env) as cluster:
         cluster.start_worker("worker-a", sessions=1)
         cluster.start_worker("worker-b", sessions=1, hide=[client_dir])
         cluster.wait_for_workers(2)
         args = ["analyse", *map(str, files), "--model", f"replay:{replay}", "--cluster", cluster.address]
-        client = Command([*args, "--work-dir", str(work)], clean_env)
+        client = Command([*args, "--work-dir", str(work)], env)
         try:
             wait_until(lambda: len(live_pids_with(marker)) == 2, "a block sleeps on each worker")
             client.process.send_signal(signum)
@@ -303,7 +314,7 @@ def test_a_signal_to_the_client_stops_the_sessions_on_the_workers(
         assert code == exit_code, "".join(client.stderr)
         assert live_pids_with(marker) == [] and cluster.leftovers() == [], "nothing of the run is left on the workers"
     assert "interrupted" in client.stderr[-1]
-    stopped = [p for p in work.glob("*/.autorun/sessions/*.jsonl")]
+    stopped = [path for folder in work.iterdir() for path in transcripts(folder, env)]
     assert len(stopped) == 2, "the two stopped sessions' transcripts came back"
     assert all(records(path)[-1]["exit_code"] == 143 for path in stopped), "each ended by SIGTERM, whole"
 

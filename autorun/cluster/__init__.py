@@ -46,7 +46,9 @@ class Cluster:
             on_change: ChangeFn,
             env: dict[str, str] | None,
         ) -> SessionRunner:
-            return ClusterRunner(self.client, self.address, shipping, items, child_args, jobs, on_event, on_change)
+            return ClusterRunner(
+                self.client, self.address, shipping, items, child_args, jobs, on_event, on_change, env=env
+            )
 
         return make
 

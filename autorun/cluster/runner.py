@@ -94,12 +94,14 @@ class ClusterRunner:
         on_event: EventFn,
         on_change: ChangeFn,
         *,
+        env: dict[str, str] | None = None,
         grace_s: float = STOP_GRACE_S,
     ) -> None:
         self.client, self.address, self.shipping = client, address, shipping
         self.items = list(items)
         self.jobs = jobs
         self.on_event, self.on_change = on_event, on_change
+        self.env = env
         self.grace_s = grace_s
         self.run_id = uuid.uuid4().hex[:12]
         self.topic, self.control = f"autorun-status-{self.run_id}", f"autorun-control-{self.run_id}"
@@ -219,7 +221,7 @@ class ClusterRunner:
 
     def _apply(self, shipment: Shipment, result: SessionResult) -> None:
         item = shipment.item
-        back = bring_back(shipment, result)
+        back = bring_back(shipment, result, self.env)
         item.worker = result.worker
         item.attempts = max(item.attempts, 1)
         item.transcript = str(back.transcript) if back.transcript is not None else None

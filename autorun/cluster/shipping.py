@@ -18,7 +18,8 @@ from autorun import __version__
 from autorun.batch.runner import BatchItem
 from autorun.cluster.spec import Arg, InputFile, InputRef, SessionSpec
 from autorun.config.schema import ClusterConfig, Config
-from autorun.errors import ConfigError
+from autorun.datafile import check_data_file
+from autorun.errors import ConfigError, InputFileError
 from autorun.units import human_size
 
 REPLAY = "replay:"
@@ -42,8 +43,13 @@ def shipping_for(
     config: Config, env: Mapping[str, str], value_options: Collection[str], *, keep_events: bool
 ) -> Shipping:
     """A worker runs ``auto`` as the sandbox: a worker without bwrap fails the session saying so, rather
-    than running code unsandboxed on a machine nobody watches."""
+    than running code unsandboxed on a machine nobody watches. A transcript to replay must be one this
+    machine recorded (ConfigError otherwise), exactly as for a session run here."""
     from autorun.config.show import redacted_config_dict
+    from autorun.session.components import REPLAY_PREFIX, replay_transcript
+
+    if config.model.name.startswith(REPLAY_PREFIX):
+        replay_transcript(config, env)
 
     shipped = {section: body for section, body in redacted_config_dict(config).items() if section != "cluster"}
     if shipped["executor"]["type"] == "auto":
@@ -60,6 +66,7 @@ class Shipment:
     root: Path  # the folder holding the item's work dir and report, mirrored on the worker
     inputs: list[Path] = field(default_factory=list)
     shared: list[bool] = field(default_factory=list)
+    replayed: set[Path] = field(default_factory=set)  # transcripts to replay: recorded as such on the worker
     args: list[Arg] = field(default_factory=list)
     config_inputs: dict[str, InputRef] = field(default_factory=dict)
     problem: str = ""  # a file that cannot be sent: the session fails with this, unsent
@@ -70,6 +77,8 @@ class Shipment:
         target = target if target.is_absolute() else Path.cwd() / target
         if target not in self.inputs:
             self.inputs.append(target)
+        if prefix.endswith(REPLAY):
+            self.replayed.add(target)
         return InputRef(self.inputs.index(target), prefix)
 
 
@@ -112,10 +121,16 @@ def plan(item: BatchItem, child_args: Sequence[str], shipping: Shipping) -> Ship
         shipment.config_inputs["model.name"] = shipment.add(name[len(REPLAY) :], REPLAY)
     limit = shipping.cluster.max_file_size
     for path in shipment.inputs:
-        shared = _under(path, shipping.cluster.shared_dirs)
+        shared = _under(path, shipping.cluster.shared_dirs) and path not in shipment.replayed
         shipment.shared.append(shared)
         if shared:
             continue
+        if path == shipment.inputs[0]:
+            try:
+                check_data_file(path)
+            except InputFileError as exc:
+                shipment.problem = shipment.problem or str(exc)
+                continue
         try:
             size = path.stat().st_size
         except OSError as exc:
@@ -135,7 +150,9 @@ def plan(item: BatchItem, child_args: Sequence[str], shipping: Shipping) -> Ship
 def session_spec(shipment: Shipment, shipping: Shipping, *, key: str, topic: str, control: str) -> SessionSpec:
     """The spec to submit: reads the files to send now (OSError when one went away since planning)."""
     inputs = tuple(
-        InputFile(path.name, shared_path=str(path)) if shared else InputFile(path.name, data=path.read_bytes())
+        InputFile(path.name, shared_path=str(path))
+        if shared
+        else InputFile(path.name, data=path.read_bytes(), recorded=path in shipment.replayed)
         for path, shared in zip(shipment.inputs, shipment.shared, strict=True)
     )
     return SessionSpec(

@@ -19,6 +19,7 @@ class InputFile:
     name: str  # the file name the session sees
     data: bytes | None = None
     shared_path: str | None = None
+    recorded: bool = False  # a transcript to replay: the worker records it in the session's own state dir
 
 
 @dataclass(frozen=True)
@@ -74,5 +75,6 @@ class SessionResult:
     transcript_name: str | None = None
     transcript: bytes | None = None
     report: bytes | None = None
+    record_files: list[ReturnedFile] = field(default_factory=list)  # the record's folder beside the transcript
     files: list[ReturnedFile] = field(default_factory=list)
     left_behind: list[str] = field(default_factory=list)  # work-dir files over max_result_size

@@ -28,10 +28,10 @@ from typing import Any
 from autorun import __version__
 from autorun.batch.runner import BatchItem, BatchRunner
 from autorun.cluster.spec import Arg, InputFile, InputRef, ReturnedFile, SessionResult, SessionSpec
+from autorun.record.state import STATE_DIR_ENV
 
 CLIENT_LOST_S = 30.0  # a client not heard from for this long is gone: its sessions stop
 BEAT_CHECK_S = 1.0
-STATE_DIR_ENV = "AUTORUN_STATE_DIR"
 _KEPT_EVENTS = ("session_start", "session_end")
 
 
@@ -102,18 +102,28 @@ class StatusReporter:
             self.worker.log_event(self.spec.topic, message)
 
 
-def _write_inputs(folder: Path, inputs: Sequence[InputFile]) -> list[str]:
-    """Each input's path on this worker: written to ``folder/<n>/<name>``, or its shared path."""
+def _write_inputs(folder: Path, inputs: Sequence[InputFile], state: Path) -> list[str]:
+    """Each input's path on this worker: written to ``folder/<n>/<name>`` (a transcript to replay: recorded
+    in the session's state dir, the only place ``--model replay:`` takes one from), or its shared path."""
+    from datetime import datetime
+
+    from autorun.record.state import new_session
+
     paths = []
     for number, shipped in enumerate(inputs):
         if shipped.shared_path is not None:
             paths.append(shipped.shared_path)
             continue
+        if shipped.recorded:
+            target = new_session(folder / "replayed", f"replayed{number}", datetime.now(), {STATE_DIR_ENV: str(state)})
+            target.transcript.write_bytes(shipped.data or b"")
+            paths.append(str(target.transcript))
+            continue
         name = PurePath(shipped.name).name or "data"
-        target = folder / str(number) / name
-        target.parent.mkdir(parents=True)
-        target.write_bytes(shipped.data or b"")
-        paths.append(str(target))
+        path = folder / str(number) / name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(shipped.data or b"")
+        paths.append(str(path))
     return paths
 
 
@@ -197,9 +207,11 @@ def run_session(spec: SessionSpec) -> SessionResult:
 def _run_in(root: Path, spec: SessionSpec, status: StatusReporter, watch: ClientWatch) -> SessionResult:
     import yaml
 
-    paths = _write_inputs(root / "inputs", spec.inputs)
+    from autorun.snapshots import MAX_SESSION_BYTES, snapshot_folder
+
     state = root / "state"
     state.mkdir(mode=0o700)
+    paths = _write_inputs(root / "inputs", spec.inputs, state)
     mirror = root / "r"
     work, report = mirror / _plain_relative(spec.work_rel), mirror / _plain_relative(spec.report_rel)
     config = root / "config.yaml"
@@ -223,6 +235,7 @@ def _run_in(root: Path, spec: SessionSpec, status: StatusReporter, watch: Client
     end: dict[str, Any] = next((e for e in reversed(events) if e.get("event") == "session_end"), {})
     transcript = item.transcript or (str(end["transcript"]) if end.get("transcript") else None)
     inside = report.relative_to(work).as_posix() if report.is_relative_to(work) else None
+    kept, _ = collect_files(snapshot_folder(Path(transcript)), MAX_SESSION_BYTES) if transcript else ([], [])
     files, left = collect_files(work, spec.max_result_size, exclude=[inside] if inside else [])
     return SessionResult(
         worker=status.name,
@@ -237,6 +250,7 @@ def _run_in(root: Path, spec: SessionSpec, status: StatusReporter, watch: Client
         transcript_name=Path(transcript).name if transcript else None,
         transcript=_read_inside(Path(transcript).parent, Path(transcript).name) if transcript else None,
         report=_read_inside(mirror, _plain_relative(spec.report_rel).as_posix()),
+        record_files=kept,
         files=files,
         left_behind=left,
     )
