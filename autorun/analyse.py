@@ -12,8 +12,8 @@ from autorun.errors import ConfigError
 from autorun.events import Sink
 from autorun.session.factory import open_session
 from autorun.session.human_input import HumanInput
-from autorun.session.loop import SessionOutcome
 from autorun.session.origin import Origin
+from autorun.session.values import SessionOutcome
 
 
 @dataclass(frozen=True)

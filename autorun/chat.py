@@ -18,9 +18,10 @@ from autorun.errors import AutorunError, ExitCode, ModelError
 from autorun.events import CodeBlockEvent, Event, Interrupted, MessageEvent, Notice, Sink
 from autorun.prompts import typed_part
 from autorun.session.factory import OpenedSession, open_session
-from autorun.session.loop import Session, SessionOutcome, SessionTerminated
+from autorun.session.loop import Session, SessionTerminated
 from autorun.session.origin import Origin
 from autorun.session.terminal import ChatHuman, EndChat
+from autorun.session.values import SessionOutcome
 from autorun.transcripts.resume import ChatHistory, Recorded, load_history
 
 GREETING = (

@@ -115,8 +115,8 @@ def test_a_transcript_deleted_mid_session_is_an_error_and_the_report_still_writt
 ) -> None:
     from tests.conftest import assistant_message, stored_transcript
 
-    work = tmp_path / "work"
-    delete = f"import glob, os\nfor p in glob.glob({str(state_dir)!r} + '/workdirs/work-*/sessions/*.jsonl'):\n"
+    work = tmp_path / "deleting"  # its own name: the glob below must not reach other tests' sessions
+    delete = f"import glob, os\nfor p in glob.glob({str(state_dir)!r} + '/workdirs/deleting-*/sessions/*.jsonl'):\n"
     delete += "    os.remove(p)\nprint('deleted')"
     replay = stored_transcript(
         tmp_path / "recorded", [assistant_message(f"```python\n{delete}\n```"), assistant_message("TERMINATE")]

@@ -17,6 +17,8 @@ from autorun.events import HtmlOutput
 from autorun.export.html import to_html
 from autorun.export.report import build_report
 from autorun.export.tables import output_parts, safe_table
+from autorun.record.decode import decode_records
+from autorun.record.reader import Transcript
 from tests.conftest import SAMPLE, autorun_cmd
 
 PNG = base64.b64decode(
@@ -65,8 +67,26 @@ def records(work: Path, final: str = "TERMINATE") -> list[dict[str, Any]]:
     ]
 
 
+# What a test leaves out of a record, filled in as the session would have written it.
+_RECORDED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "session_start": {"data_file": None, "transcript": None},
+    "message": {"name": "m", "turn": 1},
+    "code_block": {"turn": 1},
+    "execution_result": {"language": "python", "timed_out": False},
+    "session_end": dict.fromkeys(("turns", "blocks_run", "blocks_ok", "blocks_failed"), 0)
+    | {"duration_s": 1.0, "model": "m", "executor": "local", "work_dir": ".", "transcript": None},
+}
+
+
+def transcript_of(recs: list[dict[str, Any]]) -> Transcript:
+    """The records as a transcript read back, each completed with the fields a test need not spell."""
+    path = Path("t.jsonl")
+    full = [(n, _RECORDED_DEFAULTS.get(r["event"], {}) | r) for n, r in enumerate(recs, start=1)]
+    return Transcript(path, tuple(decode_records(full, path)))
+
+
 def page_of(work: Path, recs: list[dict[str, Any]]) -> tuple[str, Any]:
-    page = to_html(build_report(recs))
+    page = to_html(build_report(transcript_of(recs)))
     return page, html5lib.parse(page, namespaceHTMLElements=False)
 
 
@@ -140,7 +160,7 @@ def test_a_chats_final_answer_is_its_last_assistant_message(tmp_path: Path) -> N
         {"event": "message", "role": "user", "content": "and by month?"},
         {"event": "message", "role": "assistant", "content": "By month: March leads with 36,200."},
     ]
-    report = build_report(recs)
+    report = build_report(transcript_of(recs))
     assert report.final_answer == "By month: March leads with 36,200."
 
 

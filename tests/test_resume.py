@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLE, run_autorun
+from tests.conftest import SAMPLE, run_autorun, transcripts
 from tests.fake_openai_server import FakeOpenAIServer
 
 MODEL = "fake-analyst"
@@ -37,7 +37,7 @@ def test_the_printed_hint_resumes_with_the_same_model_and_work_dir(tmp_path: Pat
             ["chat", str(SAMPLE), "--config", "c.yaml", "--work-dir", "ws2"], here, clean_env, "hello\n/exit\n"
         )
         assert first.returncode == 0, first.stderr
-        (transcript,) = (here / "ws2" / ".autorun" / "sessions").glob("*.jsonl")
+        (transcript,) = transcripts(here / "ws2", clean_env)
         start = session_start(transcript)
         assert start["model"] == MODEL and start["work_dir"] == str(here / "ws2")
         assert start["config"]["model"]["base_url"] == server.base_url and start["executor"]
@@ -61,7 +61,7 @@ def test_the_printed_hint_resumes_with_the_same_model_and_work_dir(tmp_path: Pat
         request = server.chat_requests[1]["body"]
         assert request["model"] == MODEL
         assert [m["content"] for m in request["messages"] if m["role"] == "user"][-2:] == ["hello", "again"]
-        newest = max((here / "ws2" / ".autorun" / "sessions").glob("*.jsonl"))
+        newest = transcripts(here / "ws2", clean_env)[-1]
         assert newest != transcript and session_start(newest)["work_dir"] == str(here / "ws2")
         assert not (elsewhere / "coding_workspace").exists()
     finally:
@@ -76,7 +76,7 @@ def test_a_bare_resume_says_what_differs(tmp_path: Path, clean_env: dict[str, st
         assert first.returncode == 0, first.stderr
     finally:
         server.stop()
-    (transcript,) = (tmp_path / "ws" / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(tmp_path / "ws", clean_env)
     (tmp_path / "other").mkdir()
     bare = run_autorun(
         ["chat", "--resume", str(transcript), "--model", "builtin"], tmp_path / "other", clean_env, "/exit\n"

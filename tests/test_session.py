@@ -10,7 +10,8 @@ from autorun.executors.local import LocalExecutor
 from autorun.executors.none import NoExecutor
 from autorun.prompts import NOT_RUN_NOTE
 from autorun.session.human_input import Approval
-from autorun.session.loop import Session, SessionSettings
+from autorun.session.loop import Session
+from autorun.session.values import SessionSettings
 from tests.scripted import RecordingSink, ScriptedModel
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from autorun.export import export_transcript
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, transcripts
 
 
 def analyse(data: Path, work: Path, env: dict[str, str]) -> None:
@@ -43,9 +43,9 @@ def test_two_same_schema_runs_each_keep_their_charts(tmp_path: Path, clean_env: 
     analyse(north, work, clean_env)
     analyse(south, work, clean_env)
 
-    transcripts = sorted((work / ".autorun" / "sessions").glob("*.jsonl"))
-    first = next(t for t in transcripts if str(north) in t.read_text().splitlines()[0])
-    second = next(t for t in transcripts if t != first)
+    recorded = transcripts(work, clean_env)
+    first = next(t for t in recorded if str(north) in t.read_text().splitlines()[0])
+    second = next(t for t in recorded if t != first)
     kept, later = charts_of(first), charts_of(second)
     assert kept.keys() == later.keys() and len(kept) == 3, "the same chart names, written twice"
     assert all(kept[name] != later[name] for name in kept), "the second run drew other charts over them"

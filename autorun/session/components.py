@@ -11,7 +11,7 @@ from autorun.config.schema import Config
 from autorun.errors import ConfigError, ExecutorError, ModelError
 from autorun.executors.base import Executor
 from autorun.models.base import Model
-from autorun.session.loop import SessionSettings
+from autorun.session.values import SessionSettings
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo

@@ -36,6 +36,7 @@ from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
 from autorun.prompts import edited_note, with_not_run_note
 from autorun.render.common import without_keyword
 from autorun.session.human_input import HumanInput
+from autorun.session.values import SessionOutcome, SessionSettings, SessionStats
 
 NUDGE = (
     "No code block was found in your last message. If the task is complete, reply {keyword}. "
@@ -51,44 +52,6 @@ INTERRUPTED_BLOCK_NOTE = "interrupted by the user (Ctrl-C)"
 
 class SessionTerminated(BaseException):
     """Raised (from a SIGTERM handler) to end a session the way Ctrl-C does."""
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    last_n_messages: int = 3
-    max_consecutive_auto_reply: int = 10
-    termination_keyword: str = "TERMINATE"
-    output_limit: int = 32_000
-
-
-@dataclass
-class SessionStats:
-    turns: int = 0
-    blocks_run: int = 0
-    blocks_ok: int = 0
-    blocks_failed: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    usage_known: bool = False
-    last_exit_code: int | None = None
-
-    def usage(self) -> dict[str, int] | None:
-        if not self.usage_known:
-            return None
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-        }
-
-
-@dataclass(frozen=True)
-class SessionOutcome:
-    status: str
-    exit_code: int
-    reason: str
-    final_message: str
-    stats: SessionStats
 
 
 @dataclass
