@@ -28,14 +28,18 @@ CAP_SYS_ADMIN = 21
 _DASK = Path(sys.executable).with_name("dask")
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip loudly; in CI (CI set) fail instead: these tests must run there."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set, so this is a failure. {reason}")
+    pytest.skip(reason)
+
+
 def distributed_or_skip() -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        reason = "CLUSTER TESTS NOT RUN: distributed is not installed (pip install -e '.[cluster]')"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set, so this is a failure. {reason}")
-        pytest.skip(reason)
+        skip_or_fail("CLUSTER TESTS NOT RUN: distributed is not installed (pip install -e '.[cluster]')")
 
 
 def can_hide_folders() -> str | None:
@@ -50,25 +54,15 @@ def can_hide_folders() -> str | None:
 
 def hiding_or_skip() -> None:
     problem = can_hide_folders()
-    if problem is None:
-        return
-    reason = f"CLUSTER TESTS WITH A WORKER THAT CANNOT SEE THE CLIENT'S FILES NOT RUN: {problem}"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set, so this is a failure. {reason}")
-    pytest.skip(reason)
+    if problem is not None:
+        skip_or_fail(f"CLUSTER TESTS WITH A WORKER THAT CANNOT SEE THE CLIENT'S FILES NOT RUN: {problem}")
 
 
-def pids_with(marker: str, leave_out: Sequence[int] = ()) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in leave_out or int(entry) == os.getpid():
-            continue
-        try:
-            if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                found.append(int(entry))
-        except OSError:
-            continue
-    return found
+def pids_with(marker: str) -> list[int]:
+    """Live processes whose command line holds ``marker`` (this one left out)."""
+    from tests.test_batch import live_pids_with
+
+    return [pid for pid in live_pids_with(marker) if pid != os.getpid()]
 
 
 def parent_of(pid: int) -> int | None:

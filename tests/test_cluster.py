@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -345,3 +346,37 @@ def test_a_worker_without_bwrap_or_docker_says_so_in_the_sessions_reason(
         assert all(e["status"] == "failed" and e["exit_code"] == 4 and e["worker"] == "bare" for e in entries)
         needed = "bubblewrap is not installed" if kind == "sandbox" else "No Docker engine is running"
         assert all(e["reason"].startswith("on bare: ") and needed in e["reason"] for e in entries), entries
+
+
+def spans(out: Path) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each worker's sessions as (start, end), from their transcripts' own time stamps."""
+    found: dict[str, list[tuple[datetime, datetime]]] = {}
+    for result in read_results_file(out).values():
+        stamps = {r["event"]: datetime.fromisoformat(r["ts"]) for r in records(out / result["transcript"])}
+        found.setdefault(result["worker"], []).append((stamps["session_start"], stamps["session_end"]))
+    return found
+
+
+def overlapping(pairs: list[tuple[datetime, datetime]]) -> bool:
+    return any(a[0] < b[1] and b[0] < a[1] for a in pairs for b in pairs if a is not b)
+
+
+def test_the_autorun_resource_bounds_each_worker_and_jobs_bounds_the_run(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    client_dir, env = client_side(tmp_path, clean_env)
+    qset = make_set(client_dir, 6, ["right"])
+    config = client_dir / "eval.yaml"
+    config.write_text(EVAL_CONFIG)
+    routes = [{**route, "steps": route["steps"] * 2} for route in script(qset.questions)]  # asked twice: two runs
+    with running_cluster(tmp_path / "cluster", clean_env) as cluster, FakeOpenAIServer(routes=routes) as server:
+        cluster.start_worker("worker-a", threads=3, sessions=1)  # three threads, but one session at a time
+        cluster.start_worker("worker-b", threads=3, sessions=1)
+        cluster.wait_for_workers(2)
+        for out, more in ((client_dir / "free", []), (client_dir / "one", ["--jobs", "1"])):
+            command = eval_command(qset, server.base_url, out, config, "--cluster", cluster.address, *more)
+            run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+            assert run.returncode == 0, run.stderr
+    free, one = spans(client_dir / "free"), spans(client_dir / "one")
+    assert sum(map(len, free.values())) == 6 and not any(overlapping(s) for s in free.values()), "K=1 per worker"
+    assert not overlapping([span for worker in one.values() for span in worker]), "--jobs 1: one at a time"

@@ -27,6 +27,7 @@ from autorun.errors import ConfigError
 from autorun.record.state import STATE_DIR_ENV
 from autorun.units import human_size
 from tests import test_batch
+from tests.cluster_fixtures import distributed_or_skip
 from tests.conftest import SAMPLE, assistant_message, stored_transcript, transcripts
 
 marker = test_batch.marker
@@ -273,3 +274,28 @@ def test_the_child_gets_the_workers_environment_the_named_variables_and_its_own_
     spec = SessionSpec(**{**spec.__dict__, "env": {"SENT": "yes"}})
     env = _child_env(spec, tmp_path / "state")
     assert env["SENT"] == "yes" and env[STATE_DIR_ENV] == str(tmp_path / "state") and env["PATH"] == os.environ["PATH"]
+
+
+def test_a_worker_with_another_autorun_version_refuses_the_session(tmp_path: Path) -> None:
+    from autorun import __version__
+    from autorun.cluster.worker import version_problem
+
+    spec = eval_like_spec(tmp_path, Config(), {})
+    assert version_problem(spec, "w1") == ""
+    other = SessionSpec(**{**spec.__dict__, "version": "0.0.1"})
+    assert version_problem(other, "w1") == (
+        f"worker w1 has autorun {__version__}, the client 0.0.1: install the same version on both"
+    )
+
+
+def test_why_a_task_failed_says_what_to_do() -> None:
+    distributed_or_skip()
+    from distributed import KilledWorker
+
+    from autorun.cluster.runner import failure_reason
+
+    died = failure_reason(KilledWorker("key", object(), 3))  # type: ignore[arg-type]
+    assert died == "every worker that ran it died under it (4 tries); it may need more memory than a worker has"
+    missing = failure_reason(ModuleNotFoundError("No module named 'autorun'"))
+    assert missing.endswith(": install autorun[cluster] on every worker")
+    assert failure_reason(OSError("disk full")) == "the task failed on the cluster: OSError: disk full"

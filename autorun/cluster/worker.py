@@ -186,15 +186,21 @@ def _child_env(spec: SessionSpec, state: Path) -> dict[str, str]:
     return {**os.environ, **spec.env, STATE_DIR_ENV: str(state)}
 
 
+def version_problem(spec: SessionSpec, name: str) -> str:
+    """Why this worker refuses ``spec`` (another autorun version may not read its arguments alike), or ""."""
+    if spec.version == __version__:
+        return ""
+    return f"worker {name} has autorun {__version__}, the client {spec.version}: install the same version on both"
+
+
 def run_session(spec: SessionSpec) -> SessionResult:
     """Run ``spec``'s session on this worker and return what it left (the Dask task)."""
     from distributed import Variable, get_client, get_worker
 
     worker = get_worker()
     name, attempt = worker_name(worker), uuid.uuid4().hex[:12]
-    if spec.version != __version__:
-        reason = f"worker {name} has autorun {__version__}, the client {spec.version}: install the same version on both"
-        return SessionResult(name, attempt, "failed", None, reason)
+    if version_problem(spec, name):
+        return SessionResult(name, attempt, "failed", None, version_problem(spec, name))
     watch = ClientWatch(Variable(spec.control, client=get_client()))
     root = Path(tempfile.mkdtemp(prefix="autorun-session-", dir=getattr(worker, "local_directory", None)))
     try:
