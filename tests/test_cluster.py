@@ -380,3 +380,26 @@ def test_the_autorun_resource_bounds_each_worker_and_jobs_bounds_the_run(
     free, one = spans(client_dir / "free"), spans(client_dir / "one")
     assert sum(map(len, free.values())) == 6 and not any(overlapping(s) for s in free.values()), "K=1 per worker"
     assert not overlapping([span for worker in one.values() for span in worker]), "--jobs 1: one at a time"
+
+
+def test_a_client_killed_outright_leaves_no_session_running_on_the_workers(
+    tmp_path: Path, clean_env: dict[str, str], marker: str
+) -> None:
+    client_dir, env = client_side(tmp_path, clean_env)
+    files = scaled_files(client_dir / "data", 2)
+    replay = stored_transcript(client_dir / "recorded", [assistant_message(f"```sh\nsleep {marker}\n```\n")], env)
+    with running_cluster(tmp_path / "cluster", clean_env) as cluster:
+        cluster.start_worker("worker-a")
+        cluster.wait_for_workers(1)
+        args = ["analyse", *map(str, files), "--model", f"replay:{replay}", "--cluster", cluster.address]
+        client = Command([*args, "--work-dir", str(client_dir / "work"), "--local"], env)
+        try:
+            wait_until(lambda: len(live_pids_with(marker)) == 2, "a block sleeps in each session")
+            client.process.kill()  # no chance to say stop: the sessions' watch notices the silence
+            client.process.wait()
+            started = time.monotonic()
+            wait_until(lambda: live_pids_with(marker) == [], "the sessions stopped by themselves", timeout=90)
+        finally:
+            client.kill()
+        assert time.monotonic() - started < 60 and cluster.processes["worker-a"].poll() is None, "the worker lives on"
+        nothing_left(cluster)
