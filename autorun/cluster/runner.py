@@ -30,6 +30,7 @@ from autorun.cluster.shipping import Shipment, Shipping, plan, session_spec
 from autorun.cluster.spec import SessionResult
 from autorun.cluster.worker import run_session
 from autorun.errors import ClusterError
+from autorun.render.common import safe
 
 BEAT_S = 2.0
 CAPACITY_REFRESH_S = 5.0
@@ -196,7 +197,7 @@ class ClusterRunner:
         if attempt not in seen:
             seen.append(attempt)
             item.attempts += 1
-            item.worker = str(message.get("name") or message.get("worker"))
+            item.worker = safe(message.get("name") or message.get("worker"))  # shown on the terminal
             item.block = item.blocks_ok = item.blocks_failed = 0
             item.started = time.monotonic()
         item.state = "running"
@@ -222,7 +223,7 @@ class ClusterRunner:
     def _apply(self, shipment: Shipment, result: SessionResult) -> None:
         item = shipment.item
         back = bring_back(shipment, result, self.env)
-        item.worker = result.worker
+        item.worker = safe(result.worker)
         item.attempts = max(item.attempts, 1)
         item.transcript = str(back.transcript) if back.transcript is not None else None
         for event in result.events:
@@ -233,7 +234,7 @@ class ClusterRunner:
             state = "failed"
         if back.problems:
             reason = "; ".join([reason, *back.problems]) if reason else "; ".join(back.problems)
-        item.reason = f"on {result.worker}: {reason}" if state == "failed" else reason
+        item.reason = f"on {item.worker}: {reason}" if state == "failed" else reason
         item.ended = time.monotonic()
         item.started = item.ended - result.duration_s
         item.state = state
