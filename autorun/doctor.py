@@ -1,4 +1,4 @@
-"""`autorun clean` and `autorun doctor`: housekeeping and checks of the executors (sandbox, limits, Docker)."""
+"""`autorun doctor`: checks of Python, the executors (sandbox, limits, Docker), the key and the endpoint."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from autorun.config.schema import Config
-from autorun.executors.docker.engine import connect, engine_host, engine_problem, how_to_get_image
+from autorun.executors.docker.engine import engine_host, engine_problem, how_to_get_image
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
-SESSION_LABEL = "autorun.session"
 Status = Literal["ok", "warn", "fail", "skip"]
 ENDPOINT_TIMEOUT_S = 5.0
 MIN_PYTHON = (3, 11)
@@ -36,27 +35,6 @@ class DoctorCheck:
     @property
     def ok(self) -> bool:
         return self.status in ("ok", "skip")
-
-
-def clean_containers(client: DockerClient | None = None, *, env: Mapping[str, str] | None = None) -> int:
-    """Remove every container carrying autorun's session label (leftovers of crashed sessions).
-
-    Containers of sessions still running are removed too. Returns how many were removed.
-    """
-    import docker.errors
-
-    client = client or connect(env)
-    removed = 0
-    for container in client.containers.list(all=True, filters={"label": SESSION_LABEL}):
-        try:
-            container.remove(force=True)
-        except docker.errors.NotFound:
-            continue
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # 409: its auto-removal is already under way
-                raise
-        removed += 1
-    return removed
 
 
 def run_doctor(config: Config, env: Mapping[str, str] | None = None) -> list[DoctorCheck]:

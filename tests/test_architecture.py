@@ -10,7 +10,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autorun"
 # Lowest first. A module may import from its own part and from any lower layer.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "units", "secrets", "output", "codeblocks", "events", "nofollow", "threads", "__init__"),
-    ("datafile", "sampling", "prompts", "answers", "analyst", "kernel", "artifacts", "snapshots", "record"),
+    (
+        "datafile",
+        "datafile_json",
+        "sampling",
+        "prompts",
+        "answers",
+        "analyst",
+        "kernel",
+        "artifacts",
+        "snapshots",
+        "record",
+    ),
     ("models", "executors", "config"),
     ("redact", "render", "transcripts"),
     ("session",),
@@ -21,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
 SAME_LAYER = {
     ("datafile", "sampling"),
     ("datafile", "analyst"),  # analyst's roles/reading/kinds run inside executors too: they import nothing above
+    ("datafile_json", "datafile"),  # the inspection as JSON, across the kernel boundary
     ("artifacts", "snapshots"),  # the artifact scan hands each image it read to the session's copies
     ("chat", "analyse"),
     ("evaluation", "analyse"),  # the answer contract's LLM check

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autorun.datafile import info_from_json, info_to_json, inspect_data_file
+from autorun.datafile import inspect_data_file
+from autorun.datafile_json import info_from_json, info_to_json
 from autorun.errors import InputFileError
 from autorun.executors.local import LocalExecutor
 from tests.conftest import SAMPLE, autorun_cmd

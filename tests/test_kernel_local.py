@@ -161,11 +161,12 @@ def test_close_leaves_no_kernel_and_no_socket_directory(executor: LocalExecutor)
     run(executor, "import os\nprint(os.getpid())", 1)
     host = executor._kernel_host
     assert host is not None
-    pids, directory = set(host.pids), host.socket_dir()
+    pids, directory = set(host.pids), host.dirs().sockets
     assert oct(directory.stat().st_mode & 0o777) == "0o700"
+    assert oct(directory.parent.stat().st_mode & 0o777) == "0o700"
     executor.close()
     executor.close()
-    assert not directory.exists()
+    assert not directory.parent.exists()
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
 

@@ -99,18 +99,52 @@ def config_init(
 
 
 @app.command(short_help="Remove what crashed sessions left behind.")
-def clean(debug: DebugOpt = False) -> None:
-    """Remove containers left by crashed sessions (every container labelled by autorun, running or not).
+def clean(
+    stop_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Also stop running sessions (their containers, cgroups, directories), saying which."
+        ),
+    ] = False,
+    owner: Annotated[
+        int | None, typer.Option("--owner", metavar="PID", help="Only what the autorun process PID left or uses.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="List what would be removed; remove nothing.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Remove what crashed sessions left: containers, kernel and sandbox dirs, cgroups (never a running one's).
 
     Examples:
 
     \b
       autorun clean
+      autorun clean --dry-run
+      autorun clean --all
     """
-    from autorun.doctor import clean_containers
+    from autorun.executors.leftovers import clean as clean_up
+    from autorun.executors.leftovers import find_leftovers, stopping_lines, summary_lines
 
-    removed = guarded(debug, lambda: clean_containers(env=os.environ))
-    typer.echo(f"removed {removed} autorun container{'s' if removed != 1 else ''}")
+    items, notes = guarded(debug, lambda: find_leftovers(env=os.environ, owner_pid=owner))
+    if dry_run:
+        for item in items:
+            if item.state == "dead" or stop_all:
+                typer.echo(f"would remove {item.describe()}")
+        kept = [item for item in items if item.state != "dead" and not stop_all]
+        for item in kept:
+            typer.echo(f"would keep {item.describe()}")
+        if not items:
+            typer.echo("nothing to remove")
+        for note in notes:
+            typer.echo(note, err=True)
+        return
+    if stop_all:
+        for line in stopping_lines(items):
+            typer.echo(line, err=True)
+    report = guarded(debug, lambda: clean_up(items, notes, stop_live=stop_all))
+    for line in summary_lines(report):
+        typer.echo(line)
 
 
 @app.command(short_help="Check Python, Docker, the API key and the endpoint.")

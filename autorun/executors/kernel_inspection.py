@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import autorun
-from autorun.datafile import DataFileInfo, info_from_json
+from autorun.datafile import DataFileInfo
+from autorun.datafile_json import info_from_json
 from autorun.errors import InputFileError
 from autorun.kernel import KernelDriver, KernelUnavailable
 
@@ -29,10 +30,11 @@ def _autorun_inspect_files(root, paths, sheet):
     from pathlib import Path
 
     added = root not in sys.path
-    if added:
-        sys.path.append(root)
+    if added:  # before the work dir (""), so nothing planted there stands in for autorun's own modules
+        sys.path.insert(sys.path.index("") if "" in sys.path else len(sys.path), root)
     try:
-        from autorun.datafile import info_to_json, inspect_data_files
+        from autorun.datafile import inspect_data_files
+        from autorun.datafile_json import info_to_json
     finally:
         if added:
             sys.path.remove(root)

@@ -23,6 +23,7 @@ from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.events import Notice, SessionStart, Sink
 from autorun.executors.base import Executor
+from autorun.executors.work_dir_checks import refuse_data_through_work_dir_links
 from autorun.models.base import Model
 from autorun.render.sinks import Fanout
 from autorun.session.components import (
@@ -203,6 +204,8 @@ def open_session(
     session_id = session_id or new_session_id()
     work_dir = work_dir_of(config)
     check_work_dir_links(work_dir)
+    if executor_choice(config).kind in ("sandbox", "docker"):  # where the code must not reach the host
+        refuse_data_through_work_dir_links(work_dir, list(files))
     transcript_path = new_session(work_dir, session_id, datetime.now(), env).transcript
     transcript = TranscriptWriter(transcript_path)
     redactor = Redactor(known_secrets(env, config.model.api_key_env))
