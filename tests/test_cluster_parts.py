@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from autorun.units import human_size
 from tests import test_batch
 from tests.cluster_fixtures import distributed_or_skip
 from tests.conftest import SAMPLE, assistant_message, stored_transcript, transcripts
+from tests.test_hostdir import python_as_nobody
 
 marker = test_batch.marker
 
@@ -299,3 +303,35 @@ def test_why_a_task_failed_says_what_to_do() -> None:
     missing = failure_reason(ModuleNotFoundError("No module named 'autorun'"))
     assert missing.endswith(": install autorun[cluster] on every worker")
     assert failure_reason(OSError("disk full")) == "the task failed on the cluster: OSError: disk full"
+
+
+PLANT_AND_LEAVE = """
+import sys
+from pathlib import Path
+from autorun.cluster.worker import private_folder
+with private_folder(sys.argv[1]) as root:
+    work = root / "r" / "work"
+    (work / "sub" / "deeper").mkdir(parents=True)
+    (work / "sub" / "deeper" / "chart.png").write_bytes(b"x")
+    (work / "to-host").symlink_to(sys.argv[2])
+    (work / "sub" / "deeper").chmod(0o500)
+    (work / "sub").chmod(0o000)
+"""
+
+
+def test_a_workers_session_folder_goes_whatever_its_code_left_in_it(tmp_path: Path) -> None:
+    """Run as user nobody (a worker's usual user: as root nothing is unwritable): a folder the session's
+    code made unreadable is removed too, and a planted link is removed, not followed."""
+    base = Path(tempfile.mkdtemp(prefix="cluster-folder-test-"))
+    try:
+        local, host = base / "local", base / "host"
+        local.mkdir(mode=0o777)
+        local.chmod(0o777)
+        host.mkdir()
+        (host / "precious").write_text("keep me")
+        os.chmod(base, 0o755)
+        python_as_nobody(PLANT_AND_LEAVE, str(local), str(host))
+        assert list(local.iterdir()) == [] and (host / "precious").read_text() == "keep me"
+    finally:
+        subprocess.run(["chmod", "-R", "u+rwx", str(base)], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from autorun import __version__
 from autorun.batch.runner import BatchItem, BatchRunner
 from autorun.cluster.spec import Arg, InputFile, InputRef, ReturnedFile, SessionResult, SessionSpec
+from autorun.nofollow import remove_tree
 from autorun.record.state import STATE_DIR_ENV
 
 CLIENT_LOST_S = 30.0  # a client not heard from for this long is gone: its sessions stop
@@ -193,6 +193,18 @@ def version_problem(spec: SessionSpec, name: str) -> str:
     return f"worker {name} has autorun {__version__}, the client {spec.version}: install the same version on both"
 
 
+@contextlib.contextmanager
+def private_folder(parent: str | None) -> Iterator[Path]:
+    """A new folder for one session under ``parent`` (the worker's local directory), removed afterwards
+    without following anything the session's code planted in it, even folders it made unreadable."""
+    root = Path(tempfile.mkdtemp(prefix="autorun-session-", dir=parent))
+    try:
+        yield root
+    finally:
+        with contextlib.suppress(OSError):  # what it cannot remove (too deep) goes with the local directory
+            remove_tree(root)
+
+
 def run_session(spec: SessionSpec) -> SessionResult:
     """Run ``spec``'s session on this worker and return what it left (the Dask task)."""
     from distributed import Variable, get_client, get_worker
@@ -202,12 +214,11 @@ def run_session(spec: SessionSpec) -> SessionResult:
     if version_problem(spec, name):
         return SessionResult(name, attempt, "failed", None, version_problem(spec, name))
     watch = ClientWatch(Variable(spec.control, client=get_client()))
-    root = Path(tempfile.mkdtemp(prefix="autorun-session-", dir=getattr(worker, "local_directory", None)))
     try:
-        return _run_in(root, spec, StatusReporter(worker, spec, name, attempt), watch)
+        with private_folder(getattr(worker, "local_directory", None)) as root:
+            return _run_in(root, spec, StatusReporter(worker, spec, name, attempt), watch)
     finally:
         watch.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _run_in(root: Path, spec: SessionSpec, status: StatusReporter, watch: ClientWatch) -> SessionResult:
