@@ -41,3 +41,9 @@ class ExecutorError(AutorunError):
     """The executor cannot run code at all: no engine, image absent (exit 4)."""
 
     exit_code = ExitCode.EXECUTOR
+
+
+class ClusterError(AutorunError):
+    """The Dask scheduler cannot be reached or went away (exit 3, as for an unreachable model service)."""
+
+    exit_code = ExitCode.MODEL

@@ -17,7 +17,6 @@ Prints a Markdown table and writes benchmarks/results/eval.json. Run it on a qui
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_sandbox import machine, row  # noqa: E402
+from benchmarks.bench_sandbox import machine, row, save  # noqa: E402
 from tests.eval_sets import make_set, mismatches, run_scripted_eval  # noqa: E402
 from tests.fake_openai_server import FakeOpenAIServer  # noqa: E402
 
@@ -112,11 +111,7 @@ def main() -> None:
         baseline = f"{r['baseline_s']:.3f}" if r["baseline_s"] else "-"
         figures = f"{r['median_s']:.3f} | {r['baseline']} | {baseline} | {r['ratio'] or '-'}"
         print(f"| {r['benchmark']} | {figures} | {rate} |")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "eval.json").write_text(
-        json.dumps({"machine": machine(), "executor": args.executor, "rows": rows}, indent=2)
-    )
+    save("eval", {"executor": args.executor, "rows": rows})
 
 
 if __name__ == "__main__":

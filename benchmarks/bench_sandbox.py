@@ -52,6 +52,15 @@ def row(name: str, value_s: float, baseline_name: str, baseline_s: float, runs: 
     }
 
 
+def save(name: str, document: dict[str, Any]) -> Path:
+    """Write a benchmark's figures to benchmarks/results/NAME.json (with the machine they were measured on)."""
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **document}, indent=2))
+    return path
+
+
 def per_block(action: Callable[[], object], blocks: int) -> float:
     """Seconds per call of ``action``, averaged over ``blocks`` calls."""
     started = time.perf_counter()

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("models", "executors", "config"),
     ("redact", "render", "transcripts"),
     ("session",),
-    ("analyse", "chat", "batch", "doctor", "export", "evaluation", "session_list"),
+    ("analyse", "chat", "batch", "doctor", "export", "evaluation", "session_list", "cluster"),
     ("cli", "__main__"),
 ]
 # Parts of one layer that may use each other (lower first): nothing else crosses within a layer.
@@ -37,6 +37,7 @@ SAME_LAYER = {
     ("chat", "analyse"),
     ("evaluation", "analyse"),  # the answer contract's LLM check
     ("evaluation", "batch"),  # each question is a batch child session
+    ("cluster", "batch"),  # a worker runs a batch child session; the client drives batch items
     ("__main__", "cli"),
 }
 

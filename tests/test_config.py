@@ -150,7 +150,7 @@ YAML_ERRORS = [
     ("modle:\n  name: builtin\n", "autorun.yaml: unknown section modle (did you mean model?)"),
     (
         "plugins:\n  x: 1\n",
-        "autorun.yaml: unknown section plugins; allowed sections: model, executor, session",
+        "autorun.yaml: unknown section plugins; allowed sections: model, executor, session, cluster",
     ),
     (
         "executor.timeout: 5\n",
@@ -159,11 +159,11 @@ YAML_ERRORS = [
     ("executor: 5\n", "autorun.yaml: executor must be a mapping of keys, got 5"),
     (
         "- model\n- executor\n",
-        "autorun.yaml: the top level must be a mapping of sections (model, executor, session), got a list",
+        "autorun.yaml: the top level must be a mapping of sections (model, executor, session, cluster), got a list",
     ),
     (
         "just text\n",
-        "autorun.yaml: the top level must be a mapping of sections (model, executor, session), "
+        "autorun.yaml: the top level must be a mapping of sections (model, executor, session, cluster), "
         'got the value "just text"',
     ),
     ("model:\n  name: builtin\n  name: auto\n", "autorun.yaml: invalid YAML at line 3: duplicate key 'name'"),
@@ -295,6 +295,22 @@ def test_env_values_are_parsed_by_type(tmp_path: Path) -> None:
     assert config.executor.env_passthrough == ["HTTP_PROXY", "NO_PROXY"]
     assert config.session.human_input_mode == "TERMINATE"
     assert config.model.name == "builtin"
+
+
+def test_autorun_cluster_names_the_scheduler_and_the_long_spelling_wins(tmp_path: Path) -> None:
+    short = load(tmp_path, env={"AUTORUN_CLUSTER": "tcp://scheduler:8786"})
+    assert short.config.cluster.address == "tcp://scheduler:8786"
+    assert short.sources["cluster.address"] == "env:AUTORUN_CLUSTER"
+    both = {"AUTORUN_CLUSTER": "tcp://a:1", "AUTORUN_CLUSTER_ADDRESS": "tcp://b:2"}
+    assert load(tmp_path, env=both).config.cluster.address == "tcp://b:2"
+    flag = load(tmp_path, env={"AUTORUN_CLUSTER": "tcp://a:1"}, flags={"cluster.address": "[::1]:8786"})
+    assert flag.config.cluster.address == "[::1]:8786"
+
+
+@pytest.mark.parametrize("address", ["tcp://two words:1", "http://x/y", "tcp://"])
+def test_a_malformed_cluster_address_is_refused_naming_the_form(tmp_path: Path, address: str) -> None:
+    message = error_of(tmp_path, env={"AUTORUN_CLUSTER": address})
+    assert message.startswith("env AUTORUN_CLUSTER: cluster.address must be a Dask scheduler address such as")
 
 
 def test_env_empty_list_and_null(tmp_path: Path) -> None:

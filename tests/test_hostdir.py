@@ -56,10 +56,23 @@ def test_remove_tree_of_a_symlink_removes_the_link_only(tmp_path: Path) -> None:
     remove_tree(tmp_path / "never-made")
 
 
-def test_remove_tree_gives_back_permissions_code_took_away_as_a_normal_user(tmp_path: Path) -> None:
-    """As root nothing is unwritable; run the removal as user nobody on a tree nobody owns."""
+def python_as_nobody(code: str, *argv: str) -> None:
+    """Run ``python -c code argv…`` as user nobody when the tests run as root (as root nothing is
+    unwritable), with autorun importable; skip when that user cannot, fail when the code fails."""
     if os.getuid() == 0 and not shutil.which("setpriv"):
         pytest.skip("needs setpriv to drop to user nobody")
+    command = [sys.executable, "-c", code, *argv]
+    if os.getuid() == 0:
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", *command]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    if done.returncode != 0 and "Permission denied" in done.stderr and "python" in done.stderr.lower():
+        pytest.skip(f"user nobody cannot run this Python: {done.stderr.strip()[-200:]}")
+    assert done.returncode == 0, done.stderr
+
+
+def test_remove_tree_gives_back_permissions_code_took_away_as_a_normal_user(tmp_path: Path) -> None:
+    """As root nothing is unwritable; run the removal as user nobody on a tree nobody owns."""
     base = Path(tempfile.mkdtemp(prefix="hostdir-test-"))
     try:
         victim_dir, root = victim_and_shared(base)
@@ -67,15 +80,9 @@ def test_remove_tree_gives_back_permissions_code_took_away_as_a_normal_user(tmp_
         for path in (root, *root.rglob("*")) if os.getuid() == 0 else ():
             os.lchown(path, 65534, 65534)
         (root / "sub").chmod(0o000)
-        code = f"from pathlib import Path; from autorun.nofollow import remove_tree; remove_tree(Path({str(root)!r}))"
-        command = [sys.executable, "-c", code]
-        if os.getuid() == 0:
-            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", *command]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONPATH": str(Path(__file__).parents[1])}
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
-        if done.returncode != 0 and "Permission denied" in done.stderr and "python" in done.stderr.lower():
-            pytest.skip(f"user nobody cannot run this Python: {done.stderr.strip()[-200:]}")
-        assert done.returncode == 0, done.stderr
+        python_as_nobody(
+            f"from pathlib import Path; from autorun.nofollow import remove_tree; remove_tree(Path({str(root)!r}))"
+        )
         assert not root.exists() and (victim_dir / "precious").read_text() == "keep me"
     finally:
         subprocess.run(["chmod", "-R", "u+rwx", str(base)], capture_output=True)

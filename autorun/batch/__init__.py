@@ -10,9 +10,12 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from autorun.errors import ConfigError, ExitCode
+from autorun.errors import AutorunError, ConfigError, ExitCode
+
+if TYPE_CHECKING:
+    from autorun.batch.runner import RunnerFactory
 
 DEFAULT_REPORT_NAME = "report.html"
 
@@ -45,20 +48,24 @@ def run_batch(
     files: Sequence[Path],
     child_args: Sequence[str],
     *,
-    jobs: int,
+    jobs: int | None,
     work_root: Path,
     report: Path | None,
     mode: str,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     env: Mapping[str, str] | None = None,
+    make_runner: RunnerFactory | None = None,
 ) -> int:
     """Analyse every file (``mode``: auto, json or quiet) and return the batch's exit code.
 
-    ``child_args`` are passed on to each file's ``autorun analyse`` (model, executor, limits...).
+    ``child_args`` are passed on to each file's ``autorun analyse`` (model, executor, limits...);
+    ``make_runner`` runs the sessions (default: child processes here, ``jobs`` or 1 at a time).
 
     0 only when every session succeeded; 1 otherwise, naming the failures on stderr;
-    130/143 when interrupted by Ctrl-C/SIGTERM, after every session has been stopped.
+    130/143 when interrupted by Ctrl-C/SIGTERM, after every session has been stopped;
+    the error's own code (3: the cluster's scheduler went away) when the runner fails,
+    keeping every session already finished.
     """
     from rich.console import Console
 
@@ -68,13 +75,13 @@ def run_batch(
         batch_end_event,
         json_line,
     )
-    from autorun.batch.runner import BatchItem, BatchRunner, plan_batch
+    from autorun.batch.runner import BatchItem, local_runner, plan_batch
     from autorun.session.factory import sigterm_as_interrupt
     from autorun.session.loop import SessionTerminated
 
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise ConfigError(f"--jobs must be at least 1 (got {jobs})")
     items = plan_batch(files, work_root.expanduser().resolve(), report_name(report))
     err_console = Console(file=err, highlight=False, no_color=bool((env or os.environ).get("NO_COLOR")))
@@ -87,15 +94,16 @@ def run_batch(
             out.write(json_line(item, event) + "\n")
             out.flush()
 
-    runner = BatchRunner(
+    runner = (make_runner or local_runner)(
         items,
         child_args,
         jobs,
-        on_event=on_event,
-        on_change=display.changed if display is not None else lambda item: None,
-        env=dict(env) if env is not None else None,
+        on_event,
+        display.changed if display is not None else lambda item: None,
+        dict(env) if env is not None else None,
     )
     code: int | None = None
+    failure: AutorunError | None = None
     if display is not None:
         display.start()
     try:
@@ -105,6 +113,8 @@ def run_batch(
         code = int(ExitCode.INTERRUPTED)
     except SessionTerminated:
         code = int(ExitCode.TERMINATED)
+    except AutorunError as exc:
+        code, failure = int(exc.exit_code), exc
     finally:
         if display is not None:
             display.close()
@@ -117,6 +127,9 @@ def run_batch(
     else:
         _print_table(items, out)
     failed = [item for item in items if not item.succeeded]
+    if failure is not None:
+        err.write(f"autorun: error: {failure}: {len(failed)} of {len(items)} sessions did not finish\n")
+        return int(failure.exit_code)
     if code is not None:
         err.write(f"autorun: error: interrupted: {len(failed)} of {len(items)} sessions did not finish\n")
         return code

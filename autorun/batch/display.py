@@ -105,6 +105,8 @@ def final_table(items: Sequence[BatchItem]) -> Table:
         status = Text(item.status_words, style=STATE_STYLES.get(item.state, ""))
         if item.state != "done" and item.reason:
             status.append(f": {safe(item.reason)}")
+        if item.attempts > 1:
+            status.append(f" ({item.attempts} attempts)")
         table.add_row(
             Text(safe(str(item.file))), status, str(item.blocks_ok), str(item.blocks_failed), _duration(item), report
         )
@@ -129,6 +131,8 @@ def batch_end_event(items: Sequence[BatchItem]) -> dict[str, Any]:
                 "transcript": i.transcript,
                 "report": str(i.report) if i.report.is_file() else None,
                 "reason": i.reason,
+                "worker": i.worker,
+                "attempts": i.attempts,
             }
             for i in items
         ],

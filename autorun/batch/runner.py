@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from autorun.batch.child import PARENT_ENV
 from autorun.threads import start_background
@@ -53,6 +53,8 @@ class BatchItem:
     transcript: str | None = None
     stderr_tail: list[str] = field(default_factory=list)
     args: tuple[str, ...] = ()  # this session's own arguments after the batch's (eval: its question)
+    worker: str | None = None  # on a cluster: the worker that ran (or runs) the session
+    attempts: int = 0  # sessions started for this file: more than one when a worker died under it
 
     @property
     def duration_s(self) -> float | None:
@@ -66,11 +68,12 @@ class BatchItem:
 
     @property
     def status_words(self) -> str:
+        where = f" on {self.worker}" if self.worker and self.state != "queued" else ""
         if self.state == "running":
-            return f"running block {self.block}" if self.block else "starting"
+            return (f"running block {self.block}" if self.block else "starting") + where
         if self.state == "failed" and self.exit_code is not None:
-            return f"failed (exit {self.exit_code})"
-        return self.state
+            return f"failed (exit {self.exit_code}){where}"
+        return self.state + where
 
 
 def plan_batch(files: Sequence[Path], work_root: Path, report_name: str) -> list[BatchItem]:
@@ -125,6 +128,38 @@ def apply_event(item: BatchItem, event: dict[str, Any]) -> None:
         item.reason = str(event.get("reason", ""))
 
 
+EventFn = Callable[[BatchItem, dict[str, Any]], None]
+ChangeFn = Callable[[BatchItem], None]
+
+
+class SessionRunner(Protocol):
+    """Runs batch items' sessions (child processes here, a cluster's workers elsewhere), reporting each
+    session's events and every change of an item's state; ``run`` re-raises an interruption once all
+    are stopped."""
+
+    items: list[BatchItem]
+
+    def run(self) -> list[BatchItem]: ...
+
+
+# (items, child_args, jobs (None: as many as the runner can), on_event, on_change, env) -> a runner
+RunnerFactory = Callable[
+    [Sequence[BatchItem], Sequence[str], int | None, EventFn, ChangeFn, dict[str, str] | None], SessionRunner
+]
+
+
+def local_runner(
+    items: Sequence[BatchItem],
+    child_args: Sequence[str],
+    jobs: int | None,
+    on_event: EventFn,
+    on_change: ChangeFn,
+    env: dict[str, str] | None,
+) -> SessionRunner:
+    """Child processes of this one, ``jobs`` (default 1) at a time."""
+    return BatchRunner(items, child_args, jobs or 1, on_event=on_event, on_change=on_change, env=env)
+
+
 @dataclass(frozen=True)
 class _Line:
     item: BatchItem
@@ -135,7 +170,8 @@ class BatchRunner:
     """Runs the items' sessions, at most ``jobs`` at a time.
 
     ``on_event(item, event)`` gets every event of every session (in this thread);
-    ``on_change(item)`` is called whenever an item's state or block changes.
+    ``on_change(item)`` is called whenever an item's state or block changes; ``poll()`` is
+    called several times a second and may raise to stop every session (as an interruption does).
     """
 
     def __init__(
@@ -148,6 +184,8 @@ class BatchRunner:
         on_change: Callable[[BatchItem], None] = lambda item: None,
         env: dict[str, str] | None = None,
         grace_s: float = STOP_GRACE_S,
+        poll: Callable[[], None] = lambda: None,
+        cwd: Path | None = None,
     ) -> None:
         self.items = list(items)
         self.child_args = list(child_args)
@@ -156,6 +194,8 @@ class BatchRunner:
         self.on_change = on_change
         self.env = env
         self.grace_s = grace_s
+        self.poll = poll
+        self.cwd = cwd
         self._running: dict[int, subprocess.Popen[str]] = {}
         self._lines: queue.Queue[_Line] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -168,6 +208,7 @@ class BatchRunner:
             while pending or self._running:
                 while pending and len(self._running) < self.jobs:
                     self._start(pending.pop(0))
+                self.poll()
                 try:
                     line = self._lines.get(timeout=0.2)
                 except queue.Empty:
@@ -214,6 +255,7 @@ class BatchRunner:
         from autorun.errors import InputFileError
 
         item.state, item.started = "running", time.monotonic()
+        item.attempts += 1
         self.on_change(item)
         try:
             check_data_file(item.file)  # a missing or unsupported file gets no work dir and no session
@@ -233,6 +275,7 @@ class BatchRunner:
                 errors="replace",
                 env={**(self.env if self.env is not None else os.environ), PARENT_ENV: str(os.getpid())},
                 start_new_session=True,
+                cwd=self.cwd,
             )
         except OSError as exc:
             item.state, item.ended, item.reason = "failed", time.monotonic(), f"cannot start: {exc}"

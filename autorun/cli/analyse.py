@@ -13,6 +13,7 @@ from autorun.cli.app import app, guarded, load, output_mode, terminal_human
 from autorun.cli.options import (
     BaseUrlOpt,
     CacheOpt,
+    ClusterOpt,
     ConfigOpt,
     DebugOpt,
     DockerOpt,
@@ -29,7 +30,9 @@ from autorun.cli.options import (
 )
 
 # What a batch decides for each file's session itself; every other option is passed on as given.
-BATCH_OWN_OPTIONS = frozenset({"json_mode", "quiet", "report", "jobs", "debug", "work_dir", "human_input_mode"})
+BATCH_OWN_OPTIONS = frozenset(
+    {"json_mode", "quiet", "report", "jobs", "debug", "work_dir", "human_input_mode", "cluster"}
+)
 
 
 def options_given(ctx: typer.Context, *, leave_out: frozenset[str]) -> list[str]:
@@ -114,8 +117,15 @@ def analyse(
     report: ReportOpt = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", metavar="N", min=1, help="Batch: analyse up to N files at once (default 1)."),
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            min=1,
+            help="Batch: analyse up to N files at once (default 1; on a cluster, as many as it takes).",
+        ),
     ] = None,
+    cluster: ClusterOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Analyse FILE: the assistant writes code, autorun runs it and sends back the output.
@@ -127,7 +137,8 @@ def analyse(
     With several files (or --jobs), each file gets its own session, work subdirectory
     <work dir>/<file stem>, transcript and report (--report NAME, default report.html),
     with a live view on stderr and a final table; the exit code is 0 only when every
-    session succeeded.
+    session succeeded. With --cluster (or cluster.address), the sessions run on a Dask
+    cluster's workers, and what they write comes back here.
 
     Exit codes: 0 success, 1 unsuccessful session, 2 usage/config/input error,
     3 model error, 4 executor error, 130 interrupted, 143 terminated.
@@ -158,11 +169,14 @@ def analyse(
         ),
         "executor.last_n_messages": last_n_messages,
         "session.max_consecutive_auto_reply": max_turns,
+        "cluster.address": cluster,
     }
 
-    if len(files) > 1 or jobs is not None:
+    if len(files) > 1 or jobs is not None or cluster is not None:
         passed_on = options_given(ctx, leave_out=BATCH_OWN_OPTIONS)
-        raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode, question)))
+        raise typer.Exit(
+            guarded(debug, lambda: _batch(ctx, files, flags, config, passed_on, jobs, report, mode, question))
+        )
 
     def run() -> int:
         from autorun.batch.child import for_batch, stop_with_parent
@@ -199,6 +213,7 @@ app.command("analyze", hidden=True, help=analyse.__doc__)(analyse)  # the US spe
 
 
 def _batch(
+    ctx: typer.Context,
     files: list[Path],
     flags: dict[str, Any],
     config: Path | None,
@@ -210,6 +225,7 @@ def _batch(
 ) -> int:
     from autorun.analyse import require_llm
     from autorun.batch import run_batch
+    from autorun.cli.cluster import on_cluster_or_here
     from autorun.errors import ConfigError
     from autorun.export import format_for
 
@@ -221,4 +237,19 @@ def _batch(
     if loaded.config.session.human_input_mode != "NEVER":
         raise ConfigError("a batch runs unattended: use --human-input-mode NEVER (or analyse one file at a time)")
     work_root = Path(loaded.config.executor.work_dir)
-    return run_batch(files, passed_on, jobs=jobs or 1, work_root=work_root, report=report, mode=mode, env=os.environ)
+    return on_cluster_or_here(
+        loaded,
+        ctx,
+        keep_events=mode == "json",
+        announce=mode != "quiet",
+        run=lambda runner: run_batch(
+            files,
+            passed_on,
+            jobs=jobs,
+            work_root=work_root,
+            report=report,
+            mode=mode,
+            env=os.environ,
+            make_runner=runner,
+        ),
+    )

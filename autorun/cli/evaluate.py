@@ -14,6 +14,7 @@ from autorun.cli.app import app, guarded, load
 from autorun.cli.options import (
     BaseUrlOpt,
     CacheOpt,
+    ClusterOpt,
     ConfigOpt,
     DebugOpt,
     DockerOpt,
@@ -28,7 +29,7 @@ from autorun.cli.options import (
 
 # What eval decides itself; every other option given is passed on to each question's `autorun analyse`.
 EVAL_OWN_OPTIONS = frozenset(
-    {"questions", "labels", "data", "fmt", "out", "limit", "ids", "resume", "json_mode", "jobs", "debug"}
+    {"questions", "labels", "data", "fmt", "out", "limit", "ids", "resume", "json_mode", "jobs", "debug", "cluster"}
 )
 
 
@@ -64,7 +65,12 @@ def evaluate(
         Path | None,
         typer.Option("--out", metavar="DIR", help="Where results, transcripts and reports go (default eval-NAME)."),
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=1, help="Sessions at once (default 1).")] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", metavar="N", min=1, help="Sessions at once (default 1; on a cluster, as many as it takes)."
+        ),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", metavar="K", min=1, help="Only the first K questions.")
     ] = None,
@@ -87,6 +93,7 @@ def evaluate(
     no_pull: NoPullOpt = False,
     local: LocalOpt = False,
     sandbox: SandboxOpt = False,
+    cluster: ClusterOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Ask a model every question of QUESTIONS, one ordinary session each, and score its answers
@@ -98,9 +105,12 @@ def evaluate(
     every file of --data is given to each session; --out also gets submission.jsonl.
 
     --out holds results.jsonl (a line per question), every session's transcript and report,
-    and report.html / report.md. Exit codes: 0 the run finished (wrong answers are results),
-    2 bad input, 130/143 interrupted (finished results kept: --resume continues).
+    and report.html / report.md. With --cluster (or cluster.address), the sessions run on a
+    Dask cluster's workers. Exit codes: 0 the run finished (wrong answers are results),
+    2 bad input, 3 the cluster's scheduler unreachable or gone, 130/143 interrupted
+    (finished results kept: --resume continues).
     """
+    from autorun.cli.cluster import on_cluster_or_here
     from autorun.evaluation import EvalRequest, run_eval
 
     flags: dict[str, Any] = {
@@ -114,6 +124,7 @@ def evaluate(
             executor=executor_flags(local, False, docker, no_pull, sandbox),
         ),
         "session.max_consecutive_auto_reply": max_turns,
+        "cluster.address": cluster,
     }
     passed_on = options_given(ctx, leave_out=EVAL_OWN_OPTIONS)
 
@@ -131,6 +142,16 @@ def evaluate(
             ids=_ids(ids),
             resume=resume,
         )
-        return run_eval(request, loaded.config, json_mode=json_mode, env=os.environ, stdout=sys.stdout).exit_code
+        return on_cluster_or_here(
+            loaded,
+            ctx,
+            keep_events=False,
+            announce=True,
+            run=lambda runner: (
+                run_eval(
+                    request, loaded.config, json_mode=json_mode, env=os.environ, stdout=sys.stdout, make_runner=runner
+                ).exit_code
+            ),
+        )
 
     raise typer.Exit(guarded(debug, run))

@@ -77,3 +77,13 @@ def session_flags(
         "session.human_input_mode": human_input_mode,
         **executor,
     }
+
+
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="ADDRESS",
+        help="Run the sessions on the Dask cluster of this scheduler, e.g. tcp://scheduler:8786 (cluster.address).",
+    ),
+]

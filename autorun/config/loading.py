@@ -44,9 +44,13 @@ FLAG_NAMES: dict[str, str] = {
     "model.cache": "--cache/--no-cache",
     "executor.image": "--docker",
     "session.human_input_mode": "--human-input-mode",
+    "cluster.address": "--cluster",
 }
 
 REDACTED = "***"
+
+# Short spellings of one key's variable; the AUTORUN_<SECTION>_<KEY> spelling wins when both are set.
+ENV_ALIASES: dict[str, str] = {"AUTORUN_CLUSTER": "cluster.address"}
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,10 @@ def _mapping_layer(data: Mapping[Any, Any], source: str, label: str) -> _Layer:
 
 def _env_layer(env: Mapping[str, str]) -> _Layer:
     layer = _Layer()
+    for alias, dotted in ENV_ALIASES.items():
+        if alias in env:
+            head, _, tail = dotted.partition(".")
+            layer.add(dotted, _parse_env_value(_fields(head)[tail], env[alias]), f"env:{alias}", f"env {alias}")
     for name in sorted(env):
         rest = name[len(ENV_PREFIX) :] if name.startswith(ENV_PREFIX) else ""
         section = next((s for s in sections() if rest.startswith(s.upper() + "_")), None)

@@ -39,6 +39,12 @@ def _check_env_name(name: str) -> str:
     return name
 
 
+def _check_env_names(names: list[str]) -> list[str]:
+    if not all(_ENV_NAME.fullmatch(name) for name in names):
+        raise ValueError("must be a list of environment variable names (letters, digits and _)")
+    return names
+
+
 def _size(value: Any) -> ByteSize:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"must be a size such as 512m or 1g, got {value!r}")
@@ -185,9 +191,7 @@ class ExecutorConfig(_Section):
     @field_validator("env_passthrough")
     @classmethod
     def _env_names(cls, value: list[str]) -> list[str]:
-        if not all(_ENV_NAME.fullmatch(name) for name in value):
-            raise ValueError("must be a list of environment variable names (letters, digits and _)")
-        return value
+        return _check_env_names(value)
 
 
 # What each command uses when human_input_mode is set nowhere: chat asks before each block, analyse does not.
@@ -206,7 +210,50 @@ class SessionConfig(_Section):
     )
 
 
+_DASK_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx|inproc)://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+)(?::\d+)?")
+
+
+class ClusterConfig(_Section):
+    address: str | None = Field(
+        default=None,
+        description="Dask scheduler for batches and eval, e.g. tcp://scheduler:8786; null = run on this machine",
+    )
+    connect_timeout: float = Field(
+        default=10.0, gt=0, allow_inf_nan=False, description="seconds to wait for the scheduler to answer"
+    )
+    env_passthrough: list[str] = Field(
+        default_factory=list,
+        description="environment variables sent to each session on a worker, e.g. [OPENAI_API_KEY]; "
+        "nothing else of the environment is sent",
+    )
+    max_file_size: Size = Field(
+        default=ByteSize.parse("100m"),
+        description="largest data or context file sent to a worker as bytes; larger ones need cluster.shared_dirs",
+    )
+    shared_dirs: list[str] = Field(
+        default_factory=list,
+        description="folders every worker reads at the same path: files in them are passed by path, never sent",
+    )
+    max_result_size: Size = Field(
+        default=ByteSize.parse("512m"),
+        description="most bytes of work-dir files one session brings back from its worker",
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _dask_address(cls, value: str | None) -> str | None:
+        if value is not None and not _DASK_ADDRESS.fullmatch(value.strip()):
+            raise ValueError("must be a Dask scheduler address such as tcp://scheduler:8786, or null")
+        return value.strip() if value is not None else None
+
+    @field_validator("env_passthrough")
+    @classmethod
+    def _env_names(cls, value: list[str]) -> list[str]:
+        return _check_env_names(value)
+
+
 class Config(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     session: SessionConfig = Field(default_factory=SessionConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)

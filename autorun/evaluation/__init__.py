@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from autorun.config.schema import Config
-from autorun.errors import ConfigError, ExitCode
+from autorun.errors import AutorunError, ConfigError, ExitCode
 from autorun.evaluation.questions import FORMATS, Question, QuestionSet
+
+if TYPE_CHECKING:
+    from autorun.batch.runner import RunnerFactory
 
 FAILED = "failed"
 
@@ -33,7 +36,7 @@ class EvalRequest:
     fmt: str = "dabench"
     out: Path | None = None
     child_args: Sequence[str] = ()  # session options for every question's `autorun analyse`
-    jobs: int = 1
+    jobs: int | None = None  # None: 1 here, as many as a cluster offers there
     limit: int | None = None
     ids: Sequence[str] | None = None
     resume: bool = False
@@ -104,8 +107,9 @@ def _exit_code(new: Sequence[Mapping[str, Any]]) -> tuple[int, str]:
     return (code if isinstance(code, int) and code > 0 else int(ExitCode.UNSUCCESSFUL)), str(first.get("reason"))
 
 
-def _interrupted_code(run: Callable[[], object]) -> int | None:
-    """Run ``run`` with SIGTERM raised as an interruption; None, or 130/143 when interrupted."""
+def _interrupted_code(run: Callable[[], object]) -> tuple[int | None, AutorunError | None]:
+    """Run ``run`` with SIGTERM raised as an interruption: (None, None), (130/143, None) when
+    interrupted, or the runner's own failure (a cluster whose scheduler went away) and its code."""
     from autorun.session.factory import sigterm_as_interrupt
     from autorun.session.loop import SessionTerminated
 
@@ -113,10 +117,12 @@ def _interrupted_code(run: Callable[[], object]) -> int | None:
         with sigterm_as_interrupt():
             run()
     except KeyboardInterrupt:
-        return int(ExitCode.INTERRUPTED)
+        return int(ExitCode.INTERRUPTED), None
     except SessionTerminated:
-        return int(ExitCode.TERMINATED)
-    return None
+        return int(ExitCode.TERMINATED), None
+    except AutorunError as exc:
+        return int(exc.exit_code), exc
+    return None, None
 
 
 def _write_outputs(
@@ -155,15 +161,19 @@ def run_eval(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     terminal: bool | None = None,
+    make_runner: RunnerFactory | None = None,
 ) -> EvalOutcome:
     """Ask every selected question not yet answered, score it, and write the results and reports.
 
     Raises ConfigError for bad input before any session starts. The exit code is 0 when the
     run finished (wrong answers and failed sessions are results, each with its reason), the
     first session's code when every session failed, 130/143 when interrupted (every session
-    stopped, every finished result kept).
+    stopped, every finished result kept), or the runner's failure's code (3: the cluster's
+    scheduler went away; every result already back is kept). ``make_runner`` runs the sessions
+    (default: child processes on this machine).
     """
     from autorun.analyse import require_llm
+    from autorun.batch.runner import local_runner
     from autorun.evaluation.console import print_summary, result_line
     from autorun.evaluation.metrics import as_scored, summary
     from autorun.evaluation.progress import make_progress
@@ -173,10 +183,11 @@ def run_eval(
 
     env = dict(os.environ if env is None else env)
     out_stream, err_stream = stdout or sys.stdout, stderr or sys.stderr
-    if request.jobs < 1:
+    if request.jobs is not None and request.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1 (got {request.jobs})")
     require_llm(config, env, "autorun eval")
-    if uses_llm(config, env):
+    key_sent_from_here = config.cluster.address is None or config.model.api_key_env in config.cluster.env_passthrough
+    if uses_llm(config, env) and key_sent_from_here:
         require_api_key(config, env, "or --base-url URL for a server that needs none")  # else every session fails
     qset = load_questions(request)
     chosen = select(qset.questions, request.ids, request.limit, qset.source)
@@ -203,10 +214,11 @@ def run_eval(
         on_result=on_result,
         on_start=lambda question: progress.started(),
         env=env,
+        make_runner=make_runner or local_runner,
     )
     progress.start()
     try:
-        code = _interrupted_code(runner.run)
+        code, failure = _interrupted_code(runner.run)
     finally:
         progress.close()
     results = {**existing, **runner.results}
@@ -231,8 +243,8 @@ def run_eval(
             err_stream.write(f"autorun: error: every session failed; the first: {why}\n")
     else:
         missing = len(chosen) - len(ordered)
+        why = str(failure) if failure is not None else "interrupted"
         err_stream.write(
-            f"autorun: error: interrupted: {missing} of {len(chosen)} questions have no result yet "
-            "(--resume asks them)\n"
+            f"autorun: error: {why}: {missing} of {len(chosen)} questions have no result yet (--resume asks them)\n"
         )
     return EvalOutcome(code, figures)

@@ -27,6 +27,7 @@ class SessionRecord:
     duration_s: float
     transcript: str | None  # relative to the --out folder
     report: str | None
+    worker: str | None = None  # on a cluster: the Dask worker that ran it
 
 
 def _correctness(question: Question, answers: Mapping[str, str], fmt: str) -> dict[str, bool] | None:
@@ -89,6 +90,7 @@ def score_result(question: Question, record: SessionRecord, fmt: str, model: str
         "model": end.get("model") or model,
         "transcript": record.transcript,
         "report": record.report,
+        "worker": record.worker,
     }
 
 

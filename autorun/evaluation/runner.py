@@ -16,9 +16,9 @@ import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from autorun.batch.runner import BatchItem, BatchRunner
+from autorun.batch.runner import BatchItem, RunnerFactory, local_runner
 from autorun.evaluation.questions import Question
 from autorun.evaluation.results import RESULTS_NAME, ResultsFile, SessionRecord, score_result
 
@@ -27,34 +27,6 @@ WORK_DIR = "work"
 REPORT_NAME = "report.html"
 TRANSCRIPT_NAME = "transcript.jsonl"
 _FINISHED = ("done", "failed")
-
-
-class SessionRunner(Protocol):
-    """Runs batch items' sessions (child processes here; a cluster's workers could too), reporting each
-    session's events and every change of an item's state; ``run`` re-raises an interruption once all
-    are stopped."""
-
-    items: list[BatchItem]
-
-    def run(self) -> list[BatchItem]: ...
-
-
-EventFn = Callable[[BatchItem, dict[str, Any]], None]
-ChangeFn = Callable[[BatchItem], None]
-RunnerFactory = Callable[
-    [Sequence[BatchItem], Sequence[str], int, EventFn, ChangeFn, dict[str, str] | None], SessionRunner
-]
-
-
-def local_runner(
-    items: Sequence[BatchItem],
-    child_args: Sequence[str],
-    jobs: int,
-    on_event: EventFn,
-    on_change: ChangeFn,
-    env: dict[str, str] | None,
-) -> SessionRunner:
-    return BatchRunner(items, child_args, jobs, on_event=on_event, on_change=on_change, env=env)
 
 
 def slugs(questions: Sequence[Question]) -> dict[str, str]:
@@ -116,7 +88,7 @@ class EvalRunner:
         questions: Sequence[Question],
         out: Path,
         child_args: Sequence[str],
-        jobs: int,
+        jobs: int | None,
         *,
         fmt: str,
         model: str,
@@ -181,6 +153,7 @@ class EvalRunner:
             duration_s=item.duration_s or 0.0,
             transcript=transcript.relative_to(self.out).as_posix() if copied else None,
             report=item.report.relative_to(self.out).as_posix() if item.report.is_file() else None,
+            worker=item.worker,
         )
         result = score_result(question, record, self.fmt, self.model)
         self.results_file.append(result)

@@ -169,6 +169,16 @@ PROBES: list[Probe] = [
         ("config.yaml_list", "YAML that is a list", (ANY,)),
         ("config.missing_file", "a config file that does not exist", (ANY,)),
     ),
+    *_group(
+        "Cluster workers (--cluster)",
+        (
+            "cluster.env",
+            "the client's API key and environment on a worker's session, without cluster.env_passthrough",
+            (ANY,),
+        ),
+        ("cluster.return_names", "returned file names with ../, absolute, or into .autorun", (ANY,)),
+        ("cluster.return_symlink", "a symlink planted in the client's work dir where a returned file lands", (ANY,)),
+    ),
 ]
 BY_ID = {probe.id: probe for probe in PROBES}
 
