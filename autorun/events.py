@@ -134,6 +134,7 @@ class ExecutionResultEvent(Event):
     timed_out: bool
     output: str
     artifacts: tuple[Artifact, ...] = ()  # files the block created or changed in the work dir
+    published: tuple[dict[str, Any], ...] = ()  # values the block published (autorun/published.py)
 
 
 @dataclass(frozen=True)

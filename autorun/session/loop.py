@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autorun.artifacts import Artifact, ArtifactWatcher, Snapshot, artifacts_line
 from autorun.codeblocks import CodeBlock, extract_code_blocks
@@ -33,6 +34,7 @@ from autorun.executors.base import ExecResult, Executor, Interruptible, format_r
 from autorun.executors.files import script_path
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
+from autorun.published import PublishedFilter, split_published
 from autorun.session.human_input import HumanInput
 
 NUDGE = (
@@ -225,7 +227,7 @@ class Session:
                 auto_replies = 0
                 self._add_user_message(more)
                 continue
-            self._add_user_message(self._executor_reply(text))
+            self._add_user_message(*self._executor_reply(text))
             auto_replies += 1
 
     def _assistant_turn(self) -> str:
@@ -274,8 +276,8 @@ class Session:
             )
         )
 
-    def _add_user_message(self, text: str) -> None:
-        self.messages.append(Message("user", text, "executor"))
+    def _add_user_message(self, text: str, published: tuple[dict[str, Any], ...] = ()) -> None:
+        self.messages.append(Message("user", text, "executor", published))
         self.sink.handle(MessageEvent(role="user", name="executor", content=text, turn=self.stats.turns))
 
     def _select_blocks(self) -> tuple[int, list[CodeBlock]] | None:
@@ -292,28 +294,29 @@ class Session:
                 return position, blocks
         return None
 
-    def _executor_reply(self, assistant_text: str) -> str:
+    def _executor_reply(self, assistant_text: str) -> tuple[str, tuple[dict[str, Any], ...]]:
+        """The reply to the assistant's message, and the values its blocks published."""
         keyword = self.settings.termination_keyword
         selected = self._select_blocks()
         if selected is None:
             answer = self.human.reply_instead(assistant_text) if self.human else None
-            return answer if answer is not None else NUDGE.format(keyword=keyword)
+            return (answer if answer is not None else NUDGE.format(keyword=keyword)), ()
         position, blocks = selected
         self.conversation.executed.add(position)
         blocks = [self._number(b) for b in blocks]
         if not self.executor.executes:
             for block in blocks:
                 self._announce(block, will_run=False)
-            return EXECUTION_DISABLED.format(keyword=keyword)
+            return EXECUTION_DISABLED.format(keyword=keyword), ()
         if self.human is not None:
             approval = self.human.approve(blocks)
             if approval.action in ("reply", "skip"):
                 for block in blocks:
                     self._announce(block, will_run=False)
             if approval.action == "reply":
-                return approval.text
+                return approval.text, ()
             if approval.action == "skip":
-                return approval.text or "The user chose not to run this code."
+                return approval.text or "The user chose not to run this code.", ()
             blocks = list(approval.blocks) or blocks
         return self._run_blocks(blocks)
 
@@ -337,33 +340,36 @@ class Session:
             )
         )
 
-    def _run_blocks(self, blocks: Sequence[CodeBlock]) -> str:
-        """Run blocks in order, stopping at the first failure; one combined result message."""
+    def _run_blocks(self, blocks: Sequence[CodeBlock]) -> tuple[str, tuple[dict[str, Any], ...]]:
+        """Run blocks in order, stopping at the first failure; one combined result message, and what they published."""
         outputs: list[str] = []
         written: list[Artifact] = []
+        published: list[dict[str, Any]] = []
         last: ExecResult | None = None
         for block in blocks:
             self._announce(block, will_run=True)
-            last, artifacts = self._run_one(block)
+            last, artifacts, values = self._run_one(block)
             outputs.append(last.output)
             written += artifacts
+            published += values
             if last.exit_code != 0:
                 break
         assert last is not None
         combined = dataclasses.replace(last, output="".join(outputs))
         message = format_result(combined, self.settings.output_limit)
         line = artifacts_line({a.path: a for a in written}.values())
-        if not line:
-            return message
-        return message + ("" if message.endswith("\n") else "\n") + line + "\n"
+        if line:
+            message += ("" if message.endswith("\n") else "\n") + line + "\n"
+        return message, tuple(published)
 
-    def _run_one(self, block: CodeBlock) -> tuple[ExecResult, list[Artifact]]:
+    def _run_one(self, block: CodeBlock) -> tuple[ExecResult, list[Artifact], list[dict[str, Any]]]:
         shown = ShownOutput()
+        marked = PublishedFilter()
         started = self.clock()
         before = self.artifacts.snapshot() if self.artifacts is not None else {}
 
         def on_output(text: str) -> None:
-            visible = shown.feed(text)
+            visible = shown.feed(marked.feed(text))
             if visible:
                 self.sink.handle(ExecutionOutput(index=block.index, text=visible))
 
@@ -373,7 +379,9 @@ class Session:
             if not self.interruptible_blocks:
                 raise
             result = self._interrupted_block(block, shown.kept.text(), started)
-        rest = shown.finish()
+        rest = shown.feed(marked.finish()) + shown.finish()
+        output, published = split_published(result.output)
+        result = dataclasses.replace(result, output=output)
         if rest:
             self.sink.handle(ExecutionOutput(index=block.index, text=rest))
         artifacts = self._written(before, block)
@@ -392,9 +400,10 @@ class Session:
                 timed_out=result.timed_out,
                 output=cap_output(result.output, KEPT_OUTPUT_CHARS),
                 artifacts=tuple(artifacts),
+                published=tuple(published),
             )
         )
-        return result, artifacts
+        return result, artifacts, published
 
     def _written(self, before: Snapshot, block: CodeBlock) -> list[Artifact]:
         """The files ``block`` created or changed, less the file the executor wrote its code to."""
