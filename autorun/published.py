@@ -47,13 +47,20 @@ def split_published(text: str) -> tuple[str, list[dict[str, Any]]]:
         return text, []
     kept: list[str] = []
     values: list[dict[str, Any]] = []
-    for line in text.splitlines(keepends=True):
+    for line in _lines(text):
         value = _parse(line.rstrip("\n")) if line.startswith(MARKER) else None
         if value is None:
             kept.append(line)
         else:
             values.append(value)
     return "".join(kept), values
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text`` with their newlines (str.splitlines would also split at the marker's own \\x1e)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return [*lines, parts[-1]] if parts[-1] else lines
 
 
 class PublishedFilter:

@@ -108,8 +108,9 @@ def _rejects(con: Any, notes: dict[str, Any]) -> set[str]:
         "SELECT error_type, line, csv_line, column_name FROM reject_errors ORDER BY line"
     ).fetchall()
     con.execute("DELETE FROM reject_errors")
-    if any(str(kind) == "INVALID UNICODE" for kind, *_ in found):
-        line = next(line for kind, line, *_ in found if str(kind) == "INVALID UNICODE")
+    wrong = ("INVALID UNICODE", "INVALID ENCODING")
+    if any(str(kind) in wrong for kind, *_ in found):
+        line = next(line for kind, line, *_ in found if str(kind) in wrong)
         raise UnicodeError(f"Invalid unicode at line {line}: the file is not in the encoding it was read with")
     cast = {str(column) for kind, _, _, column in found if str(kind) == "CAST" and column is not None}
     bad = {line: text for kind, line, text, _ in found if str(kind) != "CAST"}
@@ -206,19 +207,22 @@ def convert_number_text(con: Any) -> dict[str, str]:
         if head is None or head < CONVERT_SHARE:
             continue
         matched = f"regexp_full_match({text}, {pattern})"
-        part = f"regexp_extract({text}, {pattern}, {{}})"
-        money = f"({part.format(1)} <> '' OR {part.format(4)} <> '' OR {part.format(7)} <> '')"
-        marked = f"({money} OR {part.format(8)} <> '' OR {part.format(2)} <> '' OR contains({part.format(6)}, ','))"
+
+        def part(group: int, text: str = text) -> str:
+            return f"regexp_extract({text}, {pattern}, {group})"
+
+        money = f"({part(1)} <> '' OR {part(4)} <> '' OR {part(7)} <> '')"
+        marked = f"({money} OR {part(8)} <> '' OR {part(2)} <> '' OR contains({part(6)}, ','))"
         values, matches, marks, pct, cash = con.execute(
             f"SELECT count(*), count(*) FILTER ({matched}), count(*) FILTER ({matched} AND {marked}), "
-            f"count(*) FILTER ({part.format(8)} <> ''), count(*) FILTER ({money}) "
+            f"count(*) FILTER ({part(8)} <> ''), count(*) FILTER ({money}) "
             f"FROM {TABLE} WHERE {column} IS NOT NULL AND {text} <> ''"
         ).fetchone()
         junk = values - matches
         if not values or matches < CONVERT_SHARE * values or (not marks and not junk):
             continue
-        negative = f"({part.format(3)} = '-' OR {part.format(5)} = '-' OR ({part.format(2)} <> '' AND {part.format(9)} <> ''))"
-        number = f"CAST(replace({part.format(6)}, ',', '') AS DOUBLE)"
+        negative = f"({part(3)} = '-' OR {part(5)} = '-' OR ({part(2)} <> '' AND {part(9)} <> ''))"
+        number = f"CAST(replace({part(6)}, ',', '') AS DOUBLE)"
         value = f"CASE WHEN {matched} THEN (CASE WHEN {negative} THEN -1 ELSE 1 END) * {number} END"
         con.execute(f"ALTER TABLE {TABLE} ALTER {column} SET DATA TYPE DOUBLE USING ({value})")
         what = "percent" if pct >= 0.5 * matches else "money" if cash else "number"

@@ -28,14 +28,11 @@ def _autorun_inspect_files(root, paths, sheet):
     import json, sys
     from pathlib import Path
 
-    added = root not in sys.path
-    if added:
-        sys.path.append(root)
+    sys.path.insert(0, root)  # first: a planted autorun/ in the work dir must not shadow the real one
     try:
         from autorun.datafile import info_to_json, inspect_data_files
     finally:
-        if added:
-            sys.path.remove(root)
+        sys.path.remove(root)
     return json.dumps([info_to_json(info) for info in inspect_data_files([Path(p) for p in paths], sheet)])
 """
 

@@ -202,11 +202,13 @@ def build_model(
     on_notice: NoticeFn,
     session_id: str = "builtin",
     stateful: Callable[[], bool] | None = None,
+    runtime_root: str | None = None,
 ) -> Model:
     """The model the config names: a replay, an LLM, or the builtin analyst (which needs a data file).
 
-    The builtin's blocks leave their facts in ``<work dir>/.autorun/facts-<session_id>.json``;
-    ``stateful()`` tells it whether python blocks share state (the executor's ``stateful``).
+    The builtin's blocks import its runtime from ``runtime_root`` (autorun's package as the code
+    sees it: ``runtime_root_for(executor)``); ``stateful()`` tells it whether python blocks share
+    state (the executor's ``stateful``).
     """
     name = config.model.name
     if name.startswith(REPLAY_PREFIX):
@@ -220,12 +222,15 @@ def build_model(
         on_notice(f"${config.model.api_key_env} is not set: using the builtin offline analyst")
     if len(data) > 1:
         on_notice(f"the builtin analyst analyses only the first file, {data[0].path.name}")
-    from autorun.models.builtin import BuiltinAnalyst
+    from autorun.models.builtin import RUNTIME_ROOT, BuiltinAnalyst
 
-    work_dir = Path(config.executor.work_dir).expanduser().resolve()
-    install_builtin_helpers(work_dir)
+    memory = int(config.executor.memory) if config.executor.memory else None
     return BuiltinAnalyst(
-        data[0].info, data[0].seen_as, work_dir=work_dir, session_id=session_id, stateful=stateful or never_stateful
+        data[0].info,
+        data[0].seen_as,
+        runtime_root=runtime_root or RUNTIME_ROOT,
+        memory_limit=memory,
+        stateful=stateful or never_stateful,
     )
 
 
@@ -233,19 +238,16 @@ def never_stateful() -> bool:
     return False
 
 
-def install_builtin_helpers(work_dir: Path) -> None:
-    """Write the module the builtin's blocks import into the work dir, never through a planted symlink."""
-    from autorun.analyst.toolkit import install_toolkit
-    from autorun.nofollow import write_inside
+def runtime_root(executor: Executor) -> str | None:
+    """Where autorun's package is as the executor's code sees it (read-only), for the builtin's imports;
+    None: where it is on this host (local and sandbox executors run autorun's files in place)."""
+    from autorun.executors.docker.executor import DockerExecutor
 
-    try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        install_toolkit(work_dir, write_inside)
-    except OSError as exc:
-        raise ExecutorError(
-            f"cannot write the builtin analyst's helpers into {work_dir}/.autorun/analyst ({exc.strerror or exc}); "
-            "remove what is in the way (a symlink?) or choose another executor.work_dir"
-        ) from None
+    if isinstance(executor, DockerExecutor):
+        from autorun.executors.docker.container import RUNTIME_MOUNT
+
+        return RUNTIME_MOUNT
+    return None
 
 
 def system_message(config: Config, model: Model, data: Sequence[DataInput], *, stateful: bool = False) -> str | None:

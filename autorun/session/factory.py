@@ -34,6 +34,7 @@ from autorun.session.components import (
     limits_summary,
     prepared_llm,
     require_data_for_builtin,
+    runtime_root,
     session_settings,
     system_message,
 )
@@ -207,6 +208,7 @@ def open_session(
                     on_notice=notice,
                     session_id=session_id,
                     stateful=lambda: executor.stateful,
+                    runtime_root=runtime_root(executor),
                 )
             model = redacting_model(model, redactor)
             sink.handle(

@@ -14,6 +14,9 @@ from autorun.executors.docker.settings import DockerSettings
 
 WORKSPACE = "/workspace"
 DATA_DIR = "data"
+# autorun's own package, bind-mounted read-only at RUNTIME_MOUNT/autorun: the builtin analyst's blocks
+# import its runtime from there, so it is always the code of the autorun that runs the session.
+RUNTIME_MOUNT = "/opt/autorun"
 
 
 def data_path(name: str) -> str:
@@ -29,6 +32,7 @@ def host_config(
     s = settings
     mounts = [Mount(WORKSPACE, str(work_dir), type="bind", read_only=False)]
     mounts += [Mount(data_path(name), str(path), type="bind", read_only=True) for name, path in exposed.items()]
+    mounts.append(Mount(f"{RUNTIME_MOUNT}/autorun", str(package_dir()), type="bind", read_only=True))
     if kernel_dir is not None:  # the kernel's private ipc socket directory (kernel.py)
         from autorun.executors.docker.kernel import KERNEL_DIR
 
@@ -53,6 +57,12 @@ def host_config(
         "security_opt": ["no-new-privileges"],
         "ulimits": ulimits,
     }
+
+
+def package_dir() -> Path:
+    import autorun
+
+    return Path(autorun.__file__).resolve().parent
 
 
 def prepare_mount_points(work_dir: Path, names: list[str]) -> list[Path]:

@@ -1,0 +1,225 @@
+"""The trend step: the primary measure per period, the top period, the change from the first to the
+last full period, and for a panel the same per entity (the largest ones), never pooled across them.
+
+The period fits the data's span (hours, days, weeks, months or years); a year column, or a year
+and a quarter or month column together, are periods as they are. A first or last period the data
+covers only in part is shown, but the change is taken between full periods only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from autorun.analyst.charts import line_chart
+from autorun.analyst.engine import Data, literal, quote
+from autorun.analyst.figures import group_key
+from autorun.analyst.report import AGG_WORDS, fmt, plain, publish, show
+from autorun.analyst.sources import TZ_OFFSET_RE, date_format_guess
+from autorun.analyst.sqlstats import aggregate, number, quantiles
+
+SHOWN_PERIODS = 12
+TOP_ENTITIES = 5
+PERIOD_FORMATS = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d", "hour": "%Y-%m-%d %H:00"}
+SEPARATOR = "\x1f"
+
+
+def date_expression(data: Data, date: str, dayfirst: bool) -> str:
+    """The column as a TIMESTAMP expression: as typed, or parsed from text (offsets dropped: local time)."""
+    kind = data.types[date]
+    if kind.startswith(("DATE", "TIMESTAMP")):
+        return f"CAST({quote(date)} AS TIMESTAMP)"
+    text = f"regexp_replace(trim(CAST({quote(date)} AS VARCHAR)), {literal(TZ_OFFSET_RE)}, '')"
+    sample = [r[0] for r in data.sql(f"SELECT {text} FROM {data.table} WHERE {quote(date)} IS NOT NULL LIMIT 200")]
+    cast = f"TRY_CAST({text} AS TIMESTAMP)"
+    parsed = data.one(
+        f"SELECT count(TRY_CAST(t AS TIMESTAMP)) FROM (SELECT {text} AS t FROM {data.table} "
+        f"WHERE {quote(date)} IS NOT NULL LIMIT 200)"
+    )[0]
+    if sample and parsed >= 0.8 * len(sample):
+        return cast
+    pattern = date_format_guess([str(v) for v in sample], dayfirst)
+    if pattern is None:
+        return cast
+    bare = f"regexp_replace({text}, '[ T]\\d{{1,2}}:\\d{{2}}.*$', '')"
+    return f"CAST(try_strptime({bare}, {literal(pattern)}) AS TIMESTAMP)"
+
+
+def period_key(kind: str) -> str:
+    """SQL for the period label of timestamp ``d``: '2026-03', 'week of 2026-03-02', ..."""
+    if kind == "week":
+        return "'week of ' || strftime(CAST(date_trunc('week', d) AS DATE), '%Y-%m-%d')"
+    return f"strftime(d, {literal(PERIOD_FORMATS[kind])})"
+
+
+def span_period(days: float) -> str:
+    if days > 3 * 365:
+        return "year"
+    if days > 60:
+        return "month"
+    if days > 14:
+        return "week"
+    return "day" if days > 2 else "hour"
+
+
+def period_bounds(period: str, key: str) -> tuple[dt.datetime, dt.datetime]:
+    """The start of the period a key names, and the start of the next one."""
+    if period == "year":
+        start = dt.datetime(int(key), 1, 1)
+        return start, dt.datetime(start.year + 1, 1, 1)
+    if period == "month":
+        start = dt.datetime.strptime(key, "%Y-%m")
+        return start, dt.datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+    if period == "week":
+        start = dt.datetime.strptime(key.replace("week of ", ""), "%Y-%m-%d")
+        return start, start + dt.timedelta(days=7)
+    if period == "day":
+        start = dt.datetime.strptime(key, "%Y-%m-%d")
+        return start, start + dt.timedelta(days=1)
+    start = dt.datetime.strptime(key, "%Y-%m-%d %H:00")
+    return start, start + dt.timedelta(hours=1)
+
+
+def _full_by_calendar(data: Data, source: str, keys: list[str], period: str, whole_days: bool) -> list[str]:
+    """The periods the data covers whole: every inner one, and an edge one when the data reaches within
+    1.5 typical gaps between its distinct times of the period's calendar start (first) or end (last)."""
+    first, last = data.one(f"SELECT min(d), max(d) FROM ({source})")
+    if whole_days:
+        last = last + dt.timedelta(days=1)
+    gaps = f"SELECT epoch(t - lag(t) OVER (ORDER BY t)) AS gap FROM (SELECT DISTINCT d AS t FROM ({source}))"
+    median = quantiles(data, "gap", (0.5,), source=gaps).get(None, [None])[0]
+    slack = dt.timedelta(seconds=1.5 * (median or 0))
+    first_ok = first - period_bounds(period, keys[0])[0] <= slack
+    last_ok = period_bounds(period, keys[-1])[1] - last <= slack
+    if len(keys) == 1:
+        return keys if first_ok and last_ok else []
+    return ([keys[0]] if first_ok else []) + keys[1:-1] + ([keys[-1]] if last_ok else [])
+
+
+def _full_by_rows(rows: dict[str, int]) -> list[str]:
+    """Periods without a calendar to check (years as numbers): an edge one counts with half the median's rows."""
+    keys = list(rows)
+    counts = sorted(rows.values())
+    middle = (counts[(len(counts) - 1) // 2] + counts[len(counts) // 2]) / 2
+    return [k for i, k in enumerate(keys) if 0 < i < len(keys) - 1 or rows[k] >= 0.5 * middle]
+
+
+def trend_step(
+    data: Data,
+    date: str,
+    measure: str | None,
+    agg: str,
+    *,
+    part: str | None = None,
+    part_kind: str | None = None,
+    entity: str | None = None,
+    year: bool = False,
+    dayfirst: bool = False,
+) -> None:
+    """The measure per period (its aggregation), top period and first-to-last change; per entity for a panel."""
+    import pandas as pd
+
+    if part:
+        y, p = f"TRY_CAST({quote(date)} AS INTEGER)", f"TRY_CAST({quote(part)} AS INTEGER)"
+        label = f"CAST({y} AS VARCHAR) || '-Q' || CAST({p} AS VARCHAR)" if part_kind == "quarter" else (
+            f"CAST({y} AS VARCHAR) || '-' || lpad(CAST({p} AS VARCHAR), 2, '0')"
+        )
+        source = f"SELECT *, CASE WHEN {y} IS NOT NULL AND {p} IS NOT NULL THEN {label} END AS k FROM {data.table}"
+        period, calendar = part_kind or "period", False
+    elif year:
+        source = f"SELECT *, CAST(TRY_CAST({quote(date)} AS INTEGER) AS VARCHAR) AS k FROM {data.table}"
+        period, calendar = "year", False
+    else:
+        timed = f"SELECT *, {date_expression(data, date, dayfirst)} AS d FROM {data.table}"
+        first, last = data.one(f"SELECT min(d), max(d) FROM ({timed})")
+        period = span_period((last - first).total_seconds() / 86400) if first is not None else "day"
+        source = f"SELECT *, {period_key(period)} AS k FROM ({timed})"
+        calendar = True
+    valid = data.one(f"SELECT count(k) FROM ({source})")[0]
+    print(f"{valid:,} of {data.rows:,} rows have a valid {date}")
+    if not valid:
+        publish("trend", {"periods": []})
+        return
+    value = number(measure) if measure else "1"
+    title = f"{AGG_WORDS[agg]} {measure}" if measure else "rows"
+    view = Data(data.con, data.rows, data.columns, data.types, data.notes, f"({source})")
+    rows = dict(sorted(view.sql(f"SELECT k, count(*) FROM {view.table} WHERE k IS NOT NULL GROUP BY k")))
+    values = aggregate(view, agg if measure else "count", value, "k", "k IS NOT NULL")
+    table = pd.DataFrame({"rows": pd.Series(rows, dtype="int64")})
+    if measure:
+        table[title] = pd.Series({k: values.get(k) for k in rows}, dtype="float64")
+    keys = list(rows)
+    full = _full_by_calendar(data, source, keys, period, _whole_days(data, date)) if calendar else _full_by_rows(rows)
+    facts: dict[str, Any] = {"period": period, "title": title}
+    pooled = entity is None or agg in ("sum", "count") or not measure
+    if pooled:
+        _report_pooled(table, title, period, full, agg, facts)
+    if entity is not None:
+        facts["entity"] = _entity_trends(view, entity, value, agg if measure else "count", title, period, full)
+    publish("trend", facts)
+
+
+def _whole_days(data: Data, date: str) -> bool:
+    return data.types[date] == "DATE"
+
+
+def _report_pooled(table: Any, title: str, period: str, full: list[str], agg: str, facts: dict[str, Any]) -> None:
+    import pandas as pd
+
+    print(f"\n{title} by {period}:")
+    long = len(table) > 2 * SHOWN_PERIODS
+    show(pd.concat([table.head(SHOWN_PERIODS), table.tail(SHOWN_PERIODS)]) if long else table)
+    if long:
+        print(f"({len(table) - 2 * SHOWN_PERIODS} periods in the middle not shown)")
+    column = table[title] if title in table else table["rows"]
+    top = column.idxmax()
+    print(f"\nTop {period} by {title}: {top} with {fmt(column[top])}")
+    partial = {k for k in (table.index[0], table.index[-1]) if k not in full}
+    if partial:
+        print(f"Partial {period}s (the data covers them only in part): {', '.join(sorted(partial))}")
+    keys = [str(k) for k in table.index]
+    values = [None if v != v else float(v) for v in column]
+    facts["chart"] = line_chart(keys, {title: values}, f"{title} by {period}", partial, agg in ("sum", "count"))
+    facts.update(top=str(top), top_value=plain(column[top]))
+    if len(full) >= 2:
+        first, last = full[0], full[-1]
+        a, b = float(column[first]), float(column[last])
+        change: dict[str, Any] = {"first": str(first), "last": str(last), "from": a, "to": b}
+        change["pct"] = (b - a) / abs(a) * 100 if a else None
+        pct = f" ({change['pct']:+.1f}%)" if change["pct"] is not None else ""
+        print(f"From the first to the last full {period}: {first} {fmt(a)} -> {last} {fmt(b)}{pct}")
+        facts["change"] = change
+    facts["periods"] = [[k, v] for k, v in zip(keys, values, strict=True)][-500:]
+
+
+def _entity_trends(
+    view: Data, entity: str, value: str, agg: str, title: str, period: str, full: list[str]
+) -> dict[str, Any]:
+    """Each of the largest entities' own trend: its first and last full periods and the change between."""
+    key = group_key(view, entity)
+    overall = aggregate(view, agg, value, key, "k IS NOT NULL")
+    ranked = sorted((k for k, v in overall.items() if v is not None), key=lambda k: (-overall[k], k))
+    top = ranked[:TOP_ENTITIES]
+    chosen = ", ".join(literal(k) for k in top)
+    composite = f"{key} || {literal(SEPARATOR)} || k"
+    where = f"k IS NOT NULL AND {key} IN ({chosen})"
+    found = aggregate(view, agg, value, composite, where)
+    periods = sorted({k.split(SEPARATOR, 1)[1] for k in found})
+    series: dict[str, list[float | None]] = {}
+    rows = []
+    for name in top:
+        own = {k.split(SEPARATOR, 1)[1]: v for k, v in found.items() if k.split(SEPARATOR, 1)[0] == name}
+        series[name] = [own.get(p) for p in periods]
+        kept = [p for p in periods if p in full and own.get(p) is not None]
+        if len(kept) >= 2:
+            a, b = float(own[kept[0]]), float(own[kept[-1]])
+            pct = (b - a) / abs(a) * 100 if a else None
+            rows.append({"entity": name, "first": kept[0], "from": a, "last": kept[-1], "to": b, "pct": pct})
+    print(f"\n{title} by {period} per {entity} (the {len(top)} largest of {len(ranked):,}, first to last full {period}):")
+    for r in rows:
+        pct = f" ({r['pct']:+.1f}%)" if r["pct"] is not None and not math.isnan(r["pct"]) else ""
+        print(f"  {r['entity']}: {r['first']} {fmt(r['from'])} -> {r['last']} {fmt(r['to'])}{pct}")
+    partial = {p for p in (periods[:1] + periods[-1:]) if p not in full}
+    chart = line_chart(periods, series, f"{title} by {period} per {entity}", partial, agg in ("sum", "count"))
+    return {"column": entity, "title": title, "count": len(ranked), "rows": rows, "chart": chart}
