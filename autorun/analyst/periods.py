@@ -47,10 +47,10 @@ def date_expression(data: Data, date: str, dayfirst: bool) -> str:
 
 
 def period_key(kind: str) -> str:
-    """SQL for the period label of timestamp ``d``: '2026-03', 'week of 2026-03-02', ..."""
+    """SQL for the period label of timestamp ``autorun_time``: '2026-03', 'week of 2026-03-02', ..."""
     if kind == "week":
-        return "'week of ' || strftime(CAST(date_trunc('week', d) AS DATE), '%Y-%m-%d')"
-    return f"strftime(d, {literal(PERIOD_FORMATS[kind])})"
+        return "'week of ' || strftime(CAST(date_trunc('week', autorun_time) AS DATE), '%Y-%m-%d')"
+    return f"strftime(autorun_time, {literal(PERIOD_FORMATS[kind])})"
 
 
 def span_period(days: float) -> str:
@@ -84,10 +84,10 @@ def period_bounds(period: str, key: str) -> tuple[dt.datetime, dt.datetime]:
 def _full_by_calendar(data: Data, source: str, keys: list[str], period: str, whole_days: bool) -> list[str]:
     """The periods the data covers whole: every inner one, and an edge one when the data reaches within
     1.5 typical gaps between its distinct times of the period's calendar start (first) or end (last)."""
-    first, last = data.one(f"SELECT min(d), max(d) FROM ({source})")
+    first, last = data.one(f"SELECT min(autorun_time), max(autorun_time) FROM ({source})")
     if whole_days:
         last = last + dt.timedelta(days=1)
-    gaps = f"SELECT epoch(t - lag(t) OVER (ORDER BY t)) AS gap FROM (SELECT DISTINCT d AS t FROM ({source}))"
+    gaps = f"SELECT epoch(t - lag(t) OVER (ORDER BY t)) AS gap FROM (SELECT DISTINCT autorun_time AS t FROM ({source}))"
     median = quantiles(data, "gap", (0.5,), source=gaps).get(None, [None])[0]
     slack = dt.timedelta(seconds=1.5 * (median or 0))
     first_ok = first - period_bounds(period, keys[0])[0] <= slack
@@ -125,18 +125,18 @@ def trend_step(
         label = f"CAST({y} AS VARCHAR) || '-Q' || CAST({p} AS VARCHAR)" if part_kind == "quarter" else (
             f"CAST({y} AS VARCHAR) || '-' || lpad(CAST({p} AS VARCHAR), 2, '0')"
         )
-        source = f"SELECT *, CASE WHEN {y} IS NOT NULL AND {p} IS NOT NULL THEN {label} END AS k FROM {data.table}"
+        source = f"SELECT *, CASE WHEN {y} IS NOT NULL AND {p} IS NOT NULL THEN {label} END AS autorun_period FROM {data.table}"
         period, calendar = part_kind or "period", False
     elif year:
-        source = f"SELECT *, CAST(TRY_CAST({quote(date)} AS INTEGER) AS VARCHAR) AS k FROM {data.table}"
+        source = f"SELECT *, CAST(TRY_CAST({quote(date)} AS INTEGER) AS VARCHAR) AS autorun_period FROM {data.table}"
         period, calendar = "year", False
     else:
-        timed = f"SELECT *, {date_expression(data, date, dayfirst)} AS d FROM {data.table}"
-        first, last = data.one(f"SELECT min(d), max(d) FROM ({timed})")
+        timed = f"SELECT *, {date_expression(data, date, dayfirst)} AS autorun_time FROM {data.table}"
+        first, last = data.one(f"SELECT min(autorun_time), max(autorun_time) FROM ({timed})")
         period = span_period((last - first).total_seconds() / 86400) if first is not None else "day"
-        source = f"SELECT *, {period_key(period)} AS k FROM ({timed})"
+        source = f"SELECT *, {period_key(period)} AS autorun_period FROM ({timed})"
         calendar = True
-    valid = data.one(f"SELECT count(k) FROM ({source})")[0]
+    valid = data.one(f"SELECT count(autorun_period) FROM ({source})")[0]
     print(f"{valid:,} of {data.rows:,} rows have a valid {date}")
     if not valid:
         publish("trend", {"periods": []})
@@ -144,8 +144,8 @@ def trend_step(
     value = number(measure) if measure else "1"
     title = f"{AGG_WORDS[agg]} {measure}" if measure else "rows"
     view = Data(data.con, data.rows, data.columns, data.types, data.notes, f"({source})")
-    rows = dict(sorted(view.sql(f"SELECT k, count(*) FROM {view.table} WHERE k IS NOT NULL GROUP BY k")))
-    values = aggregate(view, agg if measure else "count", value, "k", "k IS NOT NULL")
+    rows = dict(sorted(view.sql(f"SELECT autorun_period, count(*) FROM {view.table} WHERE autorun_period IS NOT NULL GROUP BY 1")))
+    values = aggregate(view, agg if measure else "count", value, "autorun_period", "autorun_period IS NOT NULL")
     table = pd.DataFrame({"rows": pd.Series(rows, dtype="int64")})
     if measure:
         table[title] = pd.Series({k: values.get(k) for k in rows}, dtype="float64")
@@ -198,12 +198,12 @@ def _entity_trends(
 ) -> dict[str, Any]:
     """Each of the largest entities' own trend: its first and last full periods and the change between."""
     key = group_key(view, entity)
-    overall = aggregate(view, agg, value, key, "k IS NOT NULL")
+    overall = aggregate(view, agg, value, key, "autorun_period IS NOT NULL")
     ranked = sorted((k for k, v in overall.items() if v is not None), key=lambda k: (-overall[k], k))
     top = ranked[:TOP_ENTITIES]
     chosen = ", ".join(literal(k) for k in top)
-    composite = f"{key} || {literal(SEPARATOR)} || k"
-    where = f"k IS NOT NULL AND {key} IN ({chosen})"
+    composite = f"{key} || {literal(SEPARATOR)} || autorun_period"
+    where = f"autorun_period IS NOT NULL AND {key} IN ({chosen})"
     found = aggregate(view, agg, value, composite, where)
     periods = sorted({k.split(SEPARATOR, 1)[1] for k in found})
     series: dict[str, list[float | None]] = {}

@@ -37,15 +37,15 @@ def quantiles(
     table = f"({source})" if source else data.table
     rows = data.one(f"SELECT count({value}) FROM {table} WHERE {where}")[0]
     if rows <= IN_MEMORY_QUANTILE_ROWS:
-        found = data.sql(f"SELECT {key} AS k, quantile_cont({value}, {list(qs)}) FROM {table} WHERE {where} GROUP BY k")
+        found = data.sql(f"SELECT {key}, quantile_cont({value}, {list(qs)}) FROM {table} WHERE {where} GROUP BY 1")
         return {k: [None if v is None else float(v) for v in (values or [None] * len(qs))] for k, values in found}
     counts = (
-        f"SELECT {key} AS k, {value} AS v, count(*) AS c FROM {table} "
-        f"WHERE {where} AND {value} IS NOT NULL GROUP BY k, v"
+        f"SELECT {key} AS autorun_k, {value} AS autorun_v, count(*) AS autorun_c FROM {table} "
+        f"WHERE {where} AND {value} IS NOT NULL GROUP BY 1, 2"
     )
     ranked = (
-        "SELECT k, v, sum(c) OVER (PARTITION BY k ORDER BY v ROWS UNBOUNDED PRECEDING) AS upto, "
-        f"sum(c) OVER (PARTITION BY k) AS n FROM ({counts})"
+        "SELECT autorun_k AS k, autorun_v AS v, sum(autorun_c) OVER (PARTITION BY autorun_k ORDER BY autorun_v "
+        f"ROWS UNBOUNDED PRECEDING) AS upto, sum(autorun_c) OVER (PARTITION BY autorun_k) AS n FROM ({counts})"
     )
     picks = []
     for q in qs:
@@ -69,7 +69,7 @@ def aggregate(data: Data, agg: str, value: str, group: str | None = None, where:
         return {k: v[0] for k, v in quantiles(data, value, (0.5,), group, where).items()}
     function = {"sum": "sum", "mean": "avg", "count": "count"}[agg]
     key = group or "NULL"
-    found = data.sql(f"SELECT {key} AS k, {function}({value}) FROM {data.table} WHERE {where} GROUP BY k")
+    found = data.sql(f"SELECT {key}, {function}({value}) FROM {data.table} WHERE {where} GROUP BY 1")
     return {k: (None if v is None else float(v)) for k, v in found}
 
 
