@@ -260,7 +260,8 @@ def system_message(config: Config, model: Model, data: Sequence[DataInput], *, s
     from autorun.datafile import describe_for_prompt
     from autorun.prompts import analyst_system_message
 
-    description = "\n\n".join(describe_for_prompt(item.info, item.seen_as) for item in data)
+    limit = int(config.executor.memory) if config.executor.type != "none" and config.executor.memory else None
+    description = "\n\n".join(describe_for_prompt(item.info, item.seen_as, memory_limit=limit) for item in data)
     return analyst_system_message(
         description or None,
         keyword=config.session.termination_keyword,

@@ -32,6 +32,7 @@ from autorun.events import (
 )
 from autorun.executors.base import ExecResult, Executor, Interruptible, format_result
 from autorun.executors.files import script_path
+from autorun.executors.memory import memory_hint
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
 from autorun.published import PublishedFilter, split_published
@@ -379,8 +380,13 @@ class Session:
             if not self.interruptible_blocks:
                 raise
             result = self._interrupted_block(block, shown.kept.text(), started)
-        rest = shown.feed(marked.finish()) + shown.finish()
         output, published = split_published(result.output)
+        hint = memory_hint(output, result.exit_code)
+        if hint:
+            hint = ("" if output.endswith("\n") or not output else "\n") + hint + "\n"
+            on_output(hint)
+            output += hint
+        rest = shown.feed(marked.finish()) + shown.finish()
         result = dataclasses.replace(result, output=output)
         if rest:
             self.sink.handle(ExecutionOutput(index=block.index, text=rest))
