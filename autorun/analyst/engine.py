@@ -78,7 +78,8 @@ def connect(database: str = ":memory:", *, read_only: bool = False, memory_limit
     if limit is not None:
         con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
     con.execute(f"SET temp_directory = {literal(safe_dir(SPILL_DIR))}")
-    con.execute("SET enable_progress_bar = false")
+    with contextlib.suppress(Exception):  # in a Jupyter kernel DuckDB refuses the setting without ipywidgets
+        con.execute("SET enable_progress_bar = false")
     return con
 
 
