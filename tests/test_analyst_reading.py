@@ -24,7 +24,6 @@ from tests.test_builtin import PYTHONS, analyst, drive
 from tests.test_datafile import SALES
 
 
-
 def workbook(path: Path) -> Path:
     pytest.importorskip("openpyxl")
     with pd.ExcelWriter(path) as writer:

@@ -33,7 +33,7 @@ def containers_of(engine, session_id: str) -> list:
     return engine.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={session_id}"})
 
 
-def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, engine, runtime_image) -> None:
+def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, engine, runtime_image) -> None:  # noqa: F811
     work = tmp_path / "w"
     proc = subprocess.run(
         autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--docker", runtime_image, "--work-dir", str(work)),
@@ -89,7 +89,7 @@ def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_en
     assert leftover.stdout == "", "the block's process outlived autorun"
 
 
-def test_builtin_roles_in_the_runtime_image(tmp_path: Path, clean_env, engine, runtime_image) -> None:
+def test_builtin_roles_in_the_runtime_image(tmp_path: Path, clean_env, engine, runtime_image) -> None:  # noqa: F811
     """The builtin's blocks (roles, published figures) run on the runtime image's pandas and DuckDB."""
     from autorun.analyst.report import fmt
     from tests.test_analyst_datasets import penguins

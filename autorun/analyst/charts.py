@@ -43,7 +43,7 @@ def load_charts_meanwhile() -> None:
             import matplotlib
 
             matplotlib.use("Agg")
-            import matplotlib.pyplot  # noqa: F401
+            import matplotlib.pyplot
         except Exception:
             pass
 
@@ -124,9 +124,9 @@ def line_chart(
     ax.set_xticks(positions[::step])
     ax.set_xticklabels(periods[::step], rotation=30, ha="right")
     _value_axis(ax.yaxis)
-    values = [v for vs in series.values() for v in vs if v is not None]
-    if from_zero and values and min(values) >= 0:
-        ax.set_ylim(0, max(values) * 1.08 or 1)
+    drawn = [float(v) for vs in series.values() for v in vs if v is not None]
+    if from_zero and drawn and min(drawn) >= 0:
+        ax.set_ylim(0, max(drawn) * 1.08 or 1)
     ax.set_ylabel(title.split(" by ")[0])
     ax.set_title(title[:1].upper() + title[1:])
     ax.grid(axis="y", alpha=0.3)

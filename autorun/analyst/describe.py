@@ -69,7 +69,8 @@ def _fits_line(info: Any, rows: int | None, memory_limit: int | None, path: str)
     needed = int(rows * info.memory_per_row)
     limit = human_size(memory_limit)
     if needed <= PANDAS_SHARE * memory_limit:
-        return f"Memory: loaded whole with pandas it takes about {human_size(needed)}, which fits the {limit} memory limit."
+        about = human_size(needed)
+        return f"Memory: loaded whole with pandas it takes about {about}, which fits the {limit} memory limit."
     source = f"read_csv({path!r})" if info.format in ("csv", "tsv") else repr(path)
     return (
         f"Memory: loaded whole with pandas it takes about {human_size(needed)}, too much for the {limit} memory "

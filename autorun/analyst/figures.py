@@ -68,7 +68,7 @@ def correlations(data: Data, names: list[str]) -> list[dict[str, Any]]:
         return []
     parts = [f"corr({number(a)}, {number(b)}), regr_count({number(a)}, {number(b)})" for a, b in pairs]
     found = data.one(f"SELECT {', '.join(parts)} FROM {data.table}")
-    result = []
+    result: list[dict[str, Any]] = []
     for i, (a, b) in enumerate(pairs):
         r, n = found[2 * i], found[2 * i + 1]
         if r is not None and r == r and n >= 3 and abs(r) >= MIN_CORRELATION:
@@ -80,7 +80,11 @@ def correlations(data: Data, names: list[str]) -> list[dict[str, Any]]:
 def group_key(data: Data, column: str) -> str:
     """The group label of each row, as text: '(missing)' for an empty value, True/False for booleans."""
     kind = data.types[column]
-    text = f"CASE WHEN {quote(column)} THEN 'True' ELSE 'False' END" if kind == "BOOLEAN" else f"CAST({quote(column)} AS VARCHAR)"
+    text = (
+        f"CASE WHEN {quote(column)} THEN 'True' ELSE 'False' END"
+        if kind == "BOOLEAN"
+        else f"CAST({quote(column)} AS VARCHAR)"
+    )
     return f"coalesce({text}, '(missing)')"
 
 
@@ -104,13 +108,17 @@ def groups_step(data: Data, groups: list[str], measures: list[tuple[str, str]], 
             print(f"\n{group}: the same groups as {twin} (one value each way), so not repeated.")
             continue
         key = group_key(data, group)
-        counts = dict(data.sql(f"SELECT {key} AS k, count(*) FROM {data.table} GROUP BY k"))
+        plain_aggs = [(name, agg) for name, agg in measures if agg != "median"]
+        parts = "".join(f", {'sum' if agg == 'sum' else 'avg'}({number(name)})" for name, agg in plain_aggs)
+        found_rows = data.sql(f"SELECT {key}, count(*){parts} FROM {data.table} GROUP BY 1")  # one pass
+        counts = {r[0]: r[1] for r in found_rows}
+        by_measure = {m: {r[0]: r[2 + i] for r in found_rows} for i, m in enumerate(plain_aggs)}
         table = pd.DataFrame({"rows": pd.Series(dict(sorted(counts.items())), dtype="int64")})
         table["share %"] = table["rows"] / max(data.rows, 1) * 100
         columns = []
         for name, agg in measures:
             title = f"{AGG_WORDS[agg]} {name}"
-            values = aggregate(data, agg, number(name), key)
+            values = by_measure.get((name, agg)) or aggregate(data, agg, number(name), key)
             table[title] = pd.Series({k: values.get(k) for k in table.index}, dtype="float64")
             columns.append([name, agg, title])
         table.index = table.index.astype(object)

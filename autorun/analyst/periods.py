@@ -122,10 +122,13 @@ def trend_step(
 
     if part:
         y, p = f"TRY_CAST({quote(date)} AS INTEGER)", f"TRY_CAST({quote(part)} AS INTEGER)"
-        label = f"CAST({y} AS VARCHAR) || '-Q' || CAST({p} AS VARCHAR)" if part_kind == "quarter" else (
-            f"CAST({y} AS VARCHAR) || '-' || lpad(CAST({p} AS VARCHAR), 2, '0')"
+        label = (
+            f"CAST({y} AS VARCHAR) || '-Q' || CAST({p} AS VARCHAR)"
+            if part_kind == "quarter"
+            else (f"CAST({y} AS VARCHAR) || '-' || lpad(CAST({p} AS VARCHAR), 2, '0')")
         )
-        source = f"SELECT *, CASE WHEN {y} IS NOT NULL AND {p} IS NOT NULL THEN {label} END AS autorun_period FROM {data.table}"
+        known = f"{y} IS NOT NULL AND {p} IS NOT NULL"
+        source = f"SELECT *, CASE WHEN {known} THEN {label} END AS autorun_period FROM {data.table}"
         period, calendar = part_kind or "period", False
     elif year:
         source = f"SELECT *, CAST(TRY_CAST({quote(date)} AS INTEGER) AS VARCHAR) AS autorun_period FROM {data.table}"
@@ -144,7 +147,11 @@ def trend_step(
     value = number(measure) if measure else "1"
     title = f"{AGG_WORDS[agg]} {measure}" if measure else "rows"
     view = Data(data.con, data.rows, data.columns, data.types, data.notes, f"({source})")
-    rows = dict(sorted(view.sql(f"SELECT autorun_period, count(*) FROM {view.table} WHERE autorun_period IS NOT NULL GROUP BY 1")))
+    rows = dict(
+        sorted(
+            view.sql(f"SELECT autorun_period, count(*) FROM {view.table} WHERE autorun_period IS NOT NULL GROUP BY 1")
+        )
+    )
     values = aggregate(view, agg if measure else "count", value, "autorun_period", "autorun_period IS NOT NULL")
     table = pd.DataFrame({"rows": pd.Series(rows, dtype="int64")})
     if measure:
@@ -199,7 +206,8 @@ def _entity_trends(
     """Each of the largest entities' own trend: its first and last full periods and the change between."""
     key = group_key(view, entity)
     overall = aggregate(view, agg, value, key, "autorun_period IS NOT NULL")
-    ranked = sorted((k for k, v in overall.items() if v is not None), key=lambda k: (-overall[k], k))
+    known = {k: float(v) for k, v in overall.items() if v is not None}
+    ranked = sorted(known, key=lambda k: (-known[k], k))
     top = ranked[:TOP_ENTITIES]
     chosen = ", ".join(literal(k) for k in top)
     composite = f"{key} || {literal(SEPARATOR)} || autorun_period"
@@ -207,19 +215,21 @@ def _entity_trends(
     found = aggregate(view, agg, value, composite, where)
     periods = sorted({k.split(SEPARATOR, 1)[1] for k in found})
     series: dict[str, list[float | None]] = {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in top:
         own = {k.split(SEPARATOR, 1)[1]: v for k, v in found.items() if k.split(SEPARATOR, 1)[0] == name}
         series[name] = [own.get(p) for p in periods]
         kept = [p for p in periods if p in full and own.get(p) is not None]
         if len(kept) >= 2:
-            a, b = float(own[kept[0]]), float(own[kept[-1]])
+            a, b = float(own[kept[0]] or 0), float(own[kept[-1]] or 0)
             pct = (b - a) / abs(a) * 100 if a else None
             rows.append({"entity": name, "first": kept[0], "from": a, "last": kept[-1], "to": b, "pct": pct})
-    print(f"\n{title} by {period} per {entity} (the {len(top)} largest of {len(ranked):,}, first to last full {period}):")
+    print(
+        f"\n{title} by {period} per {entity} (the {len(top)} largest of {len(ranked):,}, first to last full {period}):"
+    )
     for r in rows:
-        pct = f" ({r['pct']:+.1f}%)" if r["pct"] is not None and not math.isnan(r["pct"]) else ""
-        print(f"  {r['entity']}: {r['first']} {fmt(r['from'])} -> {r['last']} {fmt(r['to'])}{pct}")
+        note = f" ({r['pct']:+.1f}%)" if r["pct"] is not None and not math.isnan(r["pct"]) else ""
+        print(f"  {r['entity']}: {r['first']} {fmt(r['from'])} -> {r['last']} {fmt(r['to'])}{note}")
     partial = {p for p in (periods[:1] + periods[-1:]) if p not in full}
     chart = line_chart(periods, series, f"{title} by {period} per {entity}", partial, agg in ("sum", "count"))
     return {"column": entity, "title": title, "count": len(ranked), "rows": rows, "chart": chart}

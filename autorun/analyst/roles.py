@@ -129,7 +129,9 @@ def _infer_one(series: Any, name: object, profile: dict[str, Any], unit: str | N
     return _text_role(values, name, tokens, profile)
 
 
-def _numeric_role(values: Any, name: object, tokens: list[str], profile: dict[str, Any], unit: str | None) -> dict[str, Any]:
+def _numeric_role(
+    values: Any, name: object, tokens: list[str], profile: dict[str, Any], unit: str | None
+) -> dict[str, Any]:
     integral, distinct, n = bool(profile["integral"]), int(profile["distinct"]), int(profile["non_null"])
     low, high = float(profile["min"]), float(profile["max"])
     word = _has(tokens, YEAR_WORDS)

@@ -113,7 +113,9 @@ def entity_column(data: Data, roles: list[dict[str, Any]], time: str | None, ski
     candidates = [
         r["column"]
         for r in roles
-        if r["role"] in ("category", "identifier") and r["column"] not in skip and 2 <= r.get("distinct", 0) <= MAX_ENTITIES
+        if r["role"] in ("category", "identifier")
+        and r["column"] not in skip
+        and 2 <= r.get("distinct", 0) <= MAX_ENTITIES
     ]
     named = [c for c in candidates if set(name_tokens(c)) & set(ENTITY_WORDS)]
     t = quote(time)

@@ -104,9 +104,7 @@ def _local_time(column: str) -> str:
 
 def _rejects(con: Any, notes: dict[str, Any]) -> set[str]:
     """Count the rows DuckDB could not parse (with examples); the columns whose values failed a cast."""
-    found = con.execute(
-        "SELECT error_type, line, csv_line, column_name FROM reject_errors ORDER BY line"
-    ).fetchall()
+    found = con.execute("SELECT error_type, line, csv_line, column_name FROM reject_errors ORDER BY line").fetchall()
     con.execute("DELETE FROM reject_errors")
     wrong = ("INVALID UNICODE", "INVALID ENCODING")
     if any(str(kind) in wrong for kind, *_ in found):

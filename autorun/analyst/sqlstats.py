@@ -13,9 +13,9 @@ from typing import Any
 
 from autorun.analyst.engine import Data, quote
 
-NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER")
-NUMERIC_TYPES += ("UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL")
-INTEGER_TYPES = NUMERIC_TYPES[:9] + ("UHUGEINT",)
+INTEGER_TYPES: tuple[str, ...] = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
+INTEGER_TYPES += ("UINTEGER", "UBIGINT", "UHUGEINT")
+NUMERIC_TYPES = (*INTEGER_TYPES, "FLOAT", "DOUBLE", "REAL", "DECIMAL")
 IN_MEMORY_QUANTILE_ROWS = 2_000_000  # below this, quantile_cont's values fit in any memory limit
 
 
@@ -63,7 +63,9 @@ def quantiles(
     return result
 
 
-def aggregate(data: Data, agg: str, value: str, group: str | None = None, where: str = "TRUE") -> dict[Any, float | None]:
+def aggregate(
+    data: Data, agg: str, value: str, group: str | None = None, where: str = "TRUE"
+) -> dict[Any, float | None]:
     """{group key: sum | mean | median | count of ``value``} (None without ``group``)."""
     if agg == "median":
         return {k: v[0] for k, v in quantiles(data, value, (0.5,), group, where).items()}

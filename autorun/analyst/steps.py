@@ -124,7 +124,10 @@ def _say_how_read(data: Data) -> None:
     shape = notes.get("shape")
     rows = shape["wide_rows"] if shape else data.rows
     columns = len(data.columns) - 1 + shape["columns"] - 1 if shape else len(data.columns)
-    print(f"Loaded {rows:,} rows x {columns} columns (the whole file, read by {engine}{cache.get(notes.get('cache'), '')})")
+    print(
+        f"Loaded {rows:,} rows x {columns} columns "
+        f"(the whole file, read by {engine}{cache.get(str(notes.get('cache')), '')})"
+    )
     for name, n_rows, n_cols in notes.get("sheets", []):
         chosen = " <- analysed (largest table)" if name == notes.get("sheet") else ""
         print(f"  sheet {name!r}: {n_rows:,} rows x {n_cols} columns{chosen}")

@@ -43,7 +43,9 @@ def make_plan(roles: list[dict[str, Any]], dayfirst: bool = False, shape: dict[s
     split = shape.get("split") or [None, None, None]
     period_columns = {c for c in (split[0], split[1]) if c}
     measures = [
-        (r["column"], r["agg"]) for r in roles if r["role"] in ("additive", "measure") and r["column"] not in period_columns
+        (r["column"], r["agg"])
+        for r in roles
+        if r["role"] in ("additive", "measure") and r["column"] not in period_columns
     ][:MAX_MEASURES]
     groups = [
         r["column"]

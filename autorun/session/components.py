@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autorun.config.schema import Config
-from autorun.errors import ConfigError, ExecutorError, ModelError
+from autorun.errors import ConfigError, ModelError
 from autorun.executors.base import Executor
 from autorun.models.base import Model
 from autorun.session.loop import SessionSettings

@@ -71,5 +71,10 @@ def test_a_planted_module_never_runs_in_a_later_builtin_session(executor: str, t
     assert (work / "chart-total-revenue-by-region.png").read_bytes().startswith(b"\x89PNG"), "the real matplotlib"
     assert "- Total revenue by region: North 31,800, West 20,600" in shown, "the forged facts file changed nothing"
     assert "99,999" not in shown
-    record("builtin.planted_module", executor, "blocked", "the builtin imports its runtime from autorun's read-only package, the work dir off sys.path")
+    record(
+        "builtin.planted_module",
+        executor,
+        "blocked",
+        "the builtin imports its runtime from autorun's read-only package, the work dir off sys.path",
+    )
     record("builtin.forged_facts", executor, "blocked", "figures travel in the session's record, no file is read")

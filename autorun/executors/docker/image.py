@@ -61,10 +61,15 @@ def base_python(client: object, base: str) -> str:
     """'3.11': the base image's Python version (asked from a throwaway container)."""
     try:
         output = client.containers.run(  # type: ignore[attr-defined]
-            base, ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], remove=True, network_mode="none"
+            base,
+            ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            remove=True,
+            network_mode="none",
         )
     except Exception as exc:
-        raise ExecutorError(f"The base image {base} cannot run python3 ({str(exc).splitlines()[0]}); choose another --base.") from exc
+        raise ExecutorError(
+            f"The base image {base} cannot run python3 ({str(exc).splitlines()[0]}); choose another --base."
+        ) from exc
     return output.decode().strip()
 
 
