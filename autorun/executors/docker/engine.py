@@ -90,9 +90,9 @@ def connect(env: Mapping[str, str] | None = None) -> DockerClient:
 
 
 def how_to_get_image(image: str) -> str:
-    from autorun.executors.docker.image import RUNTIME_IMAGE
+    from autorun.executors.docker.settings import DEFAULT_IMAGE
 
-    if image == RUNTIME_IMAGE:
+    if image == DEFAULT_IMAGE:
         return "build it with `autorun image build` (autorun's runtime image: pandas, DuckDB, ipykernel)"
     return (
         f"pull it (`docker pull {image}`), build it (`docker build -t {image} .`) "
@@ -110,9 +110,9 @@ def ensure_image(client: DockerClient, image: str, *, pull: bool, on_notice: Not
         return
     except docker.errors.ImageNotFound:
         pass
-    from autorun.executors.docker.image import RUNTIME_IMAGE
+    from autorun.executors.docker.settings import DEFAULT_IMAGE
 
-    if not pull or image == RUNTIME_IMAGE:  # autorun's runtime image is built here, never pulled
+    if not pull or image == DEFAULT_IMAGE:  # autorun's runtime image is built here, never pulled
         raise ExecutorError(
             f"Docker image {image} is not present locally and pulling is disabled; {how_to_get_image(image)}."
         )

@@ -329,16 +329,9 @@ class DockerExecutor:
         self._agent_pid = int(found["agent"])
         self._python = found["python"]
         self._oom_kills = reply.oom_kills
-        self._check_modules()
+        from autorun.executors.docker.image import check_modules
 
-    def _check_modules(self) -> None:
-        """Say in one line at the start what the image lacks of pandas, DuckDB and ipykernel, and the fix."""
-        from autorun.executors.docker.image import missing_line, missing_modules_command
-
-        code, output = exec_capture(self._api, self._id, missing_modules_command(self._python))
-        missing = output.split() if code == 0 else []
-        if missing:
-            self._notice(missing_line(self.settings.image, missing))
+        check_modules(self._api, self._id, self._python, self.settings.image, self._notice)
 
     # -- one block ---------------------------------------------------------------------------
 

@@ -20,8 +20,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from autorun.errors import ExecutorError
+from autorun.executors.docker.agent import exec_capture
+from autorun.executors.docker.settings import DEFAULT_IMAGE
 
-RUNTIME_IMAGE = "autorun-runtime:1"
+RUNTIME_IMAGE = DEFAULT_IMAGE
 DEFAULT_BASE = "python:3.11-slim"
 RECIPE_REVISION = "1"
 RUNTIME_PACKAGES = ("pandas", "pyarrow", "duckdb", "matplotlib", "ipykernel", "openpyxl")
@@ -127,6 +129,14 @@ def missing_modules_command(python: str) -> list[str]:
         f"print(' '.join(m for m in {NEEDED_MODULES!r} if importlib.util.find_spec(m) is None))"
     )
     return [python, "-c", check]
+
+
+def check_modules(api: object, container_id: str, python: str, image: str, notice: Progress) -> None:
+    """Say in one line at the session's start what the image lacks of pandas, DuckDB and ipykernel, and the fix."""
+    code, output = exec_capture(api, container_id, missing_modules_command(python))
+    missing = output.split() if code == 0 else []
+    if missing:
+        notice(missing_line(image, missing))
 
 
 def missing_line(image: str, missing: list[str]) -> str:
