@@ -90,6 +90,8 @@ def _csv_call(path: str, read: dict[str, Any], encoding: str, text_columns: set[
         options.append(f"decimal_separator = {literal(read['decimal'])}")
     if read.get("thousands"):
         options.append(f"thousands = {literal(read['thousands'])}")
+    if read.get("names"):
+        options.append(f"names = [{', '.join(literal(n) for n in read['names'])}]")
     if text_columns:
         types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in sorted(text_columns))
         options.append(f"types = {{{types}}}")

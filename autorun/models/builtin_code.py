@@ -82,6 +82,8 @@ def read_options(info: DataFileInfo, fixes: Fixes) -> dict[str, Any]:
             read["thousands"] = info.thousands
         if info.text_columns:
             read["text_columns"] = list(info.text_columns)
+        if any(name.startswith("Unnamed: ") for name in info.columns):
+            read["names"] = list(info.columns)  # pandas' names for empty header fields, which DuckDB calls column0
         if fixes.resniff:
             read["sep"] = None
     if info.format == "excel" and info.sheet is not None:
