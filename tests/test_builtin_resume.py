@@ -1,0 +1,38 @@
+"""A resumed builtin session has its figures back: what the blocks published comes back from the record."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from autorun.datafile import inspect_data_file
+from autorun.models.builtin import BuiltinAnalyst, published_facts
+from autorun.transcripts.resume import load_history
+from tests.conftest import SAMPLE, autorun_cmd
+
+
+def test_resume_restores_what_the_blocks_published(tmp_path: Path, clean_env) -> None:
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--local", "--work-dir", str(tmp_path), "--json"),
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    end = json.loads(proc.stdout.splitlines()[-1])
+    history = load_history(Path(end["transcript"]))
+
+    facts = published_facts(history.messages)
+    assert set(facts) == {"load", "measures", "groups", "trend"}
+    sample = pd.read_csv(SAMPLE)
+    assert facts["load"]["rows"] == len(sample)
+    assert facts["measures"]["stats"]["revenue"]["total"] == sample["revenue"].sum()
+    assert all(not m.published for m in history.messages if m.role == "assistant")
+
+    resumed = BuiltinAnalyst(inspect_data_file(SAMPLE), str(SAMPLE)).next_message(history.messages)
+    assert "could not be read back" not in resumed
+    assert resumed == end["final_message"], "the resumed builtin sums up from the same figures"
