@@ -7,9 +7,10 @@ on demand, never in CI) and times, in the same run and alternating, under the de
 
 - the builtin: ``autorun analyse FILE --model builtin`` in a fresh work dir (a cold cache);
 - a hand-written DuckDB script (``duckdb_baseline.py``, DuckDB given half the limit) and
-- the hand-written pandas script (``analyse_baseline.py``), each run as the one block of a replayed
-  session in the same executor, so the three pay the same session start and are measured
-  under the same limit, which reports each one's peak memory.
+- the hand-written pandas script (``analyse_baseline.py``), each run as one block in the same
+  executor with the same limit, started from a fresh process (``--baseline``: autorun's executor
+  API, no session and no model), so the three pay the same executor start and report their peak
+  memory the same way.
 
 It prints a Markdown table: seconds (median), peak memory, and the ratios the targets are set
 in (builtin / DuckDB script at 10M rows <= 1.3; builtin / pandas script at 1M rows <= 1.0).
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,9 @@ def generate(path: Path, rows: int) -> None:
     """A sales-like CSV of ``rows`` rows over the days of 2025, written by DuckDB (deterministic: hashes)."""
     import duckdb
 
-    duckdb.sql(
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute(
         f"""COPY (SELECT strftime(DATE '2025-01-01' + CAST(hash(i, 1) % 365 AS INTEGER), '%Y-%m-%d') AS date,
         ['Widget Pro', 'Gadget Lite', 'Doohickey'][(hash(i, 2) % 3 + 1)::BIGINT] AS product,
         ['North', 'South', 'East', 'West'][(hash(i, 3) % 4 + 1)::BIGINT] AS region,
@@ -46,29 +51,34 @@ def generate(path: Path, rows: int) -> None:
 
 
 def session(command: list[str]) -> tuple[float, dict[str, Any]]:
-    """Wall time of an `autorun ... --json` run and its session_end record."""
+    """Wall time of an `autorun ... --json` run (or a ``--baseline`` run) and its last JSON line."""
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    end = next((json.loads(x) for x in proc.stdout.splitlines() if '"session_end"' in x), {})
-    return elapsed, end
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return elapsed, json.loads(lines[-1]) if lines else {"exit_code": proc.returncode}
 
 
-def replay_of(script: Path, data: Path, work: Path) -> Path:
-    """A transcript whose one python block runs ``script`` on ``data`` (copied into the work dir)."""
+def run_baseline(script: Path, data: Path, work: Path) -> dict[str, Any]:
+    """Run ``script`` on ``data`` as one python block in the default executor and limit; its exit and peak.
+
+    The executor is built from autorun's default config as a session would build it (the sandbox
+    where bwrap works, the 1 GiB limit); the script is copied into the work dir, the data file exposed."""
+    from autorun.codeblocks import CodeBlock
+    from autorun.config.schema import Config
+    from autorun.session.components import build_executor
+
     shutil.copy(script, work / script.name)
-    code = f"import runpy, sys\nsys.argv = [{script.name!r}, {str(data)!r}, '512']\nrunpy.run_path({script.name!r})\n"
-    record = {
-        "event": "message",
-        "role": "assistant",
-        "name": "recorded",
-        "turn": 1,
-        "content": f"```python\n{code}```",
-    }
-    done = {**record, "turn": 2, "content": "TERMINATE"}
-    path = work.parent / f"{script.stem}.jsonl"
-    path.write_text(json.dumps(record) + "\n" + json.dumps(done) + "\n")
-    return path
+    config = Config.model_validate({"executor": {"work_dir": str(work), "timeout": 3600}})
+    limit_mb = int(config.executor.memory or 2**31) // 2**21  # DuckDB's share: half, as the builtin gives it
+    executor = build_executor(config, session_id=uuid.uuid4().hex[:8], env=dict(os.environ), on_notice=print)
+    with executor:
+        seen = executor.expose(data)
+        argv = [script.name, seen, str(limit_mb)]
+        code = f"import runpy, sys\nsys.argv = {argv!r}\nrunpy.run_path({script.name!r})\n"
+        result = executor.run(CodeBlock("python", code, 1), lambda _text: None)
+        peak = executor.peak_memory()
+    return {"exit_code": result.exit_code, "peak_memory_bytes": peak, "executor": executor.name}
 
 
 def measure(data: Path, runs: int, tmp: Path) -> dict[str, dict[str, float | str]]:
@@ -77,11 +87,11 @@ def measure(data: Path, runs: int, tmp: Path) -> dict[str, dict[str, float | str
         for name in found:
             work = tmp / f"{name}-{n}" / "w"
             work.mkdir(parents=True)
-            command = [sys.executable, "-m", "autorun", "analyse", str(data), "--work-dir", str(work), "--json"]
             if name == "builtin":
-                command += ["--model", "builtin"]
+                command = [sys.executable, "-m", "autorun", "analyse", str(data), "--model", "builtin"]
+                command += ["--work-dir", str(work), "--json"]
             else:
-                command += ["--model", f"replay:{replay_of(SCRIPTS[name], data, work)}"]
+                command = [sys.executable, "-m", "benchmarks.bench_bigfile", "--baseline", name, str(data), str(work)]
             found[name].append(session(command))
             shutil.rmtree(work.parent, ignore_errors=True)
     result: dict[str, dict[str, float | str]] = {}
@@ -96,7 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_bigfile")
     parser.add_argument("--rows", default="1000000,10000000", help="comma-separated sizes, e.g. 100000000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", nargs=3, metavar=("NAME", "FILE", "WORK_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.baseline:
+        name, data, work = args.baseline
+        print(json.dumps(run_baseline(SCRIPTS[name], Path(data), Path(work))))
+        return
     print(
         "| rows | file | builtin (s) | peak | DuckDB script (s) | peak | pandas script (s) | peak "
         "| builtin/DuckDB | builtin/pandas |"

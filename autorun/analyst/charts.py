@@ -34,20 +34,23 @@ def chart_name(title: str) -> str:
     return "chart-" + (re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "chart") + ".png"
 
 
-def load_charts_meanwhile() -> None:
-    """Import matplotlib on a thread while the data loads (DuckDB leaves the GIL free), so the chart
-    steps of a stateful session do not wait for it; silent if it is missing."""
+def import_meanwhile(charts: bool) -> None:
+    """Import pandas (and for ``charts`` matplotlib) on a thread while the data loads (DuckDB leaves the
+    GIL free), so the steps after it do not wait for them; silent if one is missing."""
 
     def load() -> None:
         try:
-            import matplotlib
+            import pandas  # noqa: F401
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot
+            if charts:
+                import matplotlib
+
+                matplotlib.use("Agg")
+                import matplotlib.pyplot
         except Exception:
             pass
 
-    threading.Thread(target=load, name="autorun-load-charts", daemon=True).start()
+    threading.Thread(target=load, name="autorun-imports", daemon=True).start()
 
 
 def _pyplot(title: str) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import stat
 import uuid
@@ -27,7 +28,8 @@ SPILL_DIR = os.path.join(WORK_DIR, "duckdb-spill")
 CACHE_REVISION = "1"
 CACHE_MIN_BYTES = 128 * 2**20  # smaller files are read into memory: a cache would cost more than it saves
 DUCKDB_SHARE = 0.5  # of the executor's memory limit; Python, pandas and matplotlib need the rest
-MIN_DUCKDB_BYTES = 96 * 2**20
+PYTHON_BYTES = 180 * 2**20  # what the kernel with pandas, DuckDB and matplotlib imported holds itself
+MIN_DUCKDB_BYTES = 64 * 2**20
 TABLE = "data"
 
 
@@ -41,6 +43,7 @@ class Data:
     types: dict[str, str]
     notes: dict[str, Any] = field(default_factory=dict)
     table: str = TABLE
+    memory: int | None = None  # DuckDB's memory limit in bytes (None: its own default)
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.con.execute(query, params or []).fetchall()
@@ -63,10 +66,11 @@ def literal(text: str) -> str:
 
 
 def duckdb_memory(memory_limit: int | None) -> int | None:
-    """DuckDB's own memory limit in bytes for an executor limit: its share, never below a working minimum."""
+    """DuckDB's own memory limit in bytes for an executor limit: its share, less under a small limit
+    (the interpreter's own memory comes first), never below a working minimum."""
     if not memory_limit:
         return None
-    return max(MIN_DUCKDB_BYTES, int(memory_limit * DUCKDB_SHARE))
+    return max(MIN_DUCKDB_BYTES, min(int(memory_limit * DUCKDB_SHARE), memory_limit - PYTHON_BYTES))
 
 
 def connect(database: str = ":memory:", *, read_only: bool = False, memory_limit: int | None = None) -> Any:
@@ -77,10 +81,36 @@ def connect(database: str = ":memory:", *, read_only: bool = False, memory_limit
     limit = duckdb_memory(memory_limit)
     if limit is not None:
         con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+    con.execute(f"SET threads = {cpu_allowance()}")
     con.execute(f"SET temp_directory = {literal(safe_dir(SPILL_DIR))}")
     with contextlib.suppress(Exception):  # in a Jupyter kernel DuckDB refuses the setting without ipywidgets
         con.execute("SET enable_progress_bar = false")
     return con
+
+
+def cpu_allowance() -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup CPU quota (Docker's --cpus)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_quota("/sys/fs/cgroup/cpu.max")  # cgroup v2: "max 100000" or "150000 100000"
+    if quota is None:
+        quota = _cgroup_quota("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
+
+
+def _cgroup_quota(path: str, period_path: str | None = None) -> float | None:
+    """CPUs a cgroup's quota allows (1.5 for 150000/100000); None without a quota."""
+    try:
+        with open(path) as f:
+            fields = f.read().split()
+        if period_path is not None:
+            with open(period_path) as f:
+                fields.append(f.read().strip())
+        limit, period = fields[0], fields[1]
+        return None if limit == "max" or int(limit) <= 0 else int(limit) / int(period)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def safe_dir(relative: str) -> str:
@@ -130,10 +160,11 @@ def open_cached(
     """A connection holding table ``data`` for the file, and the notes of how it was read.
 
     ``build(con)`` reads the file into ``data`` and returns the notes. ``cache``: "auto" (a cache
-    for files of CACHE_MIN_BYTES or more), "always" or "never".
+    for files of CACHE_MIN_BYTES or a quarter of DuckDB's memory, whichever is less), "always" or "never".
     """
     size = os.stat(path).st_size
-    if cache == "never" or (cache == "auto" and size < CACHE_MIN_BYTES):
+    small = size < min(CACHE_MIN_BYTES, (duckdb_memory(memory_limit) or 2**62) // 4)
+    if cache == "never" or (cache == "auto" and small):
         con = connect(memory_limit=memory_limit)
         return con, {**build(con), "cache": None}
     source, name = cache_key(path, fmt, read)

@@ -11,35 +11,48 @@ from typing import Any
 
 from autorun.analyst.charts import bar_chart
 from autorun.analyst.engine import Data, quote
-from autorun.analyst.report import AGG_WORDS, fmt, plain, publish, show
-from autorun.analyst.sqlstats import aggregate, number, quantiles
+from autorun.analyst.report import AGG_WORDS, fmt, label, plain, publish, show
+from autorun.analyst.sqlstats import aggregate, column_quantiles, number
 
 MIN_CORRELATION = 0.5
 SHOWN_CORRELATIONS = 8
 
 
 def measures_step(data: Data, measures: list[tuple[str, str]]) -> None:
-    """Per measure: the aggregation its role allows, spread, outliers beyond 1.5 IQR; strong correlations."""
+    """Per measure: the aggregation its role allows, spread, outliers beyond 1.5 IQR; strong correlations.
+
+    Three passes over the table whatever the number of measures: the plain aggregates and every
+    pair's correlation, the quartiles, the outliers.
+    """
     import pandas as pd
 
+    names = [name for name, _ in measures]
+    values = [number(name) for name in names]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    parts = [f"count({v}), sum({v}), avg({v}), min({v}), max({v})" for v in values]
+    parts += [f"corr({number(a)}, {number(b)}), regr_count({number(a)}, {number(b)})" for a, b in pairs]
+    found = list(data.one(f"SELECT {', '.join(parts)} FROM {data.table}")) if parts else []
+    plain_stats = {name: found[5 * i : 5 * i + 5] for i, name in enumerate(names)}
+    kept = [(name, agg, value) for (name, agg), value in zip(measures, values, strict=True) if plain_stats[name][0]]
+    quartiles = dict(
+        zip([k[0] for k in kept], column_quantiles(data, [k[2] for k in kept], (0.25, 0.5, 0.75)), strict=True)
+    )
+    fences = {}
+    checks = []
+    for name, _, value in kept:
+        q1, _, q3 = quartiles[name]
+        assert q1 is not None and q3 is not None
+        fences[name] = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1))
+        outside = f"({value} < {fences[name][0]!r} OR {value} > {fences[name][1]!r})"
+        median = quartiles[name][1]
+        checks.append(f"count(*) FILTER ({outside}), arg_max({value}, abs({value} - {median!r})) FILTER ({outside})")
+    outside_found = list(data.one(f"SELECT {', '.join(checks)} FROM {data.table}")) if checks else []
     stats: dict[str, dict[str, Any]] = {}
     rows = []
-    for name, agg in measures:
-        value = number(name)
-        n, total, mean, low, high = data.one(
-            f"SELECT count({value}), sum({value}), avg({value}), min({value}), max({value}) FROM {data.table}"
-        )
-        if not n:
-            continue
-        q1, median, q3 = quantiles(data, value, (0.25, 0.5, 0.75))[None]
-        assert q1 is not None and q3 is not None
-        fence_low, fence_high = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
-        outside = f"({value} < {fence_low!r} OR {value} > {fence_high!r})"
-        outliers, extreme = data.one(
-            f"SELECT count(*) FILTER ({outside}), arg_max({value}, abs({value} - {median!r})) FILTER ({outside}) "
-            f"FROM {data.table}"
-        )
-        entry: dict[str, Any] = {"agg": agg, "n": int(n), "mean": float(mean), "median": median}
+    for i, (name, agg, _) in enumerate(kept):
+        n, total, mean, low, high = plain_stats[name]
+        outliers, extreme = outside_found[2 * i], outside_found[2 * i + 1]
+        entry: dict[str, Any] = {"agg": agg, "n": int(n), "mean": float(mean), "median": quartiles[name][1]}
         entry.update(min=float(low), max=float(high), outliers=int(outliers))
         entry["extreme"] = None if extreme is None else float(extreme)
         if agg == "sum":
@@ -52,26 +65,22 @@ def measures_step(data: Data, measures: list[tuple[str, str]]) -> None:
         table["total"] = table["total"].map(lambda v: "" if v is None or v != v else fmt(v))
         print("Measures (totals only where values add up; outliers: beyond 1.5 IQR):")
         show(table, index=False)
-    pairs = correlations(data, list(stats))
+    strong = correlations(pairs, found[5 * len(names) :], set(stats))
     print("\nStrongest correlations (Pearson r, |r| >= 0.5):")
-    for p in pairs:
+    for p in strong:
         print(f"  {p['a']} ~ {p['b']}: r = {p['r']:.2f} (n = {p['n']:,})")
-    if not pairs:
+    if not strong:
         print("  none")
-    publish("measures", {"stats": stats, "correlations": pairs})
+    publish("measures", {"stats": stats, "correlations": strong})
 
 
-def correlations(data: Data, names: list[str]) -> list[dict[str, Any]]:
-    """Pearson r of each pair of measures over the rows holding both, strongest first, |r| >= 0.5."""
-    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
-    if not pairs:
-        return []
-    parts = [f"corr({number(a)}, {number(b)}), regr_count({number(a)}, {number(b)})" for a, b in pairs]
-    found = data.one(f"SELECT {', '.join(parts)} FROM {data.table}")
+def correlations(pairs: list[tuple[str, str]], found: list[Any], kept: set[str]) -> list[dict[str, Any]]:
+    """Pearson r of each pair of measures (``found``: r and n of each pair in turn) over the rows holding
+    both, strongest first, |r| >= 0.5."""
     result: list[dict[str, Any]] = []
     for i, (a, b) in enumerate(pairs):
         r, n = found[2 * i], found[2 * i + 1]
-        if r is not None and r == r and n >= 3 and abs(r) >= MIN_CORRELATION:
+        if a in kept and b in kept and r is not None and r == r and n >= 3 and abs(r) >= MIN_CORRELATION:
             result.append({"a": a, "b": b, "r": float(r), "n": int(n)})
     result.sort(key=lambda p: -abs(p["r"]))
     return result[:SHOWN_CORRELATIONS]
@@ -97,28 +106,49 @@ def same_groups(data: Data, a: str, b: str) -> bool:
     return pairs == left == right
 
 
+def group_rows(data: Data, groups: list[str], measures: list[tuple[str, str]]) -> dict[str, dict[str, list[Any]]]:
+    """{group column: {label: [rows, each measure's sum or mean]}} for every column in one pass (grouping
+    sets); a median is left None here, taken from the value counts (``aggregate``)."""
+    parts = "".join(
+        f", {'sum' if agg == 'sum' else 'avg'}({number(name)})" if agg != "median" else ", NULL"
+        for name, agg in measures
+    )
+    columns = [quote(g) for g in groups]
+    flags = ", ".join(f"GROUPING({c})" for c in columns)
+    sets = ", ".join(f"({c})" for c in columns)
+    found = data.sql(
+        f"SELECT {', '.join(columns)}, {flags}, count(*){parts} FROM {data.table} GROUP BY GROUPING SETS ({sets})"
+    )
+    result: dict[str, dict[str, list[Any]]] = {g: {} for g in groups}
+    n = len(groups)
+    for row in found:
+        which = row[n : 2 * n].index(0)
+        result[groups[which]][label(row[which])] = list(row[2 * n :])
+    return result
+
+
 def groups_step(data: Data, groups: list[str], measures: list[tuple[str, str]], primary: str | None) -> None:
     """Rows and share per category, with each measure aggregated the way its role allows."""
     import pandas as pd
 
+    by_group = group_rows(data, groups, measures) if groups else {}
     found: dict[str, dict[str, Any]] = {}
     for group in groups:
-        twin = next((other for other in found if same_groups(data, group, other)), None)
+        rows_of = by_group[group]
+        twin = next((o for o in found if len(by_group[o]) == len(rows_of) and same_groups(data, group, o)), None)
         if twin is not None:
             print(f"\n{group}: the same groups as {twin} (one value each way), so not repeated.")
             continue
-        key = group_key(data, group)
-        plain_aggs = [(name, agg) for name, agg in measures if agg != "median"]
-        parts = "".join(f", {'sum' if agg == 'sum' else 'avg'}({number(name)})" for name, agg in plain_aggs)
-        found_rows = data.sql(f"SELECT {key}, count(*){parts} FROM {data.table} GROUP BY 1")  # one pass
-        counts = {r[0]: r[1] for r in found_rows}
-        by_measure = {m: {r[0]: r[2 + i] for r in found_rows} for i, m in enumerate(plain_aggs)}
-        table = pd.DataFrame({"rows": pd.Series(dict(sorted(counts.items())), dtype="int64")})
+        table = pd.DataFrame({"rows": pd.Series({k: v[0] for k, v in sorted(rows_of.items())}, dtype="int64")})
         table["share %"] = table["rows"] / max(data.rows, 1) * 100
         columns = []
-        for name, agg in measures:
+        for i, (name, agg) in enumerate(measures):
             title = f"{AGG_WORDS[agg]} {name}"
-            values = by_measure.get((name, agg)) or aggregate(data, agg, number(name), key)
+            if agg == "median":
+                medians = aggregate(data, agg, number(name), quote(group))
+                values = {label(k): v for k, v in medians.items()}
+            else:
+                values = {k: v[1 + i] for k, v in rows_of.items()}
             table[title] = pd.Series({k: values.get(k) for k in table.index}, dtype="float64")
             columns.append([name, agg, title])
         table.index = table.index.astype(object)

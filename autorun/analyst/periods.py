@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from autorun.analyst.charts import line_chart
@@ -46,11 +47,11 @@ def date_expression(data: Data, date: str, dayfirst: bool) -> str:
     return f"CAST(try_strptime({bare}, {literal(pattern)}) AS TIMESTAMP)"
 
 
-def period_key(kind: str) -> str:
-    """SQL for the period label of timestamp ``autorun_time``: '2026-03', 'week of 2026-03-02', ..."""
+def period_label(kind: str, value: Any) -> str:
+    """The label of a period from its start (``date_trunc``): '2026-03', 'week of 2026-03-02', ..."""
     if kind == "week":
-        return "'week of ' || strftime(CAST(date_trunc('week', autorun_time) AS DATE), '%Y-%m-%d')"
-    return f"strftime(autorun_time, {literal(PERIOD_FORMATS[kind])})"
+        return "week of " + value.strftime("%Y-%m-%d")
+    return value.strftime(PERIOD_FORMATS[kind])
 
 
 def span_period(days: float) -> str:
@@ -81,17 +82,24 @@ def period_bounds(period: str, key: str) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(hours=1)
 
 
-def _full_by_calendar(data: Data, source: str, keys: list[str], period: str, whole_days: bool) -> list[str]:
+def _full_by_calendar(
+    data: Data, times: str, keys: list[str], period: str, bounds: tuple[Any, Any], whole_days: bool
+) -> list[str]:
     """The periods the data covers whole: every inner one, and an edge one when the data reaches within
     1.5 typical gaps between its distinct times of the period's calendar start (first) or end (last)."""
-    first, last = data.one(f"SELECT min(autorun_time), max(autorun_time) FROM ({source})")
+    first, last = bounds
     if whole_days:
         last = last + dt.timedelta(days=1)
-    gaps = f"SELECT epoch(t - lag(t) OVER (ORDER BY t)) AS gap FROM (SELECT DISTINCT autorun_time AS t FROM ({source}))"
-    median = quantiles(data, "gap", (0.5,), source=gaps).get(None, [None])[0]
-    slack = dt.timedelta(seconds=1.5 * (median or 0))
-    first_ok = first - period_bounds(period, keys[0])[0] <= slack
-    last_ok = period_bounds(period, keys[-1])[1] - last <= slack
+    start, end = period_bounds(period, keys[0])[0], period_bounds(period, keys[-1])[1]
+    slack = dt.timedelta(0)
+    if first != start or last != end:  # an edge not on the calendar's: how near is near enough
+        gaps = (
+            f"SELECT epoch(t - lag(t) OVER (ORDER BY t)) AS gap FROM (SELECT DISTINCT {times} AS t FROM {data.table})"
+        )
+        median = quantiles(data, "gap", (0.5,), source=gaps, counted=True).get(None, [None])[0]
+        slack = dt.timedelta(seconds=1.5 * (median or 0))
+    first_ok = first - start <= slack
+    last_ok = end - last <= slack
     if len(keys) == 1:
         return keys if first_ok and last_ok else []
     return ([keys[0]] if first_ok else []) + keys[1:-1] + ([keys[-1]] if last_ok else [])
@@ -117,54 +125,76 @@ def trend_step(
     year: bool = False,
     dayfirst: bool = False,
 ) -> None:
-    """The measure per period (its aggregation), top period and first-to-last change; per entity for a panel."""
+    """The measure per period (its aggregation), top period and first-to-last change; per entity for a panel.
+
+    Periods are grouped in one pass (``date_trunc``), labelled afterwards, so the table is read a
+    handful of times whatever its size: the span, the periods, and for a panel the entities.
+    """
     import pandas as pd
 
+    times = None
+    name_of: Callable[[Any], str] = str  # a period's label from its key
     if part:
         y, p = f"TRY_CAST({quote(date)} AS INTEGER)", f"TRY_CAST({quote(part)} AS INTEGER)"
-        label = (
+        text = (
             f"CAST({y} AS VARCHAR) || '-Q' || CAST({p} AS VARCHAR)"
             if part_kind == "quarter"
             else (f"CAST({y} AS VARCHAR) || '-' || lpad(CAST({p} AS VARCHAR), 2, '0')")
         )
-        known = f"{y} IS NOT NULL AND {p} IS NOT NULL"
-        source = f"SELECT *, CASE WHEN {known} THEN {label} END AS autorun_period FROM {data.table}"
-        period, calendar = part_kind or "period", False
+        key = f"CASE WHEN {y} IS NOT NULL AND {p} IS NOT NULL THEN {text} END"
+        period = part_kind or "period"
     elif year:
-        source = f"SELECT *, CAST(TRY_CAST({quote(date)} AS INTEGER) AS VARCHAR) AS autorun_period FROM {data.table}"
-        period, calendar = "year", False
+        key, period = f"CAST(TRY_CAST({quote(date)} AS INTEGER) AS VARCHAR)", "year"
     else:
-        timed = f"SELECT *, {date_expression(data, date, dayfirst)} AS autorun_time FROM {data.table}"
-        first, last = data.one(f"SELECT min(autorun_time), max(autorun_time) FROM ({timed})")
-        period = span_period((last - first).total_seconds() / 86400) if first is not None else "day"
-        source = f"SELECT *, {period_key(period)} AS autorun_period FROM ({timed})"
-        calendar = True
-    valid = data.one(f"SELECT count(autorun_period) FROM ({source})")[0]
+        times = date_expression(data, date, dayfirst)
+        bounds = data.one(f"SELECT min({times}), max({times}) FROM {data.table}")
+        period = span_period((bounds[1] - bounds[0]).total_seconds() / 86400) if bounds[0] is not None else "day"
+        key = f"date_trunc('{period}', {times})"
+
+        def name_of(value: Any, kind: str = period) -> str:
+            return period_label(kind, value)
+
+    value = number(measure) if measure else "1"
+    title = f"{AGG_WORDS[agg]} {measure}" if measure else "rows"
+    method = agg if measure else "count"
+    found = _per_period(data, key, value, method)
+    valid = sum(n for n, _ in found.values())
     print(f"{valid:,} of {data.rows:,} rows have a valid {date}")
     if not valid:
         publish("trend", {"periods": []})
         return
-    value = number(measure) if measure else "1"
-    title = f"{AGG_WORDS[agg]} {measure}" if measure else "rows"
-    view = Data(data.con, data.rows, data.columns, data.types, data.notes, f"({source})")
-    rows = dict(
-        sorted(
-            view.sql(f"SELECT autorun_period, count(*) FROM {view.table} WHERE autorun_period IS NOT NULL GROUP BY 1")
-        )
-    )
-    values = aggregate(view, agg if measure else "count", value, "autorun_period", "autorun_period IS NOT NULL")
+    labelled = sorted((name_of(k), n, v) for k, (n, v) in found.items())
+    rows = {k: n for k, n, _ in labelled}
     table = pd.DataFrame({"rows": pd.Series(rows, dtype="int64")})
     if measure:
-        table[title] = pd.Series({k: values.get(k) for k in rows}, dtype="float64")
+        table[title] = pd.Series({k: v for k, _, v in labelled}, dtype="float64")
     keys = list(rows)
-    full = _full_by_calendar(data, source, keys, period, _whole_days(data, date)) if calendar else _full_by_rows(rows)
+    if times is not None:
+        full = _full_by_calendar(data, times, keys, period, bounds, _whole_days(data, date))
+    else:
+        full = _full_by_rows(rows)
     facts: dict[str, Any] = {"period": period, "title": title}
-    pooled = entity is None or agg in ("sum", "count") or not measure
-    if pooled:
+    if entity is None or agg in ("sum", "count") or not measure:
         _report_pooled(table, title, period, full, agg, facts)
     if entity is not None:
-        facts["entity"] = _entity_trends(view, entity, value, agg if measure else "count", title, period, full)
+        labels = name_of if times is not None else None
+        facts["entity"] = _entity_trends(data, entity, key, labels, value, method, title, period, full)
     publish("trend", facts)
+
+
+def _per_period(data: Data, key: str, value: str, agg: str) -> dict[Any, tuple[int, float | None]]:
+    """{period key: (rows, the aggregate of ``value``)} over the rows with a period, in one pass (a median
+    from the value counts, in a second)."""
+    function = {"sum": "sum", "mean": "avg", "count": "count", "median": "count"}[agg]
+    found = data.sql(
+        f"SELECT k, count(*), {function}(v) FROM (SELECT {key} AS k, {value} AS v FROM {data.table}) "
+        "WHERE k IS NOT NULL GROUP BY 1"
+    )
+    result = {k: (int(n), None if v is None else float(v)) for k, n, v in found}
+    if agg == "median":
+        medians = aggregate(data, "median", value, key, f"{key} IS NOT NULL")
+        result = {k: (n, medians.get(k)) for k, (n, _) in result.items()}
+    return result
 
 
 def _whole_days(data: Data, date: str) -> bool:
@@ -201,23 +231,40 @@ def _report_pooled(table: Any, title: str, period: str, full: list[str], agg: st
 
 
 def _entity_trends(
-    view: Data, entity: str, value: str, agg: str, title: str, period: str, full: list[str]
+    data: Data,
+    entity: str,
+    key: str,
+    labels: Callable[[Any], str] | None,
+    value: str,
+    agg: str,
+    title: str,
+    period: str,
+    full: list[str],
 ) -> dict[str, Any]:
-    """Each of the largest entities' own trend: its first and last full periods and the change between."""
-    key = group_key(view, entity)
-    overall = aggregate(view, agg, value, key, "autorun_period IS NOT NULL")
+    """Each of the largest entities' own trend: its first and last full periods and the change between.
+    ``labels``: a period's label from its start (None: the keys are labels already)."""
+    name_of: Callable[[Any], str] = labels or str
+    group = group_key(data, entity)
+    overall = aggregate(data, agg, value, group, f"{key} IS NOT NULL")
     known = {k: float(v) for k, v in overall.items() if v is not None}
     ranked = sorted(known, key=lambda k: (-known[k], k))
     top = ranked[:TOP_ENTITIES]
-    chosen = ", ".join(literal(k) for k in top)
-    composite = f"{key} || {literal(SEPARATOR)} || autorun_period"
-    where = f"autorun_period IS NOT NULL AND {key} IN ({chosen})"
-    found = aggregate(view, agg, value, composite, where)
-    periods = sorted({k.split(SEPARATOR, 1)[1] for k in found})
+    where = f"{key} IS NOT NULL AND {group} IN ({', '.join(literal(k) for k in top)})"
+    if agg == "median":
+        composite = f"{group} || {literal(SEPARATOR)} || CAST({key} AS VARCHAR)"
+        medians = aggregate(data, agg, value, composite, where)
+        raw = {k.split(SEPARATOR, 1)[1]: k for k in medians}
+        keys = {r: r if labels is None else labels(dt.datetime.fromisoformat(r)) for r in raw}
+        found = {(k.split(SEPARATOR, 1)[0], keys[k.split(SEPARATOR, 1)[1]]): v for k, v in medians.items()}
+    else:
+        function = {"sum": "sum", "mean": "avg", "count": "count"}[agg]
+        pairs = data.sql(f"SELECT {group}, {key}, {function}({value}) FROM {data.table} WHERE {where} GROUP BY 1, 2")
+        found = {(e, name_of(k)): None if v is None else float(v) for e, k, v in pairs}
+    periods = sorted({p for _, p in found})
     series: dict[str, list[float | None]] = {}
     rows: list[dict[str, Any]] = []
     for name in top:
-        own = {k.split(SEPARATOR, 1)[1]: v for k, v in found.items() if k.split(SEPARATOR, 1)[0] == name}
+        own = {p: v for (e, p), v in found.items() if e == name}
         series[name] = [own.get(p) for p in periods]
         kept = [p for p in periods if p in full and own.get(p) is not None]
         if len(kept) >= 2:

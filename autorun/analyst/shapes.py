@@ -102,11 +102,18 @@ def trend_date(roles: list[dict[str, Any]]) -> dict[str, Any] | None:
     return (real or dates)[0] if dates else None
 
 
-def entity_column(data: Data, roles: list[dict[str, Any]], time: str | None, skip: tuple[str, ...]) -> str | None:
+def entity_column(
+    data: Data,
+    roles: list[dict[str, Any]],
+    time: str | None,
+    skip: tuple[str, ...],
+    found: dict[str, dict[str, Any]] | None = None,
+) -> str | None:
     """The column naming the entities of a panel, whose values recur over time; None for other tables.
 
     An entity by name (firm, symbol, country, store ...) recurring in several periods, or any
-    category that with the time column identifies the rows while neither alone does.
+    category that with the time column identifies the rows while neither alone does. The
+    columns' profiles (``found``) settle most cases without another pass over the table.
     """
     if time is None:
         return None
@@ -118,15 +125,39 @@ def entity_column(data: Data, roles: list[dict[str, Any]], time: str | None, ski
         and 2 <= r.get("distinct", 0) <= MAX_ENTITIES
     ]
     named = [c for c in candidates if set(name_tokens(c)) & set(ENTITY_WORDS)]
-    t = quote(time)
     for column in named + [c for c in candidates if c not in named]:
-        e = quote(column)
-        pairs, entities, times, rows = data.one(
-            f"SELECT count(DISTINCT ({e}, {t})), count(DISTINCT {e}), count(DISTINCT {t}), count(*) "
-            f"FROM {data.table} WHERE {e} IS NOT NULL AND {t} IS NOT NULL"
-        )
-        if not rows or entities < 2 or entities > 0.5 * rows or pairs < 2 * entities:
+        settled = _settled_by_profiles(data, found or {}, column, time, column in named)
+        if settled is False:
             continue
-        if column in named or (pairs >= 0.95 * rows and times <= 0.5 * rows):
+        if settled or _recurs(data, column, time, column in named):
             return column
     return None
+
+
+def _settled_by_profiles(
+    data: Data, found: dict[str, dict[str, Any]], column: str, time: str, named: bool
+) -> bool | None:
+    """Whether ``column`` is the entity, from the profiles alone (no missing values in either column);
+    None when only counting its pairs with the time column can tell."""
+    entity, times = found.get(column), found.get(time)
+    if not entity or not times or entity["non_null"] < data.rows or times["non_null"] < data.rows:
+        return None
+    rows, entities, margin = data.rows, entity["distinct"], 1.1 if times.get("approx") else 1.0
+    if entities < 2 or entities > 0.5 * rows:
+        return False
+    if named and times["distinct"] >= 2 * entities * margin:
+        return True  # each time names a pair: the entities recur over time
+    if not named and (times["distinct"] > 0.5 * rows * margin or entities * times["distinct"] * margin < 0.95 * rows):
+        return False  # a time on most rows, or too few pairs to tell the rows apart
+    return None
+
+
+def _recurs(data: Data, column: str, time: str, named: bool) -> bool:
+    e, t = quote(column), quote(time)
+    pairs, entities, times, rows = data.one(
+        f"SELECT count(DISTINCT ({e}, {t})), count(DISTINCT {e}), count(DISTINCT {t}), count(*) "
+        f"FROM {data.table} WHERE {e} IS NOT NULL AND {t} IS NOT NULL"
+    )
+    if not rows or entities < 2 or entities > 0.5 * rows or pairs < 2 * entities:
+        return False
+    return named or (pairs >= 0.95 * rows and times <= 0.5 * rows)

@@ -60,11 +60,12 @@ def _read_delimited(con: Any, path: str, read: dict[str, Any], notes: dict[str, 
         text_columns = set(read.get("text_columns") or ())
         for _attempt in range(3):
             source = _csv_call(path, read, NATIVE_ENCODINGS[encoding], text_columns)
-            zoned = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if "TIME ZONE" in r[1]]
+            described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+            zoned = [r[0] for r in described if "TIME ZONE" in r[1]]
             if zoned:
                 text_columns |= set(zoned)
                 source = _csv_call(path, read, NATIVE_ENCODINGS[encoding], text_columns)
-            columns = [str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+            columns = [str(r[0]) for r in described]
             select = ", ".join(_local_time(c) if c in zoned else quote(c) for c in columns)
             con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT {select} FROM {source}")
             if zoned:

@@ -1,9 +1,10 @@
-"""Exact statistics in DuckDB SQL that stay within its memory limit: quantiles, aggregates, profiles.
+"""Exact statistics in DuckDB SQL that stay within its memory limit: profiles, duplicates, quantiles.
 
-DuckDB's ``quantile_cont`` keeps every value of a group in memory and cannot spill, so on a
-large table a median is taken from the counts of each distinct value instead (a hash
-aggregate and a window, both of which spill): exact, and as pandas computes it (linear
-interpolation between the two middle values).
+Every figure here is one pass over the table where it can be: all columns' counts in one
+SELECT, all measures' quantiles in another. DuckDB's ``quantile_cont`` keeps every value of a
+group in memory and cannot spill, so on a table too large for that a quantile is taken from the
+counts of each distinct value instead (a hash aggregate and a window, both of which spill):
+exact, and as pandas computes it (linear interpolation between the two middle values).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from autorun.analyst.engine import Data, quote
 INTEGER_TYPES: tuple[str, ...] = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
 INTEGER_TYPES += ("UINTEGER", "UBIGINT", "UHUGEINT")
 NUMERIC_TYPES = (*INTEGER_TYPES, "FLOAT", "DOUBLE", "REAL", "DECIMAL")
-IN_MEMORY_QUANTILE_ROWS = 2_000_000  # below this, quantile_cont's values fit in any memory limit
+IN_MEMORY_QUANTILE_ROWS = 2_000_000  # beyond this (or DuckDB's memory), quantiles come from value counts
+QUANTILE_BYTES_PER_VALUE = 32  # what quantile_cont holds per value, with room to spare
+EXACT_TABLE_ROWS = 200_000  # up to this many rows every distinct count is exact
+EXACT_DISTINCT_MAX = 100_000  # a column with more distinct values than this has them estimated (about 2%)
 
 
 def is_numeric(kind: str) -> bool:
@@ -28,17 +32,46 @@ def number(column: str) -> str:
     return f"TRY_CAST({quote(column)} AS DOUBLE)"
 
 
+def _in_memory(data: Data, values: int) -> bool:
+    """Whether quantile_cont may hold ``values`` values within DuckDB's memory (half of it, to be safe)."""
+    budget = (data.memory or 2**31) // 2
+    return values <= IN_MEMORY_QUANTILE_ROWS and values * QUANTILE_BYTES_PER_VALUE <= budget
+
+
+def _floats(values: Any, size: int) -> list[float | None]:
+    return [None if v is None else float(v) for v in (values or [None] * size)]
+
+
+def column_quantiles(data: Data, values: list[str], qs: tuple[float, ...]) -> list[list[float | None]]:
+    """[value at each quantile in qs] for each SQL expression in ``values``, over the whole table:
+    in one pass when quantile_cont's values fit in memory, else from each one's value counts."""
+    if not values:
+        return []
+    if _in_memory(data, data.rows * len(values)):
+        found = data.one(f"SELECT {', '.join(f'quantile_cont({v}, {list(qs)})' for v in values)} FROM {data.table}")
+        return [_floats(v, len(qs)) for v in found]
+    return [quantiles(data, v, qs, counted=True).get(None, [None] * len(qs)) for v in values]
+
+
 def quantiles(
-    data: Data, value: str, qs: tuple[float, ...], group: str | None = None, where: str = "TRUE", source: str = ""
+    data: Data,
+    value: str,
+    qs: tuple[float, ...],
+    group: str | None = None,
+    where: str = "TRUE",
+    source: str = "",
+    *,
+    counted: bool | None = None,
 ) -> dict[Any, list[float | None]]:
     """{group key (None without ``group``): [value at each quantile in qs]} of the SQL expression ``value``
-    over the table (or the subquery ``source``)."""
+    over the table (or the subquery ``source``). ``counted``: from value counts (None: when too large)."""
     key = group or "NULL"
     table = f"({source})" if source else data.table
-    rows = data.one(f"SELECT count({value}) FROM {table} WHERE {where}")[0]
-    if rows <= IN_MEMORY_QUANTILE_ROWS:
+    if counted is None:
+        counted = not _in_memory(data, data.rows if not source else data.rows * 2)
+    if not counted:
         found = data.sql(f"SELECT {key}, quantile_cont({value}, {list(qs)}) FROM {table} WHERE {where} GROUP BY 1")
-        return {k: [None if v is None else float(v) for v in (values or [None] * len(qs))] for k, values in found}
+        return {k: _floats(values, len(qs)) for k, values in found}
     counts = (
         f"SELECT {key} AS autorun_k, {value} AS autorun_v, count(*) AS autorun_c FROM {table} "
         f"WHERE {where} AND {value} IS NOT NULL GROUP BY 1, 2"
@@ -75,32 +108,73 @@ def aggregate(
     return {k: (None if v is None else float(v)) for k, v in found}
 
 
-def profiles(data: Data) -> dict[str, dict[str, Any]]:
-    """Each column's counts over the whole table, as ``roles.infer_roles`` takes them."""
-    found: dict[str, dict[str, Any]] = {}
+def profiles(data: Data, sample: Any = None) -> dict[str, dict[str, Any]]:
+    """Each column's counts over the whole table, as ``roles.infer_roles`` takes them, in two passes:
+    the plain aggregates of every column, then every exact distinct count (DuckDB is much slower
+    when a query mixes the two kinds).
+
+    Distinct counts are exact up to EXACT_DISTINCT_MAX; beyond that (ids, timestamps, free text:
+    columns whose first rows in ``sample`` are mostly distinct) estimated, and marked ``approx``.
+    """
+    exact_all = data.rows <= EXACT_TABLE_ROWS or sample is None
+    estimated = {name for name in data.columns if not exact_all and _mostly_distinct(sample, name)}
+    parts: list[str] = []
     for name in data.columns:
-        kind = data.types[name]
-        column = quote(name)
-        parts = [f"count({column})", f"count(DISTINCT {column})"]
-        numeric = is_numeric(kind)
-        if numeric:
+        kind, column = data.types[name], quote(name)
+        parts.append(f"count({column})")
+        if name in estimated:
+            parts.append(f"approx_count_distinct({column})")
+        if is_numeric(kind):
             integral = "TRUE" if kind.split("(")[0] in INTEGER_TYPES else f"bool_and({column} = round({column}))"
             parts += [f"min({column})::DOUBLE", f"max({column})::DOUBLE", integral, f"skewness({column}::DOUBLE)"]
-        row = data.one(f"SELECT {', '.join(parts)} FROM {data.table}")
-        profile: dict[str, Any] = {"rows": data.rows, "non_null": int(row[0]), "distinct": int(row[1])}
-        if numeric and row[0]:
-            skew = None if row[5] is None or math.isnan(row[5]) else float(row[5])
-            profile.update(min=float(row[2]), max=float(row[3]), integral=bool(row[4]), skew=skew)
+    row = list(data.one(f"SELECT {', '.join(parts)} FROM {data.table}"))
+    found: dict[str, dict[str, Any]] = {}
+    for name in data.columns:
+        non_null = int(row.pop(0))
+        profile: dict[str, Any] = {"rows": data.rows, "non_null": non_null, "distinct": 0}
+        if name in estimated:
+            profile.update(distinct=min(int(row.pop(0)), non_null), approx=True)
+        if is_numeric(data.types[name]):
+            low, high, integral, skew = (row.pop(0) for _ in range(4))
+            if non_null:
+                skew = None if skew is None or math.isnan(skew) else float(skew)
+                profile.update(min=float(low), max=float(high), integral=bool(integral), skew=skew)
         found[name] = profile
+    exact = [n for n, p in found.items() if not p.get("approx") or p["distinct"] <= EXACT_DISTINCT_MAX * 1.1]
+    if exact:
+        counted = data.one(f"SELECT {', '.join(f'count(DISTINCT {quote(n)})' for n in exact)} FROM {data.table}")
+        for name, distinct in zip(exact, counted, strict=True):
+            found[name]["distinct"] = int(distinct)
+            found[name].pop("approx", None)
     return found
 
 
+def _mostly_distinct(sample: Any, name: str) -> bool:
+    try:
+        values = sample[name].dropna()
+        return len(values) >= 100 and values.nunique() > 0.5 * len(values)
+    except TypeError:  # unhashable cells (lists)
+        return False
+
+
 def duplicate_rows(data: Data, found: dict[str, dict[str, Any]]) -> int:
-    """Rows equal to an earlier row: none when a column is unique; else counted (by a 64-bit row hash
-    on large tables, where a collision is less likely than one in a million)."""
-    if any(p["distinct"] == data.rows == p["non_null"] for p in found.values()):
+    """Rows equal to an earlier row, exactly: none when a column is unique; else rows are grouped by a
+    64-bit hash of the whole row, and only rows whose hash recurs are compared value by value."""
+    if any(p["distinct"] == data.rows == p["non_null"] and not p.get("approx") for p in found.values()):
         return 0
-    if data.rows <= IN_MEMORY_QUANTILE_ROWS:
-        return data.rows - int(data.one(f"SELECT count(*) FROM (SELECT DISTINCT * FROM {data.table})")[0])
-    columns = ", ".join(quote(c) for c in data.columns)
-    return data.rows - int(data.one(f"SELECT count(DISTINCT hash({columns})) FROM {data.table}")[0])
+    row_hash = f"hash({', '.join(quote(c) for c in data.columns)})"
+    data.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE autorun_recurring AS SELECT h, c FROM "
+        f"(SELECT {row_hash} AS h, count(*) AS c FROM {data.table} GROUP BY 1) WHERE c > 1"
+    )
+    try:
+        recurring = int(data.one("SELECT coalesce(sum(c), 0) FROM autorun_recurring")[0])
+        if not recurring:
+            return 0
+        distinct = data.one(
+            f"SELECT count(*) FROM (SELECT DISTINCT * FROM {data.table} "
+            f"WHERE {row_hash} IN (SELECT h FROM autorun_recurring))"
+        )[0]
+        return recurring - int(distinct)
+    finally:
+        data.con.execute("DROP TABLE IF EXISTS autorun_recurring")

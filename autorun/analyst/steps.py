@@ -22,8 +22,8 @@ _isolate()
 
 from typing import Any  # noqa: E402
 
-from autorun.analyst.charts import load_charts_meanwhile  # noqa: E402
-from autorun.analyst.engine import Data, describe, open_cached, quote  # noqa: E402
+from autorun.analyst.charts import import_meanwhile  # noqa: E402
+from autorun.analyst.engine import Data, describe, duckdb_memory, open_cached, quote  # noqa: E402
 from autorun.analyst.figures import groups_step, measures_step  # noqa: E402
 from autorun.analyst.periods import trend_step  # noqa: E402
 from autorun.analyst.report import publish, show  # noqa: E402
@@ -47,7 +47,7 @@ def open_data(
     read = dict(read or {})
     con, notes = open_cached(path, fmt, read, lambda c: build_table(c, path, fmt, read), memory_limit, cache)
     rows, columns, types = describe(con)
-    data = Data(con, rows, columns, types, notes)
+    data = Data(con, rows, columns, types, notes, memory=duckdb_memory(memory_limit))
     shape = melt(data)
     if shape:
         data.notes["shape"] = shape
@@ -67,13 +67,12 @@ def load_step(
 
     ``charts``: start importing matplotlib meanwhile (later steps in the same kernel draw charts).
     """
-    if charts:
-        load_charts_meanwhile()
+    import_meanwhile(charts=charts)
     data = open_data(path, fmt, read, memory_limit=memory_limit, cache=cache)
     notes = data.notes
     _say_how_read(data)
-    found = profiles(data)
     sample = data.frame(f"SELECT * FROM {data.table} LIMIT {SAMPLE_ROWS}")
+    found = profiles(data, sample)
     units = {k: v.split(";")[0] for k, v in notes.get("converted", {}).items()}
     roles = infer_roles(sample, units, found)
     import pandas as pd
@@ -105,7 +104,7 @@ def load_step(
         print(f"\n{split[0]} and {split[1]} together name the {split[2]}: trends use them as one period.")
     date = trend_date(roles)
     skip = tuple(split or ()) + ((date["column"],) if date else ())
-    entity = entity_column(data, roles, date["column"] if date else None, skip)
+    entity = entity_column(data, roles, date["column"] if date else None, skip, found)
     if entity:
         shape["entity"] = entity
         print(f"\nA panel: each {entity} is observed over time, so trends are shown per {entity}.")
