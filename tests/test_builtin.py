@@ -26,6 +26,7 @@ from autorun.codeblocks import extract_code_blocks
 from autorun.datafile import inspect_data_file
 from autorun.models.base import Message
 from autorun.models.builtin import BuiltinAnalyst, published_facts
+from autorun.models.builtin_code import REOPENED_CACHE_BYTES
 from autorun.published import split_published
 from tests.conftest import SAMPLE
 from tests.persistent_python import PersistentPython
@@ -405,6 +406,21 @@ def test_a_process_per_block_in_an_empty_dir_reports_the_trend(tmp_path: Path) -
     assert "- Total revenue by month: top month 2026-03 with 36,200;" in run.final
     assert "2026-01 25,600 -> 2026-03 36,200, +41.4%" in run.final
     assert not (tmp_path / ".autorun" / "analyst").exists()
+
+
+def test_a_process_per_block_reads_a_larger_file_once_into_the_cache(tmp_path: Path) -> None:
+    """Without a kernel each block opens the data again: from the disk cache the first one made."""
+    data = tmp_path / "sales.csv"
+    frame = pd.read_csv(SAMPLE)
+    pd.concat([frame] * 30_000, ignore_index=True).to_csv(data, index=False)
+    assert data.stat().st_size >= REOPENED_CACHE_BYTES
+    run = drive(BuiltinAnalyst(inspect_data_file(data), str(data)), sys.executable, tmp_path)
+    outputs = [m.content for m in run.messages[2::2]]
+    assert all(o.startswith("exitcode: 0") for o in outputs), outputs
+    assert "(the whole file, read by duckdb; cached for later steps in .autorun/cache)" in outputs[0]
+    (cache,) = (tmp_path / ".autorun" / "cache").glob("*.duckdb")
+    assert cache.stat().st_mtime < os.stat(tmp_path / "chart-total-revenue-by-month.png").st_mtime
+    assert f"- Overall: total revenue {fmt(frame['revenue'].sum() * 30_000)}" in run.final
 
 
 @pytest.mark.parametrize("python", PYTHONS)

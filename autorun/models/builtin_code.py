@@ -21,6 +21,7 @@ MAX_MEASURES = 8
 MAX_GROUPS = 4
 STEP_FUNCTIONS = {"load": "load_step", "measures": "measures_step", "groups": "groups_step", "trend": "trend_step"}
 OTHER_ENGINES = {"excel": "calamine"}
+REOPENED_CACHE_BYTES = 8 * 2**20  # a process per block reads a file this big once, into the disk cache
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ def _open_line(step: str, info: DataFileInfo, target: Target, plan: Plan, fixes:
     args = [repr(target.data_path), repr(fmt), repr(read_options(info, fixes))]
     if target.memory_limit:
         args.append(f"memory_limit={target.memory_limit}")
-    if fixes.on_disk:
-        args.append("cache='always'")
+    if fixes.on_disk or (not target.stateful and info.size_bytes >= REOPENED_CACHE_BYTES):
+        args.append("cache='always'")  # a process per block: each block reopens the cache, never re-reads
     if step == "load":
         if target.stateful and not fixes.self_contained:
             args.append("charts=True")
