@@ -38,3 +38,23 @@ def test_duplicates_and_profiles_equal_pandas() -> None:
     assert found["a"]["distinct"] == frame["a"].nunique() and found["b"]["non_null"] == 4
     assert found["a"]["integral"] and (found["a"]["min"], found["a"]["max"]) == (1.0, 2.0)
     assert sqlstats.duplicate_rows(data, found) == int(frame.duplicated().sum())
+
+
+def test_profiles_estimate_only_distinct_counts_too_large_to_matter_exactly() -> None:
+    """Ids and the like (mostly distinct in the first rows, over 100,000 values) are estimated and marked;
+    every other count is exact, also for a column whose first rows looked unique but has few values."""
+    rows = 250_000
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"id": np.arange(rows), "code": rng.integers(0, 7, rows), "v": rng.integers(0, 50_000, rows)})
+    data = data_of(frame)
+    found = sqlstats.profiles(data, frame.head(1000))
+    assert found["id"].get("approx") and abs(found["id"]["distinct"] - rows) <= 0.08 * rows
+    assert not found["code"].get("approx") and found["code"]["distinct"] == frame["code"].nunique()
+    assert not found["v"].get("approx") and found["v"]["distinct"] == frame["v"].nunique()
+    assert sqlstats.duplicate_rows(data, found) == 0
+
+
+def test_duplicates_by_row_hash_are_exact_with_many_repeats() -> None:
+    frame = pd.DataFrame({"a": [1, 2, 3] * 400 + [None] * 10, "b": ["x", "y", "z"] * 400 + ["w"] * 10})
+    data = data_of(frame)
+    assert sqlstats.duplicate_rows(data, sqlstats.profiles(data)) == int(frame.duplicated().sum())

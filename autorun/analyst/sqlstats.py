@@ -20,7 +20,7 @@ NUMERIC_TYPES = (*INTEGER_TYPES, "FLOAT", "DOUBLE", "REAL", "DECIMAL")
 IN_MEMORY_QUANTILE_ROWS = 2_000_000  # beyond this (or DuckDB's memory), quantiles come from value counts
 QUANTILE_BYTES_PER_VALUE = 32  # what quantile_cont holds per value, with room to spare
 EXACT_TABLE_ROWS = 200_000  # up to this many rows every distinct count is exact
-EXACT_DISTINCT_MAX = 100_000  # a column with more distinct values than this has them estimated (about 2%)
+EXACT_DISTINCT_MAX = 100_000  # a column with more distinct values than this has them estimated (a few %)
 
 
 def is_numeric(kind: str) -> bool:

@@ -26,11 +26,12 @@ from autorun.analyst.charts import import_meanwhile  # noqa: E402
 from autorun.analyst.engine import Data, describe, duckdb_memory, open_cached, quote  # noqa: E402
 from autorun.analyst.figures import groups_step, measures_step  # noqa: E402
 from autorun.analyst.periods import trend_step  # noqa: E402
+from autorun.analyst.report import fmt as figure  # noqa: E402
 from autorun.analyst.report import publish, show  # noqa: E402
 from autorun.analyst.roles import infer_roles  # noqa: E402
 from autorun.analyst.shapes import entity_column, melt, split_period, trend_date  # noqa: E402
 from autorun.analyst.sources import build_table  # noqa: E402
-from autorun.analyst.sqlstats import duplicate_rows, profiles  # noqa: E402
+from autorun.analyst.sqlstats import EXACT_DISTINCT_MAX, duplicate_rows, profiles  # noqa: E402
 
 __all__ = ["groups_step", "load_step", "measures_step", "open_data", "trend_step"]
 MOSTLY_MISSING = 0.9
@@ -77,8 +78,18 @@ def load_step(
     roles = infer_roles(sample, units, found)
     import pandas as pd
 
+    for role in roles:
+        if found[role["column"]].get("approx"):
+            role["distinct_estimated"] = True
+            role["why"] = role["why"].replace(f"{role['distinct']:,} distinct", f"about {role['distinct']:,} distinct")
     print("\nColumn roles:")
-    show(pd.DataFrame(roles).rename(columns={"agg": "aggregation"}), index=False)
+    shown = pd.DataFrame(roles).rename(columns={"agg": "aggregation"})
+    shown["distinct"] = [("~" if r.get("distinct_estimated") else "") + figure(r["distinct"]) for r in roles]
+    show(shown.drop(columns=["distinct_estimated"], errors="ignore"), index=False)
+    if any(r.get("distinct_estimated") for r in roles):
+        print(
+            f"(~: estimated, within a few percent; columns of up to {EXACT_DISTINCT_MAX:,} values are counted exactly)"
+        )
     rows = data.rows
     missing = {c: rows - p["non_null"] for c, p in found.items() if rows - p["non_null"]}
     duplicates = duplicate_rows(data, found)
