@@ -19,10 +19,13 @@ MAX_LINE_CHARS = 4_000_000
 
 def published_line(value: dict[str, Any]) -> str:
     """The output line that publishes ``value`` (JSON; numpy scalars and dates as plain values)."""
-    return MARKER + json.dumps(value, default=_plain, separators=(",", ":")) + "\n"
+    return MARKER + json.dumps(value, default=plain, separators=(",", ":")) + "\n"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """JSON for numpy scalars, timestamps and the like."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
     if hasattr(value, "item"):
         try:
             return value.item()

@@ -103,14 +103,20 @@ def truth(sql: str) -> list[tuple[Any, ...]]:
     return duckdb.sql(sql).fetchall()
 
 
+def analysed(
+    name: str, files: dict[str, Path], tmp_path: Path, env: dict[str, str], executor: str, request: Any
+) -> Any:
+    """(the run of `autorun analyse` on the named file, its figures, its session end, the file as DuckDB's source)."""
+    path = files[name]
+    run = analyse(path, tmp_path / "w", executor, env, executor_image(executor, request))
+    return run, run["facts"], run["end"], f"read_csv('{path}')"
+
+
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_a_sales_file_too_big_for_pandas_is_analysed_whole(
     files: dict[str, Path], tmp_path: Path, clean_env: dict[str, str], executor: str, request: pytest.FixtureRequest
 ) -> None:
-    path = files["sales"]
-    run = analyse(path, tmp_path / "w", executor, clean_env, executor_image(executor, request))
-    facts, end = run["facts"], run["end"]
-    source = f"read_csv('{path}')"
+    run, facts, end, source = analysed("sales", files, tmp_path, clean_env, executor, request)
 
     assert (
         facts["load"]["rows"] == SALES_ROWS
@@ -141,10 +147,7 @@ def test_a_sales_file_too_big_for_pandas_is_analysed_whole(
 def test_a_long_export_is_analysed_whole_with_a_trend_per_store(
     files: dict[str, Path], tmp_path: Path, clean_env: dict[str, str], executor: str, request: pytest.FixtureRequest
 ) -> None:
-    path = files["export"]
-    run = analyse(path, tmp_path / "w", executor, clean_env, executor_image(executor, request))
-    facts, end = run["facts"], run["end"]
-    source = f"read_csv('{path}')"
+    _, facts, end, source = analysed("export", files, tmp_path, clean_env, executor, request)
 
     assert facts["load"]["rows"] == EXPORT_ROWS and facts["load"]["duplicates"] == 0
     assert facts["load"]["missing"] == {"note": truth(f"SELECT count(*) - count(note) FROM {source}")[0][0]}

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from autorun.published import plain, published_line
+
+__all__ = ["AGG_WORDS", "fmt", "label", "plain", "publish", "show"]
+
 AGG_WORDS = {"sum": "total", "mean": "mean", "median": "median", "count": "rows"}
 
 
@@ -27,22 +31,8 @@ def fmt(value: Any) -> str:
     return f"{value:.3g}"
 
 
-def plain(value: Any) -> Any:
-    """JSON for numpy scalars, timestamps and the like."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "item"):
-        try:
-            return value.item()
-        except (ValueError, TypeError):
-            pass
-    return str(value)
-
-
 def publish(step: str, data: dict[str, Any]) -> None:
     """Hand a step's figures to the builtin's summary: one published line, taken out of the shown output."""
-    from autorun.published import published_line
-
     print(published_line({"step": step, "data": data}), end="", flush=True)
 
 

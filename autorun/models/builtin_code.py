@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from autorun.analyst.describe import read_kwargs
 from autorun.datafile import DataFileInfo
 
 TAG = "# autorun-builtin step={step} attempt={attempt}"
@@ -74,13 +75,9 @@ def read_options(info: DataFileInfo, fixes: Fixes) -> dict[str, Any]:
     """How the file is read (the runtime's ``read`` argument), with the fixes applied."""
     read: dict[str, Any] = {}
     if info.format in ("csv", "tsv"):
-        read = {"sep": info.delimiter, "encoding": fixes.encoding or info.encoding}
-        if info.skiprows:
-            read["skiprows"] = info.skiprows
-        if info.decimal != ".":
-            read["decimal"] = info.decimal
-        if info.thousands:
-            read["thousands"] = info.thousands
+        read = read_kwargs(info)  # pandas' options for the file, which the runtime takes by the same names
+        read.pop("dtype", None)
+        read["encoding"] = fixes.encoding or info.encoding
         if info.text_columns:
             read["text_columns"] = list(info.text_columns)
         if any(name.startswith("Unnamed: ") for name in info.columns):
