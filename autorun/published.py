@@ -77,21 +77,27 @@ class PublishedFilter:
     def feed(self, text: str) -> str:
         """The part of ``text`` to pass on now."""
         text, self._pending = self._pending + text, ""
+        if MARKER[0] not in text:  # the usual case, and floods: no line here can be a published one
+            if text:
+                self._line_start = text.endswith("\n")
+            return text
         shown: list[str] = []
-        while text:
-            end = text.find("\n")
-            line, rest = (text, "") if end < 0 else (text[: end + 1], text[end + 1 :])
+        position = 0
+        while position < len(text):
+            end = text.find("\n", position)
+            stop = len(text) if end < 0 else end + 1
+            line = text[position:stop]
             maybe = self._line_start and (line.startswith(MARKER) or MARKER.startswith(line))
             if maybe and end < 0 and len(line) <= MAX_LINE_CHARS:
                 self._pending = line
-                return "".join(shown)
+                break
             value = _parse(line.rstrip("\n")) if maybe else None
             if value is None:
                 shown.append(line)
             else:
                 self.values.append(value)
             self._line_start = end >= 0
-            text = rest
+            position = stop
         return "".join(shown)
 
     def finish(self) -> str:

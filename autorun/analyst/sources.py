@@ -58,20 +58,22 @@ def _read_delimited(con: Any, path: str, read: dict[str, Any], notes: dict[str, 
         notes["engine"] = "duckdb (from a decompressed utf-8 copy)"
     try:
         text_columns = set(read.get("text_columns") or ())
-        for _attempt in range(3):
-            source = _csv_call(path, read, NATIVE_ENCODINGS[encoding], text_columns)
-            described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-            zoned = [r[0] for r in described if "TIME ZONE" in r[1]]
-            if zoned:
-                text_columns |= set(zoned)
-                source = _csv_call(path, read, NATIVE_ENCODINGS[encoding], text_columns)
-            columns = [str(r[0]) for r in described]
-            select = ", ".join(_local_time(c) if c in zoned else quote(c) for c in columns)
+        zoned: list[str] = []  # read as text, then as the local time they name
+        columns: list[str] = []
+        for _attempt in range(4):
+            source = _csv_call(path, read, NATIVE_ENCODINGS[encoding], text_columns | set(zoned))
+            select = ", ".join(_local_time(c) if c in zoned else quote(c) for c in columns) if zoned else "*"
             con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT {select} FROM {source}")
+            cast_failed = _rejects(con, notes)
+            described = con.execute(f"DESCRIBE {TABLE}").fetchall()
+            columns = [str(r[0]) for r in described]
+            offsets = [str(r[0]) for r in described if "TIME ZONE" in str(r[1])]
+            if offsets:  # rare: read once more with those columns as text
+                zoned += offsets
+                continue
             if zoned:
                 notes["local_time"] = zoned
-            cast_failed = _rejects(con, notes)
-            if not cast_failed - text_columns:
+            if not cast_failed - text_columns - set(zoned):
                 return
             text_columns |= cast_failed  # a value past DuckDB's type sample: read the column as text
         raise ValueError("the file's column types could not be settled")
