@@ -77,7 +77,7 @@ def analyse(path: Path, work: Path, executor: str, env: dict[str, str], image: s
     flags = {"sandbox": ["--sandbox"], "local": ["--local"], "docker": ["--docker", image or ""]}[executor]
     proc = subprocess.run(
         autorun_cmd("analyse", str(path), "--model", "builtin", *flags, "--work-dir", str(work), "--json"),
-        env={**env, "AUTORUN_EXECUTOR_MEMORY": LIMIT, "AUTORUN_EXECUTOR_TIMEOUT": "600"},
+        env={**env, "AUTORUN_EXECUTOR_MEMORY": LIMIT},  # and the default timeout, with the builtin's room
         capture_output=True,
         text=True,
         timeout=900,

@@ -194,6 +194,24 @@ def require_data_for_builtin(config: Config, data: Sequence[object], env: Mappin
     )
 
 
+BUILTIN_SECONDS_PER_MB = 0.3  # on top of executor.timeout: DuckDB reads 100 MB in about 1 s on one core
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".bz2", ".xz", ".zip")
+
+
+def builtin_timeout(config: Config, data: Sequence[Path], env: Mapping[str, str]) -> Config:
+    """The config with room for the builtin's blocks, which read the whole file whatever its size:
+    executor.timeout plus BUILTIN_SECONDS_PER_MB per MB of the data file (five times its size when
+    compressed). Unchanged for an LLM or a replay, which write blocks of their own."""
+    if not data or uses_llm(config, env) or config.model.name.startswith(REPLAY_PREFIX):
+        return config
+    try:
+        size = data[0].stat().st_size * (5 if data[0].name.lower().endswith(COMPRESSED_SUFFIXES) else 1)
+    except OSError:
+        return config
+    timeout = config.executor.timeout + BUILTIN_SECONDS_PER_MB * size / 1e6
+    return config.model_copy(update={"executor": config.executor.model_copy(update={"timeout": round(timeout, 1)})})
+
+
 def build_model(
     config: Config,
     data: Sequence[DataInput],

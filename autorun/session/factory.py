@@ -29,6 +29,7 @@ from autorun.session.components import (
     DataInput,
     build_executor,
     build_model,
+    builtin_timeout,
     executor_choice,
     large_file_warning,
     limits_summary,
@@ -174,6 +175,7 @@ def open_session(
     env = dict(os.environ if env is None else env)
     paths = check_inputs(files, sheet)
     require_data_for_builtin(config, paths, env)
+    config = builtin_timeout(config, paths, env)
     session_id = session_id or new_session_id()
     work_dir = work_dir_of(config)
     check_work_dir_links(work_dir)
