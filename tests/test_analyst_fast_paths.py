@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -58,3 +60,24 @@ def test_duplicates_by_row_hash_are_exact_with_many_repeats() -> None:
     frame = pd.DataFrame({"a": [1, 2, 3] * 400 + [None] * 10, "b": ["x", "y", "z"] * 400 + ["w"] * 10})
     data = data_of(frame)
     assert sqlstats.duplicate_rows(data, sqlstats.profiles(data)) == int(frame.duplicated().sum())
+
+
+def test_duckdb_threads_follow_the_cpu_quota(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autorun.analyst.engine import _cgroup_quota, connect, cpu_allowance
+
+    monkeypatch.chdir(tmp_path)  # connect() makes its spill directory in the work dir
+
+    v2, quota, period = tmp_path / "cpu.max", tmp_path / "quota", tmp_path / "period"
+    v2.write_text("150000 100000\n")
+    assert _cgroup_quota(str(v2)) == 1.5
+    v2.write_text("max 100000\n")
+    assert _cgroup_quota(str(v2)) is None
+    quota.write_text("-1\n")
+    period.write_text("100000\n")
+    assert _cgroup_quota(str(quota), str(period)) is None
+    quota.write_text("50000\n")
+    assert _cgroup_quota(str(quota), str(period)) == 0.5
+    assert _cgroup_quota(str(tmp_path / "missing")) is None
+    assert 1 <= cpu_allowance() <= len(os.sched_getaffinity(0))
+    con = connect(memory_limit=2**30)
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == cpu_allowance()
