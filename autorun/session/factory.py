@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import signal
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -184,8 +185,23 @@ def open_session(
     redactor = Redactor(known_secrets(env, config.model.api_key_env))
     sink = redacting_sink(Fanout(display, transcript), redactor)
 
+    held: list[str] = []  # notices before the session's start (the executor warms up on a thread), shown after it
+    started = threading.Event()
+    hold = threading.Lock()
+
     def notice(text: str) -> None:
+        with hold:
+            if not started.is_set():
+                held.append(text)
+                return
         sink.handle(Notice(text=text))
+
+    def start() -> None:
+        with hold:
+            started.set()
+            early = held[:]
+        for text in early:
+            sink.handle(Notice(text=text))
 
     try:
         choice = executor_choice(config)
@@ -228,6 +244,7 @@ def open_session(
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                 )
             )
+            start()
             if choice.warning:
                 sink.handle(Notice(text=choice.warning, level="warning"))
             for text in notices:
@@ -250,4 +267,6 @@ def open_session(
             )
             yield OpenedSession(session, sink, model, executor, exposed, transcript_path, transcript)
     finally:
+        if not started.is_set():
+            start()  # a session that never started still records what it was told
         sink.close()
