@@ -56,8 +56,11 @@ def test_profiles_estimate_only_distinct_counts_too_large_to_matter_exactly() ->
     assert sqlstats.duplicate_rows(data, found) == 0
 
 
-def test_duplicates_by_row_hash_are_exact_with_many_repeats() -> None:
-    frame = pd.DataFrame({"a": [1, 2, 3] * 400 + [None] * 10, "b": ["x", "y", "z"] * 400 + ["w"] * 10})
+@pytest.mark.parametrize("pass_rows", [10**9, 100])  # one pass, and slices of the hash's range
+def test_duplicates_by_row_hash_are_exact_with_many_repeats(monkeypatch: pytest.MonkeyPatch, pass_rows: int) -> None:
+    monkeypatch.setattr(sqlstats, "DUPLICATE_PASS_ROWS", pass_rows)
+    frame = pd.DataFrame({"a": [1, 2, 3, 4] * 400 + [None] * 10, "b": ["x", "y", "z", "x"] * 400 + ["w"] * 10})
+    frame.loc[::7, "a"] = 5
     data = data_of(frame)
     assert sqlstats.duplicate_rows(data, sqlstats.profiles(data)) == int(frame.duplicated().sum())
 

@@ -20,6 +20,7 @@ NUMERIC_TYPES = (*INTEGER_TYPES, "FLOAT", "DOUBLE", "REAL", "DECIMAL")
 IN_MEMORY_QUANTILE_ROWS = 2_000_000  # beyond this (or DuckDB's memory), quantiles come from value counts
 QUANTILE_BYTES_PER_VALUE = 32  # what quantile_cont holds per value, with room to spare
 EXACT_TABLE_ROWS = 200_000  # up to this many rows every distinct count is exact
+DUPLICATE_PASS_ROWS = 16_000_000  # rows hashed per pass of the duplicate check (a larger table takes several)
 EXACT_DISTINCT_MAX = 100_000  # a column with more distinct values than this has them estimated (a few %)
 
 
@@ -159,15 +160,20 @@ def _mostly_distinct(sample: Any, name: str) -> bool:
 
 def duplicate_rows(data: Data, found: dict[str, dict[str, Any]]) -> int:
     """Rows equal to an earlier row, exactly: none when a column is unique; else rows are grouped by a
-    64-bit hash of the whole row, and only rows whose hash recurs are compared value by value."""
+    64-bit hash of the whole row (in slices of the hash's range for a very large table, so no pass
+    spills), and only rows whose hash recurs are compared value by value."""
     if any(p["distinct"] == data.rows == p["non_null"] and not p.get("approx") for p in found.values()):
         return 0
     row_hash = f"hash({', '.join(quote(c) for c in data.columns)})"
-    data.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE autorun_recurring AS SELECT h, c FROM "
-        f"(SELECT {row_hash} AS h, count(*) AS c FROM {data.table} GROUP BY 1) WHERE c > 1"
-    )
+    data.con.execute("CREATE OR REPLACE TEMP TABLE autorun_recurring (h UBIGINT, c BIGINT)")
+    passes = max(1, math.ceil(data.rows / DUPLICATE_PASS_ROWS))  # each pass's hash table fits in memory
     try:
+        for part in range(passes):
+            where = f"WHERE {row_hash} % {passes} = {part}" if passes > 1 else ""
+            data.con.execute(
+                f"INSERT INTO autorun_recurring SELECT h, c FROM "
+                f"(SELECT {row_hash} AS h, count(*) AS c FROM {data.table} {where} GROUP BY 1) WHERE c > 1"
+            )
         recurring = int(data.one("SELECT coalesce(sum(c), 0) FROM autorun_recurring")[0])
         if not recurring:
             return 0
