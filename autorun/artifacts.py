@@ -15,7 +15,7 @@ import hashlib
 import mimetypes
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from autorun.events import Artifact
@@ -126,12 +126,21 @@ def sha256_inside(root: Path, relative: str) -> str | None:
     return digest.hexdigest()
 
 
-class ArtifactWatcher:
-    """Snapshots ``work_dir`` before a block and reports what changed after it."""
+# Given each image a block wrote, with the bytes its hash was computed from (to keep a copy).
+KeepImage = Callable[[Artifact, bytes], None]
 
-    def __init__(self, work_dir: Path, ignore: Iterable[str] = ()) -> None:
+
+class ArtifactWatcher:
+    """Snapshots ``work_dir`` before a block and reports what changed after it.
+
+    ``keep`` gets each image a block created or changed (see ``autorun.snapshots``), read once
+    for both its hash and the copy.
+    """
+
+    def __init__(self, work_dir: Path, ignore: Iterable[str] = (), keep: KeepImage | None = None) -> None:
         self.work_dir = Path(work_dir).expanduser().resolve()
         self.ignored = frozenset((*ALWAYS_IGNORED, *(PurePosixPath(p).as_posix() for p in ignore)))
+        self.keep = keep
 
     def snapshot(self) -> Snapshot:
         if not self.work_dir.is_dir():
@@ -146,8 +155,24 @@ class ArtifactWatcher:
             if path in skipped or before.get(path) == (size, mtime, inode):
                 continue
             change = "modified" if path in before else "created"
-            found.append(Artifact(path, size, sha256_inside(self.work_dir, path), media_type(path), change))
+            found.append(self._artifact(path, size, change))
         return found
+
+    def _artifact(self, path: str, size: int, change: str) -> Artifact:
+        from autorun.snapshots import MAX_IMAGE_BYTES, worth_keeping
+
+        artifact = Artifact(path, size, None, media_type(path), change)
+        if self.keep is None or not worth_keeping(artifact):
+            return Artifact(path, size, sha256_inside(self.work_dir, path), artifact.media_type, change)
+        try:
+            data = read_inside(self.work_dir, path, MAX_IMAGE_BYTES + 1)
+        except (OSError, ValueError):
+            return artifact
+        if len(data) > MAX_IMAGE_BYTES:  # grew since the scan: hashed as any other file, not kept
+            return Artifact(path, size, sha256_inside(self.work_dir, path), artifact.media_type, change)
+        kept = Artifact(path, len(data), hashlib.sha256(data).hexdigest(), artifact.media_type, change)
+        self.keep(kept, data)
+        return kept
 
 
 def artifacts_line(artifacts: Iterable[Artifact]) -> str:

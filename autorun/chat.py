@@ -8,6 +8,7 @@ transcript. ``--resume`` rebuilds the conversation from an earlier transcript's 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,10 +16,13 @@ from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
 from autorun.errors import AutorunError, ExitCode, ModelError
 from autorun.events import CodeBlockEvent, Event, Interrupted, MessageEvent, Notice, Sink
-from autorun.session.factory import open_session
-from autorun.session.loop import Session, SessionOutcome, SessionTerminated
+from autorun.prompts import typed_part
+from autorun.session.factory import OpenedSession, open_session
+from autorun.session.loop import Session, SessionTerminated
+from autorun.session.origin import Origin
 from autorun.session.terminal import ChatHuman, EndChat
-from autorun.transcripts.resume import ChatHistory, load_history
+from autorun.session.values import SessionOutcome
+from autorun.transcripts.resume import ChatHistory, Recorded, load_history
 
 GREETING = (
     "Type a request and press Enter (end a line with \\ to continue it); "
@@ -52,7 +56,11 @@ class ChatDisplay:
         self.display.handle(CodeBlockEvent(index=block.index, language=block.language, code=block.code, turn=0))
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, MessageEvent) and event.role == "user" and self.human.was_entered(event.content):
+        if (
+            isinstance(event, MessageEvent)
+            and event.role == "user"
+            and self.human.was_entered(typed_part(event.content))
+        ):
             return
         if isinstance(event, CodeBlockEvent) and self._previewed.get(event.index) == event.code:
             del self._previewed[event.index]
@@ -73,6 +81,7 @@ def run_chat(
     env: Mapping[str, str] | None = None,
     session_id: str | None = None,
     sheet: str | None = None,
+    origin: Origin | None = None,
 ) -> SessionOutcome:
     """Run an interactive chat until the user ends it; every event goes to ``display`` and a transcript.
 
@@ -94,13 +103,38 @@ def run_chat(
         session_id=session_id,
         notices=notices,
         interruptible_blocks=True,
+        origin=origin,
     ) as opened:
         if history is not None:
             _restore(opened.session, history, display, opened.transcript_sink)
+            _warn_of_differences(history, opened, config, origin or Origin())
         opened.notice(GREETING)
         outcome = converse(opened.session, human, opened.sink)
-        opened.notice(f"continue this chat later with: autorun chat --resume {opened.transcript}")
+        opened.notice(f"continue this chat later with: {resume_command(opened.transcript, origin or Origin())}")
         return outcome
+
+
+def resume_command(transcript: Path, origin: Origin) -> str:
+    """The command that continues this chat with its settings, from any directory."""
+    return shlex.join(["autorun", "chat", "--resume", str(transcript), *origin.resume_args])
+
+
+def _warn_of_differences(history: ChatHistory, opened: OpenedSession, config: Config, origin: Origin) -> None:
+    """Say what the resumed chat does differently from the session it continues."""
+    now = Recorded(
+        model=opened.model.name,
+        base_url=config.model.base_url,
+        work_dir=opened.session.work_dir,
+        executor=opened.executor.name,
+        config_files=origin.config_files,
+    )
+    changed = history.recorded.differences(now)
+    if changed:
+        opened.notice(
+            "this chat differs from the session it continues: " + "; ".join(changed) + " (the options in its "
+            "'continue this chat later with' line give it the same settings)",
+            level="warning",
+        )
 
 
 def _restore(session: Session, history: ChatHistory, display: Sink, transcript: Sink) -> None:

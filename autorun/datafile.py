@@ -6,14 +6,11 @@ Parquet/Excel file), so inspecting a 1 GB CSV is instant. The file is never modi
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import lzma
 import os
 import stat
-import types
-import typing
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -222,10 +219,16 @@ def _inspect_delimited(path: Path, size: int, suffix: str, compression: str | No
     text = _decode_sample(path, head, encoding, truncated)
     delimiter = sniff_delimiter(text, suffix)
     skip = header_line(text, delimiter)
-    table = "".join(io.StringIO(text).readlines()[skip:])
+    lines = io.StringIO(text).readlines()[skip:]
+    if truncated and len(lines) < 2 and len(head) >= MAX_LINE_BYTES:
+        raise InputFileError(
+            f"{path}: the row after its header is longer than {MAX_LINE_BYTES // 1024**2} MiB, the most autorun "
+            "reads of one row to learn the file's layout; split the long field out, or pass a file with shorter rows."
+        )
+    table = "".join(lines)
     numbers = sniff_number_format(table, delimiter)
     sample = complete_rows(table, delimiter, truncated, SAMPLE_ROWS)
-    df = _read_delimited_sample(path, sample, delimiter, numbers)
+    df = _read_delimited_sample(path, sample, delimiter, numbers, first_line=skip + 1)
     return _build_info(
         path,
         "tsv" if delimiter == "\t" else "csv",
@@ -242,7 +245,10 @@ def _inspect_delimited(path: Path, size: int, suffix: str, compression: str | No
     )
 
 
-def _read_delimited_sample(path: Path, sample: str, sep: str, numbers: NumberFormat) -> Any:
+def _read_delimited_sample(path: Path, sample: str, sep: str, numbers: NumberFormat, first_line: int = 1) -> Any:
+    """The sample as a DataFrame; ``first_line`` is the file's line number of the sample's header."""
+    import csv
+
     import pandas as pd
 
     kwargs: dict[str, Any] = {"sep": sep, "decimal": numbers.decimal, "nrows": SAMPLE_ROWS}
@@ -255,11 +261,28 @@ def _read_delimited_sample(path: Path, sample: str, sep: str, numbers: NumberFor
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{path} contains no columns or rows; pass a file with a header and data.") from None
     except (pd.errors.ParserError, ValueError):
-        pass
+        open_quote = unclosed_quote_line(sample)
+        if open_quote is not None:  # the rest of the file would read as one value: say so, not "no data rows"
+            raise InputFileError(
+                f'{path}: the quote (") opened on line {first_line + open_quote - 1} is never closed, so '
+                'everything after it reads as one value; close it, or write a quote inside a value as "".'
+            ) from None
     try:
         return pd.read_csv(io.StringIO(sample), engine="python", on_bad_lines="skip", **kwargs)
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise _not_tabular(path, f"it cannot be parsed: {str(exc).splitlines()[0]}") from None
+
+
+def unclosed_quote_line(text: str) -> int | None:
+    """The line (from 1) of a double quote that no later quote closes, or None.
+
+    A quoted value may span lines; the quotes seen so far are then odd in number until it closes.
+    """
+    opened: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.count('"') % 2:
+            opened = number if opened is None else None
+    return opened
 
 
 def _inspect_json(path: Path, size: int, fmt: str, compression: str | None) -> DataFileInfo:
@@ -409,42 +432,3 @@ def row_count(info: DataFileInfo) -> tuple[int, bool]:
     head, _ = _read_head(info.path)
     per_row = max(len(head) / max(head.count(b"\n"), 1), 1.0)  # a compressed text about five times its size
     return int(info.size_bytes * (5 if info.compression else 1) / per_row), False
-
-
-def info_to_json(info: DataFileInfo) -> dict[str, Any]:
-    """``info`` as plain JSON values (for an inspection done in the kernel)."""
-    return {**dataclasses.asdict(info), "path": str(info.path)}
-
-
-def info_from_json(data: Any) -> DataFileInfo:
-    """The inverse of ``info_to_json``; ValueError for anything else: every field is checked
-    against its type, since the values cross from the kernel, where untrusted code runs later."""
-    hints = typing.get_type_hints(DataFileInfo)
-    if not isinstance(data, dict) or set(data) != set(hints) or not isinstance(data["path"], str):
-        raise ValueError("not an inspection of a data file")
-    if isinstance(data["sheets"], list):
-        data = {**data, "sheets": [tuple(s) if isinstance(s, list) else s for s in data["sheets"]]}
-    wrong = [name for name, hint in hints.items() if name != "path" and not _fits(data[name], hint)]
-    if wrong:
-        raise ValueError(f"not an inspection of a data file: {', '.join(wrong)} of the wrong type")
-    return DataFileInfo(**{**data, "path": Path(data["path"])})
-
-
-def _fits(value: Any, hint: Any) -> bool:
-    """Whether a JSON value has the type ``hint`` (str, int, bool, None, unions, lists, dicts, tuples)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, arg) for arg in args)
-    if origin is list:
-        return isinstance(value, list) and all(_fits(item, args[0]) for item in value)
-    if origin is dict:
-        return isinstance(value, dict) and all(_fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items())
-    if origin is tuple:
-        return isinstance(value, tuple) and len(value) == len(args) and all(map(_fits, value, args))
-    if hint is Any:
-        return True
-    if hint is type(None):
-        return value is None
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)

@@ -1,4 +1,4 @@
-"""`autorun clean` and `autorun doctor`: housekeeping and checks of the executors (sandbox, limits, Docker)."""
+"""`autorun doctor`: checks of Python, the executors (sandbox, limits, Docker), the key and the endpoint."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from autorun.config.schema import Config
-from autorun.executors.docker.engine import connect, engine_host, engine_problem, how_to_get_image
+from autorun.executors.docker.engine import engine_host, engine_problem, how_to_get_image
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
-SESSION_LABEL = "autorun.session"
 Status = Literal["ok", "warn", "fail", "skip"]
 ENDPOINT_TIMEOUT_S = 5.0
 MIN_PYTHON = (3, 11)
@@ -37,31 +37,16 @@ class DoctorCheck:
         return self.status in ("ok", "skip")
 
 
-def clean_containers(client: DockerClient | None = None, *, env: Mapping[str, str] | None = None) -> int:
-    """Remove every container carrying autorun's session label (leftovers of crashed sessions).
-
-    Containers of sessions still running are removed too. Returns how many were removed.
-    """
-    import docker.errors
-
-    client = client or connect(env)
-    removed = 0
-    for container in client.containers.list(all=True, filters={"label": SESSION_LABEL}):
-        try:
-            container.remove(force=True)
-        except docker.errors.NotFound:
-            continue
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # 409: its auto-removal is already under way
-                raise
-        removed += 1
-    return removed
-
-
 def run_doctor(config: Config, env: Mapping[str, str] | None = None) -> list[DoctorCheck]:
     """Check what autorun needs with this configuration; every failing row says how to fix it."""
     env = os.environ if env is None else env
-    checks = [python_check(), sandbox_check(config), memory_check(config), disk_check(config)]
+    checks = [
+        python_check(),
+        sandbox_check(config),
+        memory_check(config),
+        disk_check(config),
+        record_check(config, env),
+    ]
     client, engine_check = _engine_check(config, env)
     checks += [engine_check, _image_check(config, client), _api_key_check(config, env)]
     if config.model.base_url:
@@ -120,7 +105,6 @@ def memory_check(config: Config) -> DoctorCheck:
 
 def disk_check(config: Config) -> DoctorCheck:
     """The work dir's free space against executor.min_free_disk."""
-    from pathlib import Path
 
     from autorun.executors.disk import free_bytes
     from autorun.units import human_size
@@ -133,6 +117,24 @@ def disk_check(config: Config) -> DoctorCheck:
     if ex.min_free_disk is not None and free < ex.min_free_disk:
         return DoctorCheck("Disk", "fail", detail, "free some space or lower executor.min_free_disk")
     return DoctorCheck("Disk", "ok", detail)
+
+
+def record_check(config: Config, env: Mapping[str, str]) -> DoctorCheck:
+    """Where sessions are recorded (autorun's state dir): writable, and apart from the work dir."""
+    from autorun.errors import ConfigError
+    from autorun.record.state import STATE_DIR_ENV, check_apart, state_root
+
+    root = state_root(env)
+    try:
+        check_apart(Path(config.executor.work_dir).expanduser(), env)
+    except ConfigError as err:
+        return DoctorCheck("Session record", "fail", str(err), f"set {STATE_DIR_ENV}, or choose another work dir")
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return DoctorCheck(
+            "Session record", "fail", f"{existing} is not writable", f"set {STATE_DIR_ENV} to a writable directory"
+        )
+    return DoctorCheck("Session record", "ok", f"transcripts in {root}/workdirs/ (no executor shows it)")
 
 
 def _docker_needed(config: Config) -> Status:

@@ -36,6 +36,8 @@ class SessionStart(Event):
     executor_reason: str = ""  # why this executor: "auto: bwrap works (/usr/bin/bwrap)", "executor.type: local"
     limits: str = ""  # how memory and disk are bounded: "memory 1g by cgroup v2 (memory.max); ..."
     data_path: str | None = None  # the data file's path as the executed code sees it
+    approval: str = ""  # whether blocks run unasked and which setting says so, for the header
+    config_files: tuple[str, ...] = ()  # the config files the settings were read from (absolute paths)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,28 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class HtmlOutput:
+    """A result the kernel displayed in two forms: ``text`` (also in the block's output) and ``html``.
+
+    The HTML is the code's: untrusted, shown only after sanitising (reports keep its tables).
+    """
+
+    text: str
+    html: str
+
+    @classmethod
+    def all_from(cls, records: object) -> tuple[HtmlOutput, ...]:
+        """Every well-formed one of a recorded list (anything else in it is skipped)."""
+        if not isinstance(records, list | tuple):
+            return ()
+        return tuple(
+            cls(r["text"], r["html"])
+            for r in records
+            if isinstance(r, dict) and isinstance(r.get("text"), str) and isinstance(r.get("html"), str)
+        )
+
+
+@dataclass(frozen=True)
 class ExecutionResultEvent(Event):
     kind: ClassVar[str] = "execution_result"
     index: int
@@ -135,6 +159,7 @@ class ExecutionResultEvent(Event):
     output: str
     artifacts: tuple[Artifact, ...] = ()  # files the block created or changed in the work dir
     published: tuple[dict[str, Any], ...] = ()  # values the block published (autorun/published.py)
+    html: tuple[HtmlOutput, ...] = ()  # results the kernel also sent as HTML (DataFrames), in order
 
 
 @dataclass(frozen=True)
@@ -162,6 +187,7 @@ class SessionEnd(Event):
     cost_usd: float | None = None
     final_message: str = ""
     peak_memory_bytes: int | None = None  # the executor's memory high-water mark, where it can tell
+    answers: dict[str, str] | None = None  # with --answer-format: the answers of the final message
 
 
 class Sink(Protocol):

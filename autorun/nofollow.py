@@ -8,12 +8,15 @@ opened relative to the one before with O_NOFOLLOW, and the file itself is
 unlinked and created anew (O_EXCL), so a symlink is replaced, never followed.
 Reading (a file code wrote for autorun, such as the builtin's facts) opens every
 component the same way, so a planted symlink fails with ELOOP instead of
-handing autorun a host file.
+handing autorun a host file. Removing a directory code could write into (the
+sandbox's home, the kernel's socket directory) empties each level through its
+descriptor, so a planted link is unlinked, never followed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path, PurePath
 
@@ -22,6 +25,8 @@ _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os,
 
 
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+MAX_DEPTH = 256
 
 
 def _open_dir(root: Path, parts: tuple[str, ...], *, create: bool) -> int:
@@ -74,3 +79,57 @@ def write_inside(root: Path, relative: PurePath, data: bytes, mode: int = 0o644)
             os.close(out)
     finally:
         os.close(fd)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove the directory ``path`` and all it holds without following any symlink inside it.
+
+    ``path`` itself is opened without following a link. A directory code made unreadable
+    (chmod 000) gets its permissions back through an O_PATH descriptor of that very
+    directory, never by name. Deeper than MAX_DEPTH levels, OSError (and the tree stays).
+    """
+    parent = os.open(path.parent, _DIR_FLAGS & ~os.O_NOFOLLOW)
+    try:
+        _remove_dir(parent, path.name, 0)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(parent)
+
+
+def _open_owned_dir(parent: int, name: str) -> int:
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except PermissionError:
+        handle = os.open(name, _PATH_FLAGS, dir_fd=parent)
+        try:
+            os.chmod(f"/proc/self/fd/{handle}", 0o700)
+        finally:
+            os.close(handle)
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+
+
+def _remove_dir(parent: int, name: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise OSError(f"more than {MAX_DEPTH} nested directories under {name}")
+    try:
+        fd = _open_owned_dir(parent, name)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        os.unlink(name, dir_fd=parent)  # replaced by a link or a file since it was listed
+        return
+    try:
+        if os.fstat(fd).st_mode & 0o700 != 0o700:
+            os.fchmod(fd, 0o700)
+        with os.scandir(fd) as entries:
+            children = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+        for child, is_dir in children:
+            with contextlib.suppress(FileNotFoundError):
+                if is_dir:
+                    _remove_dir(fd, child, depth + 1)
+                else:
+                    os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 DEFAULT_QUESTION = "Please analyse the data file and produce a summary report."
 
 _ROLE = (
@@ -63,6 +65,14 @@ def analyst_system_message(
     return "\n\n".join(parts)
 
 
+def context_files_description(files: Sequence[tuple[str, int]]) -> str:
+    """The context files (path as code sees it, size in bytes) for the system message."""
+    from autorun.units import human_size
+
+    lines = [f"- {path} ({human_size(size)})" for path, size in files]
+    return "Further files for this task (read-only; read the documentation among them first):\n" + "\n".join(lines)
+
+
 def initial_user_message(question: str | None, data_path: str | None = None) -> str:
     """The opening request: the user's question, or a request for a summary report of the file."""
     question = (question or "").strip()
@@ -71,3 +81,24 @@ def initial_user_message(question: str | None, data_path: str | None = None) -> 
     if data_path:
         return f"Please analyse the data file {data_path} and produce a summary report."
     return DEFAULT_QUESTION
+
+
+# What the model is told of the person's decisions at "Run it?" (the person sees a status line instead).
+NOT_RUN_NOTE = "The user chose not to run the code in your last message."
+EDITED_NOTE = "The user edited your {language} block {index} before running it; this is the code as the user edited it:"
+
+
+def with_not_run_note(text: str) -> str:
+    """The person's next words, after the note that the last code was not run."""
+    return f"{NOT_RUN_NOTE}\n\n{text}" if text else NOT_RUN_NOTE
+
+
+def edited_note(language: str, index: int, code: str) -> str:
+    fence = "````" if "```" in code else "```"
+    body = code if code.endswith("\n") else code + "\n"
+    return f"{EDITED_NOTE.format(language=language, index=index)}\n{fence}{language}\n{body}{fence}\n"
+
+
+def typed_part(message: str) -> str:
+    """What the person typed of a user message (the not-run note taken off)."""
+    return message.removeprefix(NOT_RUN_NOTE).removeprefix("\n\n") if message.startswith(NOT_RUN_NOTE) else message

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "BEARER")
 # Words that contain a marker but hold no secret: a keyword, a count of tokens.
 _HARMLESS_WORDS = re.compile(r"KEYWORDS?|TOKENS")
+# KEY names a secret in a setting only as an API, access, private or SSH key, or alone.
+_KEY_OF_A_SECRET = re.compile(r"(?:^|[^A-Z])(?:API|ACCESS|SECRET|PRIVATE|SSH|OPENAI)[_-]?KEY|^KEY$")
 # A name ending in _env names the variable that holds a secret (model.api_key_env), not the secret.
 _NAMES_A_VARIABLE = "_ENV"
 
@@ -30,6 +32,20 @@ def is_secret_name(name: str) -> bool:
         return False
     upper = _HARMLESS_WORDS.sub("", upper)
     return any(marker in upper for marker in SECRET_MARKERS)
+
+
+def is_secret_setting(name: str) -> bool:
+    """A config key that names a secret: api_key, openai_api_key, github_token; not bogus_key or keyfile.
+
+    Stricter than is_secret_name (which scrubs the environment, where erring is cheap): a key
+    name with KEY alone is just an unknown key, and the user deserves that message, not an accusation.
+    """
+    if not is_secret_name(name):
+        return False
+    upper = _HARMLESS_WORDS.sub("", name.upper())
+    if any(marker in upper for marker in SECRET_MARKERS if marker != "KEY"):
+        return True
+    return _KEY_OF_A_SECRET.search(upper) is not None
 
 
 def looks_like_secret_value(text: str) -> bool:

@@ -20,7 +20,8 @@ from pathlib import Path
 from autorun.artifacts import ArtifactWatcher
 from autorun.events import Event
 from autorun.executors.local import LocalExecutor
-from autorun.session.loop import Session, SessionSettings
+from autorun.session.loop import Session
+from autorun.session.values import SessionSettings
 
 REPEATS = 5
 

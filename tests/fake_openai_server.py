@@ -11,7 +11,10 @@ or --max-seconds pass)::
     python tests/fake_openai_server.py --script steps.json --port 0 --record requests.jsonl
 
 The script is a JSON list of steps, or an object {"steps": [...], "models": [...],
-"api_key": "...", "no_usage": false}. Each POST /v1/chat/completions consumes one step:
+"api_key": "...", "no_usage": false, "routes": [...]}. Each POST /v1/chat/completions consumes
+one step. With routes ({"match": "text", "steps": [...]}, each with its own queue), a request
+whose first user message contains a route's text takes that route's next step, so parallel
+conversations (an eval's sessions) each get their own script; other requests take "steps".
 
     {"reply": "text", "usage": {"prompt_tokens": 9, "completion_tokens": 4}}
         "usage" absent: counted from the words; "usage": null: no usage at all
@@ -61,13 +64,17 @@ class FakeOpenAIServer:
         no_usage: bool = False,
         port: int = 0,
         record_path: Path | None = None,
+        routes: list[dict[str, Any]] | None = None,
     ) -> None:
         self.steps = list(steps or [])
+        self.routes = [(str(route["match"]), list(route["steps"])) for route in routes or []]
+        self._route_next = [0] * len(self.routes)
         self.models = models
         self.api_key = api_key
         self.no_usage = no_usage
         self.record_path = record_path
         self.requests: list[dict[str, Any]] = []
+        self.served: list[tuple[str, dict[str, Any]]] = []  # (first user message, step) of each chat request
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._next = 0
@@ -115,16 +122,36 @@ class FakeOpenAIServer:
                 with self.record_path.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(entry) + "\n")
 
-    def next_step(self) -> dict[str, Any] | None:
+    def next_step(self, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
         with self._lock:
-            if self._next >= len(self.steps):
-                return None
-            step = self.steps[self._next]
-            self._next += 1
+            opening = _first_user_message(body)
+            step = self._route_step(opening)
+            if step is None and not any(match in opening for match, _ in self.routes) and self._next < len(self.steps):
+                step = self.steps[self._next]
+                self._next += 1
+            if step is not None:
+                self.served.append((opening, step))
             return step
+
+    def _route_step(self, opening: str) -> dict[str, Any] | None:
+        for n, (match, steps) in enumerate(self.routes):
+            if match in opening:
+                if self._route_next[n] >= len(steps):
+                    return None
+                self._route_next[n] += 1
+                return steps[self._route_next[n] - 1]
+        return None
 
     def wait(self, seconds: float) -> None:
         self.stopping.wait(min(max(seconds, 0.0), MAX_DELAY))
+
+
+def _first_user_message(body: dict[str, Any] | None) -> str:
+    messages = (body or {}).get("messages")
+    for message in messages if isinstance(messages, list) else []:
+        if isinstance(message, dict) and message.get("role") == "user":
+            return str(message.get("content", ""))
+    return ""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -174,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.models is not None and model not in fake.models:
             self._fault({"fault": "404"}, model)
             return
-        step = fake.next_step()
+        step = fake.next_step(body)
         if step is None:
             self._error(400, "fake server: script exhausted", "invalid_request_error", "script_exhausted")
             return
@@ -309,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         no_usage=bool(script.get("no_usage", False)),
         port=args.port,
         record_path=args.record,
+        routes=script.get("routes"),
     )
     with server:
         print(server.port, flush=True)

@@ -45,6 +45,14 @@ def test_workbook_whose_first_sheet_is_not_the_data(tmp_path: Path, python: str)
     assert "sheet 'Notes': 3 rows x 2 columns" in run.messages[2].content
 
 
+def test_a_sheet_chosen_with_the_option_is_not_called_the_largest_table(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "report.xlsx")
+    run = drive(analyst(path, tmp_path, sheet="Notes"), sys.executable, tmp_path)
+    assert "Reading: read sheet Notes (chosen with --sheet; also: Data (10 rows))." in run.final
+    assert "sheet 'Notes': 3 rows x 2 columns <- analysed (chosen with --sheet)" in run.messages[2].content
+    assert "largest" not in run.final
+
+
 def test_sheet_option_chooses_another_sheet_and_a_wrong_name_is_one_clear_error(tmp_path: Path) -> None:
     path = workbook(tmp_path / "report.xlsx")
     assert inspect_data_file(path, sheet="Notes").columns == ["note", "revenue"]

@@ -48,3 +48,10 @@ def test_figures_that_cannot_be_read_back_are_not_invented() -> None:
     text = summarise("f.csv", {}, None, Outcome(facts_missing="the load step's published figures"))
     assert "could not be read back from the load step's published figures" in text
     assert text.rstrip().endswith("TERMINATE")
+
+
+def test_how_many_more_never_counts_the_missing_bucket() -> None:
+    table = {"a": 6.0, "b": 5.0, "c": 4.0, "d": 3.0, "(missing)": 2.0, "e": 1.0, "f": 0.5}
+    facts = {"load": load(), "groups": {"kind": group(table)}}
+    text = summarise("f.csv", facts, "amount", Outcome())
+    assert "- Total amount by kind: a 6, b 5, c 4, d 3 and 2 more.\n" in text

@@ -10,18 +10,33 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autorun"
 # Lowest first. A module may import from its own part and from any lower layer.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "units", "secrets", "output", "codeblocks", "events", "nofollow", "threads", "published", "__init__"),
-    ("datafile", "sampling", "prompts", "analyst", "kernel", "artifacts"),
+    (
+        "datafile",
+        "datafile_json",
+        "sampling",
+        "prompts",
+        "answers",
+        "analyst",
+        "kernel",
+        "artifacts",
+        "snapshots",
+        "record",
+    ),
     ("models", "executors", "config"),
     ("redact", "render", "transcripts"),
     ("session",),
-    ("analyse", "chat", "batch", "doctor", "export"),
+    ("analyse", "chat", "batch", "doctor", "export", "evaluation"),
     ("cli", "__main__"),
 ]
 # Parts of one layer that may use each other (lower first): nothing else crosses within a layer.
 SAME_LAYER = {
     ("datafile", "sampling"),
     ("datafile", "analyst"),  # analyst's roles/reading/kinds run inside executors too: they import nothing above
+    ("datafile_json", "datafile"),  # the inspection as JSON, across the kernel boundary
+    ("artifacts", "snapshots"),  # the artifact scan hands each image it read to the session's copies
     ("chat", "analyse"),
+    ("evaluation", "analyse"),  # the answer contract's LLM check
+    ("evaluation", "batch"),  # each question is a batch child session
     ("__main__", "cli"),
 }
 

@@ -94,9 +94,9 @@ def test_recorded_artifacts_replay_as_artifacts_and_show_under_the_result(tmp_pa
     import io
 
     from autorun.events import Artifact
+    from autorun.record.reader import read_transcript
     from autorun.render.plain import PlainRenderer
-    from autorun.transcripts.replay import replay_events
-    from autorun.transcripts.store import TranscriptWriter, read_transcript
+    from autorun.transcripts.store import TranscriptWriter
 
     work = tmp_path / "work"
     transcript = TranscriptWriter(tmp_path / "t.jsonl")
@@ -104,7 +104,7 @@ def test_recorded_artifacts_replay_as_artifacts_and_show_under_the_result(tmp_pa
         model = ScriptedModel([py("open('t.csv', 'w').write('a\\n1\\n')"), "TERMINATE"])
         Session(model, executor, transcript, artifacts=ArtifactWatcher(work)).run("go")
     transcript.close()
-    events = replay_events(read_transcript(tmp_path / "t.jsonl"), tmp_path / "t.jsonl")
+    events = read_transcript(tmp_path / "t.jsonl").events
     [result] = [e for e in events if e.kind == "execution_result"]
     assert result.artifacts == (Artifact("t.csv", 4, hashlib.sha256(b"a\n1\n").hexdigest(), "text/csv", "created"),)
     out = io.StringIO()

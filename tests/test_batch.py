@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from autorun.batch.runner import plan_batch
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, assistant_message, autorun_cmd, stored_transcript, transcripts
 
 
 def live_pids_with(marker: str) -> list[int]:
@@ -58,8 +58,19 @@ def test_one_invalid_file_fails_the_batch_but_not_the_others(tmp_path: Path, cle
     assert "1 of 3 sessions failed" in result.stderr and str(bad) in result.stderr.splitlines()[-1]
 
 
+def test_a_missing_file_gets_no_work_dir_and_no_session(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    (good,) = data_files(tmp_path, "north.csv")
+    missing = tmp_path / "data" / "typo.csv"
+    work = tmp_path / "work"
+    args = ["analyse", str(good), str(missing), "--model", "builtin", "--local", "--work-dir", str(work)]
+    result = subprocess.run(autorun_cmd(*args), capture_output=True, text=True, timeout=300, env=clean_env)
+    assert result.returncode == 1, result.stderr
+    assert f"{missing}: file not found" in result.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["north"]
+
+
 def _session_span(work_dir: Path) -> tuple[datetime, datetime]:
-    [transcript] = (work_dir / ".autorun" / "sessions").glob("*.jsonl")
+    [transcript] = transcripts(work_dir)
     records = [json.loads(line) for line in transcript.read_text().splitlines()]
     stamps = {r["event"]: datetime.fromisoformat(r["ts"]) for r in records if r["event"].startswith("session_")}
     return stamps["session_start"], stamps["session_end"]
@@ -105,9 +116,7 @@ def marker() -> str:
 def test_a_signal_stops_every_session_and_leaves_nothing_running(
     tmp_path: Path, clean_env: dict[str, str], marker: str, signum: int, exit_code: int
 ) -> None:
-    replay = tmp_path / "slow.jsonl"
-    reply = {"event": "message", "role": "assistant", "content": f"Waiting.\n\n```sh\nsleep {marker}\n```\n"}
-    replay.write_text(json.dumps(reply) + "\n")
+    replay = stored_transcript(tmp_path / "recorded", [assistant_message(f"Waiting.\n\n```sh\nsleep {marker}\n```\n")])
     files = data_files(tmp_path, "one.csv", "two.csv", "three.csv")
     work = tmp_path / "work"
     args = ["analyse", *map(str, files), "--model", f"replay:{replay}", "--local", "--work-dir", str(work), "-j", "2"]
@@ -129,7 +138,7 @@ def test_a_signal_stops_every_session_and_leaves_nothing_running(
     assert live_pids_with(str(work)) == [], "a session's autorun process survived the batch"
     assert "stopped" in stdout and "interrupted" in stderr
     for name in ("one", "two"):
-        records = [json.loads(line) for line in next((work / name / ".autorun" / "sessions").glob("*.jsonl")).open()]
+        records = [json.loads(line) for line in transcripts(work / name)[0].open()]
         assert records[-1]["event"] == "session_end" and records[-1]["exit_code"] == 143, "stopped by SIGTERM"
     assert not (work / "three").exists() or not any((work / "three").iterdir()), "the queued file never started"
 
@@ -148,7 +157,7 @@ def test_every_session_option_given_reaches_each_files_session(tmp_path: Path, c
     result = subprocess.run(autorun_cmd(*args), capture_output=True, text=True, timeout=300, env=clean_env)
     assert result.returncode == 1, "two turns are too few for the builtin: each session ends unsuccessfully"
     for name in ("a", "b"):
-        [transcript] = (work / name / ".autorun" / "sessions").glob("*.jsonl")
+        [transcript] = transcripts(work / name)
         records = [json.loads(line) for line in transcript.read_text().splitlines()]
         config = records[0]["config"]
         assert config["executor"]["timeout"] == 7 and config["executor"]["last_n_messages"] == 4
@@ -161,9 +170,7 @@ def test_every_session_option_given_reaches_each_files_session(tmp_path: Path, c
 def test_sessions_stop_cleanly_when_the_batch_is_killed_outright(
     tmp_path: Path, clean_env: dict[str, str], marker: str
 ) -> None:
-    replay = tmp_path / "slow.jsonl"
-    reply = {"event": "message", "role": "assistant", "content": f"```sh\nsleep {marker}\n```\n"}
-    replay.write_text(json.dumps(reply) + "\n")
+    replay = stored_transcript(tmp_path / "recorded", [assistant_message(f"```sh\nsleep {marker}\n```\n")])
     files = data_files(tmp_path, "one.csv", "two.csv")
     work = tmp_path / "work"
     args = ["analyse", *map(str, files), "--model", f"replay:{replay}", "--local", "--work-dir", str(work), "-j", "2"]
@@ -179,5 +186,5 @@ def test_sessions_stop_cleanly_when_the_batch_is_killed_outright(
         assert time.monotonic() < deadline, "a session outlived its batch"
         time.sleep(0.2)
     for name in ("one", "two"):
-        records = [json.loads(line) for line in next((work / name / ".autorun" / "sessions").glob("*.jsonl")).open()]
+        records = [json.loads(line) for line in transcripts(work / name)[0].open()]
         assert records[-1]["event"] == "session_end" and records[-1]["exit_code"] == 143

@@ -104,9 +104,11 @@ def drive(
     raise AssertionError(f"no TERMINATE within {MAX_TURNS} turns")
 
 
-def analyst(path: Path, work_dir: Path, data_path: str | None = None, **options: Any) -> BuiltinAnalyst:
+def analyst(
+    path: Path, work_dir: Path, data_path: str | None = None, sheet: str | None = None, **options: Any
+) -> BuiltinAnalyst:
     """The builtin for ``path``; its blocks run in ``work_dir`` and import the runtime from autorun's package."""
-    return BuiltinAnalyst(inspect_data_file(path), data_path or str(path), **options)
+    return BuiltinAnalyst(inspect_data_file(path, sheet), data_path or str(path), **options)
 
 
 def facts_of(run: Run) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from autorun.chat import run_chat
 from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
+from autorun.prompts import EDITED_NOTE, NOT_RUN_NOTE
 from autorun.session.factory import inspect_inputs
 from autorun.session.loop import NUDGE
 from autorun.session.terminal import (
@@ -33,7 +35,7 @@ from autorun.session.terminal import (
     save_history_file,
 )
 from autorun.transcripts.resume import load_history
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, transcripts
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
 
@@ -60,6 +62,7 @@ def home(tmp_path: Path) -> Path:
 def chat_env(clean_env: dict[str, str], home: Path) -> dict[str, str]:
     env = {k: v for k, v in clean_env.items() if k not in ("EDITOR", "VISUAL", "XDG_STATE_HOME")}
     env.update(HOME=str(home), NO_COLOR="1", TERM="xterm", PYTHONUNBUFFERED="1")
+    env["AUTORUN_STATE_DIR"] = str(home / ".local" / "state" / "autorun")  # this chat's own history and record
     return env
 
 
@@ -136,6 +139,9 @@ def test_always_mode_approve_reject_edit_interrupt_exit(tmp_path, work, chat_env
     child.expect_exact("APPROVED 42")
     child.expect_exact(RUN_PROMPT)
     child.sendline("n")
+    child.expect_exact("not run: block 2")
+    child.expect_exact(PROMPT)
+    child.sendline("no files please")
     child.expect_exact(RUN_PROMPT)
     child.sendline("e")
     child.expect_exact("Block 3 as edited:\r\n--- sh block 3 ---\r\necho EDITED-$((2 + 3))")
@@ -162,7 +168,7 @@ def test_always_mode_approve_reject_edit_interrupt_exit(tmp_path, work, chat_env
     assert last_user(server, 0) == "please analyse the sales"
     assert last_user(server, 1).startswith("exitcode: 0 (execution succeeded)")
     assert "APPROVED 42" in last_user(server, 1)
-    assert last_user(server, 2) == "The user chose not to run this code."
+    assert last_user(server, 2) == NOT_RUN_NOTE + "\n\nno files please"
     assert not (work / "rejected.txt").exists()
     assert "EDITED-5" in last_user(server, 3) and "ORIGINAL" not in last_user(server, 3)
     assert last_user(server, 4).startswith("exitcode: 130 (execution failed)")
@@ -197,10 +203,11 @@ def test_inline_edit_without_editor_and_a_typed_reply(work, chat_env, server_fac
     child.expect_exact(PROMPT)
     child.sendeof()
     assert finish(child) == 0, screen(child)
-    assert last_user(server, 1).endswith("INLINE-7\nsecond-line\n")
+    assert "Code output:\nINLINE-7\nsecond-line\n" in last_user(server, 1)
+    assert last_user(server, 1).endswith("```sh\necho INLINE-$((3 + 4))\necho second-line\n```\n")
     assert last_user(server, 2) == "use the median instead"
     assert not list(work.glob("tmp_code_*.py")), "the python block must not have run"
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work, chat_env)
     blocks = [json.loads(line) for line in transcript.read_text().splitlines()]
     blocks = [(b["index"], b["will_run"], b["code"]) for b in blocks if b["event"] == "code_block"]
     assert blocks == [(1, True, "echo INLINE-$((3 + 4))\necho second-line\n"), (2, False, "print('never run')\n")]
@@ -271,8 +278,8 @@ def test_ctrl_c_at_the_prompt_asks_before_quitting(work, chat_env, server_factor
     child.sendline("y")
     assert finish(child) == 130, screen(child)
     assert server.chat_requests == []
-    transcripts = list((work / ".autorun" / "sessions").glob("*.jsonl"))
-    end = json.loads(transcripts[0].read_text().splitlines()[-2])
+    found = transcripts(work, chat_env)
+    end = json.loads(found[0].read_text().splitlines()[-2])
     assert end["event"] == "session_end" and end["exit_code"] == 130
 
 
@@ -359,7 +366,7 @@ def test_resume_continues_with_the_history_without_rerunning_code(work, clean_en
     outcome = run_chat(config, [SAMPLE], display=RecordingSink(), human=human, env=clean_env)
     assert outcome.exit_code == 0
     assert (work / "count.txt").read_text() == "x"
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work)
 
     second = server_factory([{"reply": "Answer two.\n\nTERMINATE"}])
     env = clean_env | {"HOME": str(home), "NO_COLOR": "1"}
@@ -394,16 +401,26 @@ def test_resume_continues_with_the_history_without_rerunning_code(work, clean_en
     assert messages[-1]["content"] == "second question"
     assert (work / "count.txt").read_text() == "x", "resuming must not re-run earlier code"
 
-    newest = max((work / ".autorun" / "sessions").glob("*.jsonl"), key=os.path.getmtime)
+    newest = max(transcripts(work), key=os.path.getmtime)
     assert newest != transcript
     resumed = load_history(newest)
     assert resumed.messages[0].content == "first question"
     assert resumed.messages[-1].content.startswith("Answer two.")
 
 
-def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, work, clean_env) -> None:
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ('{"hello": "world"}\n', "holds no autorun events; give the .jsonl transcript of a session"),
+        (
+            '{"event": "notice", "text": "hi"}\n',
+            "holds no messages to resume; give the transcript of an earlier session",
+        ),
+    ],
+)
+def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, work, clean_env, content, why) -> None:
     bogus = tmp_path / "notes.jsonl"
-    bogus.write_text('{"hello": "world"}\n')
+    bogus.write_text(content)
     proc = subprocess.run(
         autorun_cmd("chat", "--resume", str(bogus), "--model", "builtin", "--work-dir", str(work)),
         input="",
@@ -413,10 +430,7 @@ def test_resume_of_a_file_that_is_not_a_transcript_is_a_usage_error(tmp_path, wo
         timeout=60,
     )
     assert proc.returncode == 2
-    assert (
-        proc.stderr.strip() == f"autorun: error: {bogus} holds no messages to resume; "
-        "give the transcript of an earlier session"
-    )
+    assert proc.stderr.strip() == f"autorun: error: {bogus} {why}"
 
 
 def test_builtin_without_a_file_says_it_needs_one(work, clean_env) -> None:
@@ -564,6 +578,7 @@ BLOCK = CodeBlock("python", "print(1)\n", 4)
         ("Y\n", "run", ""),
         ("yes\n", "run", ""),
         ("n\n", "skip", ""),
+        ("n\nit deletes files\n", "skip", "it deletes files"),
         ("", "skip", ""),
         ("try the median\n", "reply", "try the median"),
         ("first \\\nsecond\n", "reply", "first \nsecond"),
@@ -635,7 +650,7 @@ def test_sigterm_at_the_prompt_ends_the_chat_with_143_and_a_complete_transcript(
     time.sleep(0.3)
     child.kill(signal.SIGTERM)
     assert finish(child) == 143, screen(child)
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work, chat_env)
     events = [json.loads(line) for line in transcript.read_text().splitlines()]
     end = next(e for e in events if e["event"] == "session_end")
     assert (end["status"], end["exit_code"]) == ("interrupted", 143)
@@ -673,3 +688,89 @@ def test_sheet_applies_to_the_workbooks_among_the_files(tmp_path: Path) -> None:
     assert [d.info.sheet for d in data] == [None, "Small"] and data[1].info.columns == ["b"]
     with pytest.raises(ConfigError, match="--sheet Small needs a workbook"):
         inspect_inputs([SAMPLE], sheet="Small")
+
+
+# --- what the person did at "Run it?" reaches the model ------------------------------------
+
+
+def test_an_edited_block_is_reported_to_the_model_with_the_code_that_ran(
+    tmp_path: Path, work: Path, chat_env: dict[str, str], server_factory
+) -> None:
+    server = server_factory([{"reply": sh("echo ORIGINAL", "Edit me.")}, {"reply": "Done.\n\nTERMINATE"}])
+    chat_env["EDITOR"] = str(editor_script(tmp_path, "sed -i s/ORIGINAL/EDITED/"))
+    child = spawn_chat(server, work, chat_env)
+    child.expect_exact(PROMPT)
+    child.sendline("go")
+    child.expect_exact(RUN_PROMPT)
+    child.sendline("e")
+    child.expect_exact(RUN_PROMPT)
+    child.sendline("y")
+    child.expect_exact("Done.")
+    child.expect_exact(PROMPT)
+    child.sendline("/exit")
+    assert finish(child) == 0, screen(child)
+    result = last_user(server, 1)
+    assert result.startswith("exitcode: 0 (execution succeeded)") and "EDITED" in result
+    assert EDITED_NOTE.format(language="sh", index=1) + "\n```sh\necho EDITED\n```\n" in result
+
+
+def test_no_hands_the_turn_back_and_the_skip_is_a_status_line(
+    work: Path, chat_env: dict[str, str], server_factory
+) -> None:
+    server = server_factory([{"reply": py("open('x.txt', 'w')")}, {"reply": "Understood.\n\nTERMINATE"}])
+    child = spawn_chat(server, work, chat_env)
+    child.expect_exact(PROMPT)
+    child.sendline("make a file")
+    child.expect_exact(RUN_PROMPT)
+    child.sendline("n")
+    child.expect_exact("not run: block 1")
+    child.expect_exact(PROMPT)
+    assert len(server.chat_requests) == 1, "the model is not asked again before the person says why"
+    child.sendline("no files in my folder")
+    child.expect_exact("Understood.")
+    child.expect_exact(PROMPT)
+    child.sendline("/exit")
+    assert finish(child) == 0, screen(child)
+    assert last_user(server, 1) == f"{NOT_RUN_NOTE}\n\nno files in my folder"
+    assert not (work / "x.txt").exists()
+    shown = screen(child)
+    assert NOT_RUN_NOTE not in shown, "the note is the model's; the person sees a status line"
+    assert "--- user ---" not in shown
+
+
+def test_ctrl_c_at_run_it_leaves_a_clean_line_and_returns_to_the_prompt(
+    work: Path, chat_env: dict[str, str], server_factory
+) -> None:
+    server = server_factory([{"reply": py("print('never')")}, {"reply": "Fine.\n\nTERMINATE"}])
+    child = spawn_chat(server, work, chat_env)
+    child.expect_exact(PROMPT)
+    child.sendline("go")
+    child.expect_exact(RUN_PROMPT)
+    child.sendintr()
+    child.expect_exact("not run: block 1")
+    child.expect_exact(PROMPT)
+    child.sendline("why not")
+    child.expect_exact("Fine.")
+    child.expect_exact(PROMPT)
+    child.sendline("/exit")
+    assert finish(child) == 0, screen(child)
+    after_prompt = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", screen(child).split(RUN_PROMPT, 1)[1])
+    assert re.match(r"(\^C)?\nautorun: not run: block 1\n", after_prompt), repr(after_prompt[:80])
+    assert last_user(server, 1) == f"{NOT_RUN_NOTE}\n\nwhy not"
+    assert "never" not in screen(child).split(RUN_PROMPT, 1)[1].split("Fine.")[0]
+
+
+def test_end_of_input_at_run_it_runs_nothing_and_ends_the_chat(
+    work: Path, chat_env: dict[str, str], server_factory
+) -> None:
+    server = server_factory([{"reply": py("print('never')")}])
+    child = spawn_chat(server, work, chat_env)
+    child.expect_exact(PROMPT)
+    child.sendline("go")
+    child.expect_exact(RUN_PROMPT)
+    child.sendeof()
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    assert finish(child) == 0, screen(child)
+    assert len(server.chat_requests) == 1
+    assert isinstance(child, pexpect.spawn)

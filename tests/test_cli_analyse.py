@@ -12,8 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from autorun.cli.app import app
+from autorun.prompts import NOT_RUN_NOTE
+from autorun.record.state import sessions_of
+from autorun.session.terminal import WHY_PROMPT
 from autorun.units import human_size
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, transcripts
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +99,11 @@ def test_results_reads_the_transcript(tmp_path: Path, clean_env) -> None:
     runner = CliRunner()
     run = runner.invoke(app, ["analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path)], env=clean_env)
     assert run.exit_code == 0
-    transcripts = list((tmp_path / ".autorun" / "sessions").glob("*.jsonl"))
-    assert len(transcripts) == 1
-    records = [json.loads(line) for line in transcripts[0].read_text().splitlines()]
+    found = transcripts(tmp_path)
+    assert len(found) == 1
+    records = [json.loads(line) for line in found[0].read_text().splitlines()]
     n_results = sum(1 for r in records if r["event"] == "execution_result")
-    res = runner.invoke(app, ["results", str(transcripts[0]), "--json"])
+    res = runner.invoke(app, ["results", str(found[0]), "--json"])
     assert res.exit_code == 0
     summary = json.loads(res.stdout)
     assert summary["total"] == n_results >= 3
@@ -142,7 +145,7 @@ def test_bad_input_exits_2_before_any_session(tmp_path: Path, clean_env, make, m
     assert result.exit_code == 2
     assert message in result.stderr.lower()
     assert result.stderr.count("\n") == 1
-    assert not (work / ".autorun").exists()
+    assert not sessions_of(work, clean_env)
 
 
 def test_bad_config_exits_2_naming_file_and_key(tmp_path: Path, clean_env) -> None:
@@ -200,7 +203,7 @@ def test_million_row_csv_is_read_once_and_peak_memory_reported(tmp_path: Path, c
             assert f"{total:,.0f}" in proc.stdout
     month = df.groupby(df["date"].str[:7])["revenue"].sum()
     assert f"Top month by total revenue: {month.idxmax()} with {month.max():,.0f}" in proc.stdout
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work)
     records = [json.loads(line) for line in transcript.read_text().splitlines()]
     blocks = [r["code"] for r in records if r["event"] == "code_block"]
     assert len(blocks) == 4 and [str(path) in code for code in blocks] == [True, False, False, False]
@@ -248,7 +251,7 @@ def test_always_mode_asks_before_each_block_and_n_skips(tmp_path: Path, clean_en
             "--json",
         ),
         env=clean_env,
-        input="y\nn\n" + "\n" * 20,
+        input="y\nn\nstep 2 is enough\n" + "\n" * 20,
         capture_output=True,
         text=True,
         timeout=120,
@@ -258,7 +261,11 @@ def test_always_mode_asks_before_each_block_and_n_skips(tmp_path: Path, clean_en
     blocks = [e for e in events if e["event"] == "code_block"]
     assert blocks[0]["will_run"] is True and blocks[1]["will_run"] is False
     user_replies = [e["content"] for e in events if e["event"] == "message" and e["role"] == "user"]
-    assert "The user chose not to run this code." in user_replies
+    assert NOT_RUN_NOTE + "\n\nstep 2 is enough" in user_replies
+    assert WHY_PROMPT in proc.stderr
+    assert [e["text"] for e in events if e["event"] == "notice" and e["text"].startswith("not run")] == [
+        "not run: block 2"
+    ]
 
 
 def test_conflicting_executor_flags_are_a_usage_error(tmp_path: Path, clean_env) -> None:
@@ -316,16 +323,23 @@ def test_output_has_no_machine_lines_and_the_facts_are_in_the_record(tmp_path: P
     assert not (tmp_path / ".autorun" / "analyst").exists() and not list(tmp_path.rglob("facts-*.json"))
 
 
-def test_question_with_the_builtin_says_it_needs_an_llm(tmp_path: Path, clean_env) -> None:
-    proc = subprocess.run(
-        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--work-dir", str(tmp_path), "-q", "Why?"),
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "--question needs an LLM: the builtin analyst runs its standard analysis" in proc.stderr
+@pytest.mark.parametrize("quiet", [[], ["--quiet"]], ids=["default", "quiet"])
+def test_question_without_an_llm_exits_2_saying_how_to_pick_one(tmp_path: Path, clean_env, quiet: list[str]) -> None:
+    for model, why in (
+        (["--model", "builtin"], "the builtin analyst cannot answer"),
+        ([], "$OPENAI_API_KEY is not set"),
+    ):
+        proc = subprocess.run(
+            autorun_cmd("analyse", str(SAMPLE), *model, "--work-dir", str(tmp_path), "-q", "Why?", *quiet),
+            env=clean_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        [line] = proc.stderr.splitlines()
+        assert line.startswith("autorun: error: --question needs an LLM") and why in line and "--model NAME" in line
+        assert proc.stdout == "" and not sessions_of(tmp_path, clean_env), "no session was started"
 
 
 def test_sheet_option_picks_the_sheet(tmp_path: Path, clean_env) -> None:
@@ -360,6 +374,6 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path, clean_env)
     assert proc.wait(timeout=120) == 1, stderr
     assert first["event"] in ("notice", "session_start")
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
-    transcript = next((tmp_path / ".autorun" / "sessions").glob("*.jsonl"))
+    transcript = transcripts(tmp_path)[0]
     records = [json.loads(line) for line in transcript.read_text().splitlines()]
     assert records and records[0]["event"] in ("notice", "session_start")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from autorun.executors.docker.executor import SESSION_LABEL
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, stored_transcript, transcripts
 from tests.docker_fixtures import TEST_IMAGE, docker_client, require_engine, runtime_image  # noqa: F401
 
 require_engine()
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.docker
 
 
 def transcript_records(work: Path) -> list[dict]:
-    (path,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (path,) = transcripts(work)
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -55,17 +55,16 @@ def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, eng
     assert "memory:     peak" in proc.stdout
 
 
-def _replay_transcript(path: Path, code: str) -> Path:
+def _replay_transcript(recorded_in: Path, code: str) -> Path:
     message = {"event": "message", "role": "assistant", "name": "recorded", "turn": 1, "content": f"```sh\n{code}\n```"}
-    path.write_text(json.dumps(message) + "\n")
-    return path
+    return stored_transcript(recorded_in, [message])
 
 
 @pytest.mark.parametrize("executor_flags", [["--docker", TEST_IMAGE], ["--local"]], ids=["docker", "local"])
 def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_env, engine, executor_flags):
     work = tmp_path / "w"
     marker = f"300.{time.monotonic_ns() % 100000}"
-    replay = _replay_transcript(tmp_path / "rec.jsonl", f"echo started; sleep {marker}")
+    replay = _replay_transcript(tmp_path / "recorded", f"echo started; sleep {marker}")
     proc = subprocess.Popen(
         autorun_cmd(
             "analyse", str(SAMPLE), "--model", f"replay:{replay}", *executor_flags, "--work-dir", str(work), "--json"

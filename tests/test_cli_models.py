@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, transcripts
 from tests.fake_openai_server import FakeOpenAIServer
 
 FAILING = "Let me load it.\n```python\nimport pandas as pd\ndf = pd.read_csv(DATA)\n```\n"
@@ -42,7 +42,7 @@ def run_cli(server: FakeOpenAIServer, work: Path, env: dict[str, str], *extra: s
 
 
 def transcript(work: Path) -> list[dict]:
-    (path,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (path,) = transcripts(work)
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 

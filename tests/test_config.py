@@ -394,7 +394,9 @@ def test_starter_config_loads_back_to_defaults(tmp_path: Path) -> None:
     write_starter_config(tmp_path / "autorun.yaml")
     loaded = load(tmp_path)
     assert loaded.config == Config()
-    assert set(loaded.sources.values()) == {"file:autorun.yaml"}
+    assert {k: v for k, v in loaded.sources.items() if v != "file:autorun.yaml"} == {
+        "session.human_input_mode": "default"  # left to each command: chat asks, analyse does not
+    }
     assert "# " in (tmp_path / "autorun.yaml").read_text(encoding="utf-8")
 
 
@@ -473,3 +475,47 @@ def test_sizes_are_bytes_once_read_and_print_as_written() -> None:
     for bad in ("lots", "0", "-1g", True, 1.5):
         with pytest.raises(ValueError, match="must be a size such as 512m or 1g"):
             Config.model_validate({"executor": {"memory": bad}})
+
+
+# --- the session record and ./autorun.yaml ------------------------------------------------------
+
+
+def test_an_unknown_key_with_key_in_its_name_is_unknown_not_a_secret(tmp_path: Path) -> None:
+    write(tmp_path / "autorun.yaml", "model:\n  bogus_key: 1\n")
+    message = error_of(tmp_path)
+    assert message.startswith("autorun.yaml: unknown key model.bogus_key")
+    assert "secret" not in message
+    write(tmp_path / "autorun.yaml", "model:\n  api_keys_env: X\n")
+    assert error_of(tmp_path) == "autorun.yaml: unknown key model.api_keys_env (did you mean model.api_key_env?)"
+
+
+def recorded(work: Path, env: dict[str, str]) -> None:
+    from datetime import datetime
+
+    from autorun.record.state import new_session
+
+    new_session(work, "s1", datetime(2026, 1, 1), env)
+
+
+def test_autorun_yaml_in_a_work_dir_with_a_recorded_session_is_refused(tmp_path: Path) -> None:
+    env = {"AUTORUN_STATE_DIR": str(tmp_path / "state")}
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    write(work / "autorun.yaml", "executor:\n  type: local\n")
+    write(work / "sub" / "autorun.yaml", "executor:\n  type: local\n")
+    assert load(work, env=env).config.executor.type == "local", "nothing recorded there yet: the user's file"
+    recorded(work, env)
+    for cwd in (work, work / "sub"):
+        message = error_of(cwd, env=env)
+        assert message.startswith(f"{cwd / 'autorun.yaml'} is inside the work dir {work}")
+        assert f"pass --config {cwd / 'autorun.yaml'}" in message
+    vouched = load(work, env=env, config_file=work / "autorun.yaml")
+    assert vouched.config.executor.type == "local", "--config names a file the user vouches for"
+
+
+def test_autorun_yaml_in_the_configured_work_dir_is_refused(tmp_path: Path) -> None:
+    env = {"AUTORUN_STATE_DIR": str(tmp_path / "state")}
+    write(tmp_path / "autorun.yaml", "executor:\n  type: local\n")
+    message = error_of(tmp_path, env=env, flags={"executor.work_dir": "."})
+    assert message.startswith(f"{tmp_path / 'autorun.yaml'} is inside the work dir {tmp_path}")
+    assert load(tmp_path, env=env, flags={"executor.work_dir": "elsewhere"}).config.executor.type == "local"

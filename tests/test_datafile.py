@@ -257,6 +257,30 @@ def test_header_only(tmp_path: Path) -> None:
     expect_error(path, "header but no data rows")
 
 
+def test_one_50_mb_row_is_a_row_too_long_not_a_header_without_rows(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    with path.open("w") as file:
+        file.write("id,text\n1,")
+        file.write("x" * (50 * 2**20))
+        file.write("\n")
+    expect_error(path, "the row after its header is longer than 1 MiB")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('a,b,c\n1,"unterminated,3\n4,5,6\n7,8,9\n', 2),
+        ('title\nnotes line\n\na,b,c\n1,2,3\n4,"x,6\n7,8,9\n', 6),
+        ('a;b\n"fine\nover two lines";1\n2;"open\n3;4\n', 4),
+    ],
+)
+def test_an_unterminated_quote_is_named_with_its_line(tmp_path: Path, text: str, line: int) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text(text)
+    message = expect_error(path, f'the quote (") opened on line {line} is never closed')
+    assert "no data rows" not in message
+
+
 def test_binary_content(tmp_path: Path) -> None:
     path = tmp_path / "image.csv"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)

@@ -19,11 +19,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 
 from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
-from autorun.doctor import clean_containers, run_doctor
+from autorun.doctor import run_doctor
 from autorun.errors import ExecutorError, ExitCode
 from autorun.executors.docker.executor import DockerSettings
 from tests.docker_fixtures import (
@@ -518,15 +519,15 @@ def test_container_killed_from_outside_is_an_executor_error(make_executor, docke
         if "running" in text:
             docker_client.containers.get(executor.container_name).kill()
 
-    block = CodeBlock("python", "import time\nprint('running', flush=True)\ntime.sleep(20)", 0)
-    with pytest.raises(ExecutorError, match="stopped while a block was running"):
+    block = CodeBlock("python", "import time\nprint('running', flush=True)\ntime.sleep(20)", 3)
+    with pytest.raises(ExecutorError, match="was stopped from outside while block 3 was running"):
         executor.run(block, on_output)
     executor.close()
 
 
 def test_a_block_that_kills_its_agent_ends_the_session_cleanly(make_executor):
     executor = make_executor()
-    with pytest.raises(ExecutorError, match="stopped while a block was running"):
+    with pytest.raises(ExecutorError, match=r"The running block stopped the Docker container .*killed its agent"):
         run_code(executor, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
     executor.close()
 
@@ -569,18 +570,29 @@ def test_container_removes_itself_when_autorun_is_killed(session_ids, docker_cli
     assert wait_until_gone(docker_client, session_id, within_s=30)
 
 
-def test_clean_removes_leftover_labelled_containers(docker_client, session_ids):
-    session_id = session_ids()
-    labels = {"autorun": "1", "autorun.session": session_id}
-    docker_client.containers.run(TEST_IMAGE, ["sleep", "300"], labels=labels, detach=True, init=True)
+def test_clean_removes_only_containers_of_dead_owners(docker_client, session_ids, tmp_path):
+    from autorun.executors.leftovers import OWNER_LABEL, clean, find_leftovers
+    from autorun.executors.owner import Owner, current_owner
+
+    me = current_owner()
+    dead = Owner(me.pid, me.start + 1, me.scope)  # the same pid, started at another time: reused
+    made = {}
+    for name, owner in (("dead", dead), ("live", me)):
+        labels = {"autorun": "1", "autorun.session": session_ids(), OWNER_LABEL: owner.tag}
+        made[name] = docker_client.containers.run(TEST_IMAGE, ["sleep", "300"], labels=labels, detach=True, init=True)
     unrelated = docker_client.containers.run(TEST_IMAGE, ["sleep", "300"], detach=True, init=True)
     try:
-        assert clean_containers(docker_client) >= 1
-        assert not session_containers(docker_client, session_id)
-        unrelated.reload()
-        assert unrelated.status == "running"
+        items, notes = find_leftovers(client=docker_client, tmp_root=tmp_path, mounts=[], owner_pid=me.pid)
+        assert notes == [] and sorted(item.state for item in items) == ["dead", "live"]
+        report = clean(items, notes)
+        assert [item.where for item in report.removed] == [made["dead"].name]
+        for container in (made["live"], unrelated):
+            container.reload()
+            assert container.status == "running"
     finally:
-        unrelated.remove(force=True)
+        for container in (made["live"], made["dead"], unrelated):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
 
 
 # -- doctor -------------------------------------------------------------------------
@@ -594,6 +606,7 @@ def test_doctor_all_green_with_engine_image_and_key(docker_client):
         "Sandbox (bwrap)",
         "Memory limit",
         "Disk",
+        "Session record",
         "Docker engine",
         f"Default image {TEST_IMAGE}",
         "API key $OPENAI_API_KEY",

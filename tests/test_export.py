@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,17 @@ from autorun.executors.local import LocalExecutor
 from autorun.export import export_transcript, format_for
 from autorun.export.paths import path_rewrites, rewrite
 from autorun.export.report import load_report
+from autorun.record.reader import read_records
+from autorun.record.state import new_session
 from autorun.render.sinks import Fanout
 from autorun.session.loop import Session
-from autorun.transcripts.store import TranscriptWriter, read_transcript
+from autorun.transcripts.store import TranscriptWriter
 from tests.scripted import ScriptedModel
+
+
+def work_dir_of(transcript: Path) -> Path:
+    return Path(records_of(transcript)[0]["work_dir"])
+
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHART = """\
@@ -41,7 +49,7 @@ SCRIPT_TAG = "<script>alert('x')</script>"
 
 def png_artifacts(transcript: Path) -> list[str]:
     """The PNGs the session's blocks wrote: the chart, and any figure a kernel saved on its own."""
-    records = read_transcript(transcript)
+    records = records_of(transcript)
     return [
         a["path"]
         for r in records
@@ -49,6 +57,10 @@ def png_artifacts(transcript: Path) -> list[str]:
         for a in r["artifacts"]
         if a["path"].endswith(".png")
     ]
+
+
+def records_of(transcript: Path) -> list[dict]:
+    return [record for _, record in read_records(transcript)[0]]
 
 
 def fenced(language: str, code: str) -> str:
@@ -73,7 +85,7 @@ def session_transcript(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "This one fails.\n\n" + fenced("python", "print('before')\nraise ValueError('bad column')"),
         "Widget Pro leads with 26,700.\n\nTERMINATE",
     ]
-    transcript_path = work / ".autorun" / "sessions" / "t.jsonl"
+    transcript_path = new_session(work, "abc123", datetime(2026, 3, 1, 12, 0, 0)).transcript
     transcript = TranscriptWriter(transcript_path)
     sink = Fanout(transcript)
     with LocalExecutor(work, timeout=60) as executor:
@@ -107,9 +119,10 @@ def test_notebook_validates_and_carries_the_recorded_outputs(session_transcript:
     out = export_transcript(session_transcript, "ipynb", tmp_path / "s.ipynb")
     notebook = nbformat.read(out, as_version=4)
     nbformat.validate(notebook)
-    records = read_transcript(session_transcript)
+    records = records_of(session_transcript)
     results = {r["index"]: r for r in records if r["event"] == "execution_result"}
-    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    setup, *code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert setup.metadata["autorun"] == {"setup": True} and "os.chdir(_work_dir)" in setup.source
     assert len(code_cells) == len(results) == 4
     pngs = 0
     for cell in code_cells:
@@ -139,7 +152,7 @@ def test_notebook_reruns_from_the_work_dir(session_transcript: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
 
-    work = session_transcript.parents[2]
+    work = work_dir_of(session_transcript)
     out = export_transcript(session_transcript, "ipynb")
     assert out.parent == work, "by default the notebook is written where it runs: the work dir"
     (work / "revenue_by_product.png").unlink()
@@ -169,7 +182,8 @@ def test_html_is_self_contained_escaped_and_summarised(session_transcript: Path,
         page = page.replace(src, "")
     assert not re.search(r"https?://|//", page), "no external reference of any kind"
     assert tree.find(".//span") is not None, "code is highlighted"
-    assert "Widget Pro leads with 26,700." in "".join(tree.find(".//div[@class='final']").itertext())
+    findings = "".join(tree.find(".//section[@class='findings']").itertext())
+    assert "Widget Pro leads with 26,700." in findings and "TERMINATE" not in page
 
 
 def test_markdown_links_images_relative_to_the_document(session_transcript: Path, tmp_path: Path) -> None:
@@ -178,7 +192,7 @@ def test_markdown_links_images_relative_to_the_document(session_transcript: Path
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert len(links) == len(png_artifacts(session_transcript))
     assert not any(Path(link).is_absolute() for link in links)
-    assert session_transcript.parents[2] / "revenue_by_product.png" in {(out.parent / x).resolve() for x in links}
+    assert work_dir_of(session_transcript) / "revenue_by_product.png" in {(out.parent / x).resolve() for x in links}
     assert "| blocks | 3 ok, 1 failed |" in text and "```sh\necho from-shell" in text
 
 
@@ -231,18 +245,106 @@ def test_report_format_comes_from_the_extension() -> None:
         format_for(Path("report.pdf"))
 
 
-def test_a_transcript_moved_to_another_machine_finds_its_files_beside_it(
+def test_an_old_transcript_moved_to_another_machine_finds_its_files_beside_it(
     session_transcript: Path, tmp_path: Path
 ) -> None:
+    """Before the state dir, autorun kept transcripts in <work dir>/.autorun/sessions/; copies of those still work."""
     import json
     import shutil
 
     moved = tmp_path / "runs" / "autorun-0"
-    shutil.copytree(session_transcript.parents[2], moved)
+    shutil.copytree(work_dir_of(session_transcript), moved)
     transcript = moved / ".autorun" / "sessions" / session_transcript.name
-    records = [json.loads(line) for line in transcript.read_text().splitlines()]
+    transcript.parent.mkdir(parents=True)
+    records = records_of(session_transcript)
     records[0]["work_dir"] = "/home/runner/work/gone"  # as recorded on the machine that ran it
     transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
     out = export_transcript(transcript, "html")
     assert out.parent == moved and not Path("/home/runner/work/gone").exists()
     assert out.read_text().count('src="data:image/png;base64,') == len(png_artifacts(transcript))
+
+
+ESCAPES = "\x1b]0;pwned-title\x07\x1b]52;c;cHduZWQ=\x07\x1b[2J\x9b2J\x07\x00"
+
+
+def hostile_transcript(tmp_path: Path) -> Path:
+    from autorun.events import Artifact, CodeBlockEvent, ExecutionResultEvent, MessageEvent, SessionEnd
+
+    path = tmp_path / "t.jsonl"
+    writer = TranscriptWriter(path)
+    name = f"chart{ESCAPES}`<b>.png"
+    for event in (
+        SessionStart(f"id{ESCAPES}", "m", "local", str(tmp_path), "sales.csv", str(path)),
+        MessageEvent(
+            role="assistant",
+            name="m",
+            turn=1,
+            content=f"Look {ESCAPES}<script>x()</script> [a](javascript:alert(1)) ![t](http://t.example/p.png)"
+            "\n\n| region | total |\n|---|---|\n| North | 5 |\n\n```python\nprint(1)\n```",
+        ),
+        CodeBlockEvent(index=1, language="python", code=f"print('{ESCAPES}')", turn=1),
+        ExecutionResultEvent(
+            1, "python", 0, 0.1, False, f"out{ESCAPES}\n", (Artifact(name, 3, None, "x/y", "created"),)
+        ),
+        MessageEvent(role="assistant", name="m", content=f"Done <img src=x onerror=y()> {ESCAPES}\nTERMINATE", turn=2),
+        SessionEnd("terminated", 0, f"r{ESCAPES}", 2, 1, 1, 0, 1.0, "m", "local", str(tmp_path), str(path)),
+    ):
+        writer.handle(event)
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["md", "ipynb", "html"])
+def test_exports_carry_no_control_characters_and_no_live_markup(tmp_path: Path, fmt: str) -> None:
+    from markdown_it import MarkdownIt
+
+    out = export_transcript(hostile_transcript(tmp_path), fmt, tmp_path / f"r.{fmt}")
+    text = out.read_text(encoding="utf-8")
+    texts = [text]
+    if fmt == "ipynb":
+        import nbformat
+
+        notebook = nbformat.reads(text, as_version=4)
+        texts += [cell.source for cell in notebook.cells]
+        markdown = "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    else:
+        markdown = text
+    for found in texts:
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", found), repr(found[:200])
+        assert "pwned-title" not in found and "cHduZWQ=" not in found
+    if fmt != "html":
+        rendered = MarkdownIt("commonmark").render(markdown)
+        for live in ("<script", "<img", 'href="javascript:', "<b>"):
+            assert live not in rendered, live
+        assert "| North | 5 |" in markdown, "the model's table keeps its Markdown"
+        assert "\\<script>x()\\</script>" in markdown, "the markup is shown as the text it was"
+
+
+def test_a_file_name_cannot_close_its_code_span() -> None:
+    from autorun.export.prose import code_span, escaped, fenced
+
+    assert code_span("a`b") == "``a`b``" and code_span("`x") == "`` `x ``"
+    assert escaped("[x](javascript:y) <b> *z* a|b") == "\\[x\\](javascript:y) \\<b\\> \\*z\\* a\\|b"
+    assert fenced("print(1)", "py<script>") == "```pyscript\nprint(1)\n```"
+
+
+def test_a_report_is_never_written_through_a_planted_symlink_or_pipe(session_transcript: Path, tmp_path: Path) -> None:
+    import os
+
+    from autorun.errors import ConfigError
+
+    victim = tmp_path / "bashrc"
+    victim.write_text("keep me")
+    link = tmp_path / "report.html"
+    link.symlink_to(victim)
+    with pytest.raises(ConfigError, match="is a symlink or a pipe"):
+        export_transcript(session_transcript, "html", link)
+    fifo = tmp_path / "fifo.md"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="is a symlink or a pipe"):
+        export_transcript(session_transcript, "md", fifo)
+    assert victim.read_text() == "keep me"
+    existing = tmp_path / "old.md"
+    existing.write_text("x" * 100_000)
+    assert export_transcript(session_transcript, "md", existing).read_text().startswith("# ")
+    assert "x" * 100 not in existing.read_text(), "an older, longer report is replaced whole"

@@ -109,9 +109,10 @@ def test_close_removes_the_socket_directory(make_executor) -> None:
     with make_executor(stateful=True) as ex:
         run_code(ex, "print(1)")
         assert ex._kernel is not None
-        directory: Path = ex._kernel.host.socket_dir()
+        directory: Path = ex._kernel.host.dirs().sockets
         assert oct(directory.stat().st_mode & 0o777) == "0o700"
-    assert not directory.exists()
+        assert oct(directory.parent.stat().st_mode & 0o777) == "0o700"
+    assert not directory.parent.exists()
 
 
 def test_a_kernel_killed_for_memory_is_reported_as_such_and_restarted(make_executor) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from autorun.datafile import info_from_json, info_to_json, inspect_data_file
+from autorun.datafile import inspect_data_file
+from autorun.datafile_json import info_from_json, info_to_json
 from autorun.errors import InputFileError
 from autorun.executors.local import LocalExecutor
 from tests.conftest import SAMPLE, autorun_cmd
@@ -69,6 +70,9 @@ def test_without_a_kernel_autorun_inspects(tmp_path: Path) -> None:
         {"roles": ["date"]},
         {"sheets": [["Sheet1", 3]]},
         {"encoding": 8},
+        {"memory_per_row": "12"},
+        {"memory_per_row": float("nan")},
+        {"memory_per_row": float("inf")},
     ],
 )
 def test_what_crosses_from_the_kernel_is_checked_field_by_field(change: dict[str, object]) -> None:

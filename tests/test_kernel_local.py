@@ -98,6 +98,22 @@ def test_a_matplotlib_figure_becomes_a_png_in_the_work_dir(executor: LocalExecut
     assert again.output == "[]\n"  # saved figures are closed, so they are not saved twice
 
 
+def test_a_figure_the_code_saved_itself_is_not_saved_again(executor: LocalExecutor) -> None:
+    executor.timeout = 60  # the first import of matplotlib alone can take seconds on a busy machine
+    assert run(executor, "import matplotlib.pyplot", 4).exit_code == 0
+    code = (
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots()\nax.bar(['a', 'b'], [1, 2])\nfig.savefig('mine.png')\n"
+        "plt.figure()\nplt.plot([1, 2])\nplt.savefig('also-mine.png', dpi=50)\n"
+        "plt.figure()\nplt.plot([2, 1])\nprint('drawn')"
+    )
+    result = run(executor, code, 5)
+    assert result.output == "drawn\nfigures saved: figure-5-1.png\n", "only the figure left unsaved"
+    assert sorted(p.name for p in executor.work_dir.glob("*.png")) == ["also-mine.png", "figure-5-1.png", "mine.png"]
+    again = run(executor, "import matplotlib.pyplot as plt\nplt.plot([1])\nprint(plt.get_fignums())", 6)
+    assert again.output == "[1]\nfigures saved: figure-6-1.png\n", "a new figure is saved as before"
+
+
 def test_a_displayed_png_is_saved_too(executor: LocalExecutor) -> None:
     code = (
         "import base64\nfrom IPython.display import Image, display\n"
@@ -145,11 +161,12 @@ def test_close_leaves_no_kernel_and_no_socket_directory(executor: LocalExecutor)
     run(executor, "import os\nprint(os.getpid())", 1)
     host = executor._kernel_host
     assert host is not None
-    pids, directory = set(host.pids), host.socket_dir()
+    pids, directory = set(host.pids), host.dirs().sockets
     assert oct(directory.stat().st_mode & 0o777) == "0o700"
+    assert oct(directory.parent.stat().st_mode & 0o777) == "0o700"
     executor.close()
     executor.close()
-    assert not directory.exists()
+    assert not directory.parent.exists()
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
 

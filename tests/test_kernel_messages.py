@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 
-from autorun.kernel.connection import connection_info, describe_status, preload_code, write_json
+import pytest
+
+from autorun.kernel.connection import (
+    NotTheKernelsSocket,
+    connection_info,
+    describe_status,
+    link_sockets,
+    preload_code,
+    write_json,
+)
 from autorun.kernel.messages import BlockOutput, names_from_expression, strip_ansi, system_exit_code
 
 
@@ -13,9 +24,60 @@ def test_connection_info_uses_ipc_and_a_fresh_key(tmp_path: Path) -> None:
     first, second = connection_info(str(tmp_path / "k1")), connection_info(str(tmp_path / "k1"))
     assert first["transport"] == "ipc" and first["ip"] == str(tmp_path / "k1")
     assert first["key"] != second["key"] and len(first["key"]) == 64
-    path = tmp_path / "kernel.json"
-    write_json(path, first)
+    path = write_json(tmp_path, "kernel.json", first)
     assert json.loads(path.read_text()) == first and oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_connection_file_replaces_a_planted_symlink_instead_of_following_it(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (tmp_path / "kernel-2.json").symlink_to(victim)
+    write_json(tmp_path, "kernel-2.json", {"key": "k"})
+    assert victim.read_text() == "keep" and not (tmp_path / "kernel-2.json").is_symlink()
+
+
+def bound(path: Path) -> socket.socket:
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    return server
+
+
+def test_sockets_are_linked_into_the_private_dir_and_connected_through_it(tmp_path: Path) -> None:
+    shared, links = tmp_path / "shared", tmp_path / "links"
+    shared.mkdir()
+    links.mkdir()
+    assert link_sockets(shared, links, ["k1-1", "k1-2"]) is None  # not bound yet
+    servers = [bound(shared / "k1-1"), bound(shared / "k1-2")]
+    try:
+        assert link_sockets(shared, links, ["k1-1", "k1-2"]) == links
+        (shared / "k1-1").unlink()
+        other = tmp_path / "host.sock"
+        (shared / "k1-1").symlink_to(other)  # a block swaps the socket for a link to a host socket
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(links / "k1-1"))  # still the kernel's own socket
+            accepted, _ = servers[0].accept()
+            accepted.close()
+    finally:
+        for server in servers:
+            server.close()
+
+
+@pytest.mark.parametrize("planted", ["symlink", "file", "fifo"])
+def test_anything_but_a_socket_where_the_kernel_binds_is_refused(tmp_path: Path, planted: str) -> None:
+    shared, links = tmp_path / "shared", tmp_path / "links"
+    shared.mkdir()
+    links.mkdir()
+    target = shared / "k1-1"
+    if planted == "symlink":
+        target.symlink_to("/run/docker.sock")
+    elif planted == "file":
+        target.write_text("")
+    else:
+        os.mkfifo(target)
+    with pytest.raises(NotTheKernelsSocket):
+        link_sockets(shared, links, ["k1-1"])
+    assert list(links.iterdir()) == []
 
 
 def test_output_keeps_order_and_strips_colour() -> None:

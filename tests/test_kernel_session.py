@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, stored_transcript, transcripts
 from tests.fake_openai_server import FakeOpenAIServer
 
 LOAD = f"```python\nimport pandas as pd\ndf = pd.read_csv({str(SAMPLE)!r})\nprint(len(df), 'rows')\n```\n"
@@ -23,7 +23,7 @@ DONE = "North leads.\nTERMINATE"
 
 
 def transcript(work: Path) -> list[dict]:
-    (path,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (path,) = transcripts(work)
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -63,7 +63,7 @@ def test_stateful_false_tells_the_model_to_reload(tmp_path: Path, clean_env: dic
     assert proc.returncode == 1  # the last block failed
 
 
-def _replay(path: Path, code: str) -> Path:
+def _replay(recorded_in: Path, code: str) -> Path:
     message = {
         "event": "message",
         "role": "assistant",
@@ -71,14 +71,13 @@ def _replay(path: Path, code: str) -> Path:
         "turn": 1,
         "content": f"```python\n{code}\n```",
     }
-    path.write_text(json.dumps(message) + "\n")
-    return path
+    return stored_transcript(recorded_in, [message])
 
 
 def test_sigterm_mid_block_leaves_no_kernel_behind(tmp_path: Path, clean_env: dict[str, str]) -> None:
     work = tmp_path / "w"
     code = "import os, time\nprint('kernel', os.getpid(), flush=True)\ntime.sleep(300)"
-    replay = _replay(tmp_path / "rec.jsonl", code)
+    replay = _replay(tmp_path / "recorded", code)
     proc = subprocess.Popen(
         autorun_cmd(
             "analyse", str(SAMPLE), "--model", f"replay:{replay}", "--local", "--work-dir", str(work), "--json"
@@ -122,7 +121,7 @@ def test_file_that_fails_inspection_stops_the_warming_kernel(tmp_path: Path, cle
     )
     assert proc.returncode == 2, proc.stderr
     assert "does not look like a table" in proc.stderr and proc.stderr.count("\n") == 1
-    assert not (work / ".autorun" / "sessions").exists() or not any((work / ".autorun" / "sessions").iterdir())
+    assert transcripts(work) == []
     assert not _processes_in(work), "a kernel outlived the failed session"
 
 

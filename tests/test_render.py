@@ -47,7 +47,7 @@ def end_event(**changes) -> SessionEnd:
     fields = dict(
         status="terminated",
         exit_code=0,
-        reason="the assistant replied TERMINATE",
+        reason="the assistant said it was done",
         turns=2,
         blocks_run=2,
         blocks_ok=1,
@@ -288,6 +288,18 @@ def test_rich_notice_is_printed_while_no_live_display_is_active() -> None:
     renderer.close()
     before = screen.getvalue().split("rate limited, retrying")[0]
     assert before.count("\x1b[?25l") == before.count("\x1b[?25h") == 1  # live started and stopped
+
+
+@pytest.mark.parametrize("pair", [rich_pair, plain_pair], ids=["rich", "plain"])
+def test_the_termination_keyword_is_not_shown_streamed_or_whole(pair) -> None:
+    renderer, out, _ = pair()
+    custom = SessionStart("ab12", "m", "local", "/w", None, None, {"session": {"termination_keyword": "ALL DONE"}})
+    feed(renderer, session_events())
+    assert "73,300" in strip_control_sequences(out.getvalue()) and "TERMINATE" not in out.getvalue()
+    renderer, out, _ = pair()
+    text = "Totals are in.\n\n**ALL DONE**"
+    feed(renderer, [custom, MessageEvent(role="assistant", name="m", content=text, turn=1)])
+    assert "Totals are in." in strip_control_sequences(out.getvalue()) and "ALL DONE" not in out.getvalue()
 
 
 # --- json and quiet -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from autorun.chat import run_chat
 from autorun.config.schema import Config
 from autorun.session.terminal import ChatHuman, Terminal
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, autorun_cmd, transcripts
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
 
@@ -31,7 +31,7 @@ def replay(transcript: Path, env: dict[str, str], cwd: Path) -> subprocess.Compl
 
 
 def sessions(work: Path) -> list[Path]:
-    return sorted((work / ".autorun" / "sessions").glob("*.jsonl"))
+    return sorted(transcripts(work))
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def chat_transcript(tmp_path: Path, clean_env: dict[str, str]) -> Path:
 
 
 def test_replay_shows_messages_code_and_output_without_running_anything(chat_transcript, clean_env) -> None:
-    work = chat_transcript.parents[2]
+    work = Path(json.loads(chat_transcript.read_text().splitlines()[0])["work_dir"])
     proc = replay(chat_transcript, clean_env, work)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -114,8 +114,12 @@ def test_a_transcript_cut_mid_line_is_shown_up_to_the_cut(chat_transcript, clean
     [
         ('{"event": "notice", "text": "hi"}\n{oops\n{"event": "notice", "text": "bye"}\n', "line 2: not valid JSON"),
         ('{"hello": "world"}\n', "holds no autorun events"),
-        ('{"event": "message", "role": "user", "name": "x", "content": 5, "turn": 0}\n', "message.content: wrong type"),
-        ('{"event": "code_block", "index": 1}\n', "an incomplete code_block event"),
+        (
+            '{"event": "message", "role": "user", "name": "x", "content": 5, "turn": 0}\n',
+            "message.content must be text, got 5",
+        ),
+        ('{"event": "code_block", "index": 1}\n', "code_block record without language"),
+        ("", "is empty"),
         ("[1, 2]\n", "expected a JSON object"),
     ],
 )
@@ -138,12 +142,10 @@ def test_a_missing_path_or_a_directory_is_a_usage_error(tmp_path, clean_env, nam
 
 
 def test_replayed_events_keep_their_recorded_values(chat_transcript) -> None:
-    from autorun.transcripts.replay import replay_events
-    from autorun.transcripts.store import read_transcript
+    from autorun.record.reader import read_records, read_transcript
 
-    records = read_transcript(chat_transcript)
-    events = replay_events(records, chat_transcript)
-    recorded = list(records)
+    events = read_transcript(chat_transcript).events
+    recorded = [record for _, record in read_records(chat_transcript)[0]]
     assert [e.kind for e in events] == [r["event"] for r in recorded]
     for event, record in zip(events, recorded, strict=True):
         assert {k: v for k, v in record.items() if k not in ("event", "ts")} == json.loads(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autorun.executors.docker.executor import SESSION_LABEL
-from tests.conftest import SAMPLE, autorun_cmd
+from tests.conftest import SAMPLE, assistant_message, autorun_cmd, stored_transcript, transcripts
 from tests.docker_fixtures import TEST_IMAGE, docker_client, require_engine  # noqa: F401
 
 require_engine()
@@ -33,17 +33,14 @@ def test_docker_block_artifacts_reach_the_transcript_and_the_reports(
     clean_env: dict[str, str],
     docker_client,  # noqa: F811 (the imported fixture)
 ) -> None:
-    replay = tmp_path / "rec.jsonl"
     replies = [f"Charting.\n\n```python\n{CHART_BLOCK}```\n", "Done. TERMINATE"]
-    replay.write_text(
-        "".join(json.dumps({"event": "message", "role": "assistant", "content": r}) + "\n" for r in replies)
-    )
+    replay = stored_transcript(tmp_path / "recorded", [assistant_message(r) for r in replies])
     work = tmp_path / "w"
     args = ["analyse", str(SAMPLE), "--model", f"replay:{replay}", "--docker", TEST_IMAGE, "--no-pull"]
     args += ["--work-dir", str(work), "--report", str(tmp_path / "r.html")]
     result = subprocess.run(autorun_cmd(*args), env=clean_env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr + result.stdout
-    [transcript] = (work / ".autorun" / "sessions").glob("*.jsonl")
+    [transcript] = transcripts(work)
     records = [json.loads(line) for line in transcript.read_text().splitlines()]
     [executed] = [r for r in records if r["event"] == "execution_result"]
     written = {a["path"]: a for a in executed["artifacts"]}
@@ -73,8 +70,7 @@ def test_sigterm_during_a_docker_batch_leaves_no_container(
     from tests.test_batch import live_pids_with
 
     marker = f"300.{time.monotonic_ns() % 10**9}"
-    replay = tmp_path / "slow.jsonl"
-    replay.write_text(json.dumps({"event": "message", "role": "assistant", "content": f"```sh\nsleep {marker}\n```"}))
+    replay = stored_transcript(tmp_path / "recorded", [assistant_message(f"```sh\nsleep {marker}\n```")])
     files = []
     for name in ("east.csv", "west.csv"):
         files.append(tmp_path / name)
@@ -101,6 +97,6 @@ def test_sigterm_during_a_docker_batch_leaves_no_container(
     assert parent.returncode == 143
     assert live_pids_with(marker) == []
     for name in ("east", "west"):
-        [transcript] = (work / name / ".autorun" / "sessions").glob("*.jsonl")
+        [transcript] = transcripts(work / name)
         session_id = json.loads(transcript.read_text().splitlines()[0])["session_id"]
         assert docker_client.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={session_id}"}) == []

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from autorun.errors import ConfigError
-from autorun.events import ExecutionResultEvent, MessageEvent, SessionEnd
+from autorun.events import CodeBlockEvent, ExecutionResultEvent, MessageEvent, SessionEnd
 from autorun.executors.local import LocalExecutor
+from autorun.record.reader import read_transcript
 from autorun.render.sinks import Fanout, PlainRenderer
 from autorun.session.loop import Session
 from autorun.transcripts.results import format_results_text, results_to_json, summarise_results
-from autorun.transcripts.store import TranscriptWriter, read_transcript
+from autorun.transcripts.store import TranscriptWriter
 from tests.scripted import ScriptedModel
 
 
@@ -109,18 +110,17 @@ def test_tutorial_style_message_only_history(tmp_path: Path) -> None:
     assert "Total code executions: 3" in text and "no session_end record" in text
 
 
-def test_message_events_are_parsed_when_there_are_no_execution_events() -> None:
-    records = [
+def test_message_events_are_parsed_when_there_are_no_execution_events(tmp_path: Path) -> None:
+    events = [
         MessageEvent(
             role="user",
             name="executor",
             content="exitcode: 124 (execution failed)\nCode output:\ntimed out after 5 s",
             turn=1,
-        ).to_dict(),
-        MessageEvent(role="assistant", name="m", content="exitcode: 0 (execution succeeded)", turn=1).to_dict()
-        | {"event": "code_block"},
+        ),
+        CodeBlockEvent(index=1, language="sh", code="exitcode: 0 (execution succeeded)", turn=1),
     ]
-    summary = summarise_results(records)
+    summary = summarise_results(read_transcript(write_events(tmp_path / "t.jsonl", events)))
     assert summary.total == 1 and summary.blocks[0].timed_out
 
 
@@ -133,9 +133,33 @@ def test_truncated_transcript_is_reported(tmp_path: Path) -> None:
     assert "cut off" in format_results_text(summary)
 
 
-def test_an_execution_record_without_exit_code_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="no integer exit_code"):
-        summarise_results([{"event": "execution_result", "index": 1, "exit_code": "zero"}])
+def test_an_execution_record_without_an_integer_exit_code_is_a_config_error(tmp_path: Path) -> None:
+    path = write_events(tmp_path / "t.jsonl", three_executions()[:1])
+    record = json.loads(path.read_text()) | {"exit_code": "zero"}
+    path.write_text(json.dumps(record) + "\n")
+    with pytest.raises(ConfigError, match=r"t\.jsonl, line 1: execution_result\.exit_code must be an integer"):
+        read_transcript(path)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", '{}\n{"hello": 1}\n', '{"event": "something_else"}\n'])
+def test_an_empty_or_event_less_file_is_an_error_not_zero_executions(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"empty|holds no autorun events"):
+        read_transcript(path)
+
+
+def test_results_of_an_empty_transcript_exit_2(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    import subprocess
+
+    from tests.conftest import autorun_cmd
+
+    for text in ("", "{}\n"):
+        path = tmp_path / "t.jsonl"
+        path.write_text(text)
+        done = subprocess.run(autorun_cmd("results", str(path)), capture_output=True, text=True, env=clean_env)
+        assert done.returncode == 2, done.stdout
+        assert done.stderr.count("\n") == 1 and ("no autorun events" in done.stderr or "empty" in done.stderr)
 
 
 def test_a_real_session_transcript(tmp_path: Path) -> None:

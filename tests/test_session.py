@@ -8,8 +8,10 @@ import pytest
 
 from autorun.executors.local import LocalExecutor
 from autorun.executors.none import NoExecutor
+from autorun.prompts import NOT_RUN_NOTE
 from autorun.session.human_input import Approval
-from autorun.session.loop import Session, SessionSettings
+from autorun.session.loop import Session
+from autorun.session.values import SessionSettings
 from tests.scripted import RecordingSink, ScriptedModel
 
 
@@ -155,7 +157,8 @@ class Reviewer:
 @pytest.mark.parametrize(
     ("approval", "expect_run", "expect_reply"),
     [
-        (Approval("skip"), False, "The user chose not to run this code."),
+        (Approval("skip"), False, NOT_RUN_NOTE),
+        (Approval("skip", text="too slow"), False, NOT_RUN_NOTE + "\n\ntoo slow"),
         (Approval("reply", text="use median"), False, "use median"),
     ],
 )
@@ -166,3 +169,15 @@ def test_human_can_skip_or_reply(tmp_path: Path, approval, expect_run, expect_re
     session.run("go")
     assert bool(sink.of("execution_result")) is expect_run
     assert model.seen[1][-1].content == expect_reply
+    if approval.action == "skip":
+        assert [n.text for n in sink.of("notice")] == ["not run: block 1"]
+
+
+def test_a_stopped_block_hands_the_turn_back_and_the_next_words_carry_the_note(tmp_path: Path) -> None:
+    model = ScriptedModel([py("print(1)"), "ok\n\nTERMINATE"])
+    sink = RecordingSink()
+    session = Session(model, LocalExecutor(tmp_path, timeout=5), sink, human=Reviewer([Approval("stop")]))
+    assert session.exchange("go")[0] == "stopped"
+    assert len(model.seen) == 1, "the model is not asked again until the person speaks"
+    assert session.exchange("because")[0] == "terminated"
+    assert model.seen[1][-1].content == NOT_RUN_NOTE + "\n\nbecause"

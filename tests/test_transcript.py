@@ -22,23 +22,14 @@ from autorun.events import (
     Notice,
     SessionStart,
 )
-from autorun.transcripts.store import TranscriptWriter, new_transcript_path, read_transcript
+from autorun.record.reader import read_records, read_transcript
+from autorun.transcripts.store import TranscriptWriter
 
 CONFIG = {"model": {"name": "builtin", "api_key_env": "OPENAI_API_KEY"}, "executor": {"timeout": 60.0}}
 
 
-def test_new_transcript_path_is_under_the_work_dir() -> None:
-    path = new_transcript_path(Path("/w"), "ab12cd34", datetime(2026, 3, 9, 14, 5, 7))
-    assert path == Path("/w/.autorun/sessions/20260309-140507-ab12cd34.jsonl")
-
-
-def test_new_transcript_path_keeps_an_odd_session_id_inside_the_sessions_dir() -> None:
-    path = new_transcript_path(Path("/w"), "../../x", datetime(2026, 1, 1))
-    assert path.parent == Path("/w/.autorun/sessions") and "/" not in path.name
-
-
 def test_each_event_is_readable_as_soon_as_it_is_handled(tmp_path: Path) -> None:
-    path = tmp_path / "work" / ".autorun" / "sessions" / "t.jsonl"
+    path = tmp_path / "sessions" / "t.jsonl"
     writer = TranscriptWriter(path)
     assert not path.exists()  # opened lazily
     events = [
@@ -49,12 +40,14 @@ def test_each_event_is_readable_as_soon_as_it_is_handled(tmp_path: Path) -> None
     ]
     for count, event in enumerate(events, start=1):
         writer.handle(event)
-        records = read_transcript(path)
-        assert len(records) == count and not records.truncated
-        assert records[-1]["event"] == event.kind
+        transcript = read_transcript(path)
+        assert len(transcript.events) == count and not transcript.truncated
+        assert transcript.events[-1] == event
     writer.close()
     writer.close()
-    start, _, _, result = read_transcript(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    records = [record for _, record in read_records(path)[0]]
+    start, _, _, result = records
     assert start["config"] == CONFIG
     assert result["exit_code"] == 0 and result["duration_s"] == 0.25 and result["output"] == "1\n"
     assert datetime.fromisoformat(result["ts"]).tzinfo is not None
@@ -76,7 +69,7 @@ def test_live_chunks_are_left_out_and_the_full_output_kept(tmp_path: Path) -> No
     writer.close()
     text = path.read_text(encoding="utf-8")
     assert text.isascii() and "\x1b" not in text  # raw text is JSON-escaped
-    records = read_transcript(path)
+    records = [record for _, record in read_records(path)[0]]
     assert [r["event"] for r in records] == ["notice", "message", "execution_result"]
     assert records[1]["usage"] == {"prompt_tokens": 3}
     assert records[2]["output"] == raw
@@ -104,7 +97,7 @@ def test_a_killed_writer_leaves_a_valid_file(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert [r["text"] for r in read_transcript(path)] == ["event 0", "event 1", "event 2"]
+    assert [e.text for e in read_transcript(path).of(Notice)] == ["event 0", "event 1", "event 2"]
 
 
 def test_an_unwritable_place_is_a_config_error(tmp_path: Path) -> None:
@@ -121,15 +114,17 @@ def write_lines(path: Path, *lines: str, newline_at_end: bool = True) -> Path:
 
 
 def test_a_truncated_last_line_is_tolerated_and_flagged(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "t.jsonl", '{"event": "notice"}', '{"event": "mess', newline_at_end=False)
-    records = read_transcript(path)
-    assert records == [{"event": "notice"}] and records.truncated
+    path = write_lines(
+        tmp_path / "t.jsonl", '{"event": "notice", "text": "a"}', '{"event": "mess', newline_at_end=False
+    )
+    transcript = read_transcript(path)
+    assert transcript.events == (Notice(text="a"),) and transcript.truncated
 
 
 def test_a_complete_last_line_without_newline_is_not_truncated(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "t.jsonl", '{"event": "notice"}', '{"event": "x"}', newline_at_end=False)
-    records = read_transcript(path)
-    assert len(records) == 2 and not records.truncated
+    path = write_lines(tmp_path / "t.jsonl", '{"event": "notice", "text": "a"}', '{"event": "x"}', newline_at_end=False)
+    records, truncated = read_records(path)
+    assert len(records) == 2 and not truncated
 
 
 def test_a_bad_line_in_the_middle_names_its_line_number(tmp_path: Path) -> None:
@@ -155,6 +150,8 @@ def test_a_missing_transcript_or_a_directory_is_a_config_error(tmp_path: Path) -
         read_transcript(tmp_path / "nope.jsonl")
     with pytest.raises(ConfigError, match="is a directory"):
         read_transcript(tmp_path)
+    with pytest.raises(ConfigError, match="empty"):
+        read_transcript(write_lines(tmp_path / "empty.jsonl", ""))
 
 
 def test_records_written_are_exactly_event_dicts_plus_ts(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from autorun.analyst.charts import bar_chart
 from autorun.analyst.engine import Data, quote
-from autorun.analyst.report import AGG_WORDS, fmt, label, plain, publish, show
+from autorun.analyst.report import AGG_WORDS, MISSING, fmt, label, plain, publish, show
 from autorun.analyst.sqlstats import aggregate, column_quantiles, number
 
 MIN_CORRELATION = 0.5
@@ -94,7 +94,7 @@ def group_key(data: Data, column: str) -> str:
         if kind == "BOOLEAN"
         else f"CAST({quote(column)} AS VARCHAR)"
     )
-    return f"coalesce({text}, '(missing)')"
+    return f"coalesce({text}, '{MISSING}')"
 
 
 def same_groups(data: Data, a: str, b: str) -> bool:

@@ -73,6 +73,7 @@ def _read_workbook(path: str, sheet: str | None, notes: dict[str, Any], engine: 
     notes["sheets"] = [[name, int(frame.shape[0]), int(frame.shape[1])] for name, frame in frames.items()]
     chosen = str(sheet) if sheet is not None else largest_sheet(notes["sheets"])
     notes["sheet"] = chosen
+    notes["sheet_by"] = "the largest table" if chosen == largest_sheet(notes["sheets"]) else "chosen with --sheet"
     return frames[chosen]
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from autorun.published import plain, published_line
 
-__all__ = ["AGG_WORDS", "fmt", "label", "plain", "publish", "show"]
+__all__ = ["AGG_WORDS", "MISSING", "fmt", "label", "plain", "publish", "show"]
 
+MISSING = "(missing)"  # the group of rows with no value
 AGG_WORDS = {"sum": "total", "mean": "mean", "median": "median", "count": "rows"}
 
 
@@ -37,15 +38,24 @@ def publish(step: str, data: dict[str, Any]) -> None:
 
 
 def show(table: Any, index: bool = True) -> None:
-    """Print a table with every number in ``fmt``'s format."""
+    """Print a table with every number in ``fmt``'s format; in a kernel it is displayed with its HTML
+    form too (the same text in the output; a report shows the table)."""
+    import builtins
+
     import pandas as pd
 
     shown = table.copy()
     for name in shown.columns:
         if pd.api.types.is_numeric_dtype(shown[name]) and not pd.api.types.is_bool_dtype(shown[name]):
             shown[name] = shown[name].map(fmt)
-    print(shown.to_string(index=index, max_colwidth=40))
+    text = shown.to_string(index=index, max_colwidth=40)
+    if getattr(builtins, "get_ipython", None) is None:
+        print(text)
+        return
+    from IPython.display import display
+
+    display({"text/plain": text, "text/html": shown.to_html(index=index, max_cols=40)}, raw=True)
 
 
 def label(key: Any) -> str:
-    return "(missing)" if key is None or key != key else str(key)
+    return MISSING if key is None or key != key else str(key)

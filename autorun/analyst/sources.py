@@ -179,7 +179,7 @@ def _read_with_pandas(con: Any, path: str, fmt: str, read: dict[str, Any], notes
 
     options = {"sheet": read.get("sheet"), "engine": read.get("engine")}
     frame, found = load_table(path, fmt, {k: v for k, v in options.items() if v is not None})
-    for key in ("sheets", "sheet", "flattened"):
+    for key in ("sheets", "sheet", "sheet_by", "flattened"):
         if found.get(key):
             notes[key] = found[key]
     notes["engine"] = "pandas" if fmt != "excel" else f"pandas ({read.get('engine') or 'openpyxl'})"

@@ -139,7 +139,7 @@ def _say_how_read(data: Data) -> None:
         f"(the whole file, read by {engine}{cache.get(str(notes.get('cache')), '')})"
     )
     for name, n_rows, n_cols in notes.get("sheets", []):
-        chosen = " <- analysed (largest table)" if name == notes.get("sheet") else ""
+        chosen = f" <- analysed ({notes.get('sheet_by', 'the largest table')})" if name == notes.get("sheet") else ""
         print(f"  sheet {name!r}: {n_rows:,} rows x {n_cols} columns{chosen}")
     if notes.get("skiprows"):
         print(f"Skipped {notes['skiprows']} lines of preamble before the header.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from autorun.analyst.report import AGG_WORDS, fmt
+from autorun.analyst.report import AGG_WORDS, MISSING, fmt
 
 MAX_BULLETS = 8
 MAX_GROUP_BULLETS = 3
@@ -71,7 +71,7 @@ def _reading(load: dict[str, Any]) -> list[str]:
     sheets = notes.get("sheets", [])
     if len(sheets) > 1:
         others = ", ".join(f"{s[0]} ({s[1]:,} rows)" for s in sheets if s[0] != notes.get("sheet"))
-        said.append(f"read sheet {notes.get('sheet')} (the largest table; also: {others})")
+        said.append(f"read sheet {notes.get('sheet')} ({notes.get('sheet_by', 'the largest table')}; also: {others})")
     if notes.get("skiprows"):
         said.append(f"skipped {notes['skiprows']} lines of preamble")
     if notes.get("flattened"):
@@ -88,12 +88,13 @@ def _reading(load: dict[str, Any]) -> list[str]:
 
 
 def _ranked(table: dict[str, dict[str, Any]], column: str, share: bool) -> str:
+    """The first few keys with their figures; "and N more" counts values, never the (missing) bucket."""
     items = [(key, row.get(column)) for key, row in table.items() if row.get(column) is not None]
     shown = []
     for key, value in items[:SHOWN_KEYS]:
         extra = f" ({table[key]['share %']:.1f}%)" if share else ""
         shown.append(f"{key} {fmt(value)}{extra}")
-    more = len(items) - SHOWN_KEYS
+    more = sum(1 for key, _ in items[SHOWN_KEYS:] if key != MISSING)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 

@@ -52,6 +52,7 @@ class BatchItem:
     reason: str = ""
     transcript: str | None = None
     stderr_tail: list[str] = field(default_factory=list)
+    args: tuple[str, ...] = ()  # this session's own arguments after the batch's (eval: its question)
 
     @property
     def duration_s(self) -> float | None:
@@ -104,6 +105,7 @@ def child_command(item: BatchItem, child_args: Sequence[str]) -> list[str]:
         "--human-input-mode",
         "NEVER",
         *child_args,
+        *item.args,
     ]
 
 
@@ -208,8 +210,17 @@ class BatchRunner:
                 self._on_line(line.item, line.text)
 
     def _start(self, item: BatchItem) -> None:
+        from autorun.datafile import check_data_file
+        from autorun.errors import InputFileError
+
         item.state, item.started = "running", time.monotonic()
         self.on_change(item)
+        try:
+            check_data_file(item.file)  # a missing or unsupported file gets no work dir and no session
+        except InputFileError as err:
+            item.state, item.ended, item.reason, item.exit_code = "failed", time.monotonic(), str(err), 2
+            self.on_change(item)
+            return
         try:
             item.work_dir.mkdir(parents=True, exist_ok=True)
             process = subprocess.Popen(

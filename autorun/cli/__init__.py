@@ -7,10 +7,10 @@ importing them here is what puts them on it.
 import os
 import sys
 
-from autorun.cli import admin, analyse, chat, export
+from autorun.cli import admin, analyse, chat, evaluate, export
 from autorun.cli.app import app
 
-__all__ = ["admin", "analyse", "app", "chat", "export", "main"]
+__all__ = ["admin", "analyse", "app", "chat", "evaluate", "export", "main"]
 
 
 def main() -> None:

@@ -13,17 +13,26 @@ from autorun.cli.app import app, config_app, guarded, image_app, load
 from autorun.cli.options import ConfigOpt, DebugOpt, TranscriptArg
 
 
-@app.command()
+@app.command(short_help="What ran in a session and what failed.")
 def results(
     transcript: TranscriptArg,
     json_mode: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Count the executions in a transcript: total, succeeded, failed, and each block's exit code."""
+    """Count the executions in a transcript: total, succeeded, failed, and each block's exit code.
+
+    TRANSCRIPT is a session's .jsonl transcript.
+
+    Examples:
+
+    \b
+      autorun results TRANSCRIPT
+      autorun results TRANSCRIPT --json | jq .failed
+    """
     import json
 
+    from autorun.record.reader import read_transcript
     from autorun.transcripts.results import format_results_text, results_to_json, summarise_results
-    from autorun.transcripts.store import read_transcript
 
     summary = guarded(debug, lambda: summarise_results(read_transcript(transcript)))
     if json_mode:
@@ -40,7 +49,14 @@ def config_show(
     ] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Print the effective configuration and where each value came from (default, file, env or flag)."""
+    """Print the effective configuration and where each value came from (default, file, env or flag).
+
+    Examples:
+
+    \b
+      autorun config show
+      autorun config show --config ci.yaml --yaml
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -60,28 +76,87 @@ def config_show(
 
 @config_app.command("init")
 def config_init(
-    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("autorun.yaml"),
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="Where to write it.", hidden=True)] = Path(
+        "autorun.yaml"
+    ),
     debug: DebugOpt = False,
 ) -> None:
-    """Write a commented starter autorun.yaml (never overwrites an existing file)."""
+    """Write a commented starter config at PATH, by default ./autorun.yaml (never overwrites a file).
+
+    Keys whose default depends on the command (human_input_mode: chat asks before each
+    block, analyse does not) are left commented out.
+
+    Examples:
+
+    \b
+      autorun config init
+      autorun config init configs/team.yaml
+    """
     from autorun.config.loading import write_starter_config
 
     guarded(debug, lambda: write_starter_config(path))
     typer.echo(f"wrote {path}", err=True)
 
 
-@app.command()
-def clean(debug: DebugOpt = False) -> None:
-    """Remove containers left by crashed sessions (every container labelled by autorun, running or not)."""
-    from autorun.doctor import clean_containers
+@app.command(short_help="Remove what crashed sessions left behind.")
+def clean(
+    stop_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Also stop running sessions (their containers, cgroups, directories), saying which."
+        ),
+    ] = False,
+    owner: Annotated[
+        int | None, typer.Option("--owner", metavar="PID", help="Only what the autorun process PID left or uses.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="List what would be removed; remove nothing.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Remove what crashed sessions left: containers, kernel and sandbox dirs, cgroups (never a running one's).
 
-    removed = guarded(debug, lambda: clean_containers(env=os.environ))
-    typer.echo(f"removed {removed} autorun container{'s' if removed != 1 else ''}")
+    Examples:
+
+    \b
+      autorun clean
+      autorun clean --dry-run
+      autorun clean --all
+    """
+    from autorun.executors.leftovers import clean as clean_up
+    from autorun.executors.leftovers import find_leftovers, stopping_lines, summary_lines
+
+    items, notes = guarded(debug, lambda: find_leftovers(env=os.environ, owner_pid=owner))
+    if dry_run:
+        for item in items:
+            if item.state == "dead" or stop_all:
+                typer.echo(f"would remove {item.describe()}")
+        kept = [item for item in items if item.state != "dead" and not stop_all]
+        for item in kept:
+            typer.echo(f"would keep {item.describe()}")
+        if not items:
+            typer.echo("nothing to remove")
+        for note in notes:
+            typer.echo(note, err=True)
+        return
+    if stop_all:
+        for line in stopping_lines(items):
+            typer.echo(line, err=True)
+    report = guarded(debug, lambda: clean_up(items, notes, stop_live=stop_all))
+    for line in summary_lines(report):
+        typer.echo(line)
 
 
-@app.command()
+@app.command(short_help="Check Python, Docker, the API key and the endpoint.")
 def doctor(config: ConfigOpt = None, debug: DebugOpt = False) -> None:
-    """Check Python, the Docker engine and image, the API-key variable and the model endpoint, with a fix for each."""
+    """Check Python, the Docker engine and image, the API-key variable and the model endpoint, with a fix for each.
+
+    Examples:
+
+    \b
+      autorun doctor
+      autorun doctor --config configs/docker.yaml
+    """
     from rich.console import Console
     from rich.table import Table
 

@@ -53,7 +53,7 @@ def options_given(ctx: typer.Context, *, leave_out: frozenset[str]) -> list[str]
     return args
 
 
-@app.command()
+@app.command(short_help="Analyse a data file: the assistant writes code, autorun runs it.")
 def analyse(
     ctx: typer.Context,
     files: Annotated[
@@ -62,9 +62,29 @@ def analyse(
             help="The data file(s): CSV, TSV, JSON, JSONL, Parquet or Excel; several run as a batch.",
             metavar="FILE",
             readable=False,
+            hidden=True,  # described in the text above the options
         ),
     ],
-    question: Annotated[str | None, typer.Option("--question", "-q", help="What to find out (needs an LLM).")] = None,
+    question: Annotated[
+        str | None, typer.Option("--question", "-q", metavar="TEXT", help="What to find out (needs an LLM).")
+    ] = None,
+    answer_format: Annotated[
+        str | None,
+        typer.Option(
+            "--answer-format",
+            metavar="FORMAT",
+            help="How the final message gives the answer to -q: @name[value] fields (InfiAgent-DABench), "
+            "or guidelines for one 'FINAL ANSWER: ...' line; --json's session_end then has the answers.",
+        ),
+    ] = None,
+    context: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--context",
+            metavar="PATH",
+            help="A further file the code may read (documentation, lookup table): read-only, not analysed.",
+        ),
+    ] = None,
     sheet: SheetOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -73,10 +93,10 @@ def analyse(
     work_dir: WorkDirOpt = None,
     timeout: TimeoutOpt = None,
     last_n_messages: Annotated[
-        int | None, typer.Option("--last-n-messages", help="How many recent messages to scan for code.")
+        int | None, typer.Option("--last-n-messages", metavar="N", help="How many recent messages to scan for code.")
     ] = None,
     max_turns: Annotated[
-        int | None, typer.Option("--max-turns", help="Most executor replies before the session stops.")
+        int | None, typer.Option("--max-turns", metavar="N", help="Most executor replies before the session stops.")
     ] = None,
     docker: DockerOpt = None,
     no_pull: NoPullOpt = False,
@@ -100,6 +120,10 @@ def analyse(
 ) -> None:
     """Analyse FILE: the assistant writes code, autorun runs it and sends back the output.
 
+    FILE is a CSV, TSV, JSON, JSON Lines, Parquet or Excel file (text formats may be
+    compressed). The offline builtin analyst runs unless $OPENAI_API_KEY is set or
+    --model names an LLM. Also spelled `autorun analyze`.
+
     With several files (or --jobs), each file gets its own session, work subdirectory
     <work dir>/<file stem>, transcript and report (--report NAME, default report.html),
     with a live view on stderr and a final table; the exit code is 0 only when every
@@ -107,6 +131,15 @@ def analyse(
 
     Exit codes: 0 success, 1 unsuccessful session, 2 usage/config/input error,
     3 model error, 4 executor error, 130 interrupted, 143 terminated.
+
+    Examples:
+
+    \b
+      autorun analyse sales.csv
+      autorun analyse sales.csv -q "Which region grew fastest?" --model gpt-4o-mini
+      autorun analyse sales.csv --docker python:3.11-slim --report report.html
+      autorun analyse sales.csv --json | jq -c 'select(.event=="execution_result")'
+      autorun analyse data/*.csv --jobs 4
     """
     from autorun.analyse import AnalyseRequest, require_file_argument
     from autorun.analyse import analyse as run_analysis
@@ -129,26 +162,40 @@ def analyse(
 
     if len(files) > 1 or jobs is not None:
         passed_on = options_given(ctx, leave_out=BATCH_OWN_OPTIONS)
-        raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode)))
+        raise typer.Exit(guarded(debug, lambda: _batch(files, flags, config, passed_on, jobs, report, mode, question)))
 
     def run() -> int:
         from autorun.batch.child import for_batch, stop_with_parent
-        from autorun.cli.export import ReportOnEnd
+        from autorun.cli.export import ReportOnEnd, report_after_failure
+        from autorun.session.origin import session_origin
 
         stop_with_parent(os.environ)
         loaded = load(config, flags)
-        request = AnalyseRequest(require_file_argument(files[0]), loaded.config, question, sheet=sheet)
+        request = AnalyseRequest(
+            require_file_argument(files[0]),
+            loaded.config,
+            question,
+            sheet=sheet,
+            answer_format=answer_format,
+            context_files=tuple(context or ()),
+        )
         reporter = ReportOnEnd(report)
         display = for_batch(make_renderer(mode, stdout=sys.stdout, stderr=sys.stderr, env=os.environ), os.environ)
         try:
-            human = terminal_human(loaded.config.session.human_input_mode)
-            outcome = run_analysis(request, reporter.wrap(display), human=human)
-        finally:
+            asks, origin = session_origin(loaded, "analyse")
+            outcome = run_analysis(request, reporter.wrap(display), human=terminal_human(asks), origin=origin)
+        except BaseException:
             display.close()
-            reporter.write(announce=mode != "json")
+            report_after_failure(reporter, announce=mode != "json")
+            raise
+        display.close()
+        reporter.write(announce=mode != "json")
         return outcome.exit_code
 
     raise typer.Exit(guarded(debug, run))
+
+
+app.command("analyze", hidden=True, help=analyse.__doc__)(analyse)  # the US spelling, as an alias
 
 
 def _batch(
@@ -159,7 +206,9 @@ def _batch(
     jobs: int | None,
     report: Path | None,
     mode: str,
+    question: str | None,
 ) -> int:
+    from autorun.analyse import require_llm
     from autorun.batch import run_batch
     from autorun.errors import ConfigError
     from autorun.export import format_for
@@ -167,6 +216,8 @@ def _batch(
     if report is not None:
         format_for(report)
     loaded = load(config, flags)
+    if question:
+        require_llm(loaded.config, os.environ, "--question")
     if loaded.config.session.human_input_mode != "NEVER":
         raise ConfigError("a batch runs unattended: use --human-input-mode NEVER (or analyse one file at a time)")
     work_root = Path(loaded.config.executor.work_dir)

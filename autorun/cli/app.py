@@ -7,22 +7,25 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from autorun import __version__
 from autorun.errors import AutorunError, ExitCode
 
+if TYPE_CHECKING:
+    from autorun.config.loading import LoadedConfig
+
 app = typer.Typer(
     name="autorun",
-    help="Run an analyst-agent session on a data file: the assistant writes code, autorun runs it safely.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: paragraphs wrapped to the terminal, no type labels on flags
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Show or create configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Show or create configuration.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 image_app = typer.Typer(help="Build autorun's Docker runtime image.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
@@ -42,7 +45,17 @@ def main_callback(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    """Run an analyst-agent session on a data file: the assistant writes code, autorun runs it safely."""
+    """Run an analyst-agent session on a data file: the assistant writes code, autorun runs it safely.
+
+    `autorun COMMAND --help` explains each command.
+
+    Examples:
+
+    \b
+      autorun analyse sales.csv
+      autorun chat sales.csv
+      autorun export TRANSCRIPT -o report.html
+    """
 
 
 def fail(message: str, code: int) -> None:
@@ -63,7 +76,7 @@ def guarded(debug: bool, action: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def load(config_file: Path | None, flags: dict[str, Any]):
+def load(config_file: Path | None, flags: dict[str, Any]) -> LoadedConfig:
     from autorun.config.loading import load_config
 
     return load_config(config_file=config_file, flags=flags, env=os.environ, cwd=Path.cwd())

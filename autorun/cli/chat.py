@@ -31,12 +31,15 @@ from autorun.cli.options import (
 HUMAN_INPUT_MODES = ("ALWAYS", "TERMINATE", "NEVER")
 
 
-@app.command()
+@app.command(short_help="Chat about data files; code runs once you agree.")
 def chat(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Data files to talk about (CSV, TSV, JSON, JSONL, Parquet, Excel); code reads them.", readable=False
+            metavar="FILE",
+            help="Data files to talk about (CSV, TSV, JSON, JSONL, Parquet, Excel); code reads them.",
+            readable=False,
+            hidden=True,  # described in the text above the options
         ),
     ] = None,
     docker: DockerOpt = None,
@@ -71,20 +74,29 @@ def chat(
     Several lines: end a line with a backslash (\\) and go on typing on the next one.
     A multi-line paste is taken whole (bracketed paste, which most terminals support) and sent on Enter.
 
-    Before a block runs you are asked: Run it? \\[Y]es / \\[n]o / \\[e]dit / or type a reply.
-    Enter or y runs it, n skips it, anything else is sent to the assistant instead;
-    e opens it in $VISUAL or $EDITOR (line by line in the terminal when neither is set).
-    With --human-input-mode TERMINATE or NEVER code runs without asking,
-    and the chat prompt comes back when the assistant is done.
+    Before a block runs you are asked: Run it? [Y]es / [n]o / [e]dit / or type a reply.
+    Enter or y runs it; e opens it in $VISUAL or $EDITOR (line by line in the terminal when
+    neither is set); n or Ctrl-C runs nothing and brings back your prompt, to say why or what
+    to do instead; anything else is sent to the assistant instead of running the code.
+    With --human-input-mode TERMINATE or NEVER code runs without asking (the session header
+    says so, and which setting chose it), and the chat prompt comes back when the assistant is done.
 
-    /exit or Ctrl-D ends the chat.
-    Ctrl-C while a block runs stops it (the assistant sees exit code 130) and the chat goes on;
-    Ctrl-C at the prompt asks whether to quit.
-    --resume TRANSCRIPT continues an earlier chat or analysis with its messages (its code is not run again).
-    Every chat is recorded in <work dir>/.autorun/sessions/ (see `autorun replay`).
-    The builtin offline analyst (--model builtin) analyses the first FILE, so it needs one.
+    /exit or Ctrl-D ends the chat. Ctrl-C while a block runs stops it (the assistant sees
+    exit code 130) and the chat goes on; Ctrl-C at the prompt asks whether to quit.
+
+    --resume TRANSCRIPT continues an earlier chat or analysis with its messages (its code is
+    not run again). Every chat is recorded in autorun's state dir, out of the code's reach
+    (see `autorun replay`). The builtin offline analyst (--model builtin) analyses the
+    first FILE, so it needs one.
 
     Exit codes: 0 chat ended, 2 usage/config/input error, 4 executor error, 130 quit with Ctrl-C.
+
+    Examples:
+
+    \b
+      autorun chat sales.csv
+      autorun chat sales.csv --model gpt-4o-mini --docker python:3.11-slim
+      autorun chat --resume TRANSCRIPT
     """
     mode = _human_input_mode(human_input_mode)
     flags = session_flags(
@@ -100,19 +112,24 @@ def chat(
     def run() -> int:
         from autorun.chat import run_chat
         from autorun.render.sinks import make_renderer
+        from autorun.session.origin import session_origin
         from autorun.session.terminal import ChatHuman, Terminal, history_file
 
         loaded = load(config, flags)
-        settings = loaded.config
-        if loaded.sources.get("session.human_input_mode") == "default":
-            settings = settings.model_copy(deep=True)
-            settings.session.human_input_mode = "ALWAYS"
+        settings = loaded.config.model_copy(deep=True)
+        settings.session.human_input_mode, origin = session_origin(loaded, "chat")
         terminal = Terminal(history=history_file(os.environ))
         human = ChatHuman(settings.session.human_input_mode, terminal)
         display = make_renderer("auto", stdout=sys.stdout, stderr=sys.stderr, env=os.environ)
         try:
             outcome = run_chat(
-                settings, files or [], display=display, human=human, resume_transcript=resume, sheet=sheet
+                settings,
+                files or [],
+                display=display,
+                human=human,
+                resume_transcript=resume,
+                sheet=sheet,
+                origin=origin,
             )
         finally:
             display.close()
@@ -130,12 +147,21 @@ def _human_input_mode(value: str | None) -> str | None:
     return value.upper()
 
 
-@app.command()
+@app.command(short_help="Show a recorded session again; nothing runs.")
 def replay(
     transcript: TranscriptArg,
     debug: DebugOpt = False,
 ) -> None:
-    """Show a recorded session as it looked: messages, code, output and summary. Nothing is run."""
+    """Show a recorded session as it looked: messages, code, output and summary. Nothing is run.
+
+    TRANSCRIPT is a session's .jsonl transcript.
+
+    Examples:
+
+    \b
+      autorun replay TRANSCRIPT
+      autorun replay TRANSCRIPT | less -R
+    """
     from autorun.render.sinks import make_renderer
     from autorun.transcripts.replay import show_transcript
 

@@ -9,12 +9,13 @@ import typer
 
 from autorun.cli.app import app, guarded
 from autorun.cli.options import DebugOpt, TranscriptArg
+from autorun.errors import ConfigError
 
 if TYPE_CHECKING:
     from autorun.events import Event, Sink
 
 
-@app.command()
+@app.command(short_help="A session as a notebook, an HTML page or Markdown.")
 def export(
     transcript: TranscriptArg,
     fmt: Annotated[
@@ -25,14 +26,27 @@ def export(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Where to write it (default: the session's work dir, named after it)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Where to write it (default: the session's work dir, named after it).",
+        ),
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Write a report of a session: a Jupyter notebook that runs again from the work dir, one
-    self-contained HTML page (summary, final answer, code, outputs, charts), or Markdown.
+    """Write a report of a session: a notebook, one self-contained HTML page, or Markdown.
 
-    The path of the written file is printed on stdout.
+    The HTML page leads with the findings and their charts; the code and its output follow,
+    folded. The notebook runs again with Run All; Markdown keeps its images beside it.
+    TRANSCRIPT is a session's .jsonl transcript; the path of the written file is printed on stdout.
+
+    Examples:
+
+    \b
+      autorun export TRANSCRIPT
+      autorun export TRANSCRIPT -o report.html
+      autorun export TRANSCRIPT --format ipynb -o analysis.ipynb
     """
     from autorun.export import export_transcript
 
@@ -73,12 +87,34 @@ class ReportOnEnd:
         pass
 
     def write(self, *, announce: bool) -> Path | None:
-        """Export the transcript (when the session got far enough to have one); print where it went on stderr."""
-        if self.path is None or self.transcript is None or not self.transcript.is_file():
+        """Export the transcript; print where it went on stderr. None when no report was asked for.
+
+        No transcript (the session never started) is a ConfigError, and so is a transcript that is
+        gone by now (the reader's): a report asked for is never silently left unwritten.
+        """
+        if self.path is None:
             return None
+        if self.transcript is None:
+            raise ConfigError(f"no report written to {self.path}: the session ended before it started")
         from autorun.export import export_transcript
 
         written = export_transcript(self.transcript, self.format, self.path)
         if announce:
             typer.echo(f"report: {written}", err=True)
         return written
+
+
+def report_after_failure(reporter: ReportOnEnd, *, announce: bool) -> None:
+    """The report of a session that failed (its record is complete up to the failure), or why there is none.
+
+    The session's own error is what the command exits with, so a report problem is one more line on stderr;
+    a session that never started (a bad file, a refused model) has no record to report, as its error says.
+    """
+    from autorun.errors import AutorunError
+
+    if reporter.transcript is None:
+        return
+    try:
+        reporter.write(announce=announce)
+    except AutorunError as err:
+        typer.echo(f"autorun: {err}", err=True)

@@ -8,16 +8,19 @@ from typing import Annotated
 import typer
 
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML config file (default: ./autorun.yaml if present).")
+    Path | None,
+    typer.Option("--config", "-c", metavar="PATH", help="YAML config file (default: ./autorun.yaml if present)."),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="auto, builtin, replay:TRANSCRIPT or a model name.")
+    str | None, typer.Option("--model", "-m", metavar="NAME", help="auto, builtin, replay:TRANSCRIPT or a model name.")
 ]
-BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL.")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", metavar="URL", help="OpenAI-compatible endpoint URL.")]
 CacheOpt = Annotated[bool | None, typer.Option("--cache/--no-cache", help="Reuse cached model replies (model.cache).")]
-WorkDirOpt = Annotated[Path | None, typer.Option("--work-dir", help="Where code files and transcripts go.")]
-TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds before a block is killed.")]
+WorkDirOpt = Annotated[Path | None, typer.Option("--work-dir", metavar="DIR", help="Where code runs and its files go.")]
+TimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", metavar="SECONDS", help="Seconds before a block is killed.")
+]
 DockerOpt = Annotated[
     str | None,
     typer.Option("--docker", metavar="IMAGE", help="Run code in a locked-down Docker container of IMAGE."),
@@ -38,7 +41,16 @@ ReportOpt = Annotated[
     Path | None,
     typer.Option("--report", metavar="PATH", help="Also write a report: .html, .ipynb or .md (from the extension)."),
 ]
-TranscriptArg = Annotated[Path, typer.Argument(help="A session transcript (.jsonl).", readable=False)]
+TranscriptArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="TRANSCRIPT",
+        help="A session transcript (.jsonl); the summary names it (autorun's state dir, "
+        "~/.local/state/autorun/workdirs/*/sessions/).",
+        readable=False,
+        hidden=True,
+    ),
+]
 
 
 def executor_flags(

@@ -11,6 +11,7 @@ import difflib
 import functools
 import json
 import os
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from pydantic.fields import FieldInfo
 
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
-from autorun.secrets import is_secret_name, looks_like_secret_value
+from autorun.secrets import is_secret_setting, looks_like_secret_value
 
 ENV_PREFIX = "AUTORUN_"
 LOCAL_CONFIG_NAME = "autorun.yaml"
@@ -53,6 +54,7 @@ class LoadedConfig:
     config: Config
     sources: dict[str, str]
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    files: tuple[Path, ...] = ()  # the config files read, lowest precedence first (absolute)
 
 
 def sections() -> tuple[str, ...]:
@@ -75,6 +77,18 @@ def env_var_name(key: str) -> str:
 
 def flag_name(key: str) -> str:
     return FLAG_NAMES.get(key, "command line")
+
+
+def source_words(key: str, source: str) -> str:
+    """Where a value came from, as a person would name it: ./autorun.yaml, c.yaml, $AUTORUN_..., --flag."""
+    kind, _, name = source.partition(":")
+    if kind == "file":
+        return f"./{name}" if name == LOCAL_CONFIG_NAME else name
+    if kind == "env":
+        return f"${name}"
+    if kind == "flag":
+        return flag_name(key)
+    return "the default"
 
 
 @functools.cache
@@ -104,17 +118,23 @@ class _Layer:
 def load_config(
     *, config_file: Path | None, flags: Mapping[str, object], env: Mapping[str, str], cwd: Path
 ) -> LoadedConfig:
-    layers = [_mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)]
-    local = cwd / LOCAL_CONFIG_NAME
-    if local.is_file():
-        layers.append(_file_layer(local, LOCAL_CONFIG_NAME))
+    default = _mapping_layer(_parse_yaml(default_config_text(), _DEFAULT_LABEL), DEFAULT_SOURCE, _DEFAULT_LABEL)
+    chosen: list[_Layer] = []
+    files: list[Path] = []
+    path = None
     if config_file is not None:
         path = config_file.expanduser()
         path = path if path.is_absolute() else cwd / path
         if not path.exists():
             raise ConfigError(f"config file not found: {config_file} (create one with 'autorun config init')")
-        layers.append(_file_layer(path, str(config_file)))
-    layers += [_env_layer(env), _flag_layer(flags)]
+        chosen.append(_file_layer(path, str(config_file)))
+        files.append(path.absolute())
+    chosen += [_env_layer(env), _flag_layer(flags)]
+    named = path is not None and path.resolve() == (cwd / LOCAL_CONFIG_NAME).resolve()
+    local = [] if named else _local_layer(cwd, [default, *chosen], env)
+    if local:
+        files.insert(0, (cwd / LOCAL_CONFIG_NAME).absolute())
+    layers = [default, *local, *chosen]
 
     merged = _Layer()
     merged.sources = dict.fromkeys(config_keys(), DEFAULT_SOURCE)
@@ -124,7 +144,33 @@ def load_config(
         merged.sources.update(layer.sources)
         merged.labels.update(layer.labels)
     config = _validate(merged)
-    return LoadedConfig(config=config, sources=merged.sources, env=dict(env))
+    return LoadedConfig(config=config, sources=merged.sources, env=dict(env), files=tuple(files))
+
+
+def _local_layer(cwd: Path, others: list[_Layer], env: Mapping[str, str]) -> list[_Layer]:
+    """``./autorun.yaml`` as a layer, unless code run in a session could have written it.
+
+    A block can write anything in its work dir, so an ``autorun.yaml`` there may be a plant
+    (``executor: {type: local}`` would take the next run out of the sandbox). When the current
+    directory is, or lies inside, a work dir with a recorded session, or the work dir this run
+    is configured with, the file is refused with one line naming it: a silent skip would run
+    with settings the user did not expect; ``--config`` names a file the user vouches for.
+    """
+    local = cwd / LOCAL_CONFIG_NAME
+    if not local.is_file():
+        return []
+    from autorun.record.state import recorded_work_dir_holding
+
+    values = [layer.values["executor.work_dir"] for layer in others if "executor.work_dir" in layer.values]
+    here = cwd.resolve()
+    configured = (cwd / Path(str(values[-1])).expanduser()).resolve() if values else None
+    used = configured if configured and here.is_relative_to(configured) else recorded_work_dir_holding(here, env)
+    if used is not None:
+        raise ConfigError(
+            f"{local} is inside the work dir {used}, where code run in a session can write, so autorun does not "
+            f"read it; if you wrote it yourself, pass --config {local}, else delete it"
+        )
+    return [_file_layer(local, LOCAL_CONFIG_NAME)]
 
 
 def _file_layer(path: Path, label: str) -> _Layer:
@@ -257,11 +303,12 @@ def _check_key(section: str, key: str, label: str, spell: Any) -> None:
     if key in names:
         return
     _reject_secret_name(f"{section}.{key}", key, label)
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
     elsewhere = [s for s in sections() if key in _fields(s)]
-    if close or elsewhere:
-        hint = f"{section}.{close[0]}" if close else f"{elsewhere[0]}.{key}"
-        raise ConfigError(f"{label}: unknown key {section}.{key} (did you mean {spell(hint)}?)")
+    hints = [f"{section}.{name}" for name in close] + [f"{other}.{key}" for other in elsewhere]
+    if hints:
+        options = " or ".join(spell(hint) for hint in hints)
+        raise ConfigError(f"{label}: unknown key {section}.{key} (did you mean {options}?)")
     raise ConfigError(f"{label}: unknown key {section}.{key}; allowed keys in {section}: {', '.join(names)}")
 
 
@@ -281,7 +328,7 @@ _KEY_ENV_HINT = (
 
 
 def _reject_secret_name(key: str, name: str, label: str) -> None:
-    if is_secret_name(name):
+    if is_secret_setting(name):
         raise ConfigError(
             f"{label}: {key} looks like a secret, and API keys never go in configuration; {_KEY_ENV_HINT}"
         )
@@ -363,10 +410,31 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# Keys whose default depends on the command: the starter config leaves them unset (commented out), so
+# that writing one does not pin what each command would otherwise choose (chat asks before it runs code).
+PER_COMMAND_KEYS: dict[str, str] = {
+    "session.human_input_mode": "# human_input_mode: ALWAYS       # unset (commented out): chat asks before each block "
+    "(ALWAYS), analyse runs unasked (NEVER); set NEVER | ALWAYS | TERMINATE to use one mode everywhere",
+}
+
+
+def starter_config_text() -> str:
+    """The packaged defaults as a starter file, with the per-command keys commented out."""
+    lines: list[str] = []
+    section = ""
+    for line in default_config_text().splitlines(keepends=True):
+        if re.match(r"^\w+:", line):
+            section = line.split(":", 1)[0]
+        key = re.match(r"^  (\w+):", line)
+        dotted = f"{section}.{key.group(1)}" if key else ""
+        lines.append(f"  {PER_COMMAND_KEYS[dotted]}\n" if dotted in PER_COMMAND_KEYS else line)
+    return "".join(lines)
+
+
 def write_starter_config(path: Path) -> None:
     try:
         with path.open("x", encoding="utf-8") as fh:
-            fh.write(default_config_text())
+            fh.write(starter_config_text())
     except FileExistsError:
         raise ConfigError(f"{path} already exists; remove it or edit it") from None
     except OSError as exc:

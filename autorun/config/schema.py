@@ -192,10 +192,16 @@ class ExecutorConfig(_Section):
         return value
 
 
+# What each command uses when human_input_mode is set nowhere: chat asks before each block, analyse does not.
+HumanInputMode = Literal["NEVER", "ALWAYS", "TERMINATE"]
+HUMAN_INPUT_DEFAULTS: dict[str, HumanInputMode] = {"chat": "ALWAYS", "analyse": "NEVER"}
+
+
 class SessionConfig(_Section):
     max_consecutive_auto_reply: int = Field(default=10, gt=0, description="stop after this many executor replies")
-    human_input_mode: Literal["NEVER", "ALWAYS", "TERMINATE"] = Field(
-        default="NEVER", description="NEVER | ALWAYS | TERMINATE (when to ask the user)"
+    human_input_mode: HumanInputMode = Field(
+        default="NEVER",
+        description="NEVER | ALWAYS | TERMINATE (when to ask the user); unset: chat ALWAYS, analyse NEVER",
     )
     termination_keyword: str = Field(
         default="TERMINATE", min_length=1, description="the assistant ends the session by saying this"

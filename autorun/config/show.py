@@ -8,11 +8,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from autorun.config.loading import (
     DEFAULT_SOURCE,
+    PER_COMMAND_KEYS,
     REDACTED,
     LoadedConfig,
     inline_yaml,
 )
-from autorun.config.schema import Config
+from autorun.config.schema import HUMAN_INPUT_DEFAULTS, Config
 from autorun.secrets import is_secret_name, looks_like_secret_value
 
 
@@ -43,13 +44,21 @@ def _env_note(key: str, value: Any, env: Mapping[str, str]) -> str:
     return "set" if env.get(value) else "not set"
 
 
+PER_COMMAND_VALUE = "unset: " + ", ".join(f"{command} {mode}" for command, mode in HUMAN_INPUT_DEFAULTS.items())
+
+
+def _per_command(key: str, loaded: LoadedConfig) -> bool:
+    """A key set nowhere whose value each command chooses (human_input_mode)."""
+    return key in PER_COMMAND_KEYS and loaded.sources.get(key, DEFAULT_SOURCE) == DEFAULT_SOURCE
+
+
 def format_config_show(loaded: LoadedConfig) -> list[tuple[str, str, str]]:
     """Rows (key, value, source); a *_env key shows the variable's name and whether it is set."""
     rows = []
     for section, body in redacted_config_dict(loaded.config).items():
         for name, value in body.items():
             key = f"{section}.{name}"
-            text = inline_yaml(value)
+            text = PER_COMMAND_VALUE if _per_command(key, loaded) else inline_yaml(value)
             note = _env_note(key, value, loaded.env)
             rows.append((key, f"{text}  ({note})" if note else text, loaded.sources.get(key, DEFAULT_SOURCE)))
     return rows
@@ -66,5 +75,7 @@ def config_show_yaml(loaded: LoadedConfig) -> str:
             note = _env_note(key, value, loaded.env)
             if note:
                 comment += f"; {value} is {note}"
+            if _per_command(key, loaded):
+                text, comment = "  # " + text.lstrip(), PER_COMMAND_VALUE
             lines.append(f"{text.ljust(width)}  # {comment}")
     return "\n".join(lines) + "\n"

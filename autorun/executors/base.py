@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from autorun.codeblocks import CodeBlock
+from autorun.events import HtmlOutput
 from autorun.output import DEFAULT_OUTPUT_CAP, cap_output
 from autorun.units import format_seconds
 
@@ -28,6 +29,7 @@ class ExecResult:
     output: str
     duration_s: float
     timed_out: bool = False
+    html: tuple[HtmlOutput, ...] = ()  # what the kernel also displayed as HTML (DataFrames)
 
 
 class Executor(Protocol):

@@ -10,6 +10,25 @@ from autorun.nofollow import write_inside
 
 FILENAME_PREFIX = "# filename:"
 EXTENSIONS = {"python": "py", "sh": "sh"}
+# `python -c PYTHON_BLOCK_MAIN FILE` runs a python block's file as `python FILE` does (same argv,
+# __file__, tracebacks and exit status), but with the file's directory (the work dir) last on
+# sys.path instead of first: a module planted there never shadows the standard library or an
+# installed package, while one the model saved there (`# filename: helpers.py`) still imports.
+PYTHON_BLOCK_MAIN = """import sys
+if sys.path and sys.path[0] == "":
+    del sys.path[0]
+del sys.argv[0]
+__file__ = __import__("os").path.abspath(sys.argv[0])
+sys.path.append(__import__("os").path.dirname(__file__))
+def _autorun_hook(kind, value, tb, hook=sys.excepthook):
+    if tb is not None and tb.tb_frame.f_code.co_filename == "<string>" and value is not None:
+        tb = tb.tb_next
+        value = value.with_traceback(tb)
+    hook(kind, value, tb)
+sys.excepthook = _autorun_hook
+del _autorun_hook, sys
+exec(compile(__import__("io").open_code(__file__).read(), __file__, "exec"))
+"""
 
 
 def unknown_language_message(language: str) -> str:

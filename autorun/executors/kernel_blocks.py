@@ -30,6 +30,7 @@ def exec_result(outcome: KernelOutcome) -> ExecResult:
         output=outcome.output,
         duration_s=outcome.duration_s,
         timed_out=outcome.timed_out,
+        html=outcome.html,
     )
 
 

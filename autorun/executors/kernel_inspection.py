@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import autorun
-from autorun.datafile import DataFileInfo, info_from_json
+from autorun.datafile import DataFileInfo
+from autorun.datafile_json import info_from_json
 from autorun.errors import InputFileError
 from autorun.kernel import KernelDriver, KernelUnavailable
 
@@ -30,7 +31,8 @@ def _autorun_inspect_files(root, paths, sheet):
 
     sys.path.insert(0, root)  # first: a planted autorun/ in the work dir must not shadow the real one
     try:
-        from autorun.datafile import info_to_json, inspect_data_files
+        from autorun.datafile import inspect_data_files
+        from autorun.datafile_json import info_to_json
     finally:
         sys.path.remove(root)
     return json.dumps([info_to_json(info) for info in inspect_data_files([Path(p) for p in paths], sheet)])

@@ -86,18 +86,22 @@ class HostLauncher:
         stderr: int | IO[Any] | None = subprocess.STDOUT,
         extra_env: Mapping[str, str] | None = None,
         read_write: Sequence[Path] = (),
+        read_only: Sequence[Path] = (),
     ) -> Launched:
         """Start ``command`` in the work dir under every limit; raise ExecutorError if it cannot start.
 
-        ``read_write``: directories besides the work dir the process may write in the sandbox
-        (a kernel's socket directory); outside the sandbox they are reachable anyway.
+        ``read_write`` and ``read_only``: what the process sees of the host besides the work dir and
+        the exposed files in the sandbox (a kernel's socket and start directories); outside the
+        sandbox they are reachable anyway.
         """
         env = {**self.env, **(extra_env or {})}
         argv = list(command)
         popen_env: Mapping[str, str] = env
+        pass_fds: tuple[int, ...] = ()
         if self.sandbox is not None:
-            argv = self.sandbox.wrap(argv, env, read_write)
+            argv = self.sandbox.wrap(argv, env, read_write, read_only)
             popen_env = {}
+            pass_fds = self.sandbox.pass_fds()
         try:
             proc = subprocess.Popen(
                 argv,
@@ -107,6 +111,7 @@ class HostLauncher:
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
+                pass_fds=pass_fds,
                 bufsize=0,
                 preexec_fn=self._preexec(),
             )

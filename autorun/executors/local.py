@@ -27,12 +27,15 @@ from autorun.executors.base import (
 )
 from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.envscrub import execution_environment
-from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.files import EXTENSIONS, PYTHON_BLOCK_MAIN, unknown_language_message, write_script
+from autorun.executors.hostdir import HostDir
 from autorun.executors.launcher import HostLauncher
 from autorun.executors.limits import ProcessLimits
 from autorun.executors.memory import oom_line
 from autorun.executors.procfs import process_stats
 from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
+from autorun.executors.starvation import KernelTaskBudget
+from autorun.executors.work_dir_checks import refuse_work_dir_holding_autorun
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
 if TYPE_CHECKING:
@@ -157,12 +160,14 @@ class LocalExecutor:
         self._proc: subprocess.Popen[bytes] | None = None
         self.limits = limits or ProcessLimits()
         self.sandbox = sandbox
+        self.host_dir = HostDir()
         box = None
         if sandbox == "bwrap":
             from autorun.executors.sandbox import Sandbox
 
+            refuse_work_dir_holding_autorun(self.work_dir, "sandbox")
             self.name = "sandbox"
-            box = Sandbox(self.work_dir, interpreter=self.python, network=network)
+            box = Sandbox(self.work_dir, interpreter=self.python, network=network, host_dir=self.host_dir)
             from autorun.executors.kernel_inspection import PACKAGE_DIR
 
             box.expose(PACKAGE_DIR)  # read-only: the inspection in the kernel and the builtin's runtime import it
@@ -173,6 +178,8 @@ class LocalExecutor:
         self._notice = on_notice or (lambda _text: None)
         self._kernel: KernelDriver | None = None
         self._kernel_host: LocalKernelHost | None = None
+        limit = self.limits.max_processes
+        self._task_budget = KernelTaskBudget(limit, "executor.max_processes") if limit else None
 
     def expose(self, host_path: Path) -> str:
         path = Path(host_path).expanduser().resolve()
@@ -230,9 +237,9 @@ class LocalExecutor:
         if self._kernel is not None:
             self._kernel.close()
             self._kernel = None
-        if self._kernel_host is not None:
-            self._kernel_host.remove()
         self.launcher.close()
+        with contextlib.suppress(OSError):  # a tree too deep to remove stays for `autorun clean`
+            self.host_dir.remove()
 
     @property
     def memory_mechanism(self) -> str:
@@ -253,7 +260,7 @@ class LocalExecutor:
 
             become_subreaper()
             self._known_children = child_pids()
-            self._kernel_host = LocalKernelHost(self.python, self.launcher, self.limits.memory_bytes)
+            self._kernel_host = LocalKernelHost(self.python, self.launcher, self.limits.memory_bytes, self.host_dir)
             parent = os.getpid() if self.sandbox == "none" else None
             self._kernel = KernelDriver(self._kernel_host, save_image=image_saver(self.work_dir), parent_pid=parent)
         return self._kernel
@@ -282,9 +289,28 @@ class LocalExecutor:
         assert self._kernel_host is not None
         if outcome.state_lost:  # a kernel is starting: bwrap's set-up briefly makes it autorun's child
             driver.wait_for_start()
-        sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
+        tasks = sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
         result = exec_result(outcome)
+        if self._task_budget is not None:
+            result = self._unless_starved(result, None if outcome.state_lost else tasks, on_output)
         return stopped_by_disk(result, disk_stop, on_output)
+
+    def _unless_starved(self, result: ExecResult, tasks: int | None, on_output: OutputCallback) -> ExecResult:
+        """Restart a kernel the block left at the process limit (see starvation.py); None: a new kernel."""
+        from autorun.executors.local_kernel import kernel_tasks
+        from autorun.executors.starvation import starved_result
+
+        budget, driver, host = self._task_budget, self._kernel, self._kernel_host
+        assert budget is not None and driver is not None and host is not None
+        if tasks is None:
+            budget.kernel_restarted()
+            return result
+        line = budget.after_block(tasks)
+        if line is None:
+            return result
+        driver.restart()
+        driver.wait_for_start()
+        return starved_result(result, line + budget.fresh_kernel(kernel_tasks(host.pids)), on_output)
 
     def _ensure_work_dir(self) -> None:
         try:
@@ -299,7 +325,9 @@ class LocalExecutor:
         relative = str(script.relative_to(self.work_dir))
         if relative.startswith("-"):
             relative = f"./{relative}"
-        return [self.python if language == "python" else self._sh, relative]
+        if language == "python":
+            return [self.python, "-c", PYTHON_BLOCK_MAIN, relative]
+        return [self._sh, relative]
 
     def _execute(self, command: list[str], on_output: OutputCallback, started: float) -> ExecResult:
         become_subreaper()

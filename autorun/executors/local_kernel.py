@@ -2,30 +2,30 @@
 
 So the kernel gets what every block gets: the work dir as cwd, the scrubbed environment,
 a process group of its own, the resource limits, the memory limit (cgroup or watchdog)
-and, for the sandbox, the bwrap wrapper with the private socket directory bound read-write.
+and, for the sandbox, the bwrap wrapper with the socket directory bound read-write and
+the start directory read-only. Its output goes to a pipe autorun drains, never to a file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import tempfile
 from pathlib import Path
 
+from autorun.executors.hostdir import HostDir
 from autorun.executors.launcher import HostLauncher, Launched
 from autorun.executors.memory import oom_line
 from autorun.executors.procfs import process_stats
 from autorun.kernel.connection import KERNEL_MAIN
-from autorun.kernel.host import PopenKernelProcess
+from autorun.kernel.host import KernelDirs, PipeTail, PopenKernelProcess
 
 
 class LaunchedKernelProcess(PopenKernelProcess):
     """A kernel the launcher started; its memory watch tells an out-of-memory death from others."""
 
-    def __init__(self, launched: Launched, memory_bytes: int | None) -> None:
-        super().__init__(launched.proc)
+    def __init__(self, launched: Launched, memory_bytes: int | None, output: PipeTail) -> None:
+        super().__init__(launched.proc, output)
         self.watch = launched.watch
         self.memory_bytes = memory_bytes
 
@@ -38,43 +38,63 @@ class LaunchedKernelProcess(PopenKernelProcess):
 
 
 class LocalKernelHost:
-    """Starts the kernel on this machine (optionally in bwrap) and owns its socket directory."""
+    """Starts the kernel on this machine (optionally in bwrap), its directories in the executor's host dir."""
 
-    def __init__(self, python: str, launcher: HostLauncher, memory_bytes: int | None) -> None:
+    def __init__(self, python: str, launcher: HostLauncher, memory_bytes: int | None, host_dir: HostDir) -> None:
         self.python = python
         self.python_label = python
         self.launcher = launcher
         self.memory_bytes = memory_bytes
-        self._dir: Path | None = None
+        self.host_dir = host_dir
         self.pids: set[int] = set()
 
-    def socket_dir(self) -> Path:
-        if self._dir is None:  # mkdtemp makes it 0700; /tmp keeps socket paths short (108-byte limit)
-            self._dir = Path(tempfile.mkdtemp(prefix="autorun-kernel-"))
-        return self._dir
+    def dirs(self) -> KernelDirs:
+        return self.host_dir.kernel_dirs()
 
     def kernel_path(self, host_path: Path) -> str:
         return str(host_path)
 
-    def launch(self, args: list[str], log_file: Path, env: dict[str, str]) -> PopenKernelProcess:
-        with open(log_file, "wb") as log:
+    def launch(self, args: list[str], env: dict[str, str]) -> PopenKernelProcess:
+        dirs = self.dirs()
+        read_end, write_end = os.pipe()
+        try:
             launched = self.launcher.launch(
-                [self.python, *args], stdout=log.fileno(), read_write=[self.socket_dir()], extra_env=env
+                [self.python, *args], stdout=write_end, read_write=[dirs.sockets], read_only=[dirs.start], extra_env=env
             )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
         self.pids.add(launched.proc.pid)
-        return LaunchedKernelProcess(launched, self.memory_bytes)
-
-    def remove(self) -> None:
-        """Remove the socket directory (after the kernel is gone)."""
-        directory, self._dir = self._dir, None
-        if directory is not None:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(directory)
+        return LaunchedKernelProcess(launched, self.memory_bytes, PipeTail(read_end))
 
 
-def _parents() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, start time) of every process, from one pass over /proc."""
-    return {pid: (int(f[1]), int(f[19])) for pid, f in process_stats() if len(f) > 19}
+def _parents() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent pid, start time, threads) of every process, from one pass over /proc."""
+    return {pid: (int(f[1]), int(f[19]), int(f[17])) for pid, f in process_stats() if len(f) > 19}
+
+
+def _children(parents: dict[int, int]) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    return children
+
+
+def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+    tree, level = [], [root]
+    while level:
+        tree += level
+        level = [child for pid in level for child in children.get(pid, [])]
+    return tree
+
+
+def kernel_tasks(roots: set[int]) -> int:
+    """Threads of the kernel processes ``roots`` and everything under them (the bwrap around a kernel too)."""
+    table = _parents()
+    children = _children({pid: parent for pid, (parent, _started, _threads) in table.items()})
+    return sum(table[pid][2] for root in roots & set(table) for pid in _tree(root, children))
 
 
 def _is_kernel(pid: int) -> bool:
@@ -87,7 +107,7 @@ def _is_kernel(pid: int) -> bool:
 
 
 def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
-    """Kill what a kernel block left running; how many processes were killed.
+    """Kill what a kernel block left running; how many threads the kernel processes still have.
 
     ``roots`` are the kernel processes autorun started (the kernel itself, or the bwrap
     around it): every descendant of theirs except the kernel and its ancestors is killed,
@@ -95,17 +115,12 @@ def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
     see reaper.py), so no process a block starts outlives the block.
     """
     table = _parents()
-    parents = {pid: parent for pid, (parent, _started) in table.items()}
-    children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
+    parents = {pid: parent for pid, (parent, _started, _threads) in table.items()}
+    children = _children(parents)
     spare: set[int] = set()
     doomed: list[int] = []
     for root in roots & set(parents):
-        tree, level = [], [root]
-        while level:
-            tree += level
-            level = [child for pid in level for child in children.get(pid, [])]
+        tree = _tree(root, children)
         kernels = [pid for pid in tree if _is_kernel(pid)]
         if not kernels:  # a kernel still starting (a restart): nothing of a block's is in its tree yet
             continue
@@ -126,4 +141,4 @@ def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
         if parents.get(pid) == me:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-    return len(doomed)
+    return sum(table[pid][2] for pid in spare)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from autorun.executors.owner import current_owner
 from autorun.executors.procfs import process_stats
 from autorun.threads import start_background
 
@@ -205,7 +206,7 @@ class CgroupMemoryLimit:
 
     @classmethod
     def create(cls, limit_bytes: int) -> CgroupMemoryLimit | None:
-        name = f"autorun-{os.getpid()}-{next(_counter)}"
+        name = f"autorun-{current_owner().tag}-{next(_counter)}"  # the owner's tag: see leftovers.py
         own = own_cgroup_paths()
         for mount, fstype, options in cgroup_mounts():
             if fstype == "cgroup2" and "" in own:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from autorun.executors.memory import (
     own_cgroup_paths,
     remove_cgroup,
 )
+from autorun.executors.owner import current_owner
 
 _counter = itertools.count(1)
 
@@ -46,7 +46,7 @@ class PidsCgroup:
     @classmethod
     def create(cls, limit: int) -> PidsCgroup | None:
         """A pids cgroup with ``pids.max = limit``, or None where none can be made."""
-        name = f"autorun-pids-{os.getpid()}-{next(_counter)}"
+        name = f"autorun-pids-{current_owner().tag}-{next(_counter)}"  # the owner's tag: see leftovers.py
         own = own_cgroup_paths()
         for mount, fstype, options in cgroup_mounts():
             if fstype == "cgroup2" and "" in own:

@@ -20,16 +20,19 @@ file that user owns inside the read-only system directories stays readable by it
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autorun.errors import ExecutorError
+from autorun.executors.hostdir import ETC_PART, HOME_PART, HostDir
+from autorun.nofollow import remove_tree
 
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
@@ -67,8 +70,21 @@ APPARMOR_SYSCTL = "kernel.apparmor_restrict_unprivileged_userns"
 INSTALL_HINT = "install bubblewrap (`apt install bubblewrap`, `dnf install bubblewrap`)"
 
 
+_PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_CLOEXEC", 0)
+
+
 def find_bwrap() -> str | None:
     return shutil.which("bwrap")
+
+
+@functools.cache
+def binds_fds(bwrap: str) -> bool:
+    """Whether this bwrap has --ro-bind-fd (bind an open descriptor, race-free)."""
+    try:
+        found = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--ro-bind-fd" in found.stdout + found.stderr
 
 
 def require_bwrap() -> str:
@@ -114,6 +130,7 @@ class SandboxSpec:
     etc_dir: Path
     network: str = "none"
     read_only: tuple[Path, ...] = ()
+    read_only_fds: tuple[tuple[int, Path], ...] = ()  # (an O_PATH fd the process inherits, where it shows)
     read_write: tuple[Path, ...] = ()  # beside the work dir, e.g. a kernel's private socket directory
     home_dir: Path | None = None  # kept for the session (font and matplotlib caches); None: an empty tmpfs
     host_etc: Path = Path("/etc")
@@ -141,6 +158,8 @@ class SandboxSpec:
             args += ["--bind", str(path), str(path)]
         for path in self.read_only:
             args += ["--ro-bind", str(path), str(path)]
+        for fd, path in self.read_only_fds:
+            args += ["--ro-bind-fd", str(fd), str(path)]
         args.append("--clearenv")
         for name, value in sorted({**env, "HOME": SANDBOX_HOME, "USER": "sandbox", "LOGNAME": "sandbox"}.items()):
             args += ["--setenv", name, value]
@@ -173,7 +192,11 @@ def _bind_or_link(directory: str) -> list[str]:
 
 
 class Sandbox:
-    """The bwrap wrapper a host launcher applies to every process it starts (blocks and kernels)."""
+    """The bwrap wrapper a host launcher applies to every process it starts (blocks and kernels).
+
+    Its etc (read-only) and home (read-write) directories are parts of the executor's host dir
+    (hostdir.py), or of one of its own; ``close`` removes them without following what code planted.
+    """
 
     def __init__(
         self,
@@ -182,6 +205,7 @@ class Sandbox:
         interpreter: str,
         network: str = "none",
         bwrap: str | None = None,
+        host_dir: HostDir | None = None,
     ) -> None:
         if network not in NETWORKS:
             raise ExecutorError(f"executor.network for the sandbox must be none or host, got {network!r}.")
@@ -190,13 +214,32 @@ class Sandbox:
         self.network = network
         self._bwrap = bwrap
         self._exposed: list[Path] = []
-        self._etc: tempfile.TemporaryDirectory[str] | None = None
+        self._exposed_fds: dict[Path, int] = {}
+        self._host_dir = host_dir or HostDir()
+        self._own_dir = host_dir is None
+        self._parts: tuple[Path, Path] | None = None
         self._checked = False
 
     def expose(self, path: Path) -> None:
-        self._exposed.append(path)
+        """Show ``path`` read-only. Where bwrap can, it binds an fd opened now: a data file in a work-dir
+        folder that code later swaps for a symlink is still the file the user named."""
+        bwrap = self._bwrap or find_bwrap()
+        if bwrap is not None and binds_fds(bwrap) and path not in self._exposed_fds:
+            self._exposed_fds[path] = os.open(path, _PATH_FLAGS)
+        else:
+            self._exposed.append(path)
 
-    def wrap(self, command: Sequence[str], env: Mapping[str, str], read_write: Sequence[Path] = ()) -> list[str]:
+    def pass_fds(self) -> tuple[int, ...]:
+        """The descriptors a wrapped process must inherit (Popen's pass_fds)."""
+        return tuple(self._exposed_fds.values())
+
+    def wrap(
+        self,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        read_write: Sequence[Path] = (),
+        read_only: Sequence[Path] = (),
+    ) -> list[str]:
         bwrap = self._bwrap or require_bwrap()
         if not self._checked:
             problem = sandbox_problem(bwrap)
@@ -206,26 +249,35 @@ class Sandbox:
                     "allow unprivileged user namespaces, or choose --local or --docker IMAGE."
                 )
             self._checked = True
-        if self._etc is None:
-            self._etc = tempfile.TemporaryDirectory(prefix="autorun-sandbox-")
-            sandbox_etc(Path(self._etc.name) / "etc", self.network)
-            (Path(self._etc.name) / "home").mkdir()
+        if self._parts is None:
+            etc = sandbox_etc(self._host_dir.part(ETC_PART), self.network)
+            self._parts = (etc, self._host_dir.part(HOME_PART))
+        etc, home = self._parts
         spec = SandboxSpec(
             bwrap,
             self.work_dir,
             self.interpreter,
-            Path(self._etc.name) / "etc",
+            etc,
             network=self.network,
-            home_dir=Path(self._etc.name) / "home",
-            read_only=tuple(self._exposed),
+            home_dir=home,
+            read_only=(*self._exposed, *read_only),
+            read_only_fds=tuple((fd, path) for path, fd in self._exposed_fds.items()),
             read_write=tuple(read_write),
         )
         return spec.wrap(command, env)
 
     def close(self) -> None:
-        if self._etc is not None:
-            self._etc.cleanup()
-            self._etc = None
+        """Remove the home (code wrote there) and etc directories; call it once no sandbox runs."""
+        fds, self._exposed_fds = self._exposed_fds, {}
+        for fd in fds.values():
+            os.close(fd)
+        parts, self._parts = self._parts, None
+        for part in parts or ():
+            with contextlib.suppress(OSError):
+                remove_tree(part)
+        if self._own_dir:
+            with contextlib.suppress(OSError):
+                self._host_dir.remove()
 
 
 def probe_command(bwrap: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,10 +61,32 @@ def export_transcript(transcript: Path, fmt: str | None = None, out: Path | None
         raise ConfigError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
     report = load_report(transcript)
     out = out if out is not None else default_output(transcript, report.work_dir, fmt)
-    text = render_report(report, fmt, out)
+    write_report(out, render_report(report, fmt, out))
+    return out
+
+
+def write_report(out: Path, text: str) -> None:
+    """Write ``text`` to ``out``, never through a symlink, a FIFO or a device someone planted there.
+
+    A report often goes into a work dir (the default place, and a batch's ``--report``), where code
+    of the session can plant ``report.html -> ~/.bashrc``; a plain write would follow it.
+    """
+    import errno
+    import stat
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        fd = os.open(out, flags, 0o644)
     except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):
+            raise ConfigError(
+                f"{out} is a symlink or a pipe, and autorun does not write a report through it "
+                "(code run in a session may have planted it); remove it or choose another -o PATH"
+            ) from None
         raise ConfigError(f"cannot write the report {out}: {exc.strerror or exc}; choose another -o PATH") from exc
-    return out
+    with os.fdopen(fd, "wb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{out} is not a regular file; remove it or choose another -o PATH")
+        file.truncate(0)
+        file.write(text.encode("utf-8"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from autorun.artifacts import Artifact, read_inside
 from autorun.export.report import BlockRun
@@ -18,20 +18,44 @@ class Image:
     artifact: Artifact
     data: bytes | None  # None: gone, changed since the block, or unreadable
     problem: str = ""
+    source: Path | None = None  # where the bytes were read: the session's copy or the work dir's file
 
 
-def block_images(work_dir: Path, block: BlockRun) -> list[Image]:
-    """Each PNG/JPEG the block wrote, with its bytes when the file is still what the block left.
+def in_text_order(block: BlockRun) -> list[Artifact]:
+    """The block's files in the order its output (then its code) first names them, the rest after.
 
-    Files are read without following symlinks; one whose SHA-256 no longer matches the
-    transcript (a later block or the user changed it) is not shown as this block's output.
+    The work-dir scan finds files in name order; a reader expects the charts in the order the
+    text that introduces them comes.
     """
+    text = block.output + "\n" + block.code
+
+    def position(artifact: Artifact) -> tuple[int, int]:
+        at = text.find(PurePosixPath(artifact.path).name)
+        return (0, at) if at >= 0 else (1, 0)
+
+    return sorted(block.artifacts, key=position)
+
+
+def block_images(work_dir: Path, block: BlockRun, snapshots: Path | None = None) -> list[Image]:
+    """Each PNG/JPEG the block wrote, with its bytes: the copy the session kept (``snapshots``,
+    see ``autorun.snapshots``), else the work dir's file while it is still what the block left.
+
+    Files are read without following symlinks; bytes whose SHA-256 no longer matches the
+    transcript (a later block, session or the user changed the file) are not shown as this
+    block's output.
+    """
+    from autorun.snapshots import read_snapshot, snapshot_name
+
     images: list[Image] = []
-    for artifact in block.artifacts:
+    for artifact in in_text_order(block):
         if artifact.media_type not in EMBEDDED_TYPES:
             continue
         if artifact.size > MAX_IMAGE_BYTES:
             images.append(Image(artifact, None, "too large to embed"))
+            continue
+        kept = read_snapshot(snapshots, artifact) if snapshots is not None else None
+        if snapshots is not None and kept is not None:
+            images.append(Image(artifact, kept, source=snapshots / str(snapshot_name(artifact))))
             continue
         try:
             data = read_inside(work_dir, artifact.path, MAX_IMAGE_BYTES + 1)
@@ -41,5 +65,5 @@ def block_images(work_dir: Path, block: BlockRun) -> list[Image]:
         if artifact.sha256 is not None and hashlib.sha256(data).hexdigest() != artifact.sha256:
             images.append(Image(artifact, None, "changed after this block"))
             continue
-        images.append(Image(artifact, data))
+        images.append(Image(artifact, data, source=work_dir / artifact.path))
     return images

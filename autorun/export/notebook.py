@@ -15,32 +15,27 @@ from typing import Any
 
 from autorun.export.images import block_images
 from autorun.export.paths import path_rewrites, rewrite
+from autorun.export.prose import escaped, fenced, inert_markdown
 from autorun.export.report import BlockRun, Prose, Report, split_traceback
-from autorun.render.common import safe
 
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
 FAILED_TAG = "raises-exception"  # nbclient and Jupyter carry on past a cell tagged so
 
 
 def summary_markdown(report: Report, note: str = "") -> str:
+    """The document's top: the findings first, then the session's details (for an operator)."""
     rows = "\n".join(f"| {label} | {_cell(value)} |" for label, value in report.summary.rows())
     name = report.summary.rows()[0][1]
-    lines = [f"# {_cell(name)}: autorun session {report.summary.session_id}", "", "| | |", "|---|---|", rows]
-    if report.final_answer:
-        lines += ["", "## Final answer", "", report.final_answer]
+    lines = [f"# {_cell(name)}: findings", ""]
+    lines += [inert_markdown(report.final_answer) if report.final_answer else "_The session gave no final answer._"]
+    lines += ["", f"## Session {escaped(report.summary.session_id)}", "", "| | |", "|---|---|", rows]
     if note:
         lines += ["", note]
     return "\n".join(lines)
 
 
 def _cell(value: str) -> str:
-    return safe(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _fence(code: str, info: str = "") -> str:
-    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{code.rstrip(chr(10))}\n{fence}"
+    return escaped(value)
 
 
 def _error_output(nbformat: Any, traceback: list[str]) -> Any:
@@ -60,7 +55,7 @@ def block_outputs(nbformat: Any, report: Report, block: BlockRun) -> list[Any]:
         outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
     if traceback:
         outputs.append(_error_output(nbformat, traceback))
-    for image in block_images(report.work_dir, block):
+    for image in block_images(report.work_dir, block, report.snapshots):
         if image.data is None:
             note = f"[{image.artifact.path}: {image.problem}]\n"
             outputs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
@@ -76,6 +71,22 @@ def block_outputs(nbformat: Any, report: Report, block: BlockRun) -> list[Any]:
             )
         )
     return outputs
+
+
+SETUP = """\
+# autorun: the session's code ran in its work dir, and its paths are relative to it. This cell goes
+# there, so Run All works wherever the notebook is saved (it stays put when that folder is gone).
+import os
+import pathlib
+
+_work_dir = pathlib.Path({work_dir!r})
+if _work_dir.is_dir():
+    os.chdir(_work_dir)"""
+
+
+def _setup_cell(nbformat: Any, report: Report) -> Any:
+    source = SETUP.format(work_dir=str(report.work_dir))
+    return nbformat.v4.new_code_cell(source, metadata={"autorun": {"setup": True}})
 
 
 def _code_cell(nbformat: Any, report: Report, block: BlockRun, count: int, rewrites: list[tuple[str, str]]) -> Any:
@@ -103,12 +114,13 @@ def to_notebook(report: Report) -> Any:
     import nbformat
 
     rewrites = path_rewrites(report.summary)
-    note = f"Run the cells from the work dir `{report.summary.work_dir}`: paths are relative to it."
-    cells = [nbformat.v4.new_markdown_cell(summary_markdown(report, note))]
+    note = "The first code cell moves to the session's work dir, so Run All works wherever this notebook is."
+    cells = [nbformat.v4.new_markdown_cell(summary_markdown(report, note)), _setup_cell(nbformat, report)]
     count = 0
     for item in report.items:
         if isinstance(item, Prose):
-            text = item.text if item.role == "assistant" else f"**Request:** {item.text}"
+            text = inert_markdown(item.text)
+            text = text if item.role == "assistant" else f"**Request:** {text}"
             cells.append(nbformat.v4.new_markdown_cell(text))
         elif item.ran and item.language in ("python", "sh"):
             count += 1
@@ -116,7 +128,7 @@ def to_notebook(report: Report) -> Any:
         else:
             why = "not run" if not item.ran else f"not runnable here ({item.language})"
             cells.append(
-                nbformat.v4.new_markdown_cell(f"Block {item.index} ({why}):\n\n{_fence(item.code, item.language)}")
+                nbformat.v4.new_markdown_cell(f"Block {item.index} ({why}):\n\n{fenced(item.code, item.language)}")
             )
     notebook = nbformat.v4.new_notebook(
         cells=cells,

@@ -7,15 +7,19 @@ output, and which files each block produced.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from autorun.errors import ConfigError
-from autorun.events import Artifact
+from autorun.events import Artifact, CodeBlockEvent, Event, ExecutionResultEvent, HtmlOutput, MessageEvent
+from autorun.record.reader import Transcript
 from autorun.render.common import format_duration, format_usage, hide_fenced_code, termination_keyword, without_keyword
+from autorun.render.sanitize import strip_control_sequences as clean
+
+OLD_SESSIONS_DIR = (".autorun", "sessions")  # where autorun kept transcripts before the state dir
 
 _RESULT_ECHO = re.compile(r"^exitcode: -?\d+ \(execution (succeeded|failed)\)")
 _TRACEBACK_START = re.compile(
@@ -44,6 +48,7 @@ class BlockRun:
     duration_s: float | None = None
     timed_out: bool = False
     artifacts: tuple[Artifact, ...] = ()
+    html: tuple[HtmlOutput, ...] = ()  # results the kernel also sent as HTML (untrusted: see export.tables)
 
     @property
     def ran(self) -> bool:
@@ -100,6 +105,7 @@ class Report:
     final_answer: str
     items: list[Item] = field(default_factory=list)
     found_at: Path | None = None  # the work dir as found on this machine, when it differs from the recorded one
+    snapshots: Path | None = None  # the session's kept images (autorun.snapshots), beside its transcript
 
     @property
     def work_dir(self) -> Path:
@@ -111,120 +117,93 @@ class Report:
         return [item for item in self.items if isinstance(item, BlockRun)]
 
 
-def _str(record: Mapping[str, Any], key: str, default: str = "") -> str:
-    value = record.get(key)
-    return value if isinstance(value, str) else default
+def _artifact(artifact: Artifact) -> Artifact:
+    return dataclasses.replace(
+        artifact, path=clean(artifact.path), media_type=clean(artifact.media_type), change=clean(artifact.change)
+    )
 
 
-def _int(record: Mapping[str, Any], key: str) -> int | None:
-    value = record.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _items(records: Sequence[Mapping[str, Any]]) -> list[Item]:
+def _items(events: Sequence[Event], keyword: str = "TERMINATE") -> list[Item]:
+    """The conversation as prose and blocks; the termination keyword is the loop's, not a reader's."""
     items: list[Item] = []
     blocks: dict[int, int] = {}  # block index -> position in items
-    for record in records:
-        kind = record.get("event")
-        if kind == "message":
-            role, content = _str(record, "role"), _str(record, "content")
-            if role == "assistant":
-                prose = hide_fenced_code(content)
+    for event in events:
+        if isinstance(event, MessageEvent):
+            if event.role == "assistant":
+                prose = without_keyword(hide_fenced_code(event.content), keyword)
                 if prose.strip():
-                    items.append(Prose("assistant", prose))
-            elif role == "user" and content.strip() and not _RESULT_ECHO.match(content.lstrip()):
-                items.append(Prose("user", content))
-        elif kind == "code_block":
-            index = _int(record, "index")
-            if index is None:
-                continue
-            blocks[index] = len(items)
-            items.append(
-                BlockRun(
-                    index, _str(record, "language", "python"), _str(record, "code"), record.get("will_run") is True
-                )
-            )
-        elif kind == "execution_result":
-            index = _int(record, "index")
-            position = blocks.get(index) if index is not None else None
+                    items.append(Prose("assistant", clean(prose)))
+            elif event.role == "user" and event.content.strip() and not _RESULT_ECHO.match(event.content.lstrip()):
+                items.append(Prose("user", clean(event.content)))
+        elif isinstance(event, CodeBlockEvent):
+            blocks[event.index] = len(items)
+            items.append(BlockRun(event.index, clean(event.language), clean(event.code), event.will_run))
+        elif isinstance(event, ExecutionResultEvent):
+            position = blocks.get(event.index)
             if position is None:
                 continue
             block = items[position]
             assert isinstance(block, BlockRun)
-            duration = record.get("duration_s")
-            items[position] = BlockRun(
-                block.index,
-                block.language,
-                block.code,
-                True,
-                exit_code=_int(record, "exit_code"),
-                output=_str(record, "output"),
-                duration_s=float(duration) if isinstance(duration, int | float) else None,
-                timed_out=record.get("timed_out") is True,
-                artifacts=Artifact.all_from(record.get("artifacts")),
+            items[position] = dataclasses.replace(
+                block,
+                will_run=True,
+                exit_code=event.exit_code,
+                output=clean(event.output),
+                duration_s=event.duration_s,
+                timed_out=event.timed_out,
+                artifacts=tuple(_artifact(a) for a in event.artifacts),
+                html=tuple(HtmlOutput(clean(h.text), h.html) for h in event.html),
             )
     return items
 
 
-def build_report(records: Sequence[Mapping[str, Any]]) -> Report:
-    """The report of a transcript's records (see ``autorun.transcript.read_transcript``)."""
-    start = next((r for r in records if r.get("event") == "session_start"), None)
+def build_report(transcript: Transcript) -> Report:
+    """The report of a transcript; every text in it is free of control characters and escape sequences."""
+    start = transcript.start
     if start is None:
-        raise ConfigError("the transcript has no session_start record; is this an autorun transcript?")
-    ends = [r for r in records if r.get("event") == "session_end"]
-    end: Mapping[str, Any] = ends[-1] if ends else {}
-    items = _items(records)
+        raise ConfigError(
+            f"{transcript.path} has no session_start record, so it cannot be reported; is this an autorun transcript?"
+        )
+    end = transcript.end
+    keyword = termination_keyword(start)
+    items = _items(transcript.events, keyword)
     blocks = [i for i in items if isinstance(i, BlockRun) and i.ran]
-    usage = end.get("usage")
-    cost = end.get("cost_usd")
-    duration = end.get("duration_s")
     summary = Summary(
-        session_id=_str(start, "session_id"),
-        data_file=start.get("data_file") if isinstance(start.get("data_file"), str) else None,
-        data_path=start.get("data_path") if isinstance(start.get("data_path"), str) else None,
-        model=_str(start, "model", "?"),
-        executor=_str(start, "executor", "?"),
-        work_dir=_str(start, "work_dir", "."),
-        started_at=_str(start, "started_at"),
-        status=end.get("status") if isinstance(end.get("status"), str) else None,
-        exit_code=_int(end, "exit_code"),
-        reason=_str(end, "reason"),
-        turns=_int(end, "turns") or sum(1 for i in items if isinstance(i, Prose) and i.role == "assistant"),
+        session_id=clean(start.session_id),
+        data_file=clean(start.data_file) if start.data_file is not None else None,
+        data_path=clean(start.data_path) if start.data_path is not None else None,
+        model=clean(start.model),
+        executor=clean(start.executor),
+        work_dir=clean(start.work_dir),
+        started_at=clean(start.started_at),
+        status=clean(end.status) if end is not None else None,
+        exit_code=end.exit_code if end is not None else None,
+        reason=clean(end.reason) if end is not None else "",
+        turns=(end.turns if end is not None else 0)
+        or sum(1 for i in items if isinstance(i, Prose) and i.role == "assistant"),
         blocks_ok=sum(1 for b in blocks if b.succeeded),
         blocks_failed=sum(1 for b in blocks if not b.succeeded),
-        duration_s=float(duration) if isinstance(duration, int | float) else None,
-        usage=usage if isinstance(usage, dict) else None,
-        cost_usd=float(cost) if isinstance(cost, int | float) else None,
+        duration_s=end.duration_s if end is not None else None,
+        usage=end.usage if end is not None else None,
+        cost_usd=end.cost_usd if end is not None else None,
     )
-    keyword = termination_keyword_of(start)
-    final = _str(end, "final_message")
-    if not final:
-        final = next((i.text for i in reversed(items) if isinstance(i, Prose) and i.role == "assistant"), "")
+    final = next((i.text for i in reversed(items) if isinstance(i, Prose) and i.role == "assistant"), "")
     return Report(summary, without_keyword(hide_fenced_code(final), keyword).strip(), items)
-
-
-def termination_keyword_of(start: Mapping[str, Any]) -> str:
-    from autorun.events import SessionStart
-
-    config = start.get("config")
-    event = SessionStart("", "", "", "", None, None, config=config if isinstance(config, dict) else {})
-    return termination_keyword(event)
 
 
 def load_report(path: Path) -> Report:
     """The report of the transcript at ``path``.
 
-    A transcript copied elsewhere (a CI artifact, a colleague's download) no longer sits in
-    the recorded work dir; when it still sits in a ``<dir>/.autorun/sessions/`` layout, that
-    ``<dir>`` is where the session's files are looked for.
+    A transcript of an older autorun, copied elsewhere with its work dir (a CI artifact, a
+    colleague's download), no longer sits in the recorded work dir; when it still sits in that
+    version's ``<dir>/.autorun/sessions/`` layout, ``<dir>`` is where the session's files are looked for.
     """
-    import dataclasses
+    from autorun.record.reader import read_transcript
+    from autorun.snapshots import snapshot_folder
 
-    from autorun.transcripts.store import SESSIONS_DIR, read_transcript
-
-    report = build_report(read_transcript(path))
+    report = dataclasses.replace(build_report(read_transcript(path)), snapshots=snapshot_folder(Path(path).resolve()))
     here = Path(path).resolve().parent
-    if not Path(report.summary.work_dir).is_dir() and here.parts[-2:] == SESSIONS_DIR.parts:
+    if not Path(report.summary.work_dir).is_dir() and here.parts[-2:] == OLD_SESSIONS_DIR:
         return dataclasses.replace(report, found_at=here.parent.parent)
     return report
 

@@ -19,12 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autorun.events import HtmlOutput
 from autorun.kernel.connection import (
+    CLIENT_PORT_KEYS,
+    KERNEL_ARGS,
     KERNEL_MAIN,
     PORT_KEYS,
+    WORK_DIR_LAST,
     connection_info,
     describe_status,
-    log_tail,
+    link_sockets,
     preload_code,
     write_json,
 )
@@ -52,6 +56,7 @@ _REPLY_WAIT_S = 5.0
 # How long one kernel_info waits for its answer on iopub before it is asked again: the answer is
 # lost while iopub's subscription is still connecting, so a long wait would delay the first block.
 _READY_ASK_S = 0.05
+_SOCKETS_POLL_S = 0.005
 
 
 class KernelUnavailable(Exception):
@@ -68,6 +73,7 @@ class KernelOutcome:
     timed_out: bool = False
     state_lost: bool = False
     figures: tuple[str, ...] = ()
+    html: tuple[HtmlOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class _Launched:
     process: KernelProcess
     info: dict[str, Any]
     files: list[Path]
-    log: Path
+    number: int
 
 
 @dataclass
@@ -169,32 +175,29 @@ class KernelDriver:
         self._discard()
 
     def _launch(self) -> _Launched:
-        """Write the connection file(s) and start the kernel process; no Jupyter import needed."""
+        """Write the connection file and start the kernel process; no Jupyter import needed.
+
+        The kernel binds its sockets in ``dirs.sockets`` (the one directory it can write) and reads
+        the connection file from ``dirs.start``, which only autorun writes.
+        """
         self._generation += 1
         number = self._generation
-        directory = self.host.socket_dir()
-        info = connection_info(str(directory / f"k{number}"))
-        connection = directory / f"kernel-{number}.json"
-        write_json(connection, info)
-        files = [connection, *(directory / f"k{number}-{info[key]}" for key in PORT_KEYS)]
-        inside = self.host.kernel_path(directory)
-        kernel_connection = connection
-        if inside != str(directory):  # the kernel sees the directory elsewhere (a container mount)
-            kernel_connection = directory / f"kernel-{number}-inside.json"
-            write_json(kernel_connection, {**info, "ip": f"{inside}/k{number}"})
-            files.append(kernel_connection)
-        log = directory / f"kernel-{number}.log"
-        files.append(log)
-        args = ["-c", KERNEL_MAIN, "-f", self.host.kernel_path(kernel_connection)]
-        args.append("--HistoryManager.enabled=False")
+        dirs = self.host.dirs()
+        inside = self.host.kernel_path(dirs.sockets)
+        info = connection_info(f"{inside}/k{number}")
+        connection = write_json(dirs.start, f"kernel-{number}.json", info)
+        copy = dirs.sockets / connection.name  # the kernel's own copy (see KERNEL_MAIN)
+        sockets = [f"k{number}-{info[key]}" for key in PORT_KEYS]
+        files = [connection, copy, *(dirs.sockets / name for name in sockets), *(dirs.links / name for name in sockets)]
+        args = ["-c", KERNEL_MAIN, self.host.kernel_path(connection), "-f", self.host.kernel_path(copy), *KERNEL_ARGS]
         if self.parent_pid:
             args.append(f"--IPKernelApp.parent_handle={self.parent_pid}")
         # A private IPython dir: no profile or startup files of the user's, nothing written to $HOME.
         # MALLOC_ARENA_MAX: each of ipykernel's threads would reserve a 64 MB malloc arena, which
         # counts against an address-space limit (RLIMIT_AS): 1 GB with pandas loaded, 0.5 GB without.
         env = {"IPYTHONDIR": f"{inside}/ipython", "MALLOC_ARENA_MAX": "2"}
-        process = self.host.launch(args, log, env)
-        return _Launched(process, info, files, log)
+        process = self.host.launch(args, env)
+        return _Launched(process, info, files, number)
 
     def _connect_quietly(self, launched: _Launched) -> None:
         try:
@@ -211,21 +214,47 @@ class KernelDriver:
                 from jupyter_client.blocking import BlockingKernelClient
             except ImportError as exc:
                 raise KernelUnavailable(f"jupyter_client cannot be imported in autorun's environment: {exc}") from exc
+            through = self._link_sockets(launched)
             kernel.client = BlockingKernelClient()
-            kernel.client.load_connection_info(launched.info)
+            kernel.client.load_connection_info({**launched.info, "ip": str(through / f"k{launched.number}")})
             # No heartbeat channel: the process handle says whether the kernel lives, and the
             # heartbeat's thread raised into stderr when the session closed while it started.
             kernel.client.start_channels(hb=False)
             # Queued now, run as soon as the kernel is up: the imports overlap the handshake.
-            startup = FIGURE_HELPER + BINARY_STREAMS + preload_code(self.preload)
+            startup = WORK_DIR_LAST + FIGURE_HELPER + BINARY_STREAMS + preload_code(self.preload)
             kernel.client.execute(startup, silent=True, store_history=False)
-            self._wait_ready(kernel, launched.log)
+            self._wait_ready(kernel)
         except BaseException:
             self._stop(kernel)
             raise
         return kernel
 
-    def _wait_ready(self, kernel: _Kernel, log: Path) -> None:
+    def _link_sockets(self, launched: _Launched) -> Path:
+        """Wait until the kernel has bound its sockets; the directory of links to connect through."""
+        dirs = self.host.dirs()
+        names = [f"k{launched.number}-{launched.info[key]}" for key in CLIENT_PORT_KEYS]
+        deadline = time.monotonic() + self.ready_timeout_s
+        while True:
+            try:
+                through = link_sockets(dirs.sockets, dirs.links, names)
+            except OSError as exc:
+                raise KernelUnavailable(f"the kernel's sockets could not be used ({exc})") from exc
+            if through is not None:
+                return through
+            self._check_starting(launched.process, deadline)
+            time.sleep(_SOCKETS_POLL_S)
+
+    def _check_starting(self, process: KernelProcess, deadline: float) -> None:
+        """Raise KernelUnavailable when a kernel still starting is closed, dead or out of time."""
+        if self._closing:
+            raise KernelUnavailable("the session is closing")
+        if not process.alive():
+            reason = process.output_tail() or f"exit status {process.exit_status()}"
+            raise KernelUnavailable(f"the kernel exited at start ({reason})")
+        if time.monotonic() > deadline:
+            raise KernelUnavailable(f"the kernel did not answer within {format_seconds(self.ready_timeout_s)} s")
+
+    def _wait_ready(self, kernel: _Kernel) -> None:
         """Until the kernel answers on shell *and* iopub (so no output of the first block is lost).
 
         The requests queue up while the kernel runs its startup code; the answer to any of them
@@ -237,19 +266,14 @@ class KernelDriver:
             asked_ids.add(kernel.client.kernel_info())
             asked = time.monotonic()
             while time.monotonic() - asked < _READY_ASK_S:
-                if self._closing:
-                    raise KernelUnavailable("the session is closing")
-                if not kernel.process.alive():
-                    reason = log_tail(log) or f"exit status {kernel.process.exit_status()}"
-                    raise KernelUnavailable(f"the kernel exited at start ({reason})")
+                self._check_starting(kernel.process, deadline)
                 try:
                     msg = kernel.client.get_iopub_msg(timeout=0.05)
                 except queue.Empty:
                     continue
                 if msg["parent_header"].get("msg_id") in asked_ids:
                     return
-            if time.monotonic() > deadline:
-                raise KernelUnavailable(f"the kernel did not answer within {format_seconds(self.ready_timeout_s)} s")
+            self._check_starting(kernel.process, deadline)
 
     def _stop(self, kernel: _Kernel) -> None:
         if kernel.client is not None:
@@ -265,8 +289,8 @@ class KernelDriver:
         if kernel is not None:
             self._stop(kernel)
 
-    def _restart(self) -> None:
-        """Kill the current kernel and start a fresh one in the background."""
+    def restart(self) -> None:
+        """Kill the current kernel and start a fresh one in the background (the caller says its state is lost)."""
         self._discard()
         self.start_in_background()
 
@@ -312,7 +336,7 @@ class KernelDriver:
             raise KernelUnavailable("no kernel is running")
         msg_id = kernel.client.execute(code, silent=True, store_history=False, user_expressions={"r": expression})
         if self._pump(kernel, msg_id, BlockOutput(lambda _text: None), time.monotonic() + timeout) != "idle":
-            self._restart()
+            self.restart()
             raise KernelUnavailable(f"the kernel did not finish within {format_seconds(timeout)} s")
         result = self._reply(kernel, msg_id).get("user_expressions", {}).get("r", {})
         return dict(result) if isinstance(result, dict) else {}
@@ -331,7 +355,7 @@ class KernelDriver:
         kernel.client.control_channel.send(kernel.client.session.msg("interrupt_request", content={}))
         quiet = BlockOutput(lambda _text: None)
         if self._pump(kernel, msg_id, quiet, time.monotonic() + self.interrupt_grace_s) != "idle":
-            self._restart()
+            self.restart()
 
     def _pump(self, kernel: _Kernel, msg_id: str, out: BlockOutput, deadline: float) -> str:
         """Feed this execution's iopub messages to ``out`` until 'idle', 'timeout' or 'died'."""
@@ -408,7 +432,7 @@ class KernelDriver:
             reason = kernel.process.end_reason()  # e.g. the memory limit's own line
             out.emit(f"{reason}\n" if reason else f"the kernel died ({describe_status(status)})\n")
         if state_lost:
-            self._restart()
+            self.restart()
         if timed_out or state_lost:
             out.emit(f"{STATE_LOST if state_lost else STATE_KEPT}\n")
         return KernelOutcome(
@@ -418,4 +442,5 @@ class KernelDriver:
             timed_out=timed_out,
             state_lost=state_lost,
             figures=tuple(figures),
+            html=tuple(out.html),
         )

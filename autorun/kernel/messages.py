@@ -8,13 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from autorun.events import HtmlOutput
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+MAX_HTML_OUTPUTS = 20  # per block: a report shows this many tables at most
+MAX_HTML_CHARS = 200_000  # an HTML result larger than this is left as its text
 
-# Defined in the kernel at start. Saves every open matplotlib figure as PREFIX-N.png in the
-# kernel's working directory (the work dir), closes them, and returns the file names. It does
-# not import matplotlib: a session that never plots pays nothing.
+# Defined in the kernel at start. Saves every open matplotlib figure the block did not save
+# itself as PREFIX-N.png in the kernel's working directory (the work dir), closes them all, and
+# returns the file names; a figure the code saved (savefig) is its own chart, not saved twice.
+# Marking needs Figure.savefig to note the save: wrapped where matplotlib.figure is imported
+# (a finder that steps aside after that one import), so a session that never plots pays nothing.
 FIGURE_HELPER = """
 def _autorun_save_figures(prefix):
     import sys
@@ -22,12 +27,60 @@ def _autorun_save_figures(prefix):
     if plt is None:
         return []
     names = []
-    for n, number in enumerate(plt.get_fignums(), 1):
-        name = f"{prefix}-{n}.png"
-        plt.figure(number).savefig(name)
+    for number in plt.get_fignums():
+        figure = plt.figure(number)
+        if getattr(figure, "_autorun_saved", False):
+            continue
+        name = f"{prefix}-{len(names) + 1}.png"
+        figure.savefig(name)
         names.append(name)
     plt.close("all")
     return names
+
+
+def _autorun_note_saved_figures():
+    import functools
+    import importlib.util
+    import sys
+
+    def wrap(module):
+        original = module.Figure.savefig
+        if getattr(original, "_autorun_notes", False):
+            return
+
+        @functools.wraps(original)
+        def savefig(self, *args, **kwargs):
+            self._autorun_saved = True
+            return original(self, *args, **kwargs)
+
+        savefig._autorun_notes = True
+        module.Figure.savefig = savefig
+
+    if "matplotlib.figure" in sys.modules:
+        wrap(sys.modules["matplotlib.figure"])
+        return
+
+    class Finder:
+        def find_spec(self, name, path=None, target=None):
+            if name != "matplotlib.figure":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                execute = spec.loader.exec_module
+
+                def exec_module(module):
+                    execute(module)
+                    wrap(module)
+
+                spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, Finder())
+
+
+_autorun_note_saved_figures()
+del _autorun_note_saved_figures
 """
 
 
@@ -97,6 +150,7 @@ class BlockOutput:
     on_output: Callable[[str], None]
     kept: OutputKeeper = field(default_factory=lambda: OutputKeeper(KEPT_OUTPUT_CHARS))
     images: list[bytes] = field(default_factory=list)
+    html: list[HtmlOutput] = field(default_factory=list)  # displayed results that came with HTML
     exit_code: int = 0  # 1 after an exception; sys.exit(N) gives N, as for a script
     interrupting: bool = False  # autorun interrupted it (timeout): its KeyboardInterrupt is not the block's error
 
@@ -137,7 +191,11 @@ class BlockOutput:
                 pass
         text = data.get("text/plain")
         if isinstance(text, str):
-            self.emit(strip_ansi(text).rstrip("\n") + "\n")
+            shown = strip_ansi(text).rstrip("\n") + "\n"
+            self.emit(shown)
+            html = data.get("text/html")
+            if isinstance(html, str) and len(html) <= MAX_HTML_CHARS and len(self.html) < MAX_HTML_OUTPUTS:
+                self.html.append(HtmlOutput(shown, html))
 
     def text(self) -> str:
         return self.kept.text()

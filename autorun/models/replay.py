@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from autorun.errors import ConfigError, ModelError
+from autorun.errors import ModelError
 from autorun.models.base import Message, Usage
 from autorun.models.cache import chunk_text
 from autorun.models.retry import PartialReplyError
@@ -22,28 +20,19 @@ class RecordedReply:
 
 
 def load_assistant_replies(path: Path) -> list[RecordedReply]:
-    """The assistant ``message`` events of a JSONL transcript; other events are skipped."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read the transcript to replay {path}: {err}") from err
-    replies = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError as err:
-            raise ConfigError(f"{path} line {number} is not JSON: is it an autorun transcript?") from err
-        if isinstance(event, dict) and event.get("event") == "message" and event.get("role") == "assistant":
-            replies.append(
-                RecordedReply(str(event.get("content", "")), _usage(event.get("usage")), bool(event.get("partial")))
-            )
-    return replies
+    """The assistant messages of a transcript, read by autorun's one transcript reader."""
+    from autorun.events import MessageEvent
+    from autorun.record.reader import read_transcript
+
+    return [
+        RecordedReply(message.content, _usage(message.usage), message.partial)
+        for message in read_transcript(path).of(MessageEvent)
+        if message.role == "assistant"
+    ]
 
 
-def _usage(raw: Any) -> Usage | None:
-    if not isinstance(raw, dict):
+def _usage(raw: dict[str, int] | None) -> Usage | None:
+    if raw is None:
         return None
     prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
     if isinstance(prompt, int) and isinstance(completion, int):

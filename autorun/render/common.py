@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from autorun.events import ExecutionResultEvent, MessageEvent, SessionEnd, SessionStart
+from autorun.prompts import NOT_RUN_NOTE
 from autorun.render.sanitize import strip_control_sequences
 from autorun.units import human_size
 
@@ -14,8 +15,11 @@ DEFAULT_KEYWORD = "TERMINATE"
 
 
 def shows_message(event: MessageEvent) -> bool:
-    """Execution results are shown as they happen, so their echo as a user message is skipped."""
+    """Execution results are shown as they happen, so their echo as a user message is skipped;
+    so is the note that the person did not run a block (a status line said so)."""
     if event.role == "system":
+        return False
+    if event.role == "user" and event.content.strip() == NOT_RUN_NOTE:
         return False
     return not (event.role == "user" and event.content.lstrip().startswith("exitcode:"))
 
@@ -86,11 +90,21 @@ def termination_keyword(start: SessionStart | None) -> str:
 
 def without_keyword(text: str, keyword: str) -> str:
     """The final message minus the termination keyword (its own line, or trailing the text)."""
-    lines = [line for line in text.splitlines() if line.strip().strip(".!*_`") != keyword]
+    lines = [line for line in text.splitlines() if not is_keyword_line(line, keyword)]
     kept = "\n".join(lines).rstrip()
     if kept.endswith(keyword):
         kept = kept[: -len(keyword)].rstrip()
     return kept
+
+
+def reader_prose(text: str, keyword: str) -> str:
+    """An assistant's message as a person reads it: its prose, without fenced code or the keyword."""
+    return without_keyword(hide_fenced_code(text), keyword)
+
+
+def is_keyword_line(line: str, keyword: str) -> bool:
+    """A line that says only the termination keyword (maybe in emphasis or with a full stop)."""
+    return line.strip().strip(".!*_`") == keyword
 
 
 class FenceFilter:
@@ -117,6 +131,11 @@ def hide_fenced_code(text: str) -> str:
     fences = FenceFilter()
     kept = [line for line in text.split("\n") if fences.keep(line)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
+
+
+def header_tail(event: SessionStart) -> str:
+    """What the header says after the work dir: whether blocks run unasked, and why."""
+    return f"; {event.approval}" if event.approval else ""
 
 
 def executor_why(event: SessionStart) -> str:

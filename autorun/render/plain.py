@@ -18,15 +18,19 @@ from autorun.events import (
     SessionStart,
 )
 from autorun.render.common import (
+    DEFAULT_KEYWORD,
     FenceFilter,
     artifact_words,
     block_title,
     executor_why,
-    hide_fenced_code,
+    header_tail,
+    is_keyword_line,
+    reader_prose,
     result_words,
     safe,
     shows_message,
     summary_rows,
+    termination_keyword,
 )
 from autorun.render.sanitize import LineBuffer, StreamSanitizer
 
@@ -34,11 +38,12 @@ from autorun.render.sanitize import LineBuffer, StreamSanitizer
 class _Stream:
     """One sanitised, line-buffered text stream (a message or a block's output)."""
 
-    def __init__(self, hide_code: bool = False) -> None:
+    def __init__(self, hide_code: bool = False, keyword: str | None = None) -> None:
         self.sanitizer = StreamSanitizer()
         self.lines = LineBuffer()
         self.received = False
         self.fences = FenceFilter() if hide_code else None
+        self.keyword = keyword  # an assistant's message: its keyword line is the loop's, not shown
 
     def feed(self, chunk: str) -> list[str]:
         self.received = True
@@ -50,9 +55,12 @@ class _Stream:
         return self._shown([*lines, rest] if rest is not None else lines)
 
     def _shown(self, lines: list[str]) -> list[str]:
-        if self.fences is None:
-            return lines
-        return [line for line in lines if self.fences.keep(line)]
+        fences, keyword = self.fences, self.keyword
+        if fences is not None:
+            lines = [line for line in lines if fences.keep(line)]
+        if keyword is not None:
+            lines = [line for line in lines if not is_keyword_line(line, keyword)]
+        return lines
 
 
 class PlainRenderer:
@@ -63,6 +71,7 @@ class PlainRenderer:
         self.err = err
         self._message: _Stream | None = None
         self._outputs: dict[int, _Stream] = {}
+        self._keyword = DEFAULT_KEYWORD  # the session's termination keyword: the loop's, never shown
 
     def handle(self, event: Event) -> None:
         if isinstance(event, MessageEvent):
@@ -72,16 +81,17 @@ class PlainRenderer:
         if isinstance(event, Interrupted | SessionEnd):
             self._finish_outputs()
         if isinstance(event, SessionStart):
+            self._keyword = termination_keyword(event)
             self._status(
                 f"session {event.session_id}: model {event.model}, executor {event.executor}"
-                f"{executor_why(event)}, work dir {event.work_dir}"
+                f"{executor_why(event)}, work dir {event.work_dir}{header_tail(event)}"
             )
         elif isinstance(event, Notice):
             prefix = "" if event.level == "info" else f"{event.level}: "
             self._status(prefix + event.text)
         elif isinstance(event, MessageStart):
             self._header(self._role_title(event.role, event.name))
-            self._message = _Stream(hide_code=event.role == "assistant")
+            self._message = self._message_stream(event.role)
         elif isinstance(event, MessageChunk):
             self._on_chunk(event)
         elif isinstance(event, CodeBlockEvent):
@@ -111,14 +121,14 @@ class PlainRenderer:
     def _on_chunk(self, event: MessageChunk) -> None:
         if self._message is None:
             self._header(event.role)
-            self._message = _Stream(hide_code=event.role == "assistant")
+            self._message = self._message_stream(event.role)
         self._print_lines(self._message.feed(event.text))
 
     def _on_message(self, event: MessageEvent) -> None:
         streamed = self._end_message()
         if not streamed and shows_message(event):
             self._header(self._role_title(event.role, event.name))
-            content = hide_fenced_code(event.content) if event.role == "assistant" else event.content
+            content = reader_prose(event.content, self._keyword) if event.role == "assistant" else event.content
             self._print_lines(safe(content).rstrip("\n").split("\n"))
         if event.partial:
             self._status("the assistant's message broke off before its end")
@@ -156,6 +166,10 @@ class PlainRenderer:
         self._header("summary")
         for label, value in rows:
             self.out.write(f"{label + ':':<{width}} {value}\n")
+
+    def _message_stream(self, role: str) -> _Stream:
+        assistant = role == "assistant"
+        return _Stream(hide_code=assistant, keyword=self._keyword if assistant else None)
 
     @staticmethod
     def _role_title(role: str, name: str) -> str:

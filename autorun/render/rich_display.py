@@ -27,14 +27,17 @@ from autorun.events import (
     SessionStart,
 )
 from autorun.render.common import (
+    DEFAULT_KEYWORD,
     artifact_words,
     block_title,
     executor_why,
-    hide_fenced_code,
+    header_tail,
+    reader_prose,
     result_words,
     safe,
     shows_message,
     summary_rows,
+    termination_keyword,
 )
 from autorun.render.sanitize import StreamSanitizer
 
@@ -50,11 +53,12 @@ def _markdown(text: str) -> Markdown:
 class _StreamingMarkdown:
     """The message so far, rendered on each refresh; only its last screenful while it grows."""
 
-    def __init__(self) -> None:
+    def __init__(self, keyword: str = DEFAULT_KEYWORD) -> None:
         self.chunks: list[str] = []
+        self.keyword = keyword
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = console.render_lines(_markdown(hide_fenced_code("".join(self.chunks))), options, pad=False)
+        lines = console.render_lines(_markdown(reader_prose("".join(self.chunks), self.keyword)), options, pad=False)
         room = max(1, console.size.height - 2)
         for line in lines[-room:]:
             yield from line
@@ -71,6 +75,7 @@ class RichRenderer:
         self._stream: _StreamingMarkdown | None = None
         self._outputs: dict[int, StreamSanitizer] = {}
         self._line_open = False
+        self._keyword = DEFAULT_KEYWORD  # the session's termination keyword: the loop's, never shown
 
     def handle(self, event: Event) -> None:
         if not isinstance(event, ExecutionOutput | ExecutionResultEvent | MessageChunk):
@@ -91,9 +96,10 @@ class RichRenderer:
 
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, SessionStart):
+            self._keyword = termination_keyword(event)
             self._status(
                 f"session {event.session_id} · model {event.model} · "
-                f"executor {event.executor}{executor_why(event)} · work dir {event.work_dir}",
+                f"executor {event.executor}{executor_why(event)} · work dir {event.work_dir}{header_tail(event)}",
                 "dim",
             )
         elif isinstance(event, MessageStart):
@@ -126,7 +132,7 @@ class RichRenderer:
         self.out.print(Rule(Text(safe(title), style=f"bold {style}"), align="left", style=style))
 
     def _start_stream(self) -> None:
-        self._stream = _StreamingMarkdown()
+        self._stream = _StreamingMarkdown(self._keyword)
         self._resume_live()
 
     def _resume_live(self) -> None:
@@ -154,7 +160,7 @@ class RichRenderer:
         stream, self._stream = self._stream, None
         if stream is None or not stream.chunks:
             return False
-        prose = hide_fenced_code("".join(stream.chunks))
+        prose = reader_prose("".join(stream.chunks), self._keyword)
         if prose.strip():
             self.out.print(_markdown(prose))
         return True
@@ -178,7 +184,7 @@ class RichRenderer:
         if not streamed and shows_message(event):
             self._header(event.role, event.name)
             if event.role == "assistant":
-                self.out.print(_markdown(hide_fenced_code(event.content)))
+                self.out.print(_markdown(reader_prose(event.content, self._keyword)))
             else:
                 self.out.print(Text(safe(event.content).rstrip("\n"), style="dim"))
         if event.partial:

@@ -11,7 +11,7 @@ from autorun.config.schema import Config
 from autorun.errors import ConfigError, ModelError
 from autorun.executors.base import Executor
 from autorun.models.base import Model
-from autorun.session.loop import SessionSettings
+from autorun.session.values import SessionSettings
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
@@ -151,19 +151,23 @@ def prepared_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn)
     return model
 
 
+def require_api_key(config: Config, env: Mapping[str, str], fix: str = "or use --model builtin to run offline") -> None:
+    """ModelError when the configured LLM has no API key and no custom endpoint that could do without."""
+    m = config.model
+    if env.get(m.api_key_env) or m.base_url is not None:
+        return
+    model_name = m.auto_model if m.name == "auto" else m.name
+    raise ModelError(f"model {model_name} needs an API key: set ${m.api_key_env}, {fix}")
+
+
 def build_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) -> OpenAIModel:
     """The OpenAI-compatible model named (auto: auto_model); needs a key unless a custom endpoint is configured."""
     from autorun.models.openai_model import OpenAIModel
 
     m = config.model
     model_name = m.auto_model if m.name == "auto" else m.name
-    key = env.get(m.api_key_env)
-    if not key:
-        if m.base_url is None:
-            raise ModelError(
-                f"model {model_name} needs an API key: set ${m.api_key_env}, or use --model builtin to run offline"
-            )
-        key = NO_KEY_PLACEHOLDER
+    require_api_key(config, env)
+    key = env.get(m.api_key_env) or NO_KEY_PLACEHOLDER
     cache = None
     if m.cache:
         from autorun.models.cache import ReplyCache, default_cache_path
@@ -232,7 +236,7 @@ def build_model(
     if name.startswith(REPLAY_PREFIX):
         from autorun.models.replay import ReplayModel
 
-        return ReplayModel(Path(name[len(REPLAY_PREFIX) :]).expanduser())
+        return ReplayModel(replay_transcript(config, env))
     if uses_llm(config, env):
         return build_llm(config, env=env, on_notice=on_notice)
     require_data_for_builtin(config, data, env)
@@ -252,6 +256,25 @@ def build_model(
     )
 
 
+def replay_transcript(config: Config, env: Mapping[str, str]) -> Path:
+    """The transcript ``--model replay:PATH`` names, when autorun recorded it in its state dir; else ConfigError.
+
+    A replay runs the transcript's code again, so it must be one no block could have written:
+    any file outside the record (a work dir above all) may be a forgery planted by code.
+    """
+    from autorun.record.state import WORKDIRS, is_recorded_transcript, state_root
+
+    path = Path(config.model.name[len(REPLAY_PREFIX) :]).expanduser()
+    if not is_recorded_transcript(path, env):
+        where = state_root(env) / WORKDIRS
+        raise ConfigError(
+            f"--model replay: runs the code of a recorded session again, so it takes only a transcript autorun "
+            f"recorded in {where}/<work dir>/sessions/, out of the code's reach; {path} is not one "
+            "(code run in a session could have written it)"
+        )
+    return path
+
+
 def never_stateful() -> bool:
     return False
 
@@ -262,24 +285,35 @@ def runtime_root(executor: Executor) -> str | None:
     from autorun.executors.docker.executor import DockerExecutor
 
     if isinstance(executor, DockerExecutor):
-        from autorun.executors.docker.container import RUNTIME_MOUNT
+        from autorun.executors.docker.mounts import RUNTIME_MOUNT
 
         return RUNTIME_MOUNT
     return None
 
 
-def system_message(config: Config, model: Model, data: Sequence[DataInput], *, stateful: bool = False) -> str | None:
+def system_message(
+    config: Config,
+    model: Model,
+    data: Sequence[DataInput],
+    *,
+    stateful: bool = False,
+    context: Sequence[tuple[str, int]] = (),
+) -> str | None:
     """The analyst system message for an LLM, describing every data file; None for builtin and replay.
 
     ``stateful``: python blocks share one kernel (the executor's ``stateful``), and the message says so.
+    ``context``: the context files, (path as code sees it, size), listed after the data.
     """
     if model.name == "builtin" or config.model.name.startswith(REPLAY_PREFIX):
         return None
     from autorun.datafile import describe_for_prompt
-    from autorun.prompts import analyst_system_message
+    from autorun.prompts import analyst_system_message, context_files_description
 
     limit = int(config.executor.memory) if config.executor.type != "none" and config.executor.memory else None
-    description = "\n\n".join(describe_for_prompt(item.info, item.seen_as, memory_limit=limit) for item in data)
+    parts = [describe_for_prompt(item.info, item.seen_as, memory_limit=limit) for item in data]
+    if context:
+        parts.append(context_files_description(context))
+    description = "\n\n".join(parts)
     return analyst_system_message(
         description or None,
         keyword=config.session.termination_keyword,

@@ -14,7 +14,7 @@ import os
 import secrets
 import signal
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,9 +24,11 @@ from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.events import Notice, SessionStart, Sink
 from autorun.executors.base import Executor
+from autorun.executors.work_dir_checks import refuse_data_through_work_dir_links
 from autorun.models.base import Model
 from autorun.render.sinks import Fanout
 from autorun.session.components import (
+    REPLAY_PREFIX,
     DataInput,
     build_executor,
     build_model,
@@ -35,6 +37,7 @@ from autorun.session.components import (
     large_file_warning,
     limits_summary,
     prepared_llm,
+    replay_transcript,
     require_data_for_builtin,
     runtime_root,
     session_settings,
@@ -42,19 +45,25 @@ from autorun.session.components import (
 )
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
+from autorun.session.origin import Origin
+from autorun.snapshots import Snapshots, snapshot_folder
 
-# Where autorun writes in the work dir from the host: transcripts, and the Docker data mounts.
-WRITTEN_PATHS = (".autorun", ".autorun/sessions", "data")
+# Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
+WRITTEN_PATHS = (".autorun", "data")
 
 
-def mount_points(executor_name: str, data: Sequence[DataInput]) -> list[str]:
-    """Files autorun itself places in the work dir for the executor (Docker's data mounts): not artifacts."""
+def mount_points(executor_name: str, data: Sequence[DataInput], context: Sequence[str] = ()) -> list[str]:
+    """Files autorun itself places in the work dir for the executor (Docker's data mounts): not artifacts.
+
+    ``context``: the context files' paths as code sees them.
+    """
     from autorun.executors.docker.container import WORKSPACE
 
     if executor_name != "docker":
         return []
     prefix = WORKSPACE + "/"
-    return [item.seen_as[len(prefix) :] for item in data if item.seen_as.startswith(prefix)]
+    seen = [item.seen_as for item in data] + list(context)
+    return [path[len(prefix) :] for path in seen if path.startswith(prefix)]
 
 
 def new_session_id() -> str:
@@ -109,6 +118,15 @@ def check_inputs(paths: Sequence[Path], sheet: str | None = None) -> list[Path]:
     return resolved
 
 
+def check_context_files(paths: Sequence[Path]) -> list[Path]:
+    """Context files (``--context``) resolved, once each is a readable regular file of any type."""
+    resolved = [Path(p).expanduser().resolve() for p in paths]
+    for path in resolved:
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise ConfigError(f"context file {path}: not a readable file; check the path given to --context")
+    return resolved
+
+
 def inspect_inputs(paths: Sequence[Path], sheet: str | None = None, seen_as: Sequence[str] = ()) -> list[DataInput]:
     """Check and describe each data file (reading only a sample); raises InputFileError for a bad one.
 
@@ -157,6 +175,9 @@ def open_session(
     session_id: str | None = None,
     notices: Sequence[str] = (),
     interruptible_blocks: bool = False,
+    context_files: Sequence[Path] = (),
+    extract_answers: Callable[[str], dict[str, str]] | None = None,
+    origin: Origin | None = None,
 ) -> Iterator[OpenedSession]:
     """Open a session on the data ``files``; every event goes to ``display`` and the transcript.
 
@@ -164,23 +185,32 @@ def open_session(
     once the executor is warming up: by the kernel when it runs autorun's interpreter (pandas
     then loads once, in the kernel, while autorun imports its model client), else by autorun.
     ``sheet`` names the sheet to read in workbooks; ``notices`` are shown right after the session
-    starts. Raises ConfigError, InputFileError, ModelError or ExecutorError when the session cannot
-    be opened; the transcript is complete up to the failure in every case, and the executor is
-    closed and the sinks closed on the way out.
+    starts. ``context_files`` are further files the code may read (documents, lookup tables): exposed
+    read-only and listed to the model, never inspected. ``extract_answers`` reads the answers off the
+    final message for ``session_end`` (an answer format). ``origin`` says where the settings came
+    from (header, transcript). Raises ConfigError, InputFileError, ModelError or ExecutorError when
+    the session cannot be opened; the transcript is complete up to the failure in every case, and
+    the executor is closed and the sinks closed on the way out.
     """
     from autorun.config.show import redacted_config_dict
+    from autorun.record.state import new_session
     from autorun.redact import Redactor, redacting_model, redacting_sink
     from autorun.secrets import known_secrets
-    from autorun.transcripts.store import TranscriptWriter, new_transcript_path
+    from autorun.transcripts.store import TranscriptWriter
 
     env = dict(os.environ if env is None else env)
     paths = check_inputs(files, sheet)
+    context = check_context_files(context_files)
     require_data_for_builtin(config, paths, env)
+    if config.model.name.startswith(REPLAY_PREFIX):
+        replay_transcript(config, env)  # refused before anything starts
     config = builtin_timeout(config, paths, env)
     session_id = session_id or new_session_id()
     work_dir = work_dir_of(config)
     check_work_dir_links(work_dir)
-    transcript_path = new_transcript_path(work_dir, session_id, datetime.now())
+    if executor_choice(config).kind in ("sandbox", "docker"):  # where the code must not reach the host
+        refuse_data_through_work_dir_links(work_dir, list(files))
+    transcript_path = new_session(work_dir, session_id, datetime.now(), env).transcript
     transcript = TranscriptWriter(transcript_path)
     redactor = Redactor(known_secrets(env, config.model.api_key_env))
     sink = redacting_sink(Fanout(display, transcript), redactor)
@@ -210,6 +240,7 @@ def open_session(
             build_executor(config, session_id=session_id, env=env, on_notice=notice, choice=choice) as executor,
         ):
             seen_as = [executor.expose(path) for path in paths]
+            context_seen = [(executor.expose(path), path.stat().st_size) for path in context]
             executor.warm_up()  # the container and the kernel start while the data and the first reply are made
             early: Model | None = prepared_llm(config, env=env, on_notice=notice)
             inspected = executor.inspect_files(paths, sheet)  # in a kernel that loads pandas anyway
@@ -242,6 +273,8 @@ def open_session(
                     transcript=str(transcript_path),
                     config=redacted_config_dict(config),
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+                    approval=origin.approval if origin else "",
+                    config_files=origin.config_files if origin else (),
                 )
             )
             start()
@@ -258,12 +291,17 @@ def open_session(
                 executor,
                 sink,
                 settings=session_settings(config),
-                system_message=system_message(config, model, exposed, stateful=executor.stateful),
+                system_message=system_message(config, model, exposed, stateful=executor.stateful, context=context_seen),
                 human=human,
                 work_dir=str(work_dir),
                 transcript=str(transcript_path),
                 interruptible_blocks=interruptible_blocks,
-                artifacts=ArtifactWatcher(work_dir, ignore=mount_points(executor.name, exposed)),
+                artifacts=ArtifactWatcher(
+                    work_dir,
+                    ignore=mount_points(executor.name, exposed, [seen for seen, _ in context_seen]),
+                    keep=Snapshots(snapshot_folder(transcript_path)).keep,
+                ),
+                extract_answers=extract_answers,
             )
             yield OpenedSession(session, sink, model, executor, exposed, transcript_path, transcript)
     finally:

@@ -11,9 +11,14 @@ from autorun.codeblocks import CodeBlock
 
 @dataclass(frozen=True)
 class Approval:
-    """A human's decision about the blocks about to run (human_input_mode ALWAYS)."""
+    """A human's decision about the blocks about to run (human_input_mode ALWAYS).
 
-    action: Literal["run", "skip", "reply"]
+    ``skip`` sends the assistant ``text`` (why, or nothing) at once; ``stop`` runs nothing and
+    hands the turn back to the person (the chat's prompt), whose next words the assistant gets
+    with the note that its code was not run.
+    """
+
+    action: Literal["run", "skip", "reply", "stop"]
     blocks: tuple[CodeBlock, ...] = ()
     text: str = ""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,11 @@ from autorun.executors.files import script_path
 from autorun.executors.memory import memory_hint
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
+from autorun.prompts import edited_note, with_not_run_note
 from autorun.published import PublishedFilter, split_published
+from autorun.render.common import without_keyword
 from autorun.session.human_input import HumanInput
+from autorun.session.values import SessionOutcome, SessionSettings, SessionStats
 
 NUDGE = (
     "No code block was found in your last message. If the task is complete, reply {keyword}. "
@@ -52,44 +55,6 @@ INTERRUPTED_BLOCK_NOTE = "interrupted by the user (Ctrl-C)"
 
 class SessionTerminated(BaseException):
     """Raised (from a SIGTERM handler) to end a session the way Ctrl-C does."""
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    last_n_messages: int = 3
-    max_consecutive_auto_reply: int = 10
-    termination_keyword: str = "TERMINATE"
-    output_limit: int = 32_000
-
-
-@dataclass
-class SessionStats:
-    turns: int = 0
-    blocks_run: int = 0
-    blocks_ok: int = 0
-    blocks_failed: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    usage_known: bool = False
-    last_exit_code: int | None = None
-
-    def usage(self) -> dict[str, int] | None:
-        if not self.usage_known:
-            return None
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-        }
-
-
-@dataclass(frozen=True)
-class SessionOutcome:
-    status: str
-    exit_code: int
-    reason: str
-    final_message: str
-    stats: SessionStats
 
 
 @dataclass
@@ -115,6 +80,7 @@ class Session:
         clock=time.monotonic,
         interruptible_blocks: bool = False,
         artifacts: ArtifactWatcher | None = None,
+        extract_answers: Callable[[str], dict[str, str]] | None = None,
     ) -> None:
         self.model = model
         self.executor = executor
@@ -126,10 +92,12 @@ class Session:
         self.clock = clock
         self.interruptible_blocks = interruptible_blocks
         self.artifacts = artifacts
+        self.extract_answers = extract_answers
         self.started = clock()
         self.stats = SessionStats()
         self.conversation = _Conversation()
         self._block_counter = 0
+        self._not_run = False  # the person stopped the last blocks: their next words say so
         if system_message:
             self.conversation.messages.append(Message("system", system_message))
 
@@ -168,8 +136,12 @@ class Session:
         """One chat exchange: send ``text``, loop until the session would end; (status, reason, final).
 
         Unlike :meth:`run` it reports no ``session_end`` and lets KeyboardInterrupt through
-        (a partial reply is recorded first); :meth:`finish` ends the session.
+        (a partial reply is recorded first); :meth:`finish` ends the session. The status is
+        ``stopped`` when the person chose not to run the code: the turn is theirs again.
         """
+        if self._not_run:
+            self._not_run = False
+            text = with_not_run_note(text)
         self._add_user_message(text)
         return self._loop()
 
@@ -204,11 +176,18 @@ class Session:
                 transcript=self.transcript,
                 usage=self.stats.usage(),
                 cost_usd=self._cost(),
-                final_message=final,
+                final_message=without_keyword(final, self.settings.termination_keyword),
                 peak_memory_bytes=self.executor.peak_memory(),
+                answers=self._answers(final),
             )
         )
         return SessionOutcome(status, int(code), reason, final, self.stats)
+
+    def _answers(self, final: str) -> dict[str, str] | None:
+        """What the final message answers, read as the answer format says (None without one)."""
+        if self.extract_answers is None:
+            return None
+        return self.extract_answers(without_keyword(final, self.settings.termination_keyword))
 
     def _loop(self) -> tuple[str, str, str]:
         keyword = self.settings.termination_keyword
@@ -217,7 +196,7 @@ class Session:
             text = self._assistant_turn()
             ending = None
             if keyword in text:
-                ending = ("terminated", f"the assistant replied {keyword}")
+                ending = ("terminated", "the assistant said it was done")
             elif auto_replies >= self.settings.max_consecutive_auto_reply:
                 ending = ("max_turns", f"reached max_consecutive_auto_reply ({auto_replies})")
             if ending is not None:
@@ -228,7 +207,10 @@ class Session:
                 auto_replies = 0
                 self._add_user_message(more)
                 continue
-            self._add_user_message(*self._executor_reply(text))
+            reply = self._executor_reply(text)
+            if reply is None:
+                return "stopped", "the user did not run the code", text
+            self._add_user_message(*reply)
             auto_replies += 1
 
     def _assistant_turn(self) -> str:
@@ -295,8 +277,9 @@ class Session:
                 return position, blocks
         return None
 
-    def _executor_reply(self, assistant_text: str) -> tuple[str, tuple[dict[str, Any], ...]]:
-        """The reply to the assistant's message, and the values its blocks published."""
+    def _executor_reply(self, assistant_text: str) -> tuple[str, tuple[dict[str, Any], ...]] | None:
+        """The next user message and the values its blocks published: the blocks' result, the person's
+        reply, or None when the person stopped the blocks and has the turn (the chat's prompt)."""
         keyword = self.settings.termination_keyword
         selected = self._select_blocks()
         if selected is None:
@@ -309,17 +292,33 @@ class Session:
             for block in blocks:
                 self._announce(block, will_run=False)
             return EXECUTION_DISABLED.format(keyword=keyword), ()
-        if self.human is not None:
-            approval = self.human.approve(blocks)
-            if approval.action in ("reply", "skip"):
-                for block in blocks:
-                    self._announce(block, will_run=False)
-            if approval.action == "reply":
-                return approval.text, ()
-            if approval.action == "skip":
-                return approval.text or "The user chose not to run this code.", ()
-            blocks = list(approval.blocks) or blocks
-        return self._run_blocks(blocks)
+        if self.human is None:
+            return self._run_blocks(blocks)
+        approval = self.human.approve(blocks)
+        if approval.action == "run":
+            approved = list(approval.blocks) or blocks
+            message, published = self._run_blocks(approved)
+            return message + self._edit_notes(blocks, approved), published
+        for block in blocks:
+            self._announce(block, will_run=False)
+        if approval.action == "reply":
+            return approval.text, ()
+        numbers = ", ".join(str(block.index) for block in blocks)
+        self.sink.handle(Notice(text=f"not run: block{'s' if len(blocks) > 1 else ''} {numbers}"))
+        if approval.action == "skip":
+            return with_not_run_note(approval.text), ()
+        self._not_run = True
+        return None
+
+    @staticmethod
+    def _edit_notes(proposed: Sequence[CodeBlock], ran: Sequence[CodeBlock]) -> str:
+        """What the model is told of blocks the person edited: that they did, and the code that ran."""
+        notes = [
+            edited_note(new.language, new.index, new.code)
+            for old, new in zip(proposed, ran, strict=False)
+            if new.code != old.code
+        ]
+        return "".join("\n" + note for note in notes)
 
     def _announce_unrun(self, text: str) -> None:
         """Show the blocks of a message that will not run, so no code goes unseen."""
@@ -407,6 +406,7 @@ class Session:
                 output=cap_output(result.output, KEPT_OUTPUT_CHARS),
                 artifacts=tuple(artifacts),
                 published=tuple(published),
+                html=result.html,
             )
         )
         return result, artifacts, published

@@ -27,15 +27,17 @@ MORE_PROMPT = "...> "
 RUN_PROMPT = "Run it? [Y]es / [n]o / [e]dit / or type a reply: "
 RUN_MANY_PROMPT = "Run these {count} blocks? [Y]es / [n]o / [e]dit / or type a reply: "
 QUIT_PROMPT = "Quit? [y/N] "
+WHY_PROMPT = "Not run. Tell the assistant why (Enter: say nothing): "
 EXIT_COMMANDS = ("/exit", "/quit")
 END_OF_EDIT = "."
 SUFFIXES = {"python": ".py", "sh": ".sh"}
 
 
 def history_file(env: Mapping[str, str]) -> Path:
-    """``$XDG_STATE_HOME/autorun/history``, by default ``~/.local/state/autorun/history``."""
-    state = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
-    return Path(state) / "autorun" / "history"
+    """``history`` in autorun's state dir (by default ``~/.local/state/autorun/history``)."""
+    from autorun.record.state import state_root
+
+    return state_root(env) / "history"
 
 
 class Terminal:
@@ -192,16 +194,36 @@ class TerminalHuman:
                 answer = read_text(self.terminal, prompt)
             except EOFError:
                 self.terminal.write("\n")
-                return Approval("skip")
+                return self.declined(ended=True)
+            except KeyboardInterrupt:
+                self.terminal.write("\n")  # the next line starts clean, not after the prompt and ^C
+                return self.declined(interrupted=True)
             word = answer.strip().lower()
             if word in ("", "y", "yes"):
                 return Approval("run", tuple(current))
             if word in ("n", "no"):
-                return Approval("skip")
+                return self.declined()
             if word in ("e", "edit"):
                 current = [self.edit(block) for block in current]
                 continue
             return Approval("reply", text=self.typed(answer))
+
+    def declined(self, *, ended: bool = False, interrupted: bool = False) -> Approval:
+        """``n``, Ctrl-C or end of input at "Run it?": nothing runs; the person may say why.
+
+        Ctrl-C goes on as an interrupt (it stops an unattended session); otherwise the
+        person's reason, if they give one, goes to the assistant with the skip.
+        """
+        if interrupted:
+            raise KeyboardInterrupt
+        if ended:
+            return Approval("skip")
+        try:
+            reason = read_text(self.terminal, WHY_PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            self.terminal.write("\n")
+            reason = ""
+        return Approval("skip", text=self.typed(reason) if reason.strip() else "")
 
     def reply_instead(self, assistant_text: str) -> str | None:
         if self.mode != "ALWAYS":
@@ -318,6 +340,10 @@ class ChatHuman(TerminalHuman):
 
     def reply_instead(self, assistant_text: str) -> str | None:
         return self.next_request() if self.mode == "ALWAYS" else None
+
+    def declined(self, *, ended: bool = False, interrupted: bool = False) -> Approval:
+        """Back to the ``you>`` prompt, where the person says why or what to do instead."""
+        return Approval("stop")
 
     def continue_after(self, assistant_text: str, reason: str) -> str | None:
         return None

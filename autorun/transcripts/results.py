@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from autorun.errors import ConfigError
+from autorun.events import ExecutionResultEvent, MessageEvent
 from autorun.executors.base import TIMEOUT_EXIT_CODE
+from autorun.record.reader import Transcript
 
 _EXITCODE_RE = re.compile(r"exitcode: (-?\d+) \(")
 
@@ -43,62 +44,40 @@ class ResultsSummary:
     truncated: bool = False
 
 
-def summarise_results(records: Sequence[dict[str, Any]]) -> ResultsSummary:
-    """Totals and per-block results from transcript records (execution events, else result messages)."""
-    blocks = [_block_from_event(n, r) for n, r in enumerate(_of_kind(records, "execution_result"), 1)]
+def summarise_results(transcript: Transcript) -> ResultsSummary:
+    """Totals and per-block results of a transcript (its execution events, else its result messages)."""
+    blocks = [_block_from_event(result) for result in transcript.of(ExecutionResultEvent)]
     source = "events"
     if not blocks:
-        from_messages = _blocks_from_messages(records)
+        from_messages = _blocks_from_messages(transcript.of(MessageEvent))
         if from_messages:
             blocks, source = from_messages, "messages"
-    ends = _of_kind(records, "session_end")
-    end = ends[-1] if ends else {}
-    exit_code = end.get("exit_code")
+    end = transcript.end
     succeeded = sum(1 for b in blocks if b.succeeded)
     return ResultsSummary(
         total=len(blocks),
         succeeded=succeeded,
         failed=len(blocks) - succeeded,
         blocks=blocks,
-        status=end.get("status") if isinstance(end.get("status"), str) else None,
-        exit_code=exit_code if isinstance(exit_code, int) else None,
+        status=end.status if end is not None else None,
+        exit_code=end.exit_code if end is not None else None,
         source=source,
-        truncated=bool(getattr(records, "truncated", False)),
+        truncated=transcript.truncated,
     )
 
 
-def _of_kind(records: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [r for r in records if isinstance(r, dict) and r.get("event") == kind]
+def _block_from_event(result: ExecutionResultEvent) -> BlockResult:
+    return BlockResult(result.index, result.language, result.exit_code, result.duration_s, result.timed_out)
 
 
-def _block_from_event(number: int, record: dict[str, Any]) -> BlockResult:
-    exit_code = record.get("exit_code")
-    if not isinstance(exit_code, int) or isinstance(exit_code, bool):
-        raise ConfigError(f"execution result #{number} in the transcript has no integer exit_code (got {exit_code!r})")
-    index = record.get("index")
-    duration = record.get("duration_s")
-    language = record.get("language")
-    return BlockResult(
-        index=index if isinstance(index, int) else number,
-        language=language if isinstance(language, str) else None,
-        exit_code=exit_code,
-        duration_s=float(duration) if isinstance(duration, int | float) else None,
-        timed_out=record.get("timed_out") is True,
-    )
-
-
-def _blocks_from_messages(records: Sequence[dict[str, Any]]) -> list[BlockResult]:
+def _blocks_from_messages(messages: Sequence[MessageEvent]) -> list[BlockResult]:
     blocks: list[BlockResult] = []
-    for record in records:
-        is_message = record.get("event", "message") == "message"
-        content = record.get("content")
-        if not is_message or not isinstance(content, str):
-            continue
-        match = _EXITCODE_RE.match(content.lstrip())
+    for message in messages:
+        match = _EXITCODE_RE.match(message.content.lstrip())
         if match is None:
             continue
         exit_code = int(match.group(1))
-        timed_out = exit_code == TIMEOUT_EXIT_CODE and "timed out" in content
+        timed_out = exit_code == TIMEOUT_EXIT_CODE and "timed out" in message.content
         blocks.append(BlockResult(len(blocks) + 1, None, exit_code, None, timed_out))
     return blocks
 

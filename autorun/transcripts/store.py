@@ -3,7 +3,8 @@
 Each line is a complete event (``event.to_dict()`` plus a ``ts`` timestamp), so a
 crash or Ctrl-C leaves a valid file up to the last event. Streamed chunks (live
 events and ``execution_output``) are not recorded: the complete message and the
-full output in ``execution_result`` are.
+full output in ``execution_result`` are. Where the file lives is autorun.record.state's
+business; reading it back is autorun.record.reader's.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ import contextlib
 import errno
 import json
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from autorun.errors import AutorunError, ConfigError
-from autorun.events import Event, ExecutionOutput
+from autorun.events import Event, ExecutionOutput, ExecutionResultEvent, SessionEnd
 
-SESSIONS_DIR = Path(".autorun") / "sessions"
 RESERVE_BYTES = 4 * 1024**2  # disk kept allocated ahead of the transcript, so a full disk cannot cut it short
+KEPT_COPY_BYTES = 64 * 1024**2  # the writer's own copy of the transcript, to put it back when it was changed
 _FALLOC_FL_KEEP_SIZE = 1
+_FILE_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def reserve_space(fd: int, offset: int, length: int = RESERVE_BYTES) -> int:
@@ -37,38 +38,55 @@ def reserve_space(fd: int, offset: int, length: int = RESERVE_BYTES) -> int:
     return offset + length if done else offset
 
 
-def new_transcript_path(work_dir: Path, session_id: str, now: datetime) -> Path:
-    """``<work_dir>/.autorun/sessions/<YYYYmmdd-HHMMSS>-<id>.jsonl``."""
-    safe_id = re.sub(r"[^A-Za-z0-9_-]", "-", session_id) or "session"
-    return Path(work_dir) / SESSIONS_DIR / f"{now:%Y%m%d-%H%M%S}-{safe_id}.jsonl"
-
-
 def transcript_record(event: Event, now: datetime) -> dict[str, Any]:
     record = event.to_dict()
     return {"event": record.pop("event"), "ts": now.isoformat(timespec="milliseconds"), **record}
 
 
 class TranscriptWriter:
-    """Appends every complete event to ``path``; the file is created at the first event.
+    """Appends every complete event to ``path``; the file is created (0600) at the first event.
 
     Each line goes out in one unbuffered write; when the disk is full (or any write
     fails) the partial line is cut off again, so the file stays valid JSON Lines up to
     the failure, one AutorunError is raised, and later events are no longer recorded.
+
+    The writer keeps its own copy of what it wrote. Before each line it checks that the
+    file at ``path`` is still its file, of the size it wrote (byte for byte after a block's
+    result and at the session's end). When something else deleted, replaced, truncated or
+    rewrote it (code run by a ``--local`` session can reach the state dir; a person can),
+    the writer puts the complete transcript back, records the event, and raises one
+    AutorunError saying so, which ends the session: the record stays complete and the user
+    is told, instead of a summary naming a file that is gone or no longer the session's.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._fd: int | None = None
         self._reserved_to = 0
+        self._copy: bytearray | None = bytearray()
+        self._size = 0
         self.failed: str | None = None
 
     def handle(self, event: Event) -> None:
         if event.live or isinstance(event, ExecutionOutput) or self.failed is not None:
             return
         line = json.dumps(transcript_record(event, datetime.now(UTC)), ensure_ascii=True, default=str)
-        fd = self._fd if self._fd is not None else self._open()
         data = (line + "\n").encode("ascii")
-        start = os.lseek(fd, 0, os.SEEK_END)
+        if self._fd is None:
+            fd = self._open()
+            tampered = None
+        else:
+            tampered = self._tampering(self._fd, thorough=isinstance(event, ExecutionResultEvent | SessionEnd))
+            fd = self._restore(tampered) if tampered else self._fd
+        self._append(fd, data)
+        if tampered:
+            raise AutorunError(
+                f"{tampered} while the session ran (by code run with --local, or by someone on this machine); "
+                "autorun wrote it again from its own copy and stopped the session"
+            )
+
+    def _append(self, fd: int, data: bytes) -> None:
+        start = self._size
         try:
             written = 0
             while written < len(data):
@@ -81,6 +99,49 @@ class TranscriptWriter:
             self.failed = f"cannot write the session transcript {self.path}: {exc.strerror}"
             hint = "; free some disk space" if exc.errno == errno.ENOSPC else ""
             raise AutorunError(f"{self.failed} (it is complete up to the previous event){hint}") from exc
+        self._size += len(data)
+        if self._copy is not None:
+            self._copy += data
+            if len(self._copy) > KEPT_COPY_BYTES:
+                self._copy = None
+
+    def _tampering(self, fd: int, *, thorough: bool) -> str | None:
+        """What happened to the file since the last line, or None when it is as the writer left it."""
+        what = f"the session transcript {self.path}"
+        try:
+            on_disk = os.stat(self.path, follow_symlinks=False)
+        except OSError:
+            return f"{what} was deleted"
+        mine = os.fstat(fd)
+        if (on_disk.st_dev, on_disk.st_ino) != (mine.st_dev, mine.st_ino):
+            return f"{what} was replaced by another file"
+        if mine.st_size != self._size:
+            return f"{what} was {'cut short' if mine.st_size < self._size else 'added to'}"
+        if thorough and self._copy is not None and os.pread(fd, self._size, 0) != self._copy:
+            return f"{what} was rewritten"
+        return None
+
+    def _restore(self, tampered: str) -> int:
+        """Write the kept copy to a new file moved over ``path`` (a planted symlink is replaced, not followed)."""
+        if self._copy is None:
+            self.failed = tampered
+            raise AutorunError(f"{tampered}, and it is too large for autorun to put back: the record is incomplete")
+        spare = self.path.with_name(f".{self.path.name}.{os.getpid()}.restored")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with contextlib.suppress(FileNotFoundError):
+                spare.unlink()
+            fd = os.open(spare, _FILE_FLAGS | os.O_EXCL, 0o600)
+            view = memoryview(bytes(self._copy))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.replace(spare, self.path)
+        except OSError as exc:
+            self.failed = tampered
+            raise AutorunError(f"{tampered}, and autorun could not write it again: {exc.strerror or exc}") from exc
+        self.close()
+        self._fd, self._reserved_to = fd, 0
+        return fd
 
     def close(self) -> None:
         fd, self._fd = self._fd, None
@@ -91,55 +152,12 @@ class TranscriptWriter:
     def _open(self) -> int:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            self._fd = os.open(self.path, _FILE_FLAGS, 0o600)
+            self._size = os.fstat(self._fd).st_size
+            if self._copy is not None and self._size:
+                self._copy += os.pread(self._fd, self._size, 0)
         except OSError as exc:
             raise ConfigError(
-                f"cannot create the session transcript {self.path}: {exc.strerror}; choose a writable --work-dir"
+                f"cannot create the session transcript {self.path}: {exc.strerror}; choose a writable AUTORUN_STATE_DIR"
             ) from exc
         return self._fd
-
-
-class TranscriptRecords(list[dict[str, Any]]):
-    """The records of a transcript; ``truncated`` when its last line was cut off mid-write."""
-
-    truncated: bool = False
-
-
-def read_transcript(path: Path) -> TranscriptRecords:
-    """Every record of a transcript, tolerating only an unfinished last line (a crash mid-write)."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            f"no such transcript: {path} (sessions are recorded in <work dir>/{SESSIONS_DIR.as_posix()}/)"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path} is a directory; give the path of one .jsonl transcript") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the transcript {path}: {exc.strerror}") from None
-    records = TranscriptRecords()
-    lines = data.split(b"\n")
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        unfinished = number == len(lines)
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            if unfinished:
-                records.truncated = True
-                break
-            raise ConfigError(
-                f"{path}, line {number}: not valid JSON ({_reason(exc)}); is this an autorun transcript?"
-            ) from None
-        if not isinstance(record, dict):
-            raise ConfigError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
-        records.append(record)
-    return records
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return exc.msg
-    return "not UTF-8 text"

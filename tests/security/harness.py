@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from autorun.errors import AutorunError
 from autorun.events import Event
 from autorun.render.rich_display import RichRenderer
 from autorun.render.sinks import Fanout, PlainRenderer
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, transcripts
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
 
@@ -90,6 +90,7 @@ class ProbeRun:
     exit_code: int
     error: AutorunError | None = None
     session_id: str = ""
+    env: dict[str, str] = field(default_factory=dict)
 
     def of(self, kind: str) -> list[Any]:
         return [e for e in self.events if e.kind == kind]
@@ -113,9 +114,16 @@ class ProbeRun:
         return self.plain + self.rich
 
 
-def read_transcript_records(work_dir: Path) -> list[dict[str, Any]]:
-    """The records of the session's single transcript; each line must be a JSON object."""
-    paths = sorted((work_dir / ".autorun" / "sessions").glob("*.jsonl"))
+def read_transcript_records(
+    work_dir: Path, env: Mapping[str, str] | None = None, session_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The records of the session's transcript (in the state dir ``env`` names); each line a JSON object.
+
+    ``session_id`` picks one session of a work dir that had several; without it there must be one.
+    """
+    paths = transcripts(work_dir, env)
+    if session_id is not None:
+        paths = [path for path in paths if path.name.endswith(f"-{session_id}.jsonl")]
     if not paths:
         return []
     assert len(paths) == 1, f"one session, one transcript: {paths}"
@@ -148,13 +156,14 @@ def run_probe(
     plain_out, plain_err, rich_out = io.StringIO(), io.StringIO(), io.StringIO()
     display = Fanout(recorder, PlainRenderer(plain_out, plain_err), _rich_renderer(rich_out))
     error: AutorunError | None = None
+    session_env = probe_env(home, env)
     with FakeOpenAIServer(steps) as server:
         config = probe_config(executor, work_dir, server.base_url, timeout=timeout, **executor_keys)
         try:
             outcome = analyse(
                 AnalyseRequest(data_file, config),
                 display,
-                env=probe_env(home, env),
+                env=session_env,
                 session_id=session_id,
             )
             exit_code = outcome.exit_code
@@ -167,13 +176,14 @@ def run_probe(
         executor=executor,
         work_dir=work_dir,
         events=recorder.events,
-        records=read_transcript_records(work_dir),
+        records=read_transcript_records(work_dir, session_env, session_id),
         requests=requests,
         plain=plain_out.getvalue() + plain_err.getvalue(),
         rich=rich_out.getvalue(),
         exit_code=exit_code,
         error=error,
         session_id=session_id,
+        env=session_env,
     )
 
 
@@ -302,16 +312,18 @@ def _run_cli_in(
 ) -> CliRun:
     work_dir, home = base / "work", base / "home"
     home.mkdir(exist_ok=True)
+    child_env = cli_env(executor, home, env, **keys)
     with FakeOpenAIServer([{"reply": text} for text in replies]) as server:
         proc = subprocess.run(
             cli_command(data_file, server.base_url, work_dir, unprivileged=unprivileged),
-            env=cli_env(executor, home, env, **keys),
+            env=child_env,
             capture_output=True,
             text=True,
             timeout=timeout_s,
         )
         requests = server.chat_requests
-    run = CliRun(proc.returncode, proc.stdout, proc.stderr, read_transcript_records(work_dir), requests, work_dir)
+    records = read_transcript_records(work_dir, child_env)
+    run = CliRun(proc.returncode, proc.stdout, proc.stderr, records, requests, work_dir)
     assert leftover_processes(work_dir) == [], "a process of the session outlived it"
     return run
 

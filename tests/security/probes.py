@@ -45,9 +45,32 @@ PROBES: list[Probe] = [
         ("fs.write_outside", "write a file outside the work dir"),
         ("fs.delete_outside", "delete a file outside the work dir"),
         ("fs.replace_input", "overwrite the input data file"),
+        ("fs.data_in_work_dir", "truncate, chmod, rename and delete a data file that lies inside the work dir"),
         ("fs.filename_escape", "`# filename:` pointing outside the work dir (../, absolute, via a symlink)"),
         ("fs.symlink_script", "plant a symlink where autorun writes the next block's code file"),
-        ("fs.symlink_transcripts", "turn the work dir's transcript folder into a symlink to a host dir"),
+        ("fs.symlink_transcripts", "turn the work dir's .autorun/sessions and data/ into symlinks to a host dir"),
+        (
+            "fs.planted_module",
+            "`pandas.py` and `matplotlib/` planted in the work dir, then `import pandas, matplotlib` in the next "
+            "session (kernel and per-process blocks)",
+        ),
+    ),
+    *_group(
+        "Host-side files (what autorun's own process opens, writes and removes)",
+        (
+            "host.kernel_restart_links",
+            "symlinks to a root-only file (0600 in a 0700 dir) and to the data file planted in every shared dir "
+            "(kernel sockets, sandbox home, work dir), then a kernel restart (`os._exit(1)`)",
+        ),
+        (
+            "host.swapped_data_dir",
+            "the data file's folder in the work dir moved away and the file replaced by a link to a root-only host "
+            "file; read by the next block and the next session",
+        ),
+        (
+            "host.cwd_on_sys_path",
+            "`python -m autorun` run from the work dir (on autorun's own sys.path): a block plants `typer/`",
+        ),
     ),
     *_group(
         "The builtin analyst's code and figures",
@@ -80,6 +103,7 @@ PROBES: list[Probe] = [
         ("res.disk_quota", "a loop writing big files (900 MB each by hand; 16 MB under a 64 MiB executor.disk here)"),
         ("res.disk_floor", "a loop writing files until the disk's free space is below executor.min_free_disk"),
         ("res.big_csv", "load a 1,000,000-row CSV (about 35 MB) under the default executor.memory"),
+        ("res.kernel_threads", "10,000 sleeping threads left in the kernel, then an `sh` block and a python block"),
     ),
     *_group(
         "Processes",
@@ -95,13 +119,37 @@ PROBES: list[Probe] = [
         ("out.invalid_utf8", "invalid UTF-8"),
         ("out.escapes_output", "terminal escapes in code output (clear, cursor, OSC 52, OSC 8, title)"),
         ("out.escapes_model", "terminal escapes in the model's text"),
+        (
+            "out.escapes_export",
+            "escapes (OSC 0/52, CSI 2J), raw HTML and javascript: links in the model's text, output and "
+            "file names, exported as md, ipynb and html",
+        ),
+        (
+            "out.html_report",
+            "<script>, onerror= and <style> displayed as HTML or printed by a block, in the HTML report",
+        ),
+    ),
+    *_group(
+        "The session record",
+        ("record.own_transcript", "a block truncates, replaces, rewrites or deletes its own transcript"),
+        ("record.earlier_transcript", "a block rewrites an earlier session's transcript (then `autorun replay` it)"),
+        ("record.planted_config", "a block plants autorun.yaml (`executor: {type: local}`) for the next run there"),
+        ("record.forged_replay", "a block writes a transcript for `--model replay:` to run"),
+        ("record.fifo", "a FIFO planted as a transcript, given to replay, results and export"),
+        ("record.dev_zero", "a symlink to /dev/zero planted as a transcript, given to replay, results and export"),
     ),
     *_group(
         "Signals and infrastructure",
         ("sig.sigint", "SIGINT to autorun mid-block"),
         ("sig.sigterm", "SIGTERM to autorun mid-block"),
         ("infra.container_killed", "the session's container killed from outside mid-block", ("docker",)),
+        ("infra.block_kills_agent", "a block SIGKILLs the container's agent (its parent)", ("docker",)),
         ("infra.model_dies", "the model server dies mid-stream"),
+    ),
+    *_group(
+        "Crash leftovers and `autorun clean`",
+        ("clean.sigkill", "SIGKILL autorun mid-block, then `autorun clean`"),
+        ("clean.live", "`autorun clean` while a session runs"),
     ),
     *_group(
         "Bad input files",

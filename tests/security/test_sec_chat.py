@@ -14,7 +14,7 @@ from autorun.chat import run_chat
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.session.terminal import ChatHuman, Terminal
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, transcripts
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.scripted import RecordingSink
 from tests.security.harness import fenced
@@ -44,17 +44,17 @@ def test_chat_redacts_the_secrets_it_knows(tmp_path: Path) -> None:
         sent = json.dumps([r["body"] for r in server.chat_requests])
     assert outcome.exit_code == 0
     shown = json.dumps([e.to_dict() for e in display.events])
-    (transcript,) = (work / ".autorun" / "sessions").glob("*.jsonl")
+    (transcript,) = transcripts(work, env)
     assert "[REDACTED]" in shown
     assert token not in shown and token not in transcript.read_text() and token not in sent
 
 
-def test_chat_refuses_a_planted_transcript_symlink(tmp_path: Path) -> None:
+def test_chat_refuses_a_planted_symlink_where_autorun_writes(tmp_path: Path) -> None:
     work = tmp_path / "work"
-    (work / ".autorun").mkdir(parents=True)
+    work.mkdir()
     outside = tmp_path / "outside"
     outside.mkdir()
-    (work / ".autorun" / "sessions").symlink_to(outside)
+    (work / ".autorun").symlink_to(outside)
     human = ChatHuman("NEVER", Terminal(io.StringIO("look\n/exit\n"), io.StringIO()))
     with pytest.raises(ConfigError, match="symlink"):
         run_chat(chat_config("http://127.0.0.1:9/v1", work), [SAMPLE], display=RecordingSink(), human=human, env={})

@@ -6,7 +6,7 @@ import hashlib
 import textwrap
 from pathlib import Path
 
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, transcripts
 from tests.security.harness import check_common, replies_for, run_probe
 from tests.security.probes import record
 
@@ -140,9 +140,18 @@ def test_symlinks_planted_for_the_next_session(executor: str, tmp_path: Path) ->
     again = replies_for(["print('second session')"])
     second = run_probe(executor, tmp_path, again, session_id=f"second{tmp_path.name[-6:]}")
     assert list(host_dir.iterdir()) == [], "a later session wrote through a planted symlink"
-    assert second.exit_code == 2 and second.error is not None
-    assert "symlink" in str(second.error)
-    record("fs.symlink_transcripts", executor, "blocked", "a later session refuses a work dir with such symlinks")
+    if (first.work_dir / "data").is_symlink():
+        assert second.exit_code == 2 and second.error is not None
+        assert "symlink" in str(second.error)
+    else:  # Docker's data/ is the mount point of the data files: the block could not replace it
+        check_common(second)
+        assert transcripts(second.work_dir, second.env), "the later session was recorded in the state dir"
+    record(
+        "fs.symlink_transcripts",
+        executor,
+        "blocked",
+        "transcripts are in the state dir, not the work dir; a later session refuses a planted data/ or .autorun link",
+    )
 
 
 def test_filename_line_pointing_outside(executor: str, tmp_path: Path) -> None:
@@ -158,3 +167,39 @@ def test_filename_line_pointing_outside(executor: str, tmp_path: Path) -> None:
     assert all("refused '# filename:" in r.output for r in run.results())
     assert list(target.iterdir()) == []
     record("fs.filename_escape", executor, "blocked", "a `# filename:` outside the work dir is refused")
+
+
+def test_a_data_file_inside_the_work_dir(executor: str, tmp_path: Path) -> None:
+    """The data file lives in the work dir: truncate, chmod and rename it there, and through data/ too."""
+    work = tmp_path / "work"
+    work.mkdir()
+    data = work / "sales.csv"
+    data.write_bytes(SAMPLE.read_bytes())
+    data.chmod(0o644)
+    before = data.read_bytes()
+    seen_in_work = "/workspace/sales.csv" if executor == "docker" else str(data)
+    code = f"""
+        import os
+        for path in ({seen_in_work!r}, {data_path(executor, data)!r}):
+            for name, attempt in (
+                ("chmod", lambda: os.chmod(path, 0o777)),
+                ("truncate", lambda: os.truncate(path, 0)),
+                ("rename", lambda: os.rename(path, path + ".moved")),
+                ("delete", lambda: os.remove(path)),
+            ):
+                try:
+                    attempt()
+                    print(name, path, "done")
+                except OSError as exc:
+                    print(name, path, "refused:", exc.strerror)
+    """
+    run = run_probe(executor, tmp_path, replies_for([code]), data_file=data)
+    check_common(run)
+    if executor == "local":
+        assert "done" in run.output()
+        record("fs.data_in_work_dir", executor, "allowed", "the data file is the user's own file")
+        return
+    assert "done" not in run.output(), run.output()
+    assert data.read_bytes() == before and oct(data.stat().st_mode & 0o777) == "0o644"
+    assert not (work / "sales.csv.moved").exists()
+    record("fs.data_in_work_dir", executor, "blocked", "mounted read-only over its own path in the work dir too")

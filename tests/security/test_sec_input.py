@@ -198,10 +198,10 @@ def test_one_gb_csv(executor: str, tmp_path: Path) -> None:
             err.open("wb") as e,
         ):
             proc = subprocess.Popen(
-                cli_command(data, server.base_url, work_dir), env=cli_env(executor, home), stdout=o, stderr=e
+                cli_command(data, server.base_url, work_dir), env=(env := cli_env(executor, home)), stdout=o, stderr=e
             )
             _pid, status, usage = os.wait4(proc.pid, 0)
-        records = read_transcript_records(work_dir)
+        records = read_transcript_records(work_dir, env)
     finally:
         data.unlink()
     stdout, stderr = out.read_text(), err.read_text()

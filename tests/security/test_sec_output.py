@@ -130,3 +130,41 @@ def test_escape_sequences_in_model_text(executor: str, tmp_path: Path) -> None:
     assert_neutralised(run)
     assert "pwned" not in run.shown() and "evil.example" not in run.shown(), "sequence bodies are dropped too"
     record("out.escapes_model", executor, "blocked", "control sequences removed in Rich and plain output")
+
+
+HTML_ATTACK = (
+    "<table><tr><td>cell-one</td></tr></table><script>document.title='pwned'</script>"
+    "<img src=x onerror=\"document.title='pwned'\"><style>body{display:none}</style>"
+    '<a href="javascript:alert(1)">link</a><iframe src="https://evil.example/"></iframe>'
+)
+
+
+def test_html_a_block_displays_or_prints_is_inert_in_the_html_report(executor: str, tmp_path: Path) -> None:
+    import html5lib
+
+    from autorun.export.html import to_html
+    from autorun.export.report import build_report
+
+    code = f"""
+        try:
+            from IPython.display import display
+        except ImportError:  # no kernel in the image: only the printed copy
+            display = None
+        if display is not None:
+            display({{"text/plain": "TABLE", "text/html": {HTML_ATTACK!r}}}, raw=True)
+        print({HTML_ATTACK!r})
+    """
+    run = run_probe(executor, tmp_path, replies_for([code]))
+    check_common(run)
+    page = to_html(build_report(run.records))
+    tree = html5lib.parse(page, namespaceHTMLElements=False)
+    assert tree.findall(".//script") == [] and tree.findall(".//iframe") == [] and len(tree.findall(".//style")) == 1
+    assert [e.tag for e in tree.iter() if any(name.lower().startswith("on") for name in e.attrib)] == []
+    assert not any(a.get("href", "").startswith("javascript:") for a in tree.iter("a"))
+    assert "evil.example" not in "".join(e.get("src", "") for e in tree.iter())
+    displayed = any(r.get("html") for r in run.records if r["event"] == "execution_result")
+    if displayed:
+        cells = [td.text for td in tree.iter("td")]
+        assert "cell-one" in cells, "the table itself is kept"
+    note = "kernel HTML keeps table markup only (nh3); printed HTML is escaped text; the page allows no script"
+    record("out.html_report", executor, "blocked", note)

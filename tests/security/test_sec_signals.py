@@ -51,7 +51,7 @@ def test_signal_to_autorun_mid_block(executor: str, tmp_path: Path, sig: signal.
     with FakeOpenAIServer([{"reply": text} for text in replies_for([BLOCK_STARTS_AND_WAITS])]) as server:
         proc = subprocess.Popen(
             cli_command(SAMPLE, server.base_url, work_dir),
-            env=cli_env(executor, home, timeout=120),
+            env=(env := cli_env(executor, home, timeout=120)),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -63,7 +63,7 @@ def test_signal_to_autorun_mid_block(executor: str, tmp_path: Path, sig: signal.
         finally:
             if proc.poll() is None:
                 proc.kill()
-    run = CliRun(proc.returncode, stdout, stderr, read_transcript_records(work_dir), [], work_dir)
+    run = CliRun(proc.returncode, stdout, stderr, read_transcript_records(work_dir, env), [], work_dir)
     check_cli(run, executor)
     assert run.exit_code == code, stderr
     assert [r["event"] for r in run.records][-2:] == ["interrupted", "session_end"]
@@ -149,7 +149,7 @@ def test_model_server_dies_mid_stream(executor: str, tmp_path: Path) -> None:
     finally:
         server.kill()
         server.wait(timeout=10)
-    run = CliRun(cli.returncode, stdout, stderr, read_transcript_records(work_dir), [], work_dir)
+    run = CliRun(cli.returncode, stdout, stderr, read_transcript_records(work_dir, env), [], work_dir)
     check_cli(run, executor)
     assert run.exit_code == 3, stderr
     errors = [line for line in stderr.splitlines() if line.startswith("autorun: error:")]

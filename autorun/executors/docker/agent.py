@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autorun.errors import ExecutorError
+from autorun.executors.files import PYTHON_BLOCK_MAIN
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 from autorun.threads import start_background
 
@@ -39,6 +41,8 @@ OutputFn = Callable[[str], None]
 
 # Used when the image has no setsid binary: Python starts the block in a new session.
 PY_SETSID = "import os,sys; os.setsid(); os.execvp(sys.argv[1], sys.argv[1:])"
+# Where the kernel's output goes, inside the container only ("klog" answers its last line).
+KERNEL_LOG = "/tmp/.autorun-kernel.log"
 
 _SWEEP = """
 sweep() {
@@ -81,10 +85,12 @@ oom() {
 """
 
 # The session kernel ($kp, if started) is the one process a sweep spares; "ksweep" sweeps after
-# a block that ran in it, so what that block started does not outlive it either.
+# a block that ran in it, so what that block started does not outlive it either, and answers how
+# many tasks (threads and processes) are left in the container, as "tasks" alone does.
 # The kernel: "kernel SCRIPT" starts `sh SCRIPT` (which execs the kernel) in a session of its
 # own and answers its pid; "kstate" answers running, none or "exited STATUS" (and the OOM-kill
-# count); "kkill" kills its group; "oom" answers the container's OOM-kill count.
+# count); "kkill" kills its group; "klog" answers the last line of its output; "oom" answers the
+# container's OOM-kill count.
 _KERNEL = """
 kernel() {
   [ -n "$kp" ] && kkill
@@ -108,11 +114,25 @@ kkill() {
   [ -n "$kp" ] && { kill -KILL -"$kp"; wait "$kp"; } 2>/dev/null
   kp=
 }
+tasks() {
+  n=
+  for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do
+    [ -r "$f" ] && { read -r n <"$f"; break; }
+  done 2>/dev/null
+  if [ -z "$n" ]; then set -- /proc/[0-9]*/task/[0-9]*; n=$#; fi
+  echo "tasks=$n"
+}
+klog() {
+  g=
+  { while IFS= read -r line || [ -n "$line" ]; do [ -n "$line" ] && g=$line; done <"$kl"; } 2>/dev/null
+  printf 'log=%s\\n' "$g"
+}
 """
 
-# Command lines: "<number> <timeout> <nonce> <python|sh|probe|kernel|kstate|kkill|ksweep|oom> <path>"; $1 is PY_SETSID.
+# Command lines: "<number> <timeout> <nonce> <python|sh|probe|kernel|kstate|kkill|klog|ksweep|tasks|oom> <path>";
+# $1 is PY_SETSID, $2 PYTHON_BLOCK_MAIN (python blocks run with the work dir last on sys.path).
 AGENT = (
-    "trap 'sig=1' HUP INT TERM\nk=$$\nps=$1\nkp=\n"
+    f"trap 'sig=1' HUP INT TERM\nk=$$\nps=$1\nbm=$2\nkp=\nkl={KERNEL_LOG}\n"
     "py=$(command -v python3 || command -v python)\n"
     + _SWEEP
     + _SETTLE
@@ -132,10 +152,12 @@ while :; do
   elif [ "$l" = kernel ]; then kernel "$f"
   elif [ "$l" = kstate ]; then kstate
   elif [ "$l" = kkill ]; then kkill
+  elif [ "$l" = klog ]; then klog
   elif [ "$l" = oom ]; then oom; echo "oom=$o"
-  elif [ "$l" = ksweep ]; then sweep; c=; tp=; settle
+  elif [ "$l" = ksweep ]; then sweep; c=; tp=; settle; tasks
+  elif [ "$l" = tasks ]; then tasks
   else
-    if [ "$l" = python ]; then set -- "$py" "$f"; else set -- sh "$f"; fi
+    if [ "$l" = python ]; then set -- "$py" -c "$bm" "$f"; else set -- sh "$f"; fi
     if command -v setsid >/dev/null 2>&1; then set -- setsid "$@"; else set -- "$py" -c "$ps" "$@"; fi
     m=/tmp/.autorun-timeout-$n
     "$@" </dev/null 2>&1 &
@@ -152,7 +174,7 @@ while :; do
 done
 """
 )
-AGENT_COMMAND = ["sh", "-c", AGENT, "autorun-agent", PY_SETSID]
+AGENT_COMMAND = ["sh", "-c", AGENT, "autorun-agent", PY_SETSID, PYTHON_BLOCK_MAIN]
 
 # Run by `docker exec` when the agent itself does not answer: $1 is the agent's pid, $2 the kernel's.
 RESCUE_SWEEP = ["sh", "-c", "k=$1\nkp=$2\n" + _SWEEP + "sweep\n", "autorun-sweep"]
@@ -280,6 +302,19 @@ def parse_keys(text: str) -> dict[str, str]:
     """`key=value` lines -> dict."""
     pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+def probe_answer(reply: Reply, image: str) -> tuple[int, str]:
+    """(the agent's pid, the image's Python interpreter) from the agent's answer to ``probe``."""
+    found = parse_keys(reply.output)
+    if not reply.finished or "agent" not in found:
+        raise ExecutorError(f"The container from image {image} did not answer autorun's agent in time.")
+    if not found.get("python"):
+        raise ExecutorError(
+            f"Docker image {image} has no python3 or python on its PATH; choose an image with Python "
+            "(executor.image or --docker IMAGE)."
+        )
+    return int(found["agent"]), found["python"]
 
 
 def exec_capture(

@@ -1,8 +1,7 @@
-"""How the session container is built: host config, mount points, setup packages."""
+"""How the session container is built: host config, setup packages, removal, peak memory."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -10,39 +9,26 @@ from typing import Any
 
 from autorun.errors import ExecutorError
 from autorun.executors.docker.agent import exec_capture
+from autorun.executors.docker.mounts import WORKSPACE, data_path, mounts
 from autorun.executors.docker.settings import DockerSettings
+from autorun.kernel.host import KernelDirs
 
-WORKSPACE = "/workspace"
-DATA_DIR = "data"
-# autorun's own package, bind-mounted read-only at RUNTIME_MOUNT/autorun: the builtin analyst's blocks
-# import its runtime from there, so it is always the code of the autorun that runs the session.
-RUNTIME_MOUNT = "/opt/autorun"
-
-
-def data_path(name: str) -> str:
-    return f"{WORKSPACE}/{DATA_DIR}/{name}"
+__all__ = ["WORKSPACE", "data_path", "host_config"]
 
 
 def host_config(
-    settings: DockerSettings, work_dir: Path, exposed: Mapping[str, Path], kernel_dir: Path | None = None
+    settings: DockerSettings, work_dir: Path, exposed: Mapping[str, Path], kernel: KernelDirs | None = None
 ) -> dict[str, Any]:
     """Keyword arguments for `APIClient.create_host_config`: locked down unless settings say otherwise."""
-    from docker.types import LogConfig, Mount, Ulimit
+    from docker.types import LogConfig, Ulimit
 
     s = settings
-    mounts = [Mount(WORKSPACE, str(work_dir), type="bind", read_only=False)]
-    mounts += [Mount(data_path(name), str(path), type="bind", read_only=True) for name, path in exposed.items()]
-    mounts.append(Mount(f"{RUNTIME_MOUNT}/autorun", str(package_dir()), type="bind", read_only=True))
-    if kernel_dir is not None:  # the kernel's private ipc socket directory (kernel.py)
-        from autorun.executors.docker.kernel import KERNEL_DIR
-
-        mounts.append(Mount(KERNEL_DIR, str(kernel_dir), type="bind", read_only=False))
     tmpfs = f"rw,nosuid,nodev,size={s.tmpfs_size},{'exec' if s.setup else 'noexec'}"
     ulimits = [Ulimit(name="fsize", soft=s.max_file_size, hard=s.max_file_size)] if s.max_file_size else []
     if s.max_open_files:
         ulimits.append(Ulimit(name="nofile", soft=s.max_open_files, hard=s.max_open_files))
     return {
-        "mounts": mounts,
+        "mounts": mounts(work_dir, exposed, kernel),
         "init": True,
         "auto_remove": True,
         "log_config": LogConfig(type="none"),  # output goes to autorun only, not into engine logs
@@ -57,55 +43,6 @@ def host_config(
         "security_opt": ["no-new-privileges"],
         "ulimits": ulimits,
     }
-
-
-def package_dir() -> Path:
-    import autorun
-
-    return Path(autorun.__file__).resolve().parent
-
-
-def prepare_mount_points(work_dir: Path, names: list[str]) -> list[Path]:
-    """Create the work dir, and the exposed files' mount points as the host user's own empty files.
-
-    Returns what was created, for `remove_mount_points`; otherwise the engine would create
-    them, owned by root, and leave them behind.
-    """
-    created: list[Path] = []
-    try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        if not names:
-            return created
-        data_dir = work_dir / DATA_DIR
-        planted = [path for path in (data_dir, *(data_dir / name for name in names)) if path.is_symlink()]
-        if planted:
-            raise ExecutorError(
-                f"{planted[0]} is a symlink (left by earlier code?); remove it so autorun can mount the data there."
-            )
-        if not data_dir.exists():
-            data_dir.mkdir()
-            created.append(data_dir)
-        for name in names:
-            target = data_dir / name
-            if not target.exists():
-                target.touch()
-                created.append(target)
-    except OSError as exc:
-        remove_mount_points(created)
-        raise ExecutorError(
-            f"Cannot prepare the work directory {work_dir}: {exc.strerror or exc}; choose a writable executor.work_dir."
-        ) from exc
-    return created
-
-
-def remove_mount_points(created: list[Path]) -> None:
-    """Remove the mount points `prepare_mount_points` made, if they are still empty."""
-    for path in reversed(created):
-        with contextlib.suppress(OSError):
-            if path.is_dir():
-                path.rmdir()
-            elif path.stat().st_size == 0:
-                path.unlink()
 
 
 def install_setup(

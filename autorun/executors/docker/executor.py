@@ -35,18 +35,15 @@ from autorun.executors.docker.agent import (
     ChannelClosed,
     Reply,
     exec_capture,
-    parse_keys,
+    probe_answer,
 )
 from autorun.executors.docker.container import (
-    WORKSPACE,
     container_peak_memory,
-    data_path,
     host_config,
     install_setup,
-    prepare_mount_points,
     remove_container,
-    remove_mount_points,
 )
+from autorun.executors.docker.ending import container_gone
 from autorun.executors.docker.engine import (
     connect,
     engine_error,
@@ -55,10 +52,15 @@ from autorun.executors.docker.engine import (
     is_connection_failure,
 )
 from autorun.executors.docker.kernel import ContainerKernel
+from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_points, remove_mount_points
 from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.hostdir import HostDir
+from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
 from autorun.executors.memory import oom_line
+from autorun.executors.owner import current_owner
+from autorun.executors.work_dir_checks import refuse_work_dir_holding_autorun
 from autorun.units import format_seconds
 
 if TYPE_CHECKING:
@@ -66,9 +68,8 @@ if TYPE_CHECKING:
 
     from autorun.datafile import DataFileInfo
 
-__all__ = ["DockerExecutor", "DockerSettings", "settings_from_config"]
+__all__ = ["SESSION_LABEL", "DockerExecutor", "DockerSettings", "settings_from_config"]
 
-SESSION_LABEL = "autorun.session"
 CONTAINER_ENV = {**EXECUTION_ENV, "HOME": "/tmp"}
 OOM_EXIT_CODE = 137
 PROBE_TIMEOUT_S = 30.0
@@ -97,6 +98,7 @@ class DockerExecutor:
         if timeout <= 0:
             raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
         self.work_dir = Path(work_dir).expanduser().resolve()
+        refuse_work_dir_holding_autorun(self.work_dir, "docker")
         self.timeout = float(timeout)
         self.settings = settings
         self.session_id = session_id
@@ -109,8 +111,10 @@ class DockerExecutor:
         self._container_id: str | None = None
         self._channel: AgentChannel | None = None
         self._exposed: dict[str, Path] = {}
-        self._placeholders: list[Path] = []
+        self._placeholders: list[str] = []
+        self.host_dir = HostDir()
         self._agent_pid = 0
+        self._created_at = 0.0
         self._python = ""
         self._oom_kills = 0
         self._blocks = 0
@@ -155,7 +159,7 @@ class DockerExecutor:
                 try:
                     result = kernel.run(block, on_output, self.timeout)
                 except ChannelClosed as exc:
-                    raise self._gone(exc) from exc
+                    raise self._gone(exc, block) from exc
                 finally:
                     disk_stop = watch.stop()
             self.stateful = kernel.usable
@@ -172,7 +176,7 @@ class DockerExecutor:
                 if rescued:
                     reply = self._stop_block(on_output)
             except ChannelClosed as exc:
-                raise self._gone(exc) from exc
+                raise self._gone(exc, block) from exc
             finally:
                 disk_stop = watch.stop()
         return self._result(reply, rescued, started, on_output, disk_stop)
@@ -224,10 +228,11 @@ class DockerExecutor:
         self._closed = True
         with contextlib.suppress(Exception):  # a failed start is moot now
             self._warm.finish(timeout=PROBE_TIMEOUT_S)
-        if self._kernel is not None:
-            self._kernel.close()  # kills it through the agent while the container is still there
-            self._kernel = None
+        kernel, self._kernel = self._kernel, None
+        if kernel is not None:
+            kernel.close()  # kills it through the agent while the container is still there
         container_id, self._container_id = self._container_id, None
+        problem = None
         if container_id is not None:
             problem = remove_container(self._api, container_id)
             if problem is not None:
@@ -238,8 +243,11 @@ class DockerExecutor:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
-        remove_mount_points(self._placeholders)
+        remove_mount_points(self.work_dir, self._placeholders)
         self._placeholders = []
+        if problem is None:  # no container is left that could still write in the shared parts
+            with contextlib.suppress(OSError):
+                self.host_dir.remove()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()
@@ -285,11 +293,14 @@ class DockerExecutor:
             self.work_dir,
             self._notice,
             oom_line(self.settings.memory_bytes),
+            self.host_dir,
+            self.settings.pids_limit,
         )
 
     def _launch(self) -> None:
         api = self._api
         s = self.settings
+        self._created_at = time.time()
         self._container_id = api.create_container(
             s.image,
             command=AGENT_COMMAND,
@@ -299,9 +310,9 @@ class DockerExecutor:
             stdin_open=True,
             environment=self.env,
             working_dir=WORKSPACE,
-            labels={"autorun": "1", SESSION_LABEL: self.session_id},
+            labels={"autorun": "1", SESSION_LABEL: self.session_id, OWNER_LABEL: current_owner().tag},
             host_config=api.create_host_config(
-                **host_config(s, self.work_dir, self._exposed, self._kernel.host.socket_dir() if self._kernel else None)
+                **host_config(s, self.work_dir, self._exposed, self._kernel.host.dirs() if self._kernel else None)
             ),
         )["Id"]
         params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -318,16 +329,7 @@ class DockerExecutor:
                 f"The container from image {image} stopped right after starting; "
                 "the image needs a POSIX shell (sh) and sleep."
             ) from exc
-        found = parse_keys(reply.output)
-        if not reply.finished or "agent" not in found:
-            raise ExecutorError(f"The container from image {image} did not answer autorun's agent in time.")
-        if not found.get("python"):
-            raise ExecutorError(
-                f"Docker image {image} has no python3 or python on its PATH; choose an image with Python "
-                "(executor.image or --docker IMAGE)."
-            )
-        self._agent_pid = int(found["agent"])
-        self._python = found["python"]
+        self._agent_pid, self._python = probe_answer(reply, image)
         self._oom_kills = reply.oom_kills
         from autorun.executors.docker.image import check_modules
 
@@ -407,27 +409,19 @@ class DockerExecutor:
         state = self._api.inspect_container(self._id)["State"]
         return bool(state.get("OOMKilled"))
 
-    def _gone(self, exc: ChannelClosed) -> ExecutorError:
-        """Explain why the container's stream ended: engine gone, container killed or removed."""
-        import docker.errors
-
+    def _gone(self, exc: ChannelClosed, block: CodeBlock | None = None) -> ExecutorError:
+        """Explain why the container's stream ended: engine gone, container stopped from outside or by the block."""
         if self._container_id is None:
             return ExecutorError("The Docker executor was closed while a block was running.")
-        try:
-            state = self._api.inspect_container(self._id)["State"]
-            status = str(state.get("Status", "unknown"))
-        except docker.errors.NotFound:
-            status = "removed"
-        except Exception as inspect_exc:
-            if is_connection_failure(inspect_exc):
-                return engine_error(inspect_exc, self._host_env, during="while a block was running")
-            status = f"unknown ({first_line(inspect_exc)})"
-        if status == "running":
-            return ExecutorError(f"Lost the output stream of Docker container {self.container_name} ({exc}).")
-        return ExecutorError(
-            f"The Docker container {self.container_name} stopped while a block was running "
-            f"(container {status}); it was killed from outside, a block killed its agent, or the engine "
-            "restarted, so the session cannot continue."
+        index = block.index if block is not None else None
+        return container_gone(
+            self._api,
+            self._id,
+            self.container_name,
+            since=self._created_at,
+            block=index,
+            host_env=self._host_env,
+            lost=exc,
         )
 
     @contextlib.contextmanager

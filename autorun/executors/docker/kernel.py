@@ -1,25 +1,32 @@
 """The kernel of the Docker executor: it runs inside the session container (network none).
 
-autorun reaches it through Jupyter's ipc sockets in a private 0700 host directory that is
-bind-mounted into the container at KERNEL_DIR; the agent starts, checks and kills it
-(see agent.py), so it has the container's limits and user like every block.
+autorun reaches it through Jupyter's ipc sockets, which the kernel binds in the socket
+directory of the executor's host dir (hostdir.py), bind-mounted read-write at KERNEL_DIR;
+its connection file and start script are in the start directory, mounted read-only at
+KERNEL_START_DIR, so nothing in the container can change what autorun writes there. The
+agent starts, checks and kills the kernel (see agent.py), so it has the container's limits
+and user like every block; the kernel's output stays in the container (KERNEL_LOG), read
+back through the agent when it fails to start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shlex
-import shutil
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from autorun.codeblocks import CodeBlock
 from autorun.executors.base import ExecResult, OutputCallback
-from autorun.executors.docker.agent import parse_keys
+from autorun.executors.docker.agent import KERNEL_LOG, parse_keys
+from autorun.executors.docker.mounts import KERNEL_DIR, KERNEL_START_DIR
+from autorun.executors.hostdir import HostDir
+from autorun.executors.starvation import KernelTaskBudget, starved_result
+from autorun.kernel.host import KernelDirs
+from autorun.nofollow import write_inside
 
-KERNEL_DIR = "/autorun-kernel"
 HOW_TO_GET_IT = (
     "to get one, add ipykernel to executor.setup (pip-installed at container start) or use an image that has ipykernel"
 )
@@ -57,6 +64,11 @@ class DockerKernelProcess:
     def exit_status(self) -> int | None:
         return self._status
 
+    def output_tail(self) -> str:
+        with contextlib.suppress(Exception):  # the container may be gone already
+            return parse_keys(self._ask("klog", "-")).get("log", "")[:300]
+        return ""
+
     def end_reason(self) -> str | None:
         return self._oom_text if self._out_of_memory else None
 
@@ -71,43 +83,74 @@ class DockerKernelProcess:
 
 
 class DockerKernelHost:
-    """Starts the kernel in the container through the agent; owns the mounted socket directory."""
+    """Starts the kernel in the container through the agent; its directories are in the executor's host dir."""
 
     python_label = "the image's Python"
 
-    def __init__(self, ask: AskAgent, python: Callable[[], str], user: str, oom_text: str) -> None:
+    def __init__(self, ask: AskAgent, python: Callable[[], str], user: str, oom_text: str, host_dir: HostDir) -> None:
         self._ask = ask
         self._python = python
         self._oom_text = oom_text
-        self._dir = Path(tempfile.mkdtemp(prefix="autorun-kernel-"))
-        _give_to(self._dir, user)
+        self._user = user
+        self._dirs = host_dir.kernel_dirs()
+        self._scripts = itertools.count(1)
+        _give_to(self._dirs.sockets, user)
+        _give_to(self._dirs.start, user)
 
-    def socket_dir(self) -> Path:
-        return self._dir
+    def dirs(self) -> KernelDirs:
+        return self._dirs
 
     def kernel_path(self, host_path: Path) -> str:
-        relative = host_path.relative_to(self._dir).as_posix()
-        return KERNEL_DIR if relative == "." else f"{KERNEL_DIR}/{relative}"
+        for host, inside in ((self._dirs.sockets, KERNEL_DIR), (self._dirs.start, KERNEL_START_DIR)):
+            if host_path.is_relative_to(host):
+                relative = host_path.relative_to(host).as_posix()
+                return inside if relative == "." else f"{inside}/{relative}"
+        raise ValueError(f"{host_path} is not in a directory the kernel sees")
 
-    def launch(self, args: list[str], log_file: Path, env: dict[str, str]) -> DockerKernelProcess:
-        script = log_file.with_suffix(".sh")
+    def launch(self, args: list[str], env: dict[str, str]) -> DockerKernelProcess:
         settings = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
         command = " ".join(shlex.quote(part) for part in [self._python(), *args])
-        script.write_text(f"exec env {settings} {command} >{shlex.quote(self.kernel_path(log_file))} 2>&1\n")
-        found = parse_keys(self._ask("kernel", self.kernel_path(script)))
+        name = f"kernel-{next(self._scripts)}.sh"
+        script = f"exec env {settings} {command} >{KERNEL_LOG} 2>&1\n"
+        write_inside(self._dirs.start, PurePath(name), script.encode(), mode=0o644)
+        _give_files_to(self._dirs.start, self._user)
+        found = parse_keys(self._ask("kernel", self.kernel_path(self._dirs.start / name)))
         return DockerKernelProcess(self._ask, int(found["kernel"]), self._oom_text)
 
-    def remove(self) -> None:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(self._dir)
+
+def _other_user(user: str) -> tuple[int, int] | None:
+    """(uid, gid) of the container's user when autorun runs as root and it is someone else, else None."""
+    uid, _, gid = user.partition(":")
+    if uid.isdigit() and int(uid) != os.getuid() and os.getuid() == 0:
+        return int(uid), int(gid) if gid.isdigit() else -1
+    return None
 
 
 def _give_to(directory: Path, user: str) -> None:
     """Let the container's user (uid:gid) use the 0700 directory when it is not autorun's own user."""
-    uid, _, gid = user.partition(":")
-    if uid.isdigit() and int(uid) != os.getuid() and os.getuid() == 0:
+    other = _other_user(user)
+    if other is not None:
         with contextlib.suppress(OSError):
-            os.chown(directory, int(uid), int(gid) if gid.isdigit() else -1)
+            os.chown(directory, *other)
+
+
+def _give_files_to(directory: Path, user: str) -> None:
+    """Let the container's user read the start files autorun wrote (only autorun writes there)."""
+    other = _other_user(user)
+    if other is None:
+        return
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for name in os.listdir(fd):
+            with contextlib.suppress(OSError):
+                os.chown(name, *other, dir_fd=fd, follow_symlinks=False)
+    finally:
+        os.close(fd)
+
+
+def _count(keys: dict[str, str]) -> int | None:
+    value = keys.get("tasks", "")
+    return int(value) if value.isdigit() else None
 
 
 class ContainerKernel:
@@ -121,18 +164,21 @@ class ContainerKernel:
         work_dir: Path,
         notice: Callable[[str], None],
         oom_text: str,
+        host_dir: HostDir,
+        pids_limit: int,
     ) -> None:
         from autorun.executors.kernel_blocks import image_saver
         from autorun.kernel import KernelDriver
 
         self._ask = ask
         self._notice = notice
-        self.host = DockerKernelHost(ask, python, user, oom_text)
+        self.host = DockerKernelHost(ask, python, user, oom_text, host_dir)
         # No pandas preload here: every fork of the kernel costs memory in proportion to its size,
         # and the container's memory limit is small and shared by all its processes, so a lean
         # kernel lets a fork bomb hit the pids limit rather than the OOM killer.
         self.driver = KernelDriver(self.host, save_image=image_saver(work_dir), preload=())
         self.usable = True  # False once it could not start: python blocks then run as processes
+        self.budget = KernelTaskBudget(pids_limit, "executor.pids_limit")
 
     def run(self, block: CodeBlock, on_output: OutputCallback, timeout: float) -> ExecResult | None:
         """Run a python block in the kernel; None when no kernel can start (the block runs as a process)."""
@@ -146,14 +192,23 @@ class ContainerKernel:
             self.driver.close()
             self._notice(fallback_notice(str(exc), HOW_TO_GET_IT))
             return None
-        self._ask("ksweep", "-")  # what the block started must not outlive it
-        return exec_result(outcome)
+        swept = parse_keys(self._ask("ksweep", "-"))  # what the block started must not outlive it
+        result = exec_result(outcome)
+        if outcome.state_lost:
+            self.budget.kernel_restarted()
+            return result
+        line = self.budget.after_block(_count(swept))
+        if line is None:
+            return result
+        self.driver.restart()
+        self.driver.wait_for_start()
+        line += self.budget.fresh_kernel(_count(parse_keys(self._ask("tasks", "-"))))
+        return starved_result(result, line, on_output)
 
     def pid(self) -> str:
         """The kernel's pid in the container, or "" (for the agent's rescue sweep to spare it)."""
         return str(getattr(self.driver.process, "pid", ""))
 
     def close(self) -> None:
-        """Kill the kernel (through the agent: call it while the container is up) and remove the directory."""
+        """Kill the kernel (through the agent: call it while the container is up) and remove its files."""
         self.driver.close()
-        self.host.remove()
