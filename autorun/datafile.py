@@ -91,6 +91,7 @@ class DataFileInfo:
     flattened: list[str] = field(default_factory=list)  # nested JSON columns flattened into fields
     converted: dict[str, str] = field(default_factory=dict)  # column -> money | percent | number (was text)
     roles: list[dict[str, Any]] = field(default_factory=list)  # autorun.analyst.roles.infer_roles on the sample
+    memory_per_row: float = 0.0  # bytes pandas holds per row of the sample (deep), to judge whether the file fits
 
     def role_of(self, column: str) -> dict[str, Any] | None:
         return next((r for r in self.roles if r["column"] == column), None)
@@ -401,10 +402,33 @@ def _build_info(path: Path, fmt: str, df: Any, size: int, **extra: Any) -> DataF
         sample_rows=len(df),
         converted=converted,
         roles=infer_roles(df, converted),
+        memory_per_row=float(df.memory_usage(deep=True, index=False).sum()) / max(len(df), 1),
         **extra,
     )
 
 
-def describe_for_prompt(info: DataFileInfo, path_as_seen: str, max_columns: int = 60) -> str:
-    """A short schema, column roles and preview of the file for an LLM's system prompt."""
-    return describe(info, path_as_seen, max_columns)
+def describe_for_prompt(
+    info: DataFileInfo, path_as_seen: str, max_columns: int = 60, memory_limit: int | None = None
+) -> str:
+    """A short schema, column roles and preview of the file for an LLM's system prompt: with its size on
+    disk, its row count and whether pandas can hold it within ``memory_limit`` (the executor's)."""
+    return describe(info, path_as_seen, max_columns, rows=row_count(info), memory_limit=memory_limit)
+
+
+COUNT_LIMIT_BYTES = 2 * 1024**3  # counting lines reads the file: beyond this the count is estimated
+
+
+def row_count(info: DataFileInfo) -> tuple[int, bool]:
+    """(rows, exact): known from the inspection, counted for a text file up to 2 GiB, else estimated."""
+    if info.n_rows is not None:
+        return info.n_rows, True
+    if info.format in ("csv", "tsv", "jsonl") and info.compression is None and info.size_bytes <= COUNT_LIMIT_BYTES:
+        from autorun.analyst.reading import count_lines
+
+        try:
+            return max(count_lines(str(info.path)) - info.skiprows - (0 if info.format == "jsonl" else 1), 0), True
+        except OSError:
+            pass
+    head, _ = _read_head(info.path)
+    per_row = max(len(head) / max(head.count(b"\n"), 1), 1.0)  # a compressed text about five times its size
+    return int(info.size_bytes * (5 if info.compression else 1) / per_row), False

@@ -7,6 +7,7 @@ checks every field against its declared type.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -35,7 +36,7 @@ def info_from_json(data: Any) -> DataFileInfo:
 
 
 def _fits(value: Any, hint: Any) -> bool:
-    """Whether a JSON value has the type ``hint`` (str, int, bool, None, unions, lists, dicts, tuples)."""
+    """Whether a JSON value has the type ``hint`` (str, int, finite float, bool, None, unions, lists, dicts, tuples)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         return any(_fits(value, arg) for arg in args)
@@ -51,4 +52,6 @@ def _fits(value: Any, hint: Any) -> bool:
         return value is None
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:  # NaN or infinity would break the size arithmetic that reads these
+        return isinstance(value, float) and math.isfinite(value)
     return isinstance(value, hint)

@@ -158,6 +158,7 @@ class ExecutionResultEvent(Event):
     timed_out: bool
     output: str
     artifacts: tuple[Artifact, ...] = ()  # files the block created or changed in the work dir
+    published: tuple[dict[str, Any], ...] = ()  # values the block published (autorun/published.py)
     html: tuple[HtmlOutput, ...] = ()  # results the kernel also sent as HTML (DataFrames), in order
 
 

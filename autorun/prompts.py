@@ -14,6 +14,8 @@ _ROLE = (
 _RULES = """\
 Rules:
 - Send one code block per step, fenced as ```python (pandas is available) or ```sh, and wait for its result.
+- duckdb is importable too: for a file that does not fit in memory, query its path with DuckDB SQL \
+(duckdb.sql("SELECT ... FROM 'path'").df()) instead of loading it with pd.read_csv.
 - Print every result you need: only what the code prints comes back to you.
 - {state}
 - {read_only}

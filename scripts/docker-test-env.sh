@@ -50,8 +50,9 @@ for tool in debootstrap bwrap; do
     fi
 done
 
-# Debian's pandas 1.5.3 on the host too: the builtin analyst's code is tested against it
-# outside Docker as well (tests/test_builtin.py uses /usr/bin/python3).
+# Debian's pandas on the host too: tests/test_datafile.py runs autorun's file inspection with
+# /usr/bin/python3 as another user. (The builtin analyst's runtime needs DuckDB and is no longer
+# tested on Debian's pandas 1.5; in Docker it runs on the runtime image, `autorun image build`.)
 if ! /usr/bin/python3 -c 'import pandas' >/dev/null 2>&1; then
     log "installing python3-pandas (Debian's pandas 1.5)"
     apt_install python3-pandas

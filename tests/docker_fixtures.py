@@ -26,6 +26,22 @@ from autorun.executors.docker.engine import engine_host, engine_problem
 from autorun.executors.docker.executor import SESSION_LABEL, DockerExecutor, DockerSettings
 
 TEST_IMAGE = "python:3.11-slim"
+RUNTIME_IMAGE = "autorun-runtime:1"  # `autorun image build` (.ci/run builds it from TEST_IMAGE)
+
+
+@pytest.fixture
+def runtime_image() -> str:
+    """autorun's runtime image (pandas, DuckDB, ipykernel): the builtin's Docker tests need it."""
+    import docker
+
+    try:
+        docker.from_env().images.get(RUNTIME_IMAGE)
+    except Exception:
+        reason = f"THE RUNTIME IMAGE {RUNTIME_IMAGE} IS MISSING: build it with `autorun image build`"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set, so this is a failure. {reason}", pytrace=False)
+        pytest.skip(reason)
+    return RUNTIME_IMAGE
 
 
 def _engine_problem() -> tuple[Any, str | None]:

@@ -6,7 +6,6 @@ year, coordinate or non-additive measure may be summed anywhere in the output.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 from autorun.analyst.report import fmt
-from tests.test_builtin import PYTHONS, Run, analyst, drive
+from tests.test_builtin import PYTHONS, Run, analyst, drive, facts_of
 
 RNG = np.random.default_rng(2026)
 
@@ -118,10 +117,6 @@ def outputs(run: Run) -> str:
     return "\n".join(m.content for m in run.messages if m.role == "user")
 
 
-def facts_of(run_dir: Path) -> dict:
-    return json.loads(next((run_dir / ".autorun").glob("facts-*.json")).read_text())
-
-
 def assert_never_summed(df: pd.DataFrame, run: Run, facts: dict, not_additive: list[str]) -> None:
     """Neither a table nor the summary holds a sum of these columns, nor labels one 'total'; the summary is
     at most eight bullets, each naming what it reports (its aggregation for every figure by group or period)."""
@@ -147,7 +142,7 @@ def assert_never_summed(df: pd.DataFrame, run: Run, facts: dict, not_additive: l
 def test_penguins(tmp_path: Path, python: str) -> None:
     df = penguins(tmp_path / "penguins.csv")
     run = drive(analyst(tmp_path / "penguins.csv", tmp_path), python, tmp_path)
-    facts = facts_of(tmp_path)
+    facts = facts_of(run)
 
     by_species = df.groupby("species")["body_mass_g"].mean().sort_values(ascending=False)
     expected = ", ".join(f"{k} {fmt(v)}" for k, v in by_species.items())
@@ -174,11 +169,13 @@ def test_penguins(tmp_path: Path, python: str) -> None:
 def test_weather(tmp_path: Path, python: str) -> None:
     df = weather(tmp_path / "weather.csv")
     run = drive(analyst(tmp_path / "weather.csv", tmp_path), python, tmp_path)
-    facts = facts_of(tmp_path)
+    facts = facts_of(run)
 
     by_station = df.groupby("station")["precipitation"].sum().sort_values(ascending=False)
-    expected = ", ".join(f"{k} {fmt(v)}" for k, v in by_station.items())
-    assert f"- Total precipitation by station: {expected}.\n" in run.final
+    table = facts["groups"]["station"]["table"]
+    assert {k: table[k]["total precipitation"] for k in by_station.index} == pytest.approx(by_station.to_dict())
+    expected = ", ".join(f"{k} {fmt(table[k]['total precipitation'])}" for k in by_station.index)  # same sums,
+    assert f"- Total precipitation by station: {expected}.\n" in run.final  # another float order: x.5 may round apart
     assert "by station_id" not in run.final and "station_id: the same groups as station" in outputs(run)
     by_month = df.groupby(df["date"].str[:7])["precipitation"].sum()
     assert f"Total precipitation by month: top month {by_month.idxmax()} with {fmt(by_month.max())}" in run.final
@@ -193,7 +190,7 @@ def test_weather(tmp_path: Path, python: str) -> None:
 def test_stock_prices(tmp_path: Path, python: str) -> None:
     df = stocks(tmp_path / "prices.csv")
     run = drive(analyst(tmp_path / "prices.csv", tmp_path), python, tmp_path)
-    facts = facts_of(tmp_path)
+    facts = facts_of(run)
 
     by_ticker = df.groupby("Ticker")["Volume"].sum().sort_values(ascending=False)
     expected = ", ".join(f"{k} {fmt(v)}" for k, v in by_ticker.items())
@@ -216,7 +213,7 @@ def test_stock_prices(tmp_path: Path, python: str) -> None:
 def test_titanic(tmp_path: Path, python: str) -> None:
     df = titanic(tmp_path / "train.csv")
     run = drive(analyst(tmp_path / "train.csv", tmp_path), python, tmp_path)
-    facts = facts_of(tmp_path)
+    facts = facts_of(run)
 
     roles = {r["column"]: (r["role"], r["agg"]) for r in facts["load"]["roles"]}
     assert roles["PassengerId"] == ("identifier", "none") and roles["Survived"] == ("flag", "share")

@@ -1,69 +1,86 @@
-"""The builtin's fast paths equal the plain ones: labels once per distinct value, source cut from lines split once."""
+"""The runtime's exact statistics in DuckDB equal pandas': quantiles (in memory and spill-safe), duplicates."""
 
 from __future__ import annotations
 
+import os
+
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from autorun.analyst.report import date_labels, group_labels, label, same_groups
+from autorun.analyst import sqlstats
+from autorun.analyst.engine import Data, describe
 
 
-def row_by_row(values: pd.Series) -> list[str]:
-    return [label(v) if v is not None and v == v else "(missing)" for v in values.astype(object)]
+def data_of(frame: pd.DataFrame) -> Data:
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE data AS SELECT * FROM frame")
+    return Data(con, *describe(con))
 
 
-@pytest.mark.parametrize(
-    "values",
-    [
-        pd.Series(["b", "a", None, "b", np.nan]),
-        pd.Series([3, 1, 3, 2]),
-        pd.Series([1.5, np.nan, 1.5]),
-        pd.Series([1, "1", "x", None], dtype=object),  # 1 and "1" print alike: one group
-        pd.Series(["(missing)", None, "a"]),  # a literal "(missing)" joins the gaps
-        pd.Series([[1, 2], [1, 2], None], dtype=object),  # unhashable cells (JSON lists)
-        pd.Series(["x", "y"], dtype="category"),
-    ],
-)
-def test_group_labels_match_labelling_each_row(values: pd.Series) -> None:
-    labels = group_labels(values)
-    assert list(labels.astype(object)) == row_by_row(values)
-    counts = labels.value_counts()
-    assert counts.sum() == len(values) and (counts > 0).all()
+@pytest.mark.parametrize("rows_in_memory", [10**9, 0])  # quantile_cont, and the counts-and-window way
+def test_quantiles_equal_pandas(monkeypatch: pytest.MonkeyPatch, rows_in_memory: int) -> None:
+    monkeypatch.setattr(sqlstats, "IN_MEMORY_QUANTILE_ROWS", rows_in_memory)
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"g": rng.choice(["a", "b", "c"], 501), "v": rng.integers(0, 40, 501) * 1.5})
+    frame.loc[::9, "v"] = np.nan
+    data = data_of(frame)
+    found = sqlstats.quantiles(data, '"v"', (0.25, 0.5, 0.75))[None]
+    assert found == pytest.approx(frame["v"].quantile([0.25, 0.5, 0.75]).tolist())
+    by_group = sqlstats.aggregate(data, "median", '"v"', '"g"')
+    assert by_group == pytest.approx(frame.groupby("g")["v"].median().to_dict())
 
 
-def test_same_groups_compares_partitions() -> None:
-    station = group_labels(pd.Series(["a", "b", "a", "c"]))
-    station_id = group_labels(pd.Series([10, 20, 10, 30]))
-    region = group_labels(pd.Series(["n", "n", "n", "s"]))
-    assert same_groups(station, station_id)
-    assert not same_groups(station, region)
+def test_duplicates_and_profiles_equal_pandas() -> None:
+    frame = pd.DataFrame({"a": [1, 1, 2, 2, None], "b": ["x", "x", "y", "z", None]})
+    data = data_of(frame)
+    found = sqlstats.profiles(data)
+    assert found["a"]["distinct"] == frame["a"].nunique() and found["b"]["non_null"] == 4
+    assert found["a"]["integral"] and (found["a"]["min"], found["a"]["max"]) == (1.0, 2.0)
+    assert sqlstats.duplicate_rows(data, found) == int(frame.duplicated().sum())
 
 
-@pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
-@pytest.mark.parametrize("pattern", ["%Y", "%Y-%m", "week of %Y-%m-%d", "%Y-%m-%d %H:00"])
-def test_date_labels_equal_strftime_of_every_row(tz: str | None, pattern: str) -> None:
+def test_profiles_estimate_only_distinct_counts_too_large_to_matter_exactly() -> None:
+    """Ids and the like (mostly distinct in the first rows, over 100,000 values) are estimated and marked;
+    every other count is exact, also for a column whose first rows looked unique but has few values."""
+    rows = 250_000
     rng = np.random.default_rng(3)
-    dates = pd.Series(pd.Timestamp("2024-03-30") + pd.to_timedelta(rng.integers(0, 90 * 24, 500), unit="h"))
-    dates = dates.dt.tz_localize("UTC").dt.tz_convert(tz) if tz else dates  # across a DST change
-    dates[::7] = pd.NaT
-    expected = [None if d is pd.NaT else d.strftime(pattern) for d in dates]
-    got = [None if v != v or v is None else v for v in date_labels(dates, pattern).astype(object)]
-    assert got == expected
+    frame = pd.DataFrame({"id": np.arange(rows), "code": rng.integers(0, 7, rows), "v": rng.integers(0, 50_000, rows)})
+    data = data_of(frame)
+    found = sqlstats.profiles(data, frame.head(1000))
+    assert found["id"].get("approx") and abs(found["id"]["distinct"] - rows) <= 0.08 * rows
+    assert not found["code"].get("approx") and found["code"]["distinct"] == frame["code"].nunique()
+    assert not found["v"].get("approx") and found["v"]["distinct"] == frame["v"].nunique()
+    assert sqlstats.duplicate_rows(data, found) == 0
 
 
-@pytest.mark.parametrize("module", ["reading", "roles", "report"])
-def test_carried_definitions_are_the_exact_source_segments(module: str) -> None:
-    """The fast segment cut matches ast.get_source_segment, trailing comments and all."""
-    import ast
-    import importlib
-    import inspect
+@pytest.mark.parametrize("pass_rows", [10**9, 100])  # one pass, and slices of the hash's range
+def test_duplicates_by_row_hash_are_exact_with_many_repeats(monkeypatch: pytest.MonkeyPatch, pass_rows: int) -> None:
+    monkeypatch.setattr(sqlstats, "DUPLICATE_PASS_ROWS", pass_rows)
+    frame = pd.DataFrame({"a": [1, 2, 3, 4] * 400 + [None] * 10, "b": ["x", "y", "z", "x"] * 400 + ["w"] * 10})
+    frame.loc[::7, "a"] = 5
+    data = data_of(frame)
+    assert sqlstats.duplicate_rows(data, sqlstats.profiles(data)) == int(frame.duplicated().sum())
 
-    from autorun.analyst.inline import _segment
 
-    source = inspect.getsource(importlib.import_module(f"autorun.analyst.{module}"))
-    lines = source.encode("utf-8").splitlines(keepends=True)
-    for node in ast.parse(source).body:
-        assert _segment(lines, node) == ast.get_source_segment(source, node)
-    one_liner = ast.parse("x = 'é'  # note\n").body[0]
-    assert _segment("x = 'é'  # note\n".encode().splitlines(keepends=True), one_liner) == "x = 'é'"
+def test_duckdb_threads_follow_the_cpu_quota(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autorun.analyst.engine import _cgroup_quota, connect, cpu_allowance
+
+    monkeypatch.chdir(tmp_path)  # connect() makes its spill directory in the work dir
+
+    v2, quota, period = tmp_path / "cpu.max", tmp_path / "quota", tmp_path / "period"
+    v2.write_text("150000 100000\n")
+    assert _cgroup_quota(str(v2)) == 1.5
+    v2.write_text("max 100000\n")
+    assert _cgroup_quota(str(v2)) is None
+    quota.write_text("-1\n")
+    period.write_text("100000\n")
+    assert _cgroup_quota(str(quota), str(period)) is None
+    quota.write_text("50000\n")
+    assert _cgroup_quota(str(quota), str(period)) == 0.5
+    assert _cgroup_quota(str(tmp_path / "missing")) is None
+    assert 1 <= cpu_allowance() <= len(os.sched_getaffinity(0))
+    con = connect(memory_limit=2**30)
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == cpu_allowance()

@@ -23,8 +23,6 @@ from tests.persistent_python import PersistentPython
 from tests.test_builtin import PYTHONS, analyst, drive
 from tests.test_datafile import SALES
 
-MEMORY_FAILURE = "exitcode: 1 (execution failed)\nCode output:\nTraceback (most recent call last):\nMemoryError\n"
-
 
 def workbook(path: Path) -> Path:
     pytest.importorskip("openpyxl")
@@ -150,22 +148,6 @@ def test_rows_that_cannot_be_parsed_are_counted_not_dropped_silently(tmp_path: P
     assert "2026-01-15,Widget Pro,North,999,9,EXTRA" in run.messages[2].content
 
 
-def test_a_forced_subset_is_stated_with_the_true_row_count(tmp_path: Path) -> None:
-    total = 250_000
-    path = tmp_path / "big.csv"
-    big = pd.DataFrame({"kind": ["a", "b", "c", "d", "e"] * (total // 5), "amount": range(total)})
-    big["amount"] = big["amount"] % 97
-    big.to_csv(path, index=False)
-    run = drive(analyst(path, tmp_path), sys.executable, tmp_path, inject={0: MEMORY_FAILURE, 1: MEMORY_FAILURE})
-
-    assert "Reading compactly to fit in memory" in run.assistant[1]
-    assert "'nrows': 200000" in run.assistant[2]
-    assert "Read only the first 200,000 of 250,000 rows" in run.messages[6].content
-    assert run.final.startswith("Summary of `big.csv` (first 200,000 of 250,000 rows, 2 columns; figures cover")
-    expected = big.head(200_000).groupby("kind")["amount"].sum().sort_values(ascending=False)
-    assert f"Total amount by kind: {expected.index[0]} {expected.iloc[0]:,}" in run.final
-
-
 def test_a_whole_file_is_read_without_a_row_limit(tmp_path: Path) -> None:
     run = drive(analyst(SAMPLE, tmp_path), sys.executable, tmp_path)
     assert all("'nrows':" not in text for text in run.assistant)
@@ -173,7 +155,7 @@ def test_a_whole_file_is_read_without_a_row_limit(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("python", PYTHONS)
-def test_stateful_blocks_reuse_the_loaded_frame(tmp_path: Path, python: str) -> None:
+def test_stateful_blocks_reuse_the_loaded_data(tmp_path: Path, python: str) -> None:
     fresh, kept = tmp_path / "fresh", tmp_path / "kept"
     for work in (fresh, kept):
         work.mkdir()
@@ -186,28 +168,23 @@ def test_stateful_blocks_reuse_the_loaded_frame(tmp_path: Path, python: str) -> 
     finally:
         kernel.close()
 
-    first = [extract_code_blocks(r.assistant[0])[0].code for r in (stateless, run)]
-    meanwhile = (
-        "report_load, load_charts_meanwhile\n\nload_charts_meanwhile()  # matplotlib loads while the data does\n"
-    )
-    assert first[1] == first[0].replace("report_load\n\n", meanwhile), "the same load, charts prepared meanwhile"
+    first = extract_code_blocks(run.assistant[0])[0].code
+    assert "import groups_step, load_step, measures_step, trend_step" in first and "charts=True" in first
     later = [extract_code_blocks(text)[0].code for text in run.assistant[1:-1]]
     assert len(later) == 3
-    assert all("load_table(" not in code and "sys.path" not in code for code in later), "no reload, no preamble"
-    assert all(len(code.splitlines()) <= 12 for code in later), later
-    assert all("load_table(DATA" in extract_code_blocks(t)[0].code for t in stateless.assistant[1:-1])
+    assert all(len(code.splitlines()) == 2 and "open_data" not in code for code in later), "one call each, no reload"
+    assert all("data = open_data(" in extract_code_blocks(t)[0].code for t in stateless.assistant[1:-1])
     assert run.final == stateless.final
 
 
 def test_a_lost_state_is_noticed_and_later_blocks_reload(tmp_path: Path) -> None:
-    """Stateful intent, but each block runs in a fresh process: the lost import path makes it self-contained."""
+    """Stateful intent, but each block runs in a fresh process: the lost data makes every block reopen it."""
     model = analyst(SAMPLE, tmp_path, stateful=lambda: True)
     run = drive(model, sys.executable, tmp_path)
-    assert "No module named 'autorun_analyst'" in run.messages[4].content
-    assert "load the file again in each block" in run.assistant[2]
+    assert "NameError: name 'measures_step' is not defined" in run.messages[4].content
+    assert "open the data again in each block" in run.assistant[2]
     assert "- Total revenue by product: Widget Pro 73,300, Gadget Lite 17,800." in run.final
-    assert "Self-correction: the measures block failed with `ModuleNotFoundError" in run.final
-    assert all("def " not in extract_code_blocks(t)[0].code for t in run.assistant[:-1]), "reloads, not inlines"
+    assert "Self-correction: the measures block failed with `NameError" in run.final
 
 
 def test_the_llm_description_says_how_to_read_the_file_and_the_roles(tmp_path: Path) -> None:

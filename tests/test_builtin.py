@@ -1,12 +1,13 @@
 """The builtin analyst, driven by a small loop that really runs its blocks in a subprocess.
 
-The loop feeds results back in the exact AutoGen format the session uses. The same
-sessions run on the dev venv's pandas 3.x and, when found, on pandas 1.5 (the Docker image).
+The loop feeds results back in the exact AutoGen format the session uses, with the values the
+blocks published taken out of their output (as the session does). The blocks import the
+builtin's runtime from autorun's package; pandas 1.5 is no longer a target (the runtime needs
+DuckDB, which the Docker runtime image ships with a current pandas).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
@@ -21,12 +22,12 @@ import pandas as pd
 import pytest
 
 from autorun.analyst.report import fmt
-from autorun.analyst.toolkit import install_toolkit
 from autorun.codeblocks import extract_code_blocks
 from autorun.datafile import inspect_data_file
 from autorun.models.base import Message
-from autorun.models.builtin import BuiltinAnalyst
-from autorun.nofollow import write_inside
+from autorun.models.builtin import BuiltinAnalyst, published_facts
+from autorun.models.builtin_code import REOPENED_CACHE_BYTES
+from autorun.published import split_published
 from tests.conftest import SAMPLE
 from tests.persistent_python import PersistentPython
 from tests.test_datafile import SALES, write_eu_csv
@@ -39,45 +40,9 @@ UNICODE_FAILURE = (
 )
 PARSER_FAILURE = (
     "exitcode: 1 (execution failed)\nCode output:\nTraceback (most recent call last):\n"
-    "pandas.errors.ParserError: Error tokenizing data. C error: Expected 5 fields in line 7, saw 6\n"
+    "_duckdb.InvalidInputException: Invalid Input Error: CSV Error on Line: 7\n"
 )
-
-
-@functools.cache
-def pandas_version(python: str) -> str | None:
-    try:
-        proc = subprocess.run(
-            [python, "-c", "import pandas; print(pandas.__version__)"], capture_output=True, text=True, timeout=60
-        )
-    except OSError:
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def find_pandas15() -> str | None:
-    """An interpreter with pandas 1.5 (Debian's, as in the Docker image): $AUTORUN_PANDAS15_PYTHON or known spots."""
-    candidates = [os.environ.get("AUTORUN_PANDAS15_PYTHON", ""), "/tmp/pd15/bin/python", "/usr/bin/python3"]
-    for candidate in filter(None, candidates):
-        version = pandas_version(candidate)
-        if version and version.startswith("1.5."):
-            return candidate
-    return None
-
-
-PANDAS15 = find_pandas15()
-PYTHONS = [
-    pytest.param(sys.executable, id=f"pandas-{pd.__version__}"),
-    pytest.param(
-        PANDAS15 or "missing",
-        id="pandas-1.5",
-        marks=pytest.mark.skipif(
-            PANDAS15 is None,
-            reason="NO PANDAS 1.5 INTERPRETER FOUND: the Docker-image compatibility of the builtin's code is untested "
-            "(create one: python3 -m venv /tmp/pd15 && /tmp/pd15/bin/pip install 'pandas==1.5.3' 'numpy<2', "
-            "or set AUTORUN_PANDAS15_PYTHON)",
-        ),
-    ),
-]
+PYTHONS = [pytest.param(sys.executable, id=f"pandas-{pd.__version__}")]
 
 
 @dataclass
@@ -117,7 +82,9 @@ def drive(
     inject: dict[int, str] | None = None,
     runner: Runner | None = None,
 ) -> Run:
-    """Run each block the model writes (a fresh process each, or ``runner``); ``inject`` replaces turn N's result."""
+    """Run each block the model writes (a fresh process each, or ``runner``); ``inject`` replaces turn N's result.
+
+    What a block publishes leaves its output and travels with its result message, as in a session."""
     run = Run([Message("user", "Analyse the data file.")], [])
     for turn in range(MAX_TURNS):
         text = "".join(model.reply(run.messages))
@@ -132,16 +99,21 @@ def drive(
             continue
         exit_code, out, err = (runner or (lambda code: execute(code, python, cwd)))(blocks[0].code)
         run.stderr.append(err)
-        run.messages.append(Message("user", result_message(exit_code, out + err)))
+        output, published = split_published(out + err)
+        run.messages.append(Message("user", result_message(exit_code, output), published=tuple(published)))
     raise AssertionError(f"no TERMINATE within {MAX_TURNS} turns")
 
 
 def analyst(
     path: Path, work_dir: Path, data_path: str | None = None, sheet: str | None = None, **options: Any
 ) -> BuiltinAnalyst:
-    """The builtin for ``path``; its blocks run in ``work_dir``, import its helper module there, leave facts there."""
-    install_toolkit(work_dir, write_inside)
-    return BuiltinAnalyst(inspect_data_file(path, sheet), data_path or str(path), work_dir=work_dir, **options)
+    """The builtin for ``path``; its blocks run in ``work_dir`` and import the runtime from autorun's package."""
+    return BuiltinAnalyst(inspect_data_file(path, sheet), data_path or str(path), **options)
+
+
+def facts_of(run: Run) -> dict[str, Any]:
+    """The figures the run's blocks published, by step."""
+    return published_facts(run.messages)
 
 
 def figures(value: float) -> str:
@@ -158,7 +130,7 @@ def expected_sales() -> dict[str, object]:
 
 
 def machine_lines(run: Run) -> list[str]:
-    return [line for m in run.messages for line in m.content.splitlines() if "AUTORUN_FACT" in line]
+    return [line for m in run.messages for line in m.content.split("\n") if "autorun-facts" in line]
 
 
 @pytest.mark.parametrize("python", PYTHONS)
@@ -185,15 +157,16 @@ def test_sales_summary_has_the_real_figures(tmp_path: Path, python: str, expecte
     assert all("data/sales.csv" in text for text in run.assistant[:-1])
     codes = [extract_code_blocks(text)[0].code for text in run.assistant[:-1]]
     assert all(len(code.splitlines()) < 30 and "def " not in code for code in codes), "blocks show the analysis only"
-    assert all("from autorun_analyst import " in code for code in codes)
-    assert not list(tmp_path.rglob("__pycache__")), "importing the helpers leaves nothing behind"
+    assert all("from autorun.analyst.steps import " in code for code in codes)
+    assert not list(tmp_path.rglob("__pycache__")), "importing the runtime leaves nothing behind"
     assert all(err == "" for err in run.stderr), f"blocks printed warnings or errors: {run.stderr}"
     outputs = [m.content for m in run.messages if m.role == "user"][1:]
     assert all(text.startswith("exitcode: 0 (execution succeeded)") for text in outputs)
     assert "Column roles:" in outputs[0] and "Measures" in outputs[1] and "By region" in outputs[2]
     assert "31,800" in outputs[2] and "36,200" in outputs[3], "every figure of the summary is in a printed table"
     assert machine_lines(run) == [], "no machine-readable lines in what the user sees"
-    assert (tmp_path / model.facts_seen_as).is_file()
+    assert facts_of(run)["groups"]["region"]["table"]["North"]["total revenue"] == 31_800, "published, not filed"
+    assert not (tmp_path / ".autorun" / "analyst").exists(), "nothing of autorun's code in the work dir"
 
 
 @pytest.mark.parametrize("python", PYTHONS)
@@ -223,15 +196,15 @@ def test_real_encoding_error_past_the_sample_is_corrected(tmp_path: Path, python
 
     first, second = run.assistant[0], run.assistant[1]
     assert "'encoding': 'utf-8'" in first and "attempt=1" in first
-    assert "UnicodeDecodeError" in run.messages[2].content
+    assert "UnicodeError: Invalid unicode" in run.messages[2].content
     assert "# autorun-builtin step=load attempt=2" in second and "'encoding': 'latin-1'" in second
     assert all("'encoding': 'latin-1'" in text for text in run.assistant[2:-1]), "the fix applies to later blocks"
     assert "Total amount by product: Widget 12,497,500, Café 5." in run.final
-    assert "Self-correction: the loading block failed with `UnicodeDecodeError" in run.final
+    assert "Self-correction: the loading block failed with `UnicodeError: Invalid unicode" in run.final
 
 
 @pytest.mark.parametrize("python", PYTHONS)
-def test_real_timezone_error_in_the_trend_is_corrected(tmp_path: Path, python: str) -> None:
+def test_dates_with_mixed_offsets_are_read_as_local_time(tmp_path: Path, python: str) -> None:
     path = tmp_path / "tz.csv"
     lines = ["when,amount,cat", "2026-01-05T00:00:00+01:00,5,a"]
     lines += [f"2026-02-0{d}T00:00:00+02:00,7,{'ab'[d % 2]}" for d in range(1, 8)]
@@ -239,11 +212,10 @@ def test_real_timezone_error_in_the_trend_is_corrected(tmp_path: Path, python: s
     path.write_text("\n".join(lines) + "\n")
     run = drive(analyst(path, tmp_path), python, tmp_path)
 
-    retry = next(extract_code_blocks(text)[0].code for text in run.assistant if "step=trend attempt=2" in text)
-    assert ".str.replace(" in retry and 'errors="coerce"' in retry and "utc=True" not in retry
+    assert "when: dates with time-zone offsets, read as the local time they name." in run.messages[2].content
     assert "Total amount by month: top month 2026-02 with 49" in run.final, "local months, not UTC ones"
     assert "full month" not in run.final, "one reading on 5 January and one on 1 April make no full month"
-    assert "Self-correction: the trend block failed" in run.final
+    assert "Self-correction" not in run.final
 
 
 @pytest.mark.parametrize("fmt_name", ["json", "jsonl", "parquet", "xlsx"])
@@ -274,32 +246,40 @@ def test_injected_unicode_error_gets_latin1_block(tmp_path: Path) -> None:
     assert "UnicodeDecodeError" in retry.split("```")[0]
 
 
-def test_injected_parser_error_gets_python_engine_then_sniffing(tmp_path: Path) -> None:
+def test_injected_parser_error_gets_sniffing_then_care(tmp_path: Path) -> None:
     model = analyst(SAMPLE, tmp_path)
     messages = [Message("user", "go"), Message("assistant", model.next_message([Message("user", "go")]))]
     messages.append(Message("user", PARSER_FAILURE))
     second = model.next_message(messages)
-    assert "'engine': 'python'" in second and "attempt=2" in second
+    assert "'sep': None" in second and "attempt=2" in second and "let DuckDB detect the delimiter" in second
     messages += [Message("assistant", second), Message("user", PARSER_FAILURE)]
     third = model.next_message(messages)
     assert "'sep': None" in third and "attempt=3" in third
     messages += [Message("assistant", third), Message("user", PARSER_FAILURE)]
     final = model.next_message(messages)
     assert not extract_code_blocks(final), "after two retries of the load step there is nothing left to run"
-    assert "could not load" in final and "ParserError" in final and final.rstrip().endswith("TERMINATE")
+    assert "could not load" in final and "CSV Error" in final and final.rstrip().endswith("TERMINATE")
 
 
-def test_injected_import_error_for_parquet_tries_the_other_engine(tmp_path: Path) -> None:
-    pytest.importorskip("pyarrow")
-    path = tmp_path / "sales.parquet"
-    SALES.to_parquet(path)
+def test_injected_import_error_for_a_workbook_tries_the_other_engine(tmp_path: Path) -> None:
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "sales.xlsx"
+    SALES.to_excel(path, index=False)
     model = analyst(path, tmp_path)
-    failure = "exitcode: 1 (execution failed)\nCode output:\nImportError: Unable to find a usable engine\n"
+    failure = "exitcode: 1 (execution failed)\nCode output:\nImportError: Missing optional dependency 'openpyxl'\n"
     messages = [Message("user", "go"), Message("assistant", model.next_message([Message("user", "go")]))]
     retry = model.next_message([*messages, Message("user", failure)])
-    assert "'engine': 'fastparquet'" in retry
+    assert "'engine': 'calamine'" in retry
     messages += [Message("user", failure), Message("assistant", retry), Message("user", failure)]
     assert "could not load" in model.next_message(messages)
+
+
+def test_out_of_memory_gets_the_disk_cache(tmp_path: Path) -> None:
+    model = analyst(SAMPLE, tmp_path)
+    failure = "exitcode: 137 (execution failed)\nCode output:\nkilled: out of memory (limit 1 GiB)\n"
+    messages = [Message("user", "go"), Message("assistant", model.next_message([Message("user", "go")]))]
+    retry = model.next_message([*messages, Message("user", failure)])
+    assert "cache='always'" in retry and "spills to disk" in retry
 
 
 def test_failures_in_a_later_step_are_retried_then_skipped_and_reported(tmp_path: Path) -> None:
@@ -314,7 +294,7 @@ def test_failures_in_a_later_step_are_retried_then_skipped_and_reported(tmp_path
         ("groups", "1"),
         ("trend", "1"),
     ]
-    assert "The measures step failed (`pandas.errors.ParserError" in run.final
+    assert "The measures step failed (`_duckdb.InvalidInputException: Invalid Input Error: CSV Error" in run.final
     assert "Total revenue by product: Widget Pro 73,300" in run.final
     assert "Overall:" not in run.final, "no figures from the step that failed"
 
@@ -405,7 +385,7 @@ def test_unrecognised_failure_gets_a_conservative_block(tmp_path: Path) -> None:
     run = drive(analyst(SAMPLE, tmp_path), sys.executable, tmp_path, inject={2: boom})
     retry = extract_code_blocks(run.assistant[3])[0].code
     assert retry.startswith("# autorun-builtin step=groups attempt=2")
-    assert "if m in df.columns]" in retry and "df.columns = [str(c).strip() for c in df.columns]" in retry
+    assert "if m in data.columns]" in retry
     assert "North 31,800" in run.final
     assert "Self-correction: the group block failed with `RuntimeError: boom`" in run.final
 
@@ -419,17 +399,30 @@ def test_missing_values_are_reported(tmp_path: Path) -> None:
     assert "Total revenue by product: Widget Pro 60,800" in run.final
 
 
-@pytest.mark.parametrize("python", PYTHONS)
-def test_without_the_helper_module_blocks_carry_the_helpers(tmp_path: Path, python: str) -> None:
-    """The module is not where the code runs (never installed here): the retry carries the functions inline."""
-    model = BuiltinAnalyst(inspect_data_file(SAMPLE), str(SAMPLE), work_dir=tmp_path)
-    run = drive(model, python, tmp_path)
-    assert "No module named 'autorun_analyst'" in run.messages[2].content
-    retry = extract_code_blocks(run.assistant[1])[0].code
-    assert "def load_table(" in retry and "def infer_roles(" in retry and "autorun_analyst" not in retry
-    assert all("def report_" in extract_code_blocks(t)[0].code for t in run.assistant[2:-1])
-    assert "- Total revenue by product: Widget Pro 73,300, Gadget Lite 17,800." in run.final
-    assert "Self-correction: the loading block failed with `ModuleNotFoundError" in run.final
+def test_a_process_per_block_in_an_empty_dir_reports_the_trend(tmp_path: Path) -> None:
+    """Every block imports the runtime from autorun's package, nothing from the work dir: the trend step too
+    (the inline fallback of old failed there with NameError: full_periods)."""
+    model = BuiltinAnalyst(inspect_data_file(SAMPLE), str(SAMPLE))
+    run = drive(model, sys.executable, tmp_path)
+    assert all(m.content.startswith("exitcode: 0") for m in run.messages[2::2]), run.messages
+    assert "- Total revenue by month: top month 2026-03 with 36,200;" in run.final
+    assert "2026-01 25,600 -> 2026-03 36,200, +41.4%" in run.final
+    assert not (tmp_path / ".autorun" / "analyst").exists()
+
+
+def test_a_process_per_block_reads_a_larger_file_once_into_the_cache(tmp_path: Path) -> None:
+    """Without a kernel each block opens the data again: from the disk cache the first one made."""
+    data = tmp_path / "sales.csv"
+    frame = pd.read_csv(SAMPLE)
+    pd.concat([frame] * 30_000, ignore_index=True).to_csv(data, index=False)
+    assert data.stat().st_size >= REOPENED_CACHE_BYTES
+    run = drive(BuiltinAnalyst(inspect_data_file(data), str(data)), sys.executable, tmp_path)
+    outputs = [m.content for m in run.messages[2::2]]
+    assert all(o.startswith("exitcode: 0") for o in outputs), outputs
+    assert "(the whole file, read by duckdb; cached for later steps in .autorun/cache)" in outputs[0]
+    (cache,) = (tmp_path / ".autorun" / "cache").glob("*.duckdb")
+    assert cache.stat().st_mtime < os.stat(tmp_path / "chart-total-revenue-by-month.png").st_mtime
+    assert f"- Overall: total revenue {fmt(frame['revenue'].sum() * 30_000)}" in run.final
 
 
 @pytest.mark.parametrize("python", PYTHONS)
@@ -442,6 +435,14 @@ def test_groups_and_trend_save_charts_named_by_their_aggregation(tmp_path: Path,
         assert f"Chart: {name}" in outputs
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(names)
+
+
+def test_charts_read_at_a_glance() -> None:
+    from autorun.analyst.charts import compact
+
+    assert [compact(v) for v in (74_000_000, 1_200, 3_500_000_000, 950, 0, 0.25, -2_000)] == [
+        "74M", "1.2k", "3.5B", "950", "0", "0.25", "-2k",
+    ]  # fmt: skip
 
 
 def test_without_matplotlib_the_steps_say_so_and_go_on(tmp_path: Path) -> None:

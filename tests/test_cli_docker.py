@@ -13,7 +13,7 @@ import pytest
 
 from autorun.executors.docker.executor import SESSION_LABEL
 from tests.conftest import SAMPLE, autorun_cmd, stored_transcript, transcripts
-from tests.docker_fixtures import TEST_IMAGE, docker_client, require_engine  # noqa: F401
+from tests.docker_fixtures import TEST_IMAGE, docker_client, require_engine, runtime_image  # noqa: F401
 
 require_engine()
 pytestmark = pytest.mark.docker
@@ -33,10 +33,10 @@ def containers_of(engine, session_id: str) -> list:
     return engine.containers.list(all=True, filters={"label": f"{SESSION_LABEL}={session_id}"})
 
 
-def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, engine) -> None:
+def test_analyse_in_docker_prints_correct_figures(tmp_path: Path, clean_env, engine, runtime_image) -> None:  # noqa: F811
     work = tmp_path / "w"
     proc = subprocess.run(
-        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--docker", TEST_IMAGE, "--work-dir", str(work)),
+        autorun_cmd("analyse", str(SAMPLE), "--model", "builtin", "--docker", runtime_image, "--work-dir", str(work)),
         env=clean_env,
         capture_output=True,
         text=True,
@@ -88,22 +88,35 @@ def test_sigterm_mid_block_exits_143_and_leaves_nothing(tmp_path: Path, clean_en
     assert leftover.stdout == "", "the block's process outlived autorun"
 
 
-def test_builtin_roles_in_docker_pandas(tmp_path: Path, clean_env, engine) -> None:
-    """The builtin's blocks (roles, facts file) run on the image's pandas and reach the summary."""
+def test_builtin_roles_in_the_runtime_image(tmp_path: Path, clean_env, engine, runtime_image) -> None:  # noqa: F811
+    """The builtin's blocks (roles, published figures) run on the runtime image's pandas and DuckDB."""
     from autorun.analyst.report import fmt
     from tests.test_analyst_datasets import penguins
 
     df = penguins(tmp_path / "penguins.csv")
     work = tmp_path / "w"
     proc = subprocess.run(
-        autorun_cmd("analyse", str(tmp_path / "penguins.csv"), "--model", "builtin", "--docker", TEST_IMAGE,
+        autorun_cmd("analyse", str(tmp_path / "penguins.csv"), "--model", "builtin", "--docker", runtime_image,
                     "--work-dir", str(work), "--quiet"),
         env=clean_env, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     by_species = df.groupby("species")["body_mass_g"].mean().sort_values(ascending=False)
     assert "- Mean body_mass_g by species: " + ", ".join(f"{k} {fmt(v)}" for k, v in by_species.items()) in proc.stdout
-    assert "total body_mass_g" not in proc.stdout and "AUTORUN_FACT" not in proc.stdout
-    assert len(list((work / ".autorun").glob("facts-*.json"))) == 1
-    chart = work / "chart-mean-body-mass-g-by-species.png"  # drawn by the image's matplotlib (Debian's 3.6)
+    assert "total body_mass_g" not in proc.stdout and "autorun-facts" not in proc.stdout
+    assert not list(work.rglob("facts-*.json")) and not (work / ".autorun" / "analyst").exists()
+    chart = work / "chart-mean-body-mass-g-by-species.png"  # drawn by the image's matplotlib
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_an_image_without_duckdb_is_named_at_session_start(tmp_path: Path, clean_env, engine) -> None:
+    replay = _replay_transcript(tmp_path / "rec.jsonl", "echo hi")
+    proc = subprocess.run(
+        autorun_cmd("analyse", str(SAMPLE), "--model", f"replay:{replay}", "--docker", TEST_IMAGE, "--work-dir",
+                    str(tmp_path / "w")),
+        env=clean_env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    lines = [line for line in proc.stderr.splitlines() if f"Docker image {TEST_IMAGE} has no" in line]
+    assert len(lines) == 1, proc.stderr
+    assert "duckdb" in lines[0] and "pandas" not in lines[0].split("has no")[1].split(":")[0]
+    assert "autorun image build" in lines[0]

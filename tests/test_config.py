@@ -70,7 +70,7 @@ def test_precedence_across_all_five_layers(tmp_path: Path) -> None:
         6,
         200,
         "local_dir",
-        "python:3.11-slim",
+        "autorun-runtime:1",
     )
     assert loaded.sources["executor.timeout"] == "flag"
     assert loaded.sources["executor.last_n_messages"] == "env:AUTORUN_EXECUTOR_LAST_N_MESSAGES"

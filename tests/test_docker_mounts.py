@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autorun.errors import ExecutorError
-from autorun.executors.docker.mounts import mounts, prepare_mount_points, remove_mount_points
+from autorun.executors.docker.mounts import mounts, package_dir, prepare_mount_points, remove_mount_points
 from autorun.kernel.host import KernelDirs
 
 
@@ -29,6 +29,7 @@ def test_a_data_file_in_the_work_dir_is_read_only_over_its_own_path_too(tmp_path
         "/workspace/data/c.csv": (str(work / "data" / "c.csv"), True),  # once: it is its own mount point
         "/autorun-kernel": (str(tmp_path / "k"), False),
         "/autorun-kernel-start": (str(tmp_path / "s"), True),
+        "/opt/autorun/autorun": (str(package_dir()), True),  # the builtin's runtime, never writable
     }
 
 

@@ -20,6 +20,7 @@ from autorun.units import human_size, parse_size
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_IMAGE = "python:3.11-slim"
+RUNTIME_IMAGE = "autorun-runtime:1"  # the default: `autorun image build`
 
 
 def test_no_engine_is_one_clear_error(tmp_path):
@@ -70,7 +71,7 @@ def test_socket_permission_denied_names_the_fix(tmp_path):
 
 def test_settings_defaults_and_validation():
     settings = DockerSettings()
-    assert (settings.image, settings.network, settings.memory, settings.cpus) == (TEST_IMAGE, "none", "1g", 1.0)
+    assert (settings.image, settings.network, settings.memory, settings.cpus) == (RUNTIME_IMAGE, "none", "1g", 1.0)
     assert (settings.pids_limit, settings.read_only_root, settings.pull) == (256, True, True)
     assert settings.max_file_size == 1024**3 and settings.setup == ()
     with pytest.raises(ConfigError, match=r"executor\.memory must be a size"):
@@ -107,7 +108,7 @@ def test_doctor_reports_each_problem_with_a_fix(tmp_path):
     checks = {check.name: check for check in run_doctor(config, env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})}
     engine = checks["Docker engine"]
     assert engine.status == "fail" and "DOCKER_HOST" in engine.fix
-    assert checks[f"Default image {TEST_IMAGE}"].status == "skip"
+    assert checks[f"Default image {RUNTIME_IMAGE}"].status == "skip"
     key = checks["API key $OPENAI_API_KEY"]
     assert key.status == "warn" and "export OPENAI_API_KEY" in key.fix
     endpoint = checks["Model endpoint"]

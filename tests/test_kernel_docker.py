@@ -93,7 +93,8 @@ def image_without_ipykernel() -> str:
     return NO_KERNEL_IMAGE
 
 
-def test_an_image_without_ipykernel_falls_back_with_one_notice(make_executor, image_without_ipykernel) -> None:
+def test_an_image_without_ipykernel_falls_back_and_says_what_it_lacks(make_executor, image_without_ipykernel) -> None:
+    """Two lines, one job each: at the start, what the image lacks and the build command; then the fallback."""
     notices: list[str] = []
     settings = DockerSettings(image=image_without_ipykernel, pull=False)
     with make_executor(settings, stateful=True, on_notice=notices.append) as ex:
@@ -101,8 +102,9 @@ def test_an_image_without_ipykernel_falls_back_with_one_notice(make_executor, im
         second = run_code(ex, "print('x' in globals())")
     assert (first.output, second.output) == ("ran\n", "False\n")
     assert not ex.stateful
-    assert len(notices) == 1 and "No module named 'ipykernel'" in notices[0]
-    assert "executor.setup" in notices[0]
+    lacks, fallback = notices
+    assert "has no" in lacks and "ipykernel" in lacks and "autorun image build" in lacks
+    assert "No module named 'ipykernel'" in fallback and "executor.setup" in fallback
 
 
 def test_close_removes_the_socket_directory(make_executor) -> None:

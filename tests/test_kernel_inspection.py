@@ -70,6 +70,9 @@ def test_without_a_kernel_autorun_inspects(tmp_path: Path) -> None:
         {"roles": ["date"]},
         {"sheets": [["Sheet1", 3]]},
         {"encoding": 8},
+        {"memory_per_row": "12"},
+        {"memory_per_row": float("nan")},
+        {"memory_per_row": float("inf")},
     ],
 )
 def test_what_crosses_from_the_kernel_is_checked_field_by_field(change: dict[str, object]) -> None:

@@ -62,6 +62,24 @@ ROLE_ADVICE = {
 }
 
 
+def _fits_line(info: Any, rows: int | None, memory_limit: int | None, path: str) -> str | None:
+    """Whether pandas can hold the whole file within the memory limit, and DuckDB when it cannot."""
+    if not memory_limit or rows is None or not info.memory_per_row:
+        return None
+    needed = int(rows * info.memory_per_row)
+    limit = human_size(memory_limit)
+    if needed <= PANDAS_SHARE * memory_limit:
+        about = human_size(needed)
+        return f"Memory: loaded whole with pandas it takes about {about}, which fits the {limit} memory limit."
+    source = f"read_csv({path!r})" if info.format in ("csv", "tsv") else repr(path)
+    return (
+        f"Memory: loaded whole with pandas it takes about {human_size(needed)}, too much for the {limit} memory "
+        f"limit: do not pd.read_csv it whole. Query it with DuckDB SQL (import duckdb; "
+        f'duckdb.sql("SELECT region, sum(amount) FROM {source} GROUP BY ALL").df()), '
+        "or read only the columns you need (usecols=) in chunks (chunksize=)."
+    )
+
+
 def reading_notes(info: Any) -> list[str]:
     """What a reader of the file must know beyond the reader call: sheets, preamble, text numbers, nesting."""
     notes = []
@@ -83,15 +101,33 @@ def reading_notes(info: Any) -> list[str]:
     return notes
 
 
-def describe(info: Any, path_as_seen: str, max_columns: int = 60) -> str:
-    """A short schema, column roles and preview of the file for an LLM's system prompt."""
-    details = [info.format.upper(), human_size(info.size_bytes)]
+PANDAS_SHARE = 0.5  # of the memory limit a whole frame may take: operations on it need as much again
+
+
+def describe(
+    info: Any,
+    path_as_seen: str,
+    max_columns: int = 60,
+    rows: tuple[int, bool] | None = None,
+    memory_limit: int | None = None,
+) -> str:
+    """A short schema, column roles and preview of the file for an LLM's system prompt.
+
+    ``rows``: (row count, exact) when known; ``memory_limit``: the executor's, to say whether
+    pandas can hold the file, and how to read it with DuckDB when it cannot.
+    """
+    details = [info.format.upper(), f"{human_size(info.size_bytes)} on disk"]
     if info.delimiter is not None:
         details += [f"delimiter {info.delimiter!r}", f"decimal {info.decimal!r}", f"encoding {info.encoding}"]
-    rows = f"{info.n_rows:,} rows" if info.n_rows is not None else f"more than {info.sample_rows:,} rows"
+    if rows is not None:
+        count = f"{rows[0]:,} rows" if rows[1] else f"about {rows[0]:,} rows (estimated)"
+    else:
+        count = f"{info.n_rows:,} rows" if info.n_rows is not None else f"more than {info.sample_rows:,} rows"
+    fits = _fits_line(info, rows[0] if rows else info.n_rows, memory_limit, path_as_seen)
     lines = [
         f"Data file: {path_as_seen}",
-        f"Format: {', '.join(details)}; {rows}, {info.n_columns} columns",
+        f"Format: {', '.join(details)}; {count}, {info.n_columns} columns",
+        *([fits] if fits else []),
         f"Load it with: {read_code(info, path_as_seen)}",
         *reading_notes(info),
         "Columns (kind, role guessed from a sample, and why):",

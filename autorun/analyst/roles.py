@@ -71,63 +71,82 @@ def _role(column: object, role: str, agg: str, why: str) -> dict[str, Any]:
     return {"column": str(column), "role": role, "agg": agg, "why": why}
 
 
-def infer_roles(df: Any, units: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """One dict per column: column, role, agg (sum | mean | median | count | share | period | none), why.
+def infer_roles(
+    df: Any, units: dict[str, str] | None = None, profiles: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """One dict per column: column, role, agg (sum | mean | median | count | share | period | none), why, distinct.
 
     ``units`` maps columns converted from text to what they were written as ("percent", "money").
+    ``profiles`` gives each column's counts over the whole data (``profile_of`` keys) when ``df`` is
+    only a sample of it: the counts decide, the sample shows what the values look like.
     """
     units = units or {}
     roles = []
     for name in df.columns:
-        role = _infer_one(df[name], name, len(df), units.get(str(name)))
-        try:
-            role["distinct"] = int(df[name].nunique())
-        except TypeError:  # unhashable cells (nested JSON lists)
-            role["distinct"] = len(df)
+        profile = (profiles or {}).get(str(name)) or profile_of(df[name], len(df))
+        role = _infer_one(df[name], name, profile, units.get(str(name)))
+        role["distinct"] = int(profile["distinct"]) if profile["distinct"] >= 0 else int(profile["rows"])
         roles.append(role)
     return roles
 
 
-def _infer_one(series: Any, name: object, n_rows: int, unit: str | None) -> dict[str, Any]:
+def profile_of(series: Any, n_rows: int) -> dict[str, Any]:
+    """A column's counts as ``infer_roles`` uses them: rows, non-empty values, distinct values, and for
+    numbers min, max, whether all are whole and the skew; computed here from the values themselves."""
+    import pandas as pd
+
+    values = series.dropna()
+    try:
+        distinct = int(values.nunique())
+    except TypeError:  # unhashable cells (nested JSON lists)
+        distinct = -1
+    profile: dict[str, Any] = {"rows": n_rows, "non_null": len(values), "distinct": distinct}
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if numeric and len(values):
+        skew = float(values.astype(float).skew()) if len(values) >= 10 else None
+        profile.update(min=float(values.min()), max=float(values.max()), skew=skew)
+        profile["integral"] = bool((values == values.round()).all())
+    return profile
+
+
+def _infer_one(series: Any, name: object, profile: dict[str, Any], unit: str | None) -> dict[str, Any]:
     import pandas as pd
 
     tokens = name_tokens(name)
     values = series.dropna()
-    if len(values) == 0:
+    if profile["non_null"] == 0 or len(values) == 0:
         return _role(name, "empty", "none", "no values")
-    try:
-        distinct = int(values.nunique())
-    except TypeError:
+    if profile["distinct"] < 0:
         return _role(name, "text", "none", "nested values")
-    if distinct == 1:
+    if profile["distinct"] == 1:
         return _role(name, "constant", "none", f"one value only ({values.iloc[0]!r})")
     if pd.api.types.is_bool_dtype(series):
         return _role(name, "flag", "share", "true/false values")
     if pd.api.types.is_datetime64_any_dtype(series):
         return _role(name, "date", "period", "date/time values")
     if pd.api.types.is_numeric_dtype(series):
-        return _numeric_role(values, name, tokens, n_rows, distinct, unit)
-    return _text_role(values, name, tokens, distinct)
+        return _numeric_role(values, name, tokens, profile, unit)
+    return _text_role(values, name, tokens, profile)
 
 
 def _numeric_role(
-    values: Any, name: object, tokens: list[str], n_rows: int, distinct: int, unit: str | None
+    values: Any, name: object, tokens: list[str], profile: dict[str, Any], unit: str | None
 ) -> dict[str, Any]:
-    integral = bool((values == values.round()).all())
-    low, high = float(values.min()), float(values.max())
+    integral, distinct, n = bool(profile["integral"]), int(profile["distinct"]), int(profile["non_null"])
+    low, high = float(profile["min"]), float(profile["max"])
     word = _has(tokens, YEAR_WORDS)
     if word and integral and low >= 1000 and high <= 2200:
         return _role(name, "date", "period", f"year values named {word!r}")
-    if distinct == 2 and set(values.unique().tolist()) <= {0, 1}:
+    if distinct == 2 and low == 0 and high == 1:
         return _role(name, "flag", "share", "0/1 values")
     additive, measure = _has(tokens, ADDITIVE_WORDS), _has(tokens, MEASURE_WORDS)
     counted = not additive and not measure
-    if counted and integral and distinct == len(values) >= 5 and values.is_monotonic_increasing:
+    if counted and integral and distinct == n >= 5 and high - low == n - 1 and values.is_monotonic_increasing:
         steps = values.diff().dropna()
         if bool((steps == 1).all()):
             return _role(name, "identifier", "none", "a row counter (consecutive values)")
     id_word = _id_word(tokens, name)
-    if id_word and integral and distinct > 0.5 * len(values):
+    if id_word and integral and distinct > 0.5 * n:
         return _role(name, "identifier", "none", f"named {id_word!r}, {distinct:,} distinct values")
     lat, lon = _has(tokens, LAT_WORDS), _has(tokens, LON_WORDS)
     if (lat and low >= -90 and high <= 90) or (lon and low >= -180 and high <= 180 and not integral):
@@ -138,16 +157,16 @@ def _numeric_role(
     if id_word and integral and not additive and not measure:
         return _role(name, "category", "count", f"codes named {id_word!r}")
     if unit and unit.startswith("percent"):
-        return _measure(values, name, "written as percentages")
+        return _measure(profile, name, "written as percentages")
     if "%" in tokens or "%" in str(name):
-        return _measure(values, name, "a percentage by name")
+        return _measure(profile, name, "a percentage by name")
     if measure and not (additive and tokens.index(additive) > tokens.index(measure)):
-        return _measure(values, name, f"named {measure!r}: not additive")
+        return _measure(profile, name, f"named {measure!r}: not additive")
     if additive:
         return _role(name, "additive", "sum", f"named {additive!r}: adds up")
-    if integral and distinct <= MAX_CODES and len(values) >= 2 * distinct:
+    if integral and distinct <= MAX_CODES and n >= 2 * distinct:
         return _role(name, "category", "count", f"integer codes ({distinct} distinct values)")
-    return _measure(values, name, "no name evidence: treated as non-additive")
+    return _measure(profile, name, "no name evidence: treated as non-additive")
 
 
 def _id_word(tokens: list[str], name: object) -> str | None:
@@ -161,21 +180,20 @@ def _id_word(tokens: list[str], name: object) -> str | None:
     return tokens[-1] if tokens and tokens[-1] in ID_LAST else None
 
 
-def _measure(values: Any, name: object, why: str) -> dict[str, Any]:
-    if len(values) >= 10:
-        skew = float(values.astype(float).skew())
-        if skew == skew and abs(skew) > SKEWED:
-            return _role(name, "measure", "median", f"{why}; skewed (skew {skew:.1f}): median")
+def _measure(profile: dict[str, Any], name: object, why: str) -> dict[str, Any]:
+    skew = profile.get("skew")
+    if profile["non_null"] >= 10 and skew is not None and skew == skew and abs(skew) > SKEWED:
+        return _role(name, "measure", "median", f"{why}; skewed (skew {skew:.1f}): median")
     return _role(name, "measure", "mean", why)
 
 
-def _text_role(values: Any, name: object, tokens: list[str], distinct: int) -> dict[str, Any]:
+def _text_role(values: Any, name: object, tokens: list[str], profile: dict[str, Any]) -> dict[str, Any]:
+    distinct, n = int(profile["distinct"]), int(profile["non_null"])
     lowered = {str(v).strip().lower() for v in values.unique().tolist()[:3]}
     if distinct == 2 and lowered <= FLAG_TEXT:
         return _role(name, "flag", "share", "yes/no values")
     if _date_text(values):
         return _role(name, "date", "period", "dates written as text")
-    n = len(values)
     id_word = _id_word(tokens, name)
     if distinct <= MAX_CATEGORIES and (distinct <= 0.5 * n or n <= 4):
         return _role(name, "category", "count", f"{distinct} distinct values")

@@ -1,6 +1,6 @@
 """The builtin analyst's final message: at most eight bullets, the most informative first.
 
-Every figure comes from the JSON facts the blocks saved, which hold exactly what their
+Every figure comes from the facts the blocks published, which hold exactly what their
 printed tables show (same numbers, same ``fmt`` format), and each bullet names its
 aggregation: "Total revenue by region", "Mean body_mass_g by species".
 """
@@ -25,7 +25,7 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)
     subset: int | None = None
-    facts_missing: str | None = None  # the facts file that could not be read
+    facts_missing: str | None = None  # what could not be read back (the load step's published figures)
 
 
 def summarise(name: str, facts: dict[str, Any], primary: str | None, outcome: Outcome) -> str:
@@ -40,7 +40,8 @@ def summarise(name: str, facts: dict[str, Any], primary: str | None, outcome: Ou
             head = [f"I could not load `{name}`, so there are no figures to report."]
             head += [f"- {_sentence(text)}" for text in outcome.failed]
         return "\n".join(head) + "\n\nTERMINATE\n"
-    bullets = _reading(load) + _groups(facts.get("groups", {}), primary) + _trend(facts.get("trend", {}))
+    trend = facts.get("trend", {})
+    bullets = _reading(load) + _groups(facts.get("groups", {}), primary) + _trend(trend) + _entities(trend)
     bullets += _overall(facts.get("measures", {}), primary) + _correlations(facts.get("measures", {}))
     bullets += _outliers(facts.get("measures", {})) + _quality(load)
     lines = [_title(name, load), ""] + [f"- {b}" for b in bullets[:MAX_BULLETS]]
@@ -77,6 +78,12 @@ def _reading(load: dict[str, Any]) -> list[str]:
         said.append("flattened nested " + ", ".join(notes["flattened"]))
     if notes.get("converted"):
         said.append("converted text to numbers: " + ", ".join(f"{k} ({v})" for k, v in notes["converted"].items()))
+    shape = load.get("shape") or {}
+    if shape.get("melted"):
+        said.append(f"a wide table, one column per {shape['melted']}: melted to one row per {shape['melted']}")
+    if shape.get("split"):
+        year, part, kind = shape["split"]
+        said.append(f"{year} and {part} read as one {kind}")
     return ["Reading: " + "; ".join(said) + "."] if said else []
 
 
@@ -115,6 +122,21 @@ def _trend(trend: dict[str, Any]) -> list[str]:
         text += f"; first to last full {period}: {change['first']} {fmt(change['from'])}"
         text += f" -> {change['last']} {fmt(change['to'])}{pct}"
     return [text + "."]
+
+
+def _entities(trend: dict[str, Any]) -> list[str]:
+    found = trend.get("entity") or {}
+    rows = found.get("rows") or []
+    if not rows:
+        return []
+    shown = []
+    for r in rows[:SHOWN_KEYS]:
+        pct = f" ({r['pct']:+.1f}%)" if r.get("pct") is not None else ""
+        shown.append(f"{r['entity']} {r['first']} {fmt(r['from'])} -> {r['last']} {fmt(r['to'])}{pct}")
+    more = found.get("count", len(rows)) - len(shown)
+    column, period = found["column"], trend.get("period", "period")
+    text = f"{_sentence(found['title'])} by {period} per {column}, first to last full {period}: " + "; ".join(shown)
+    return [text + (f"; and {more:,} more" if more > 0 else "") + "."]
 
 
 def _overall(measures: dict[str, Any], primary: str | None) -> list[str]:

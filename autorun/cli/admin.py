@@ -1,4 +1,4 @@
-"""Commands around sessions: results, config show/init, clean and doctor."""
+"""Commands around sessions: results, config show/init, clean, doctor, and the Docker runtime image."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autorun.cli.app import app, config_app, guarded, load
+from autorun.cli.app import app, config_app, guarded, image_app, load
 from autorun.cli.options import ConfigOpt, DebugOpt
 from autorun.cli.sessions import SessionsArg, SessionsWorkDirOpt, transcripts_named
 
@@ -191,3 +191,23 @@ def doctor(config: ConfigOpt = None, debug: DebugOpt = False) -> None:
         table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", check.detail, check.fix)
     console.print(table)
     raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)
+
+
+@image_app.command("build")
+def image_build(
+    tag: Annotated[str, typer.Option("--tag", help="The image's name:tag.")] = "autorun-runtime:1",
+    base: Annotated[str, typer.Option("--base", help="The Python image to build on.")] = "python:3.11-slim",
+    debug: DebugOpt = False,
+) -> None:
+    """Build autorun's Docker runtime image (pandas, pyarrow, DuckDB, matplotlib, ipykernel, openpyxl).
+
+    The wheels are downloaded on this machine and copied in, so the build needs no registry
+    beyond the base image (local or pulled). The Docker executor uses this tag by default.
+    """
+    from autorun.executors.docker.image import build_runtime_image
+
+    def say(text: str) -> None:
+        typer.echo(f"autorun image: {text}", err=True)
+
+    image_id = guarded(debug, lambda: build_runtime_image(tag, base, env=os.environ, progress=say))
+    typer.echo(f"built {tag} ({image_id[:19]})")

@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Show or create configuration.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(config_app, name="config")
+image_app = typer.Typer(help="Build autorun's Docker runtime image.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
 
 T = TypeVar("T")
 

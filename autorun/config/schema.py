@@ -119,7 +119,9 @@ class ExecutorConfig(_Section):
         description="auto (sandbox where bwrap works, else local) | sandbox (bwrap) | local subprocess "
         "| docker container | none (show code, never run it)",
     )
-    image: str = Field(default="python:3.11-slim", min_length=1, description="Docker image for type docker")
+    image: str = Field(
+        default="autorun-runtime:1", min_length=1, description="Docker image for type docker (`autorun image build`)"
+    )
     pull: bool = Field(default=True, description="docker: pull the image when it is missing (--no-pull: never)")
     network: str = Field(
         default="none",

@@ -29,15 +29,12 @@ def _autorun_inspect_files(root, paths, sheet):
     import json, sys
     from pathlib import Path
 
-    added = root not in sys.path
-    if added:  # before the work dir (""), so nothing planted there stands in for autorun's own modules
-        sys.path.insert(sys.path.index("") if "" in sys.path else len(sys.path), root)
+    sys.path.insert(0, root)  # first: a planted autorun/ in the work dir must not shadow the real one
     try:
         from autorun.datafile import inspect_data_files
         from autorun.datafile_json import info_to_json
     finally:
-        if added:
-            sys.path.remove(root)
+        sys.path.remove(root)
     return json.dumps([info_to_json(info) for info in inspect_data_files([Path(p) for p in paths], sheet)])
 """
 

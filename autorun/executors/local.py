@@ -168,10 +168,9 @@ class LocalExecutor:
             refuse_work_dir_holding_autorun(self.work_dir, "sandbox")
             self.name = "sandbox"
             box = Sandbox(self.work_dir, interpreter=self.python, network=network, host_dir=self.host_dir)
-            if stateful and self.python == sys.executable:
-                from autorun.executors.kernel_inspection import PACKAGE_DIR
+            from autorun.executors.kernel_inspection import PACKAGE_DIR
 
-                box.expose(PACKAGE_DIR)  # read-only, for the inspection in the kernel
+            box.expose(PACKAGE_DIR)  # read-only: the inspection in the kernel and the builtin's runtime import it
         self.launcher = HostLauncher(self.work_dir, self.env, limits=self.limits, sandbox=box)
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._known_children: set[int] = set()

@@ -390,3 +390,18 @@ def oom_line(limit_bytes: int | None) -> str:
     from autorun.units import human_size
 
     return f"killed: out of memory (limit {human_size(limit_bytes or 0)})"
+
+
+MEMORY_SIGNS = ("killed: out of memory", "MemoryError", "Unable to allocate", "Out of Memory Error")
+DUCKDB_HINT = (
+    "The block ran out of memory: read less at once (usecols=, dtype=, chunksize=) or query the file "
+    "with DuckDB SQL, which streams it and spills to disk: import duckdb; "
+    "duckdb.sql(\"SELECT col, sum(x) FROM 'data.csv' GROUP BY col\").df()"
+)
+
+
+def memory_hint(output: str, exit_code: int) -> str | None:
+    """The line added to a failed block's result when it died for memory: what to do instead (DuckDB)."""
+    if exit_code == 0 or not any(sign in output[-4000:] for sign in MEMORY_SIGNS):
+        return None
+    return DUCKDB_HINT

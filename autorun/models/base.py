@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from autorun.errors import ModelError
 
@@ -14,6 +14,7 @@ class Message:
     role: str  # "system" | "user" | "assistant"
     content: str
     name: str | None = None
+    published: tuple[dict[str, Any], ...] = ()  # values the blocks of an execution result published (published.py)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The offline builtin analyst: a deterministic, rule-based assistant that writes pandas code.
 
-It works out where it is from the conversation (its own tagged blocks and the execution
-results after them) and from the facts file its blocks write in the work directory, so
-the same messages and facts always give the same reply. A failed block is diagnosed from
+It works out where it is from the conversation alone: its own tagged blocks, the execution
+results after them and the figures those blocks published (``Message.published``, which the
+session takes out of the output and keeps in its record), so the same messages always give
+the same reply, and no file a block could rewrite or delete is ever read. A failed block is diagnosed from
 its error text and retried with a corrected, more conservative block, at most twice per
 step. What it analyses follows the column roles (``autorun.analyst.roles``) that its
 first block infers on the loaded data.
@@ -10,23 +11,24 @@ first block infers on the loaded data.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from autorun.analyst.roles import primary_measure
+from autorun.analyst.shapes import trend_date
 from autorun.analyst.summary import Outcome, summarise
 from autorun.datafile import DataFileInfo
 from autorun.models.base import Message, Usage
-from autorun.models.builtin_code import MAX_GROUPS, MAX_MEASURES, ROW_LIMIT, Fixes, Plan, Target, render
-from autorun.nofollow import read_inside
+from autorun.models.builtin_code import MAX_GROUPS, MAX_MEASURES, Fixes, Plan, Target, render
 
 MAX_ATTEMPTS = 3
+OTHER_FORMATS = ("excel",)
 MAX_CATEGORY_VALUES = 50
-FACTS_DIR = ".autorun"
+# autorun's package root on this host: where the blocks import the builtin's runtime from by default.
+RUNTIME_ROOT = str(Path(__file__).resolve().parents[2])
 _TAG_RE = re.compile(r"^# autorun-builtin step=(\w+) attempt=(\d+)", re.MULTILINE)
 _RESULT_RE = re.compile(r"^exitcode: (-?\d+) \(execution (?:succeeded|failed)\)\nCode output:\n?", re.DOTALL)
 _ERROR_LINE_RE = re.compile(r"^(\w+(?:\.\w+)*(?:Error|Exception|Exit)\b.*|.*timed out after.*)$", re.MULTILINE)
@@ -34,26 +36,36 @@ _ERROR_LINE_RE = re.compile(r"^(\w+(?:\.\w+)*(?:Error|Exception|Exit)\b.*|.*time
 STEP_TITLES = {"load": "loading", "measures": "measures", "groups": "group", "trend": "trend"}
 
 
-def make_plan(roles: list[dict[str, Any]], dayfirst: bool = False) -> Plan:
-    """The steps' columns from the roles: measures with their aggregation, groups, one date."""
-    measures = [(r["column"], r["agg"]) for r in roles if r["role"] in ("additive", "measure")][:MAX_MEASURES]
+def make_plan(roles: list[dict[str, Any]], dayfirst: bool = False, shape: dict[str, Any] | None = None) -> Plan:
+    """The steps' columns from the roles and the table's shape: measures with their aggregation, groups,
+    one date (or a year and its quarter or month), and the entity of a panel."""
+    shape = shape or {}
+    split = shape.get("split") or [None, None, None]
+    period_columns = {c for c in (split[0], split[1]) if c}
+    measures = [
+        (r["column"], r["agg"])
+        for r in roles
+        if r["role"] in ("additive", "measure") and r["column"] not in period_columns
+    ][:MAX_MEASURES]
     groups = [
         r["column"]
         for r in roles
-        if r["role"] in ("category", "flag") and 2 <= r.get("distinct", 0) <= MAX_CATEGORY_VALUES
+        if r["role"] in ("category", "flag")
+        and 2 <= r.get("distinct", 0) <= MAX_CATEGORY_VALUES
+        and r["column"] not in period_columns
     ]
-    dates = [r for r in roles if r["role"] == "date"]
-    real = [r for r in dates if not r["why"].startswith("year")]
-    date = (real or dates)[0] if dates else None
+    date = trend_date(roles)
     return Plan(
         measures=measures,
         primary=primary_measure([r for r in roles if r["column"] in dict(measures)]),
         groups=groups[:MAX_GROUPS],
-        date=date["column"] if date else None,
+        date=split[0] or (date["column"] if date else None),
         date_is_year=bool(date and date["why"].startswith("year")),
         dayfirst=dayfirst,
+        part=split[1],
+        part_kind=split[2],
+        entity=shape.get("entity"),
         free_text=[r["column"] for r in roles if r["role"] == "text"],
-        categories=[r["column"] for r in roles if r["role"] == "category"],
     )
 
 
@@ -89,9 +101,9 @@ def _never() -> bool:
 class BuiltinAnalyst:
     """Model protocol implementation.
 
-    ``data_path`` is the file's path as the executed code sees it; ``work_dir`` is the
-    executor's work directory on this host (the blocks' current directory), where the
-    blocks write their facts file; ``stateful()`` says whether python blocks share state.
+    ``data_path`` is the file's path as the executed code sees it; ``runtime_root`` is where
+    autorun's package is there (read-only); ``memory_limit`` the executor's, in bytes, for
+    DuckDB's share of it; ``stateful()`` says whether python blocks share state.
     """
 
     name = "builtin"
@@ -102,17 +114,16 @@ class BuiltinAnalyst:
         data_path: str,
         question: str | None = None,
         *,
-        work_dir: Path | None = None,
-        session_id: str = "builtin",
+        runtime_root: str = RUNTIME_ROOT,
+        memory_limit: int | None = None,
         stateful: Callable[[], bool] = _never,
     ) -> None:
         self.info = info
         self.data_path = data_path
         self.question = question  # questions need an LLM; the builtin always runs its fixed plan
         self.usage: Usage | None = None
-        safe = re.sub(r"[^A-Za-z0-9_-]", "-", session_id) or "builtin"
-        self.facts_seen_as = f"{FACTS_DIR}/facts-{safe}.json"
-        self.work_dir = Path(work_dir if work_dir is not None else Path.cwd())
+        self.runtime_root = runtime_root
+        self.memory_limit = memory_limit
         self.stateful = stateful
 
     def cost(self, usage: Usage | None) -> float | None:
@@ -125,27 +136,21 @@ class BuiltinAnalyst:
     def next_message(self, messages: Sequence[Message]) -> str:
         plan = make_plan(self.info.roles, self.info.dayfirst)
         progress = self._replay(messages, steps_for(plan))
-        facts = self._facts() if "load" in progress.succeeded else {}
-        if "load" in facts:
-            plan = make_plan(facts["load"]["roles"], self.info.dayfirst)
+        facts = published_facts(messages)
+        load = facts.get("load")
+        if isinstance(load, dict) and isinstance(load.get("roles"), list):
+            plan = make_plan(load["roles"], self.info.dayfirst, load.get("shape"))
             progress = self._replay(messages, steps_for(plan))
         elif "load" in progress.succeeded:
-            progress.outcome.facts_missing = str(self.work_dir / self.facts_seen_as)
+            progress.outcome.facts_missing = "the load step's published figures"
         steps = steps_for(plan)
         if progress.stop or progress.index >= len(steps):
             kept = {step: facts[step] for step in progress.succeeded if step in facts}
             return summarise(self.info.path.name, kept, plan.primary, progress.outcome)
         step = steps[progress.index]
-        target = Target(self.data_path, self.facts_seen_as, self.stateful())
+        target = Target(self.data_path, self.runtime_root, self.stateful(), self.memory_limit)
         code = render(step, progress.attempt, self.info, target, plan, progress.fixes)
         return f"{self._intro(step, plan, progress)}\n\n```python\n{code}```\n"
-
-    def _facts(self) -> dict[str, Any]:
-        try:
-            facts = json.loads(read_inside(self.work_dir, PurePath(self.facts_seen_as)).decode("utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return facts if isinstance(facts, dict) else {}
 
     def _replay(self, messages: Sequence[Message], steps: list[str]) -> _Progress:
         progress = _Progress()
@@ -194,8 +199,8 @@ class BuiltinAnalyst:
                 how += f", delimiter {info.delimiter!r}, decimal {info.decimal!r}, encoding {info.encoding}"
             if info.sheet is not None and len(info.sheets) > 1:
                 how += f", sheet {info.sheet!r} of {len(info.sheets)}"
-            checks = "work out each column's role, and check duplicates and missing values"
-            return f"{position}: I'll load `{info.path.name}` ({how}), {checks}."
+            checks = "work out each column's role on all of it, and check duplicates and missing values"
+            return f"{position}: I'll read the whole of `{info.path.name}` ({how}) into DuckDB, {checks}."
         if step == "measures":
             what = ", ".join(f"{'total' if agg == 'sum' else agg} of `{name}`" for name, agg in plan.measures[:6])
             return f"{position}: the measures, each aggregated as its role allows ({what}), outliers and correlations."
@@ -204,10 +209,22 @@ class BuiltinAnalyst:
             return f"{position}: rows, shares and the measures for each {names}."
         agg = "total" if plan.primary_agg == "sum" else plan.primary_agg
         what = f"{agg} `{plan.primary}`" if plan.primary else "rows"
-        return f"{position}: {what} over time by `{plan.date}`, in periods that fit its span."
+        when = f"`{plan.date}` and `{plan.part}` as one {plan.part_kind}" if plan.part else f"`{plan.date}`"
+        each = f", for each `{plan.entity}` on its own" if plan.entity else ""
+        return f"{position}: {what} over time by {when}, in periods that fit its span{each}."
 
 
-def _chunks(text: str, size: int = 6) -> Iterator[str]:
+def published_facts(messages: Sequence[Message]) -> dict[str, Any]:
+    """{step: its figures} from what the blocks' results published, the latest of each step."""
+    facts: dict[str, Any] = {}
+    for message in messages:
+        for value in message.published:
+            if isinstance(value.get("step"), str) and isinstance(value.get("data"), dict):
+                facts[value["step"]] = value["data"]
+    return facts
+
+
+def _chunks(text: str, size: int = 3) -> Iterator[str]:
     lines = text.splitlines(keepends=True)
     for start in range(0, len(lines), size):
         yield "".join(lines[start : start + size])
@@ -225,16 +242,14 @@ def error_line(output: str, exit_code: int) -> str:
 
 
 _RULES: list[tuple[str, str]] = [
-    ("helpers", r"No module named '?autorun_analyst"),
-    ("state", r"NameError: name '(df|report_\w+|load_table|FACTS)' is not defined"),
-    ("memory", r"^MemoryError|Unable to allocate|out of memory|Killed"),
+    ("state", r"NameError: name '(data|\w+_step|open_data)' is not defined"),
+    ("memory", r"^MemoryError|Unable to allocate|out of memory|Out of Memory|Killed"),
     ("timeout", r"timed out after"),
     ("engine", r"ImportError|ModuleNotFoundError|Missing optional dependency|usable engine|No module named"),
-    ("encoding", r"UnicodeDecodeError|codec can't decode|UnicodeError"),
-    ("json_lines", r"Trailing data"),
-    ("parser", r"ParserError|Error tokenizing data|EOF inside string|Expected \d+ fields|field larger than"),
-    ("dates", r"Mixed timezones|[Tt]z-aware|OutOfBounds|Out of bounds|\.dt accessor|datetimelike|time data"),
-    ("columns", r"KeyError|not in index|Usecols do not match"),
+    ("encoding", r"UnicodeDecodeError|codec can't decode|UnicodeError|Invalid unicode"),
+    ("json_lines", r"Trailing data|Malformed JSON|unexpected content after document"),
+    ("parser", r"ParserError|Error tokenizing data|CSV Error|sniff|Expected \d+ fields|field larger than"),
+    ("columns", r"KeyError|not in index|Binder Error|Referenced column"),
 ]
 
 
@@ -249,38 +264,26 @@ def diagnose(step: str, output: str, exit_code: int, info: DataFileInfo, fixes: 
             if kind in ("memory", "timeout", "engine"):
                 return None
     if not fixes.careful:
-        return fixes.with_(careful=True, strip_columns=True), "retry more conservatively, with cleaned column names"
+        return fixes.with_(careful=True), "retry more conservatively, keeping only the columns the data has"
     return None
 
 
 def _fix_for(kind: str, step: str, info: DataFileInfo, fixes: Fixes) -> tuple[Fixes, str] | None:
     delimited = info.format in ("csv", "tsv")
-    lost = "load the file again in each block (the executor lost its state)"
-    if kind in ("helpers", "state") and step != "load" and not fixes.self_contained:
-        return fixes.with_(self_contained=True), lost  # a kernel restarted: sys.path and df are gone
-    if kind == "helpers" and not fixes.inline:
-        what = "carry the helper functions in the block (the helper module is not where the code runs)"
-        return fixes.with_(inline=True, self_contained=True), what
-    if kind == "memory" and delimited and not fixes.compact and fixes.max_rows is None:
-        what = "read the whole file compactly (text columns as categories, free-text columns left out)"
-        return fixes.with_(compact=True), what
-    if kind in ("memory", "timeout") and fixes.max_rows is None and info.format in ("csv", "tsv", "jsonl"):
-        return fixes.with_(max_rows=ROW_LIMIT), f"read only the first {ROW_LIMIT:,} rows, and say so"
-    if kind == "engine" and info.format in ("parquet", "excel") and not fixes.engines:
+    lost = "open the data again in each block (the executor lost its state)"
+    if kind == "state" and step != "load" and not fixes.self_contained:
+        return fixes.with_(self_contained=True), lost  # a kernel restarted: its data is gone
+    if kind == "memory" and not fixes.on_disk:
+        what = "read the file into DuckDB's disk cache, so it spills to disk instead of running out of memory"
+        return fixes.with_(on_disk=True), what
+    if kind == "engine" and info.format in OTHER_FORMATS and not fixes.engines:
         return fixes.with_(engines=True), "try the other reader engine"
     if kind == "encoding" and delimited and (fixes.encoding or info.encoding) != "latin-1":
         return fixes.with_(encoding="latin-1"), "read the file with encoding latin-1"
     if kind == "json_lines" and info.format == "json" and not fixes.lines:
         return fixes.with_(lines=True), "read it as JSON Lines (lines=True)"
-    if kind == "parser" and delimited and not fixes.python_engine:
-        return fixes.with_(python_engine=True), 'use the python parser (engine="python"), counting rows it cannot parse'
     if kind in ("parser", "columns") and delimited and not fixes.resniff:
-        return fixes.with_(resniff=True), "let pandas detect the delimiter itself (sep=None)"
-    if kind == "dates" and step == "trend" and not fixes.local_dates:
-        what = 'drop the timezone offsets (keeping local time) and parse with errors="coerce"'
-        return fixes.with_(local_dates=True), what
-    if kind == "dates" and step == "trend" and not fixes.utc_dates:
-        return fixes.with_(utc_dates=True), "convert all dates to UTC (utc=True)"
-    if kind == "columns" and not fixes.strip_columns:
-        return fixes.with_(strip_columns=True, careful=True), "strip the column names"
+        return fixes.with_(resniff=True), "let DuckDB detect the delimiter itself"
+    if kind == "columns" and not fixes.careful:
+        return fixes.with_(careful=True), "keep only the columns the data has"
     return None

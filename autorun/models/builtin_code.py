@@ -1,13 +1,11 @@
-"""The python blocks the builtin analyst writes, one per step.
+"""The python blocks the builtin analyst writes, one per step: plain calls with literal arguments.
 
-Each block carries the source of the functions it calls (``autorun.analyst`` modules,
-via ``inline.carry``), because it runs where autorun is not installed; it must run
-unchanged on pandas 1.5 (Debian, in the Docker image) and pandas 3.x. The first block
-(load, roles, data quality) is the same whether or not the executor keeps state between
-blocks, but for one line in a kernel: matplotlib starts loading on a thread for the chart
-steps to come. Later blocks either reuse the loaded ``df`` (stateful executor: no preamble, no
-reload) or load the file again themselves (a fresh process per block). Figures go to the
-screen as tables and, for the summary, to a JSON facts file in the work directory.
+Every function a block calls lives in autorun's own package (``autorun/analyst/steps.py`` and
+the modules it imports), which the block imports from where autorun is installed, read-only
+to the code (``Target.runtime_root``: the sandbox and Docker show autorun's package there).
+Nothing of autorun's is written to the work dir. The first block reads the whole file into
+DuckDB (a cache serves later blocks); in a kernel later blocks reuse its ``data``, in a fresh
+process per block each opens the data again (from the cache) before its step.
 """
 
 from __future__ import annotations
@@ -16,29 +14,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from autorun.analyst.inline import carry, carry_all
-from autorun.analyst.toolkit import TOOLKIT_DIR, TOOLKIT_MODULE
-from autorun.datafile import DataFileInfo, read_kwargs
+from autorun.analyst.describe import read_kwargs
+from autorun.datafile import DataFileInfo
 
 TAG = "# autorun-builtin step={step} attempt={attempt}"
-CHARTS_MEANWHILE = "load_charts_meanwhile()  # matplotlib loads while the data does"
 MAX_MEASURES = 8
 MAX_GROUPS = 4
-ROW_LIMIT = 200_000
-TZ_OFFSET_RE = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d\d:?\d\d)$"
-OTHER_ENGINES = {"parquet": "fastparquet", "excel": "calamine"}
-READER = [
-    "NUMBER_TEXT_RE", "CONVERT_SHARE", "load_table", "_read_delimited", "_read_workbook", "largest_sheet",
-    "flatten_nested", "convert_number_text", "_to_numbers",
-]  # fmt: skip
-COUNTER = ["count_lines", "open_decompressed"]
-COMMON = ["fmt", "plain", "save_facts", "show", "label", "numbers", "AGG_WORDS"]
-STEP_FUNCTIONS = {
-    "load": ["report_load", "MOSTLY_MISSING", "load_charts_meanwhile"],
-    "measures": ["report_measures", "MIN_CORRELATION"],
-    "groups": ["report_groups", "group_labels", "same_groups", "save_chart", "chart_name", "CHART_BARS"],
-    "trend": ["report_trend", "period_keys", "date_labels", "SHOWN_PERIODS", "save_chart", "chart_name", "CHART_BARS"],
-}
+STEP_FUNCTIONS = {"load": "load_step", "measures": "measures_step", "groups": "groups_step", "trend": "trend_step"}
+OTHER_ENGINES = {"excel": "calamine"}
+REOPENED_CACHE_BYTES = 8 * 2**20  # a process per block reads a file this big once, into the disk cache
 
 
 @dataclass(frozen=True)
@@ -46,18 +30,12 @@ class Fixes:
     """Corrections learned from failed blocks; they apply to every later block."""
 
     encoding: str | None = None
-    python_engine: bool = False
     resniff: bool = False
     lines: bool = False
-    local_dates: bool = False
-    utc_dates: bool = False
-    strip_columns: bool = False
     engines: bool = False
-    compact: bool = False  # read text columns as categories and leave free text out, to fit in memory
-    inline: bool = False  # the helper module is not where the code runs: carry its functions in the block
-    max_rows: int | None = None
+    on_disk: bool = False  # read into the disk cache even for a small file, so DuckDB can spill
     careful: bool = False
-    self_contained: bool = False  # the executor lost its state: reload in every block
+    self_contained: bool = False  # the executor lost its state: reopen the data in every block
 
     def with_(self, **changes: object) -> Fixes:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -65,7 +43,7 @@ class Fixes:
 
 @dataclass(frozen=True)
 class Plan:
-    """What the analysis covers, decided from the column roles."""
+    """What the analysis covers, decided from the column roles and the table's shape."""
 
     measures: list[tuple[str, str]]  # (column, aggregation: sum | mean | median)
     primary: str | None
@@ -73,185 +51,114 @@ class Plan:
     date: str | None
     date_is_year: bool = False
     dayfirst: bool = False
+    part: str | None = None  # the quarter or month column of a date split across columns
+    part_kind: str | None = None
+    entity: str | None = None  # the entity column of a panel: trends per entity
     free_text: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
 
     @property
     def primary_agg(self) -> str:
         return next((agg for name, agg in self.measures if name == self.primary), "count")
 
 
-PREAMBLE = """import warnings
-
-warnings.simplefilter("ignore", FutureWarning)
-warnings.simplefilter("ignore", DeprecationWarning)
-
-import pandas as pd
-
-warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-pd.set_option("display.width", 120)
-pd.set_option("display.max_columns", 30)
-"""
-
-
 @dataclass(frozen=True)
 class Target:
-    """Where the block runs: the data file and facts file as the code sees them, and whether state is kept."""
+    """Where the block runs: the data file as the code sees it, autorun's package root there, the memory limit."""
 
     data_path: str
-    facts_path: str
+    runtime_root: str
     stateful: bool = False
+    memory_limit: int | None = None
 
 
-IMPORTS = f"""import sys
-import warnings
-
-sys.dont_write_bytecode = True  # leave no __pycache__ in the work dir
-sys.path.insert(0, {str(TOOLKIT_DIR)!r})  # autorun's helpers for this analysis: {TOOLKIT_MODULE}.py
-warnings.simplefilter("ignore")  # pandas' deprecation and dtype notes are not findings
-"""
-STEP_IMPORTS = {
-    "load": ["load_table", "infer_roles", "report_load"],
-    "measures": ["report_measures"],
-    "groups": ["report_groups"],
-    "trend": ["report_trend"],
-}
+def read_options(info: DataFileInfo, fixes: Fixes) -> dict[str, Any]:
+    """How the file is read (the runtime's ``read`` argument), with the fixes applied."""
+    read: dict[str, Any] = {}
+    if info.format in ("csv", "tsv"):
+        read = read_kwargs(info)  # pandas' options for the file, which the runtime takes by the same names
+        read.pop("dtype", None)
+        read["encoding"] = fixes.encoding or info.encoding
+        if info.text_columns:
+            read["text_columns"] = list(info.text_columns)
+        if any(name.startswith("Unnamed: ") for name in info.columns):
+            read["names"] = list(info.columns)  # pandas' names for empty header fields, which DuckDB calls column0
+        if fixes.resniff:
+            read["sep"] = None
+    if info.format == "excel" and info.sheet is not None:
+        read["sheet"] = info.sheet
+    if fixes.engines and info.format in OTHER_ENGINES:
+        read["engine"] = OTHER_ENGINES[info.format]
+    if fixes.lines and info.format == "json":
+        read["lines"] = True
+    return read
 
 
 def render(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes) -> str:
-    """The python block for one step of the plan: imports from the helper module, then the analysis."""
-    if fixes.inline:
-        return render_inline(step, attempt, info, target, plan, fixes)
+    """The python block for one step of the plan."""
     reuse = target.stateful and not fixes.self_contained and step != "load"
-    names = list(STEP_IMPORTS[step])
-    if not reuse and step != "load":
-        names.insert(0, "load_table")
-    if step == "load" and fixes.max_rows:
-        names.append("count_lines")
-    if charts_meanwhile(step, target, plan):
-        names.append("load_charts_meanwhile")
     parts = [TAG.format(step=step, attempt=attempt)]
     if not reuse:
-        parts.append(IMPORTS)
-    if step == "trend":
-        parts.append("import warnings\n\nimport pandas as pd" if reuse else "import pandas as pd")
-    parts.append(f"from {TOOLKIT_MODULE} import {', '.join(names)}\n")
-    if charts_meanwhile(step, target, plan):
-        parts.append(CHARTS_MEANWHILE)
-    if not reuse:
-        parts.append(load_lines(info, target, plan, fixes, announce=step == "load"))
-    else:
-        parts.append(f"FACTS = {target.facts_path!r}")
-    parts.append(BODIES[step](info, plan, fixes))
+        names = sorted(STEP_FUNCTIONS.values()) if target.stateful and step == "load" else [STEP_FUNCTIONS[step]]
+        if step != "load":
+            names = sorted([*names, "open_data"])
+        parts.append(
+            "import sys\n\n"
+            f"sys.path.insert(0, {target.runtime_root!r})  # autorun's own code, read-only where this runs\n"
+            f"from autorun.analyst.steps import {', '.join(names)}\n"
+        )
+        parts.append(_open_line(step, info, target, plan, fixes))
+    parts.append(BODIES[step](plan, fixes))
     return "\n".join(parts)
 
 
-def charts_meanwhile(step: str, target: Target, plan: Plan) -> bool:
-    """Whether the load block starts importing matplotlib: later steps draw charts in the same kernel."""
-    return step == "load" and target.stateful and bool(plan.groups or plan.date)
-
-
-def render_inline(step: str, attempt: int, info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes) -> str:
-    """The block carrying the helper functions it calls (when the helper module cannot be imported)."""
-    tag = TAG.format(step=step, attempt=attempt)
-    reuse = target.stateful and not fixes.self_contained and step != "load"
-    carried = STEP_FUNCTIONS[step] if reuse else COMMON + STEP_FUNCTIONS[step]  # the load block defined COMMON
-    parts = [tag]
-    if not reuse:
-        parts += [PREAMBLE, "# --- how the file is read (autorun/analyst/reading.py) ---", carry("reading", READER)]
-        if fixes.max_rows and step == "load":
-            parts.append(carry("reading", COUNTER))
-    if step == "load":
-        roles = carry_all("roles", ("PRIMARY_ORDER", "primary_measure"))
-        parts += ["# --- column roles (autorun/analyst/roles.py) ---", roles]
-    parts += ["# --- the report (autorun/analyst/report.py) ---", carry("report", carried)]
-    parts.append("# --- this step ---")
-    if charts_meanwhile(step, target, plan):
-        parts.append(CHARTS_MEANWHILE)
-    if not reuse:
-        parts.append(load_lines(info, target, plan, fixes, announce=step == "load"))
-    else:
-        parts.append(f"FACTS = {target.facts_path!r}\n")
-    parts.append(BODIES[step](info, plan, fixes))
-    return "\n".join(parts)
-
-
-def load_options(info: DataFileInfo, plan: Plan, fixes: Fixes) -> dict[str, Any]:
-    """The options ``load_table`` gets: reader arguments with the fixes applied, sheet, row limit."""
-    options: dict[str, Any] = {}
-    if info.format in ("csv", "tsv"):
-        csv = read_kwargs(info)
-        if fixes.encoding:
-            csv["encoding"] = fixes.encoding
-        if fixes.resniff:
-            csv.update(sep=None, engine="python")
-        elif fixes.python_engine:
-            csv["engine"] = "python"
-        if fixes.compact:
-            csv["dtype"] = {**csv.get("dtype", {}), **{name: "category" for name in plan.categories}}
-            csv["usecols"] = [name for name in info.columns if name not in plan.free_text]
-        options["csv"] = csv
-    if info.format == "excel" and info.sheet is not None:
-        options["sheet"] = info.sheet
-    if fixes.engines and info.format in OTHER_ENGINES:
-        options["engine"] = OTHER_ENGINES[info.format]
-    if fixes.max_rows:
-        options["nrows"] = fixes.max_rows
-    return options
-
-
-def load_lines(info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes, announce: bool) -> str:
+def _open_line(step: str, info: DataFileInfo, target: Target, plan: Plan, fixes: Fixes) -> str:
     fmt = "jsonl" if info.format == "json" and fixes.lines else info.format
-    lines = [f"DATA = {target.data_path!r}", f"FACTS = {target.facts_path!r}"]
-    if announce and fixes.compact:
-        skipped = ", ".join(plan.free_text) or "none"
-        what = f"text as categories; free-text columns left out: {skipped}"
-        lines.append(f"print({'Reading compactly to fit in memory: ' + what!r})")
-    lines.append(f"df, notes = load_table(DATA, {fmt!r}, {load_options(info, plan, fixes)!r})")
-    if fixes.strip_columns:
-        lines.append("df.columns = [str(c).strip() for c in df.columns]")
-    if announce and fixes.max_rows:
-        lines.append(f"TOTAL = count_lines(DATA) - {info.skiprows + (0 if fmt == 'jsonl' else 1)}")
-    return "\n".join(lines) + "\n"
-
-
-def _load_body(info: DataFileInfo, plan: Plan, fixes: Fixes) -> str:
-    total = ", total_rows=TOTAL" if fixes.max_rows else ""
-    return f'roles = infer_roles(df, notes["converted"])\nreport_load(df, notes, roles, FACTS{total})\n'
+    args = [repr(target.data_path), repr(fmt), repr(read_options(info, fixes))]
+    if target.memory_limit:
+        args.append(f"memory_limit={target.memory_limit}")
+    if fixes.on_disk or (not target.stateful and info.size_bytes >= REOPENED_CACHE_BYTES):
+        args.append("cache='always'")  # a process per block: each block reopens the cache, never re-reads
+    if step == "load":
+        if target.stateful and not fixes.self_contained:
+            args.append("charts=True")
+        return f"data = load_step({', '.join(args)})\n"
+    return f"data = open_data({', '.join(args)})\n"
 
 
 def _columns(names: list[Any], fixes: Fixes, pairs: bool = False) -> str:
-    """The list literal, or (careful retry) a filter keeping the columns the frame has."""
+    """The list literal, or (careful retry) a filter keeping the columns the data has."""
     if not fixes.careful:
         return repr(names)
     item = "m[0]" if pairs else "m"
-    return f"[m for m in {names!r} if {item} in df.columns]"
+    return f"[m for m in {names!r} if {item} in data.columns]"
 
 
-def _measures_body(info: DataFileInfo, plan: Plan, fixes: Fixes) -> str:
-    return f"report_measures(df, {_columns(plan.measures, fixes, pairs=True)}, FACTS)\n"
+def _load_body(plan: Plan, fixes: Fixes) -> str:
+    return ""
 
 
-def _groups_body(info: DataFileInfo, plan: Plan, fixes: Fixes) -> str:
+def _measures_body(plan: Plan, fixes: Fixes) -> str:
+    return f"measures_step(data, {_columns(plan.measures, fixes, pairs=True)})\n"
+
+
+def _groups_body(plan: Plan, fixes: Fixes) -> str:
     groups, measures = _columns(plan.groups[:MAX_GROUPS], fixes), _columns(plan.measures, fixes, pairs=True)
-    return f"report_groups(df, {groups}, {measures}, {plan.primary!r}, FACTS)\n"
+    return f"groups_step(data, {groups}, {measures}, {plan.primary!r})\n"
 
 
-def _trend_body(info: DataFileInfo, plan: Plan, fixes: Fixes) -> str:
-    date = plan.date
-    if plan.date_is_year:
-        parse = f'dates = pd.to_numeric(df[{date!r}], errors="coerce")'
-    else:
-        column = "text" if fixes.local_dates else (f"df[{date!r}].astype(str)" if fixes.utc_dates else f"df[{date!r}]")
-        options = ', errors="coerce"' + (", utc=True" if fixes.utc_dates else "")
-        options += ", dayfirst=True" if plan.dayfirst else ""
-        lines = ["with warnings.catch_warnings():", '    warnings.simplefilter("ignore")']
-        if fixes.local_dates:
-            lines.append(f"    text = df[{date!r}].astype(str).str.replace(r'{TZ_OFFSET_RE}', r'\\1', regex=True)")
-        lines.append(f"    dates = pd.to_datetime({column}{options})")
-        parse = "\n".join(lines)
+def _trend_body(plan: Plan, fixes: Fixes) -> str:
     agg = plan.primary_agg if plan.primary else "count"
-    return f"{parse}\nreport_trend(df, {date!r}, dates, {plan.primary!r}, {agg!r}, FACTS)\n"
+    options = []
+    if plan.part:
+        options += [f"part={plan.part!r}", f"part_kind={plan.part_kind!r}"]
+    elif plan.date_is_year:
+        options.append("year=True")
+    if plan.entity:
+        options.append(f"entity={plan.entity!r}")
+    if plan.dayfirst:
+        options.append("dayfirst=True")
+    extra = "".join(f", {o}" for o in options)
+    return f"trend_step(data, {plan.date!r}, {plan.primary!r}, {agg!r}{extra})\n"
 
 
 BODIES = {"load": _load_body, "measures": _measures_body, "groups": _groups_body, "trend": _trend_body}

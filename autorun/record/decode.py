@@ -39,6 +39,10 @@ def _is_texts(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
+def _are_mappings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
 def _or_null(check: Check) -> Check:
     return lambda value: value is None or check(value)
 
@@ -87,6 +91,7 @@ _TYPES: dict[str, tuple[Check, str, Callable[[Any], Any] | None]] = {
     "dict[str, str] | None": (_or_null(_is_texts), "a mapping of names to text or null", None),
     "dict[str, Any]": (lambda v: isinstance(v, dict), "a mapping", None),
     "tuple[str, ...]": (lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v), "a list of text", tuple),
+    "tuple[dict[str, Any], ...]": (_are_mappings, "a list of mappings", tuple),
     "tuple[HtmlOutput, ...]": (_are_html_outputs, "a list of (text, html) outputs", _html_outputs),
     "tuple[Artifact, ...]": (_are_artifacts, "a list of files (path, size, sha256, media_type, change)", _artifacts),
 }

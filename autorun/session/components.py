@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autorun.config.schema import Config
-from autorun.errors import ConfigError, ExecutorError, ModelError
+from autorun.errors import ConfigError, ModelError
 from autorun.executors.base import Executor
 from autorun.models.base import Model
 from autorun.session.values import SessionSettings
@@ -198,6 +198,24 @@ def require_data_for_builtin(config: Config, data: Sequence[object], env: Mappin
     )
 
 
+BUILTIN_SECONDS_PER_MB = 0.3  # on top of executor.timeout: DuckDB reads 100 MB in about 1 s on one core
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".bz2", ".xz", ".zip")
+
+
+def builtin_timeout(config: Config, data: Sequence[Path], env: Mapping[str, str]) -> Config:
+    """The config with room for the builtin's blocks, which read the whole file whatever its size:
+    executor.timeout plus BUILTIN_SECONDS_PER_MB per MB of the data file (five times its size when
+    compressed). Unchanged for an LLM or a replay, which write blocks of their own."""
+    if not data or uses_llm(config, env) or config.model.name.startswith(REPLAY_PREFIX):
+        return config
+    try:
+        size = data[0].stat().st_size * (5 if data[0].name.lower().endswith(COMPRESSED_SUFFIXES) else 1)
+    except OSError:
+        return config
+    timeout = config.executor.timeout + BUILTIN_SECONDS_PER_MB * size / 1e6
+    return config.model_copy(update={"executor": config.executor.model_copy(update={"timeout": round(timeout, 1)})})
+
+
 def build_model(
     config: Config,
     data: Sequence[DataInput],
@@ -206,11 +224,13 @@ def build_model(
     on_notice: NoticeFn,
     session_id: str = "builtin",
     stateful: Callable[[], bool] | None = None,
+    runtime_root: str | None = None,
 ) -> Model:
     """The model the config names: a replay, an LLM, or the builtin analyst (which needs a data file).
 
-    The builtin's blocks leave their facts in ``<work dir>/.autorun/facts-<session_id>.json``;
-    ``stateful()`` tells it whether python blocks share state (the executor's ``stateful``).
+    The builtin's blocks import its runtime from ``runtime_root`` (autorun's package as the code
+    sees it: ``runtime_root_for(executor)``); ``stateful()`` tells it whether python blocks share
+    state (the executor's ``stateful``).
     """
     name = config.model.name
     if name.startswith(REPLAY_PREFIX):
@@ -224,12 +244,15 @@ def build_model(
         on_notice(f"${config.model.api_key_env} is not set: using the builtin offline analyst")
     if len(data) > 1:
         on_notice(f"the builtin analyst analyses only the first file, {data[0].path.name}")
-    from autorun.models.builtin import BuiltinAnalyst
+    from autorun.models.builtin import RUNTIME_ROOT, BuiltinAnalyst
 
-    work_dir = Path(config.executor.work_dir).expanduser().resolve()
-    install_builtin_helpers(work_dir)
+    memory = int(config.executor.memory) if config.executor.memory else None
     return BuiltinAnalyst(
-        data[0].info, data[0].seen_as, work_dir=work_dir, session_id=session_id, stateful=stateful or never_stateful
+        data[0].info,
+        data[0].seen_as,
+        runtime_root=runtime_root or RUNTIME_ROOT,
+        memory_limit=memory,
+        stateful=stateful or never_stateful,
     )
 
 
@@ -256,19 +279,16 @@ def never_stateful() -> bool:
     return False
 
 
-def install_builtin_helpers(work_dir: Path) -> None:
-    """Write the module the builtin's blocks import into the work dir, never through a planted symlink."""
-    from autorun.analyst.toolkit import install_toolkit
-    from autorun.nofollow import write_inside
+def runtime_root(executor: Executor) -> str | None:
+    """Where autorun's package is as the executor's code sees it (read-only), for the builtin's imports;
+    None: where it is on this host (local and sandbox executors run autorun's files in place)."""
+    from autorun.executors.docker.executor import DockerExecutor
 
-    try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        install_toolkit(work_dir, write_inside)
-    except OSError as exc:
-        raise ExecutorError(
-            f"cannot write the builtin analyst's helpers into {work_dir}/.autorun/analyst ({exc.strerror or exc}); "
-            "remove what is in the way (a symlink?) or choose another executor.work_dir"
-        ) from None
+    if isinstance(executor, DockerExecutor):
+        from autorun.executors.docker.mounts import RUNTIME_MOUNT
+
+        return RUNTIME_MOUNT
+    return None
 
 
 def system_message(
@@ -289,7 +309,8 @@ def system_message(
     from autorun.datafile import describe_for_prompt
     from autorun.prompts import analyst_system_message, context_files_description
 
-    parts = [describe_for_prompt(item.info, item.seen_as) for item in data]
+    limit = int(config.executor.memory) if config.executor.type != "none" and config.executor.memory else None
+    parts = [describe_for_prompt(item.info, item.seen_as, memory_limit=limit) for item in data]
     if context:
         parts.append(context_files_description(context))
     description = "\n\n".join(parts)

@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,12 +32,14 @@ from autorun.session.components import (
     DataInput,
     build_executor,
     build_model,
+    builtin_timeout,
     executor_choice,
     large_file_warning,
     limits_summary,
     prepared_llm,
     replay_transcript,
     require_data_for_builtin,
+    runtime_root,
     session_settings,
     system_message,
 )
@@ -201,6 +204,7 @@ def open_session(
     require_data_for_builtin(config, paths, env)
     if config.model.name.startswith(REPLAY_PREFIX):
         replay_transcript(config, env)  # refused before anything starts
+    config = builtin_timeout(config, paths, env)
     session_id = session_id or new_session_id()
     work_dir = work_dir_of(config)
     check_work_dir_links(work_dir)
@@ -211,8 +215,23 @@ def open_session(
     redactor = Redactor(known_secrets(env, config.model.api_key_env))
     sink = redacting_sink(Fanout(display, transcript), redactor)
 
+    held: list[str] = []  # notices before the session's start (the executor warms up on a thread), shown after it
+    started = threading.Event()
+    hold = threading.Lock()
+
     def notice(text: str) -> None:
+        with hold:
+            if not started.is_set():
+                held.append(text)
+                return
         sink.handle(Notice(text=text))
+
+    def start() -> None:
+        with hold:
+            started.set()
+            early = held[:]
+        for text in early:
+            sink.handle(Notice(text=text))
 
     try:
         choice = executor_choice(config)
@@ -238,6 +257,7 @@ def open_session(
                     on_notice=notice,
                     session_id=session_id,
                     stateful=lambda: executor.stateful,
+                    runtime_root=runtime_root(executor),
                 )
             model = redacting_model(model, redactor)
             sink.handle(
@@ -257,6 +277,7 @@ def open_session(
                     config_files=origin.config_files if origin else (),
                 )
             )
+            start()
             if choice.warning:
                 sink.handle(Notice(text=choice.warning, level="warning"))
             for text in notices:
@@ -284,4 +305,6 @@ def open_session(
             )
             yield OpenedSession(session, sink, model, executor, exposed, transcript_path, transcript)
     finally:
+        if not started.is_set():
+            start()  # a session that never started still records what it was told
         sink.close()

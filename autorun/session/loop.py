@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autorun.artifacts import Artifact, ArtifactWatcher, Snapshot, artifacts_line
 from autorun.codeblocks import CodeBlock, extract_code_blocks
@@ -31,9 +32,11 @@ from autorun.events import (
 )
 from autorun.executors.base import ExecResult, Executor, Interruptible, format_result
 from autorun.executors.files import script_path
+from autorun.executors.memory import memory_hint
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
 from autorun.prompts import edited_note, with_not_run_note
+from autorun.published import PublishedFilter, split_published
 from autorun.render.common import without_keyword
 from autorun.session.human_input import HumanInput
 from autorun.session.values import SessionOutcome, SessionSettings, SessionStats
@@ -207,7 +210,7 @@ class Session:
             reply = self._executor_reply(text)
             if reply is None:
                 return "stopped", "the user did not run the code", text
-            self._add_user_message(reply)
+            self._add_user_message(*reply)
             auto_replies += 1
 
     def _assistant_turn(self) -> str:
@@ -256,8 +259,8 @@ class Session:
             )
         )
 
-    def _add_user_message(self, text: str) -> None:
-        self.messages.append(Message("user", text, "executor"))
+    def _add_user_message(self, text: str, published: tuple[dict[str, Any], ...] = ()) -> None:
+        self.messages.append(Message("user", text, "executor", published))
         self.sink.handle(MessageEvent(role="user", name="executor", content=text, turn=self.stats.turns))
 
     def _select_blocks(self) -> tuple[int, list[CodeBlock]] | None:
@@ -274,35 +277,36 @@ class Session:
                 return position, blocks
         return None
 
-    def _executor_reply(self, assistant_text: str) -> str | None:
-        """The next user message: the blocks' result, the person's reply, or None when the
-        person stopped the blocks and has the turn (the chat's prompt)."""
+    def _executor_reply(self, assistant_text: str) -> tuple[str, tuple[dict[str, Any], ...]] | None:
+        """The next user message and the values its blocks published: the blocks' result, the person's
+        reply, or None when the person stopped the blocks and has the turn (the chat's prompt)."""
         keyword = self.settings.termination_keyword
         selected = self._select_blocks()
         if selected is None:
             answer = self.human.reply_instead(assistant_text) if self.human else None
-            return answer if answer is not None else NUDGE.format(keyword=keyword)
+            return (answer if answer is not None else NUDGE.format(keyword=keyword)), ()
         position, blocks = selected
         self.conversation.executed.add(position)
         blocks = [self._number(b) for b in blocks]
         if not self.executor.executes:
             for block in blocks:
                 self._announce(block, will_run=False)
-            return EXECUTION_DISABLED.format(keyword=keyword)
+            return EXECUTION_DISABLED.format(keyword=keyword), ()
         if self.human is None:
             return self._run_blocks(blocks)
         approval = self.human.approve(blocks)
         if approval.action == "run":
             approved = list(approval.blocks) or blocks
-            return self._run_blocks(approved) + self._edit_notes(blocks, approved)
+            message, published = self._run_blocks(approved)
+            return message + self._edit_notes(blocks, approved), published
         for block in blocks:
             self._announce(block, will_run=False)
         if approval.action == "reply":
-            return approval.text
+            return approval.text, ()
         numbers = ", ".join(str(block.index) for block in blocks)
         self.sink.handle(Notice(text=f"not run: block{'s' if len(blocks) > 1 else ''} {numbers}"))
         if approval.action == "skip":
-            return with_not_run_note(approval.text)
+            return with_not_run_note(approval.text), ()
         self._not_run = True
         return None
 
@@ -336,33 +340,36 @@ class Session:
             )
         )
 
-    def _run_blocks(self, blocks: Sequence[CodeBlock]) -> str:
-        """Run blocks in order, stopping at the first failure; one combined result message."""
+    def _run_blocks(self, blocks: Sequence[CodeBlock]) -> tuple[str, tuple[dict[str, Any], ...]]:
+        """Run blocks in order, stopping at the first failure; one combined result message, and what they published."""
         outputs: list[str] = []
         written: list[Artifact] = []
+        published: list[dict[str, Any]] = []
         last: ExecResult | None = None
         for block in blocks:
             self._announce(block, will_run=True)
-            last, artifacts = self._run_one(block)
+            last, artifacts, values = self._run_one(block)
             outputs.append(last.output)
             written += artifacts
+            published += values
             if last.exit_code != 0:
                 break
         assert last is not None
         combined = dataclasses.replace(last, output="".join(outputs))
         message = format_result(combined, self.settings.output_limit)
         line = artifacts_line({a.path: a for a in written}.values())
-        if not line:
-            return message
-        return message + ("" if message.endswith("\n") else "\n") + line + "\n"
+        if line:
+            message += ("" if message.endswith("\n") else "\n") + line + "\n"
+        return message, tuple(published)
 
-    def _run_one(self, block: CodeBlock) -> tuple[ExecResult, list[Artifact]]:
+    def _run_one(self, block: CodeBlock) -> tuple[ExecResult, list[Artifact], list[dict[str, Any]]]:
         shown = ShownOutput()
+        marked = PublishedFilter()
         started = self.clock()
         before = self.artifacts.snapshot() if self.artifacts is not None else {}
 
         def on_output(text: str) -> None:
-            visible = shown.feed(text)
+            visible = shown.feed(marked.feed(text))
             if visible:
                 self.sink.handle(ExecutionOutput(index=block.index, text=visible))
 
@@ -372,7 +379,14 @@ class Session:
             if not self.interruptible_blocks:
                 raise
             result = self._interrupted_block(block, shown.kept.text(), started)
-        rest = shown.finish()
+        output, published = split_published(result.output)
+        hint = memory_hint(output, result.exit_code)
+        if hint:
+            hint = ("" if output.endswith("\n") or not output else "\n") + hint + "\n"
+            on_output(hint)
+            output += hint
+        rest = shown.feed(marked.finish()) + shown.finish()
+        result = dataclasses.replace(result, output=output)
         if rest:
             self.sink.handle(ExecutionOutput(index=block.index, text=rest))
         artifacts = self._written(before, block)
@@ -391,10 +405,11 @@ class Session:
                 timed_out=result.timed_out,
                 output=cap_output(result.output, KEPT_OUTPUT_CHARS),
                 artifacts=tuple(artifacts),
+                published=tuple(published),
                 html=result.html,
             )
         )
-        return result, artifacts
+        return result, artifacts, published
 
     def _written(self, before: Snapshot, block: CodeBlock) -> list[Artifact]:
         """The files ``block`` created or changed, less the file the executor wrote its code to."""

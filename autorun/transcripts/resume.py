@@ -10,13 +10,14 @@ file would show the model a file of the user's), so of such a file only the mess
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autorun.config.loading import env_var_name
 from autorun.errors import ConfigError
-from autorun.events import CodeBlockEvent, MessageEvent, SessionStart
+from autorun.events import CodeBlockEvent, Event, ExecutionResultEvent, MessageEvent, SessionStart
 from autorun.models.base import Message
 from autorun.record.find import chosen_transcripts
 from autorun.record.state import is_recorded_transcript, recorded_work_dir_holding
@@ -92,9 +93,7 @@ def load_history(path: Path) -> ChatHistory:
     from autorun.record.reader import read_transcript
 
     transcript = read_transcript(path)
-    messages = tuple(
-        Message(m.role, m.content, m.name) for m in transcript.of(MessageEvent) if m.role in ("user", "assistant")
-    )
+    messages = tuple(_messages(transcript.events))
     if not messages:
         raise ConfigError(f"{path} holds no messages to resume; give the transcript of an earlier session")
     start = transcript.start
@@ -159,3 +158,17 @@ def _recorded_config(path: Path, env: Mapping[str, str]) -> tuple[Path | None, s
     if not path.is_file():
         return None, f"the session's config file {path} is gone: resuming without it"
     return path, ""
+
+
+def _messages(events: Sequence[Event]) -> Iterator[Message]:
+    """The conversation's messages; each result message with the values its blocks published (recorded
+    in their ``execution_result`` events), as the session had them."""
+    published: list[dict[str, Any]] = []
+    for event in events:
+        if isinstance(event, ExecutionResultEvent):
+            published += [value for value in event.published if isinstance(value, dict)]
+        if not isinstance(event, MessageEvent) or event.role not in ("user", "assistant"):
+            continue
+        values = tuple(published) if event.role == "user" else ()
+        published = []
+        yield Message(event.role, event.content, event.name, values)

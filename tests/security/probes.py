@@ -73,6 +73,11 @@ PROBES: list[Probe] = [
         ),
     ),
     *_group(
+        "The builtin analyst's code and figures",
+        ("builtin.planted_module", "plant matplotlib/ and .autorun/analyst/matplotlib/ for a later builtin session"),
+        ("builtin.forged_facts", "forge, delete or link a facts file where the builtin used to read its figures"),
+    ),
+    *_group(
         "Network",
         ("net.localhost", "TCP to a server on the host's 127.0.0.1"),
         ("net.gateway", "TCP to the Docker bridge gateway (the host)"),

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autorun.errors import ExecutorError
 from autorun.executors.files import PYTHON_BLOCK_MAIN
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 from autorun.threads import start_background
@@ -301,6 +302,19 @@ def parse_keys(text: str) -> dict[str, str]:
     """`key=value` lines -> dict."""
     pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+def probe_answer(reply: Reply, image: str) -> tuple[int, str]:
+    """(the agent's pid, the image's Python interpreter) from the agent's answer to ``probe``."""
+    found = parse_keys(reply.output)
+    if not reply.finished or "agent" not in found:
+        raise ExecutorError(f"The container from image {image} did not answer autorun's agent in time.")
+    if not found.get("python"):
+        raise ExecutorError(
+            f"Docker image {image} has no python3 or python on its PATH; choose an image with Python "
+            "(executor.image or --docker IMAGE)."
+        )
+    return int(found["agent"]), found["python"]
 
 
 def exec_capture(

@@ -90,6 +90,10 @@ def connect(env: Mapping[str, str] | None = None) -> DockerClient:
 
 
 def how_to_get_image(image: str) -> str:
+    from autorun.executors.docker.settings import DEFAULT_IMAGE
+
+    if image == DEFAULT_IMAGE:
+        return "build it with `autorun image build` (autorun's runtime image: pandas, DuckDB, ipykernel)"
     return (
         f"pull it (`docker pull {image}`), build it (`docker build -t {image} .`) "
         f"or load it (`docker load -i IMAGE.tar`); in a source checkout, "
@@ -106,7 +110,9 @@ def ensure_image(client: DockerClient, image: str, *, pull: bool, on_notice: Not
         return
     except docker.errors.ImageNotFound:
         pass
-    if not pull:
+    from autorun.executors.docker.settings import DEFAULT_IMAGE
+
+    if not pull or image == DEFAULT_IMAGE:  # autorun's runtime image is built here, never pulled
         raise ExecutorError(
             f"Docker image {image} is not present locally and pulling is disabled; {how_to_get_image(image)}."
         )

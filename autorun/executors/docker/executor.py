@@ -35,7 +35,7 @@ from autorun.executors.docker.agent import (
     ChannelClosed,
     Reply,
     exec_capture,
-    parse_keys,
+    probe_answer,
 )
 from autorun.executors.docker.container import (
     container_peak_memory,
@@ -329,17 +329,11 @@ class DockerExecutor:
                 f"The container from image {image} stopped right after starting; "
                 "the image needs a POSIX shell (sh) and sleep."
             ) from exc
-        found = parse_keys(reply.output)
-        if not reply.finished or "agent" not in found:
-            raise ExecutorError(f"The container from image {image} did not answer autorun's agent in time.")
-        if not found.get("python"):
-            raise ExecutorError(
-                f"Docker image {image} has no python3 or python on its PATH; choose an image with Python "
-                "(executor.image or --docker IMAGE)."
-            )
-        self._agent_pid = int(found["agent"])
-        self._python = found["python"]
+        self._agent_pid, self._python = probe_answer(reply, image)
         self._oom_kills = reply.oom_kills
+        from autorun.executors.docker.image import check_modules
+
+        check_modules(self._api, self._id, self._python, self.settings.image, self._notice)
 
     # -- one block ---------------------------------------------------------------------------
 

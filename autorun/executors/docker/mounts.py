@@ -3,7 +3,8 @@
 The work dir is mounted read-write at /workspace; each data file read-only at
 /workspace/data/NAME, and, when it lies inside the work dir, read-only over its own path
 there as well, so no path in the container reaches it writable. The kernel's socket
-directory is mounted read-write, its start directory read-only (see kernel.py).
+directory is mounted read-write, its start directory read-only (see kernel.py), and autorun's
+own package read-only at /opt/autorun/autorun (the builtin analyst's runtime).
 
 autorun creates the data mount points itself (as the host user's empty files, which
 the engine would otherwise create as root and leave behind) and removes them at the end,
@@ -24,6 +25,9 @@ from autorun.kernel.host import KernelDirs
 
 WORKSPACE = "/workspace"
 DATA_DIR = "data"
+# autorun's own package, bind-mounted read-only at RUNTIME_MOUNT/autorun: the builtin analyst's blocks
+# import its runtime from there, so it is always the code of the autorun that runs the session.
+RUNTIME_MOUNT = "/opt/autorun"
 KERNEL_DIR = "/autorun-kernel"
 KERNEL_START_DIR = "/autorun-kernel-start"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -48,10 +52,17 @@ def mounts(work_dir: Path, exposed: Mapping[str, Path], kernel: KernelDirs | Non
             if target not in targets:
                 targets.add(target)
                 found.append(Mount(target, str(path), type="bind", read_only=True))
+    found.append(Mount(f"{RUNTIME_MOUNT}/autorun", str(package_dir()), type="bind", read_only=True))
     if kernel is not None:
         found.append(Mount(KERNEL_DIR, str(kernel.sockets), type="bind", read_only=False))
         found.append(Mount(KERNEL_START_DIR, str(kernel.start), type="bind", read_only=True))
     return found
+
+
+def package_dir() -> Path:
+    import autorun
+
+    return Path(autorun.__file__).resolve().parent
 
 
 def _refuse(path: Path, what: str) -> ExecutorError:

@@ -9,7 +9,7 @@ from typing import Any
 from autorun.errors import ConfigError
 from autorun.units import parse_size
 
-DEFAULT_IMAGE = "python:3.11-slim"
+DEFAULT_IMAGE = "autorun-runtime:1"  # image.RUNTIME_IMAGE, built by `autorun image build`
 GiB = 1024**3
 
 
