@@ -118,16 +118,17 @@ def limits_summary(config: Config, executor: Executor) -> str:
 LARGE_FILE_BYTES = 256 * 1024**2
 
 
-def large_file_warning(data_file: Path, size: int, config: Config) -> str | None:
-    """A warning for a data file too big to load whole without thought (autorun itself reads only its head)."""
-    if size < LARGE_FILE_BYTES:
+def large_file_warning(data_file: Path, size: int, config: Config, env: Mapping[str, str]) -> str | None:
+    """A warning for a data file too big for a model's code to load whole with pandas (autorun itself reads
+    only its head; the builtin analyst reads any size out of core, so it gets no warning)."""
+    if size < LARGE_FILE_BYTES or not uses_llm(config, env):
         return None
     from autorun.units import human_size
 
     limit = f"executor.memory is {config.executor.memory}" if config.executor.type != "none" else "mind your memory"
     return (
-        f"{data_file.name} is {human_size(size)}: loading it whole takes several times that in memory "
-        f"({limit}); read only the columns or rows needed, or in chunks"
+        f"{data_file.name} is {human_size(size)}: loading it whole with pandas takes several times that in memory "
+        f"({limit}); the model is told to query it with DuckDB instead"
     )
 
 

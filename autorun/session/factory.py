@@ -283,7 +283,7 @@ def open_session(
             for text in notices:
                 notice(text)
             for item in exposed:
-                warning = large_file_warning(item.path, item.info.size_bytes, config)
+                warning = large_file_warning(item.path, item.info.size_bytes, config, env)
                 if warning:
                     sink.handle(Notice(text=warning, level="warning"))
             session = Session(

@@ -235,10 +235,18 @@ def test_new_executor_keys_validate() -> None:
 
 
 def test_large_file_warning_names_the_size_and_the_memory_limit(tmp_path: Path) -> None:
-    config = Config.model_validate({"executor": {"memory": "1g"}})
-    assert large_file_warning(tmp_path / "small.csv", 10_000_000, config) is None
-    warning = large_file_warning(tmp_path / "big.csv", 3 * 1024**3, config)
+    config = Config.model_validate({"executor": {"memory": "1g"}, "model": {"name": "gpt-4o"}})
+    assert large_file_warning(tmp_path / "small.csv", 10_000_000, config, {}) is None
+    warning = large_file_warning(tmp_path / "big.csv", 3 * 1024**3, config, {})
     assert warning is not None and "big.csv is 3 GiB" in warning and "executor.memory is 1g" in warning
+    assert "DuckDB" in warning
+
+
+def test_the_builtin_gets_no_large_file_warning(tmp_path: Path) -> None:
+    """The builtin reads the whole file out of core (DuckDB), so "loading it whole" would be wrong advice."""
+    for name in ("builtin", "auto"):  # auto without a key is the builtin
+        config = Config.model_validate({"executor": {"memory": "1g"}, "model": {"name": name}})
+        assert large_file_warning(tmp_path / "big.csv", 3 * 1024**3, config, {}) is None
 
 
 def test_read_inside_refuses_a_planted_symlink(tmp_path: Path) -> None:
