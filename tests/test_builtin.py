@@ -445,6 +445,51 @@ def test_charts_read_at_a_glance() -> None:
     ]  # fmt: skip
 
 
+def test_bar_charts_start_at_zero_with_few_compact_ticks() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from autorun.analyst.charts import MAX_TICKS, bar_figure
+
+    fig = bar_figure(plt, ["North", "South"], [94_000_000.0, 96_500_000.0], "total revenue by region")
+    try:
+        [ax] = fig.axes
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert ax.get_xlim()[0] == 0, "bars from zero: 94M against 96.5M must not look like a crash"
+        assert 2 <= len(labels) <= MAX_TICKS and all(len(text) <= 5 for text in labels), labels
+        assert any(text.endswith("M") for text in labels), labels
+    finally:
+        plt.close(fig)
+
+
+def test_line_charts_mark_partial_periods_and_start_at_zero() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from autorun.analyst.charts import MAX_TICKS, line_figure
+
+    periods = [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in range(1, 13)]
+    values: list[float | None] = [100e6 + 1e6 * (i % 5) for i in range(24)]
+    values[1] = 94e6  # February: fewer days, not a crash
+    fig = line_figure(plt, periods, {"total": values}, "total revenue by month", {"2026-12"}, True)
+    try:
+        [ax] = fig.axes
+        fig.canvas.draw()
+        assert ax.get_ylim()[0] == 0
+        assert len([t for t in ax.get_xticklabels() if t.get_text()]) <= MAX_TICKS
+        assert len([t for t in ax.get_yticklabels() if t.get_text()]) <= MAX_TICKS
+        hollow = [line for line in ax.get_lines() if line.get_markerfacecolor() == "white" and len(line.get_xdata())]
+        assert [list(line.get_xdata()) for line in hollow] == [[23]], "the partial last month is drawn hollow"
+        assert "partial period" in [t.get_text() for t in ax.get_legend().get_texts()]
+    finally:
+        plt.close(fig)
+
+
 def test_without_matplotlib_the_steps_say_so_and_go_on(tmp_path: Path) -> None:
     kernel = PersistentPython(sys.executable, tmp_path)
     try:

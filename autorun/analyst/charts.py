@@ -84,8 +84,11 @@ def _save(fig: Any, plt: Any, title: str) -> str:
 def bar_chart(labels: list[Any], values: list[float], title: str) -> str | None:
     """Horizontal bars, largest on top, from zero; the chart's file name, or None without matplotlib."""
     plt = _pyplot(title)
-    if plt is None:
-        return None
+    return None if plt is None else _save(bar_figure(plt, labels, values, title), plt, title)
+
+
+def bar_figure(plt: Any, labels: list[Any], values: list[float], title: str) -> Any:
+    """The bar chart's figure: compact value ticks (at most MAX_TICKS), bars from zero."""
     labels = [str(k) for k in labels][:CHART_BARS][::-1]
     values = [float(v) for v in values][:CHART_BARS][::-1]
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * len(labels) + 1.2)))
@@ -96,7 +99,7 @@ def bar_chart(labels: list[Any], values: list[float], title: str) -> str | None:
     ax.set_xlabel(title.split(" by ")[0])
     ax.set_title(title[:1].upper() + title[1:])
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, plt, title)
+    return fig
 
 
 def line_chart(
@@ -104,8 +107,13 @@ def line_chart(
 ) -> str | None:
     """One line per series over the periods; partial periods hollow on a dashed line; the file name or None."""
     plt = _pyplot(title)
-    if plt is None:
-        return None
+    return None if plt is None else _save(line_figure(plt, periods, series, title, partial, from_zero), plt, title)
+
+
+def line_figure(
+    plt: Any, periods: list[str], series: dict[str, list[float | None]], title: str, partial: set[str], from_zero: bool
+) -> Any:
+    """The line chart's figure: at most MAX_TICKS period and value ticks, partial periods marked, from zero if asked."""
     fig, ax = plt.subplots(figsize=(9, 4))
     positions = list(range(len(periods)))
     full = [i for i, p in enumerate(periods) if p not in partial]
@@ -135,4 +143,4 @@ def line_chart(
     ax.grid(axis="y", alpha=0.3)
     if len(series) > 1 or shown_partial:
         ax.legend(fontsize="small", loc="best")
-    return _save(fig, plt, title)
+    return fig
