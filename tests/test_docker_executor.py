@@ -467,6 +467,7 @@ class SocketProxy:
         try:
             while data := source.recv(65536):
                 sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)  # pass the end on: a `docker exec` stream ends with it
         except OSError:
             pass
 
