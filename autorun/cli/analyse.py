@@ -148,7 +148,7 @@ def analyse(
     \b
       autorun analyse sales.csv
       autorun analyse sales.csv -q "Which region grew fastest?" --model gpt-4o-mini
-      autorun analyse sales.csv --docker python:3.11-slim --report report.html
+      autorun analyse sales.csv --docker autorun-runtime:1 --report report.html
       autorun analyse sales.csv --json | jq -c 'select(.event=="execution_result")'
       autorun analyse data/*.csv --jobs 4
     """

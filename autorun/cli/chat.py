@@ -104,7 +104,7 @@ def chat(
 
     \b
       autorun chat sales.csv
-      autorun chat sales.csv --model gpt-4o-mini --docker python:3.11-slim
+      autorun chat sales.csv --model gpt-4o-mini --docker autorun-runtime:1
       autorun chat --resume fec8
     """
     mode = _human_input_mode(human_input_mode)
