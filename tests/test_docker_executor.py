@@ -600,7 +600,7 @@ def test_clean_removes_only_containers_of_dead_owners(docker_client, session_ids
 
 
 def test_doctor_all_green_with_engine_image_and_key(docker_client):
-    config = Config.model_validate({"executor": {"type": "docker"}})
+    config = Config.model_validate({"executor": {"type": "docker", "image": TEST_IMAGE}})
     checks = run_doctor(config, env={"OPENAI_API_KEY": "sk-x"})
     assert [check.name for check in checks] == [
         "Python",

@@ -13,7 +13,9 @@ gives ``--base-url``, or is ``eval``) talks to tests/fake_openai_server.py inste
 ``--base-url`` is replaced by the fake's, else ``AUTORUN_MODEL_BASE_URL`` points there, and
 ``OPENAI_API_KEY`` / ``GATEWAY_KEY`` hold a dummy key. ``<id>`` stands for the id of the newest
 recorded session. A command that needs Docker runs where the engine and the test image are
-(always in CI) and skips loudly elsewhere. Every command must exit 0.
+(always in CI) and skips loudly elsewhere. Every command must exit 0. A recipe for several
+machines (the cluster's scheduler, workers and client) is a ```text block: tests/test_cluster.py
+runs it on a real local cluster.
 """
 
 from __future__ import annotations
