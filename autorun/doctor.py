@@ -65,7 +65,7 @@ def python_check(version_info: tuple[int, ...] = tuple(sys.version_info[:3])) ->
 
 def sandbox_check(config: Config) -> DoctorCheck:
     """Whether the bwrap sandbox works here: what `executor.type: auto` picks, and why."""
-    from autorun.executors.sandbox import INSTALL_HINT, sandbox_status
+    from autorun.executors.sandbox.bwrap import INSTALL_HINT, sandbox_status
 
     works, why = sandbox_status()
     kind = config.executor.type
@@ -85,7 +85,7 @@ def sandbox_check(config: Config) -> DoctorCheck:
 
 def memory_check(config: Config) -> DoctorCheck:
     """Which mechanism enforces executor.memory for local and sandbox blocks on this machine."""
-    from autorun.executors.memory import memory_limiter
+    from autorun.executors.host.memory import memory_limiter
 
     limiter = memory_limiter(config.executor.memory)
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from autorun.artifacts import ArtifactWatcher
 from autorun.events import Event
-from autorun.executors.local import LocalExecutor
+from autorun.executors.local.executor import LocalExecutor
 from autorun.session.loop import Session
 from autorun.session.values import SessionSettings
 

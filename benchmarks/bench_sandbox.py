@@ -84,8 +84,8 @@ def interleaved(runs: int, blocks: int, actions: dict[str, Callable[[], object]]
 def trivial_block(runs: int, blocks: int) -> list[Row]:
     from autorun.codeblocks import CodeBlock
     from autorun.executors.disk import DiskLimits
-    from autorun.executors.limits import ProcessLimits
-    from autorun.executors.local import LocalExecutor
+    from autorun.executors.host.limits import ProcessLimits
+    from autorun.executors.local.executor import LocalExecutor
 
     block = CodeBlock("python", TRIVIAL, 0)
     limits = ProcessLimits(memory_bytes=1024**3, max_processes=256, max_file_size=1024**3, max_open_files=1024)

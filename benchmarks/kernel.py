@@ -37,8 +37,8 @@ def row(name: str, value_s: float, baseline_name: str, baseline_s: float, runs: 
 
 
 def _local(work: Path, *, stateful: bool, sandbox: str = "none", timeout: float = 60, memory: int | None = None):
-    from autorun.executors.limits import ProcessLimits
-    from autorun.executors.local import LocalExecutor
+    from autorun.executors.host.limits import ProcessLimits
+    from autorun.executors.local.executor import LocalExecutor
 
     return LocalExecutor(work, timeout, stateful=stateful, sandbox=sandbox, limits=ProcessLimits(memory_bytes=memory))
 

@@ -17,7 +17,6 @@ LAYERS: list[tuple[str, ...]] = [
         "prompts",
         "answers",
         "analyst",
-        "kernel",
         "artifacts",
         "snapshots",
         "record",

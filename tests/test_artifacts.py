@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from autorun.artifacts import ArtifactWatcher, read_inside
-from autorun.executors.local import LocalExecutor
+from autorun.executors.local.executor import LocalExecutor
 from autorun.session.loop import Session
 from tests.scripted import RecordingSink, ScriptedModel
 

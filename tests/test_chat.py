@@ -544,7 +544,7 @@ def test_without_interruptible_blocks_ctrl_c_in_a_block_ends_the_session() -> No
 
 
 def test_restored_code_is_never_run_again_and_blocks_are_numbered_on(tmp_path) -> None:
-    from autorun.executors.local import LocalExecutor
+    from autorun.executors.local.executor import LocalExecutor
     from autorun.models.base import Message
     from autorun.session.loop import Session
     from tests.scripted import ScriptedModel

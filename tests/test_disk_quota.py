@@ -16,7 +16,7 @@ from autorun.codeblocks import CodeBlock
 from autorun.errors import AutorunError
 from autorun.events import Notice
 from autorun.executors.disk import DiskLimits, DiskQuota, allocated_bytes, free_bytes
-from autorun.executors.local import LocalExecutor
+from autorun.executors.local.executor import LocalExecutor
 from autorun.transcripts.store import TranscriptWriter
 
 MiB = 1024**2

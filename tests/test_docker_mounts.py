@@ -9,7 +9,7 @@ import pytest
 
 from autorun.errors import ExecutorError
 from autorun.executors.docker.mounts import mounts, package_dir, prepare_mount_points, remove_mount_points
-from autorun.kernel.host import KernelDirs
+from autorun.executors.kernel.host import KernelDirs
 
 
 def targets(found: list) -> dict[str, tuple[str, bool]]:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from autorun.cli import app
 from autorun.config.schema import Config
 from autorun.doctor import disk_check, memory_check, sandbox_check
-from autorun.executors.sandbox import sandbox_status
+from autorun.executors.sandbox.bwrap import sandbox_status
 from tests.conftest import SAMPLE
 
 

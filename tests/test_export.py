@@ -15,7 +15,7 @@ import pytest
 
 from autorun.artifacts import ArtifactWatcher
 from autorun.events import SessionStart
-from autorun.executors.local import LocalExecutor
+from autorun.executors.local.executor import LocalExecutor
 from autorun.export import export_transcript, format_for
 from autorun.export.paths import path_rewrites, rewrite
 from autorun.export.report import load_report

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autorun.executors.docker.executor import DockerSettings
-from autorun.kernel.driver import STATE_KEPT, STATE_LOST
+from autorun.executors.kernel.driver import STATE_KEPT, STATE_LOST
 from tests.docker_fixtures import TEST_IMAGE, require_engine, run_code
 
 pytest_plugins = ("tests.docker_fixtures",)

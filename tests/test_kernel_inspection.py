@@ -12,7 +12,7 @@ import pytest
 from autorun.datafile import inspect_data_file
 from autorun.datafile_json import info_from_json, info_to_json
 from autorun.errors import InputFileError
-from autorun.executors.local import LocalExecutor
+from autorun.executors.local.executor import LocalExecutor
 from tests.conftest import SAMPLE, autorun_cmd
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_sandbox import bwrap_or_skip

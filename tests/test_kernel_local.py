@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from autorun.codeblocks import CodeBlock
-from autorun.executors.local import LocalExecutor
-from autorun.kernel.driver import STATE_KEPT, STATE_LOST
+from autorun.executors.kernel.driver import STATE_KEPT, STATE_LOST
+from autorun.executors.local.executor import LocalExecutor
 
 ONE_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 SANDBOXES = ["none", pytest.param("bwrap", marks=pytest.mark.skipif(not shutil.which("bwrap"), reason="no bwrap"))]

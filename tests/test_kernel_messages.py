@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autorun.kernel.connection import (
+from autorun.executors.kernel.connection import (
     NotTheKernelsSocket,
     connection_info,
     describe_status,
@@ -17,7 +17,7 @@ from autorun.kernel.connection import (
     preload_code,
     write_json,
 )
-from autorun.kernel.messages import BlockOutput, names_from_expression, strip_ansi, system_exit_code
+from autorun.executors.kernel.messages import BlockOutput, names_from_expression, strip_ansi, system_exit_code
 
 
 def test_connection_info_uses_ipc_and_a_fresh_key(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from autorun.datafile import describe_for_prompt, inspect_data_file
-from autorun.executors.memory import memory_hint
+from autorun.executors.host.memory import memory_hint
 from autorun.prompts import analyst_system_message
 
 

@@ -14,7 +14,7 @@ import pytest
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
 from autorun.executors.base import TIMEOUT_EXIT_CODE
-from autorun.executors.local import LocalExecutor
+from autorun.executors.local.executor import LocalExecutor
 from autorun.executors.none import NoExecutor
 from autorun.units import format_seconds
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from autorun.executors.launcher import HostLauncher
-from autorun.executors.limits import ProcessLimits
-from autorun.executors.memory import (
+from autorun.executors.host.launcher import HostLauncher
+from autorun.executors.host.limits import ProcessLimits
+from autorun.executors.host.memory import (
     CgroupMemoryLimit,
     MemoryLimiter,
     WatchdogMemoryLimit,
@@ -154,7 +154,7 @@ def test_no_limit_and_the_best_mechanism() -> None:
 
 
 def test_pids_cgroup_stops_a_fork_bomb_even_for_root(tmp_path: Path) -> None:
-    from autorun.executors.pids import PidsCgroup
+    from autorun.executors.host.pids import PidsCgroup
 
     probe = PidsCgroup.create(32)
     if probe is None:

@@ -10,7 +10,7 @@ import pytest
 
 from autorun.errors import ConfigError
 from autorun.events import CodeBlockEvent, ExecutionResultEvent, MessageEvent, SessionEnd
-from autorun.executors.local import LocalExecutor
+from autorun.executors.local.executor import LocalExecutor
 from autorun.record.reader import read_transcript
 from autorun.render.sinks import Fanout, PlainRenderer
 from autorun.session.loop import Session

@@ -13,8 +13,8 @@ import pytest
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError, ExecutorError
 from autorun.executors.choice import choose_executor
-from autorun.executors.local import LocalExecutor
-from autorun.executors.sandbox import (
+from autorun.executors.local.executor import LocalExecutor
+from autorun.executors.sandbox.bwrap import (
     SANDBOX_UID,
     Sandbox,
     SandboxSpec,
@@ -121,7 +121,7 @@ def test_auto_picks_the_sandbox_where_bwrap_works_else_local_with_a_warning() ->
 
 
 def test_the_real_sandbox_status_agrees_with_bwrap() -> None:
-    from autorun.executors.sandbox import sandbox_status
+    from autorun.executors.sandbox.bwrap import sandbox_status
 
     works, why = sandbox_status()
     path = shutil.which("bwrap")
@@ -134,7 +134,7 @@ def test_the_real_sandbox_status_agrees_with_bwrap() -> None:
 
 def test_launcher_binds_extra_writable_directories_only_when_asked(tmp_path: Path) -> None:
     bwrap_or_skip()
-    from autorun.executors.launcher import HostLauncher
+    from autorun.executors.host.launcher import HostLauncher
 
     work, sockets = tmp_path / "work", tmp_path / "sockets"
     work.mkdir()

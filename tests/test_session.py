@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autorun.executors.local import LocalExecutor
+from autorun.executors.local.executor import LocalExecutor
 from autorun.executors.none import NoExecutor
 from autorun.prompts import NOT_RUN_NOTE
 from autorun.session.human_input import Approval

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autorun.executors.base import ExecResult
-from autorun.executors.starvation import KernelTaskBudget, reserve, starved_result
+from autorun.executors.kernel.starvation import KernelTaskBudget, reserve, starved_result
 
 
 def test_a_block_that_fills_the_budget_is_blamed_once_and_a_fresh_kernel_is_the_new_baseline() -> None:

@@ -41,7 +41,7 @@ def choose_executor(
         choice = ExecutorChoice("sandbox", "executor.sandbox: bwrap (the old spelling of executor.type: sandbox)")
     elif kind == "auto":
         if status is None:
-            from autorun.executors.sandbox import sandbox_status
+            from autorun.executors.sandbox.bwrap import sandbox_status
 
             status = sandbox_status
         works, why = status()

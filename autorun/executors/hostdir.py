@@ -17,8 +17,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from autorun.executors.kernel.host import KernelDirs
 from autorun.executors.owner import TAG_PATTERN, Owner, current_owner
-from autorun.kernel.host import KernelDirs
 from autorun.nofollow import remove_tree
 
 PREFIX = "autorun-"

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from autorun.executors.host.memory import cgroup_mounts, remove_cgroup
 from autorun.executors.hostdir import owner_of
-from autorun.executors.memory import cgroup_mounts, remove_cgroup
 from autorun.executors.owner import TAG_PATTERN, Liveness, Owner
 from autorun.nofollow import remove_tree
 

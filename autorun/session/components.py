@@ -80,8 +80,8 @@ def build_executor(
             disk=disk_limits(config),
             stateful=ex.stateful,
         )
-    from autorun.executors.limits import ProcessLimits
-    from autorun.executors.local import LocalExecutor
+    from autorun.executors.host.limits import ProcessLimits
+    from autorun.executors.local.executor import LocalExecutor
 
     limits = ProcessLimits(ex.memory, ex.max_processes, ex.max_file_size, ex.max_open_files)
     return LocalExecutor(
@@ -102,7 +102,7 @@ def build_executor(
 def limits_summary(config: Config, executor: Executor) -> str:
     """How memory and disk are bounded for this executor, for the session header."""
     from autorun.executors.docker.executor import DockerExecutor
-    from autorun.executors.local import LocalExecutor
+    from autorun.executors.local.executor import LocalExecutor
 
     ex = config.executor
     if isinstance(executor, LocalExecutor):

@@ -32,7 +32,7 @@ from autorun.events import (
 )
 from autorun.executors.base import ExecResult, Executor, Interruptible, format_result
 from autorun.executors.files import script_path
-from autorun.executors.memory import memory_hint
+from autorun.executors.host.memory import memory_hint
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
 from autorun.prompts import edited_note, with_not_run_note

@@ -26,7 +26,7 @@ def _require(problem: str | None, what: str) -> None:
 
 @pytest.fixture(scope="session")
 def sandbox_ready() -> None:
-    from autorun.executors.sandbox import sandbox_problem
+    from autorun.executors.sandbox.bwrap import sandbox_problem
 
     path = shutil.which("bwrap")
     _require(None if path else "bwrap is not installed", "THE BWRAP SANDBOX")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from autorun.executors.host.memory import CgroupMemoryLimit
 from autorun.executors.leftovers import find_leftovers
-from autorun.executors.memory import CgroupMemoryLimit
 from tests.conftest import REPO, SAMPLE
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.security.harness import (

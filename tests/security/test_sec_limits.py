@@ -105,7 +105,7 @@ def test_big_csv_loads_under_the_default_memory_limit(
 
 
 def test_no_address_space_limit_by_default() -> None:
-    from autorun.executors.limits import ProcessLimits
+    from autorun.executors.host.limits import ProcessLimits
 
     limits = ProcessLimits(memory_bytes=1024**3, max_file_size=1024**3)
     assert resource.RLIMIT_AS not in [which for which, _pair in limits.rlimits()]

@@ -94,7 +94,7 @@ def test_memory_bomb(executor: str, tmp_path: Path) -> None:
 
 
 def memory_mechanism_here() -> str:
-    from autorun.executors.memory import memory_limiter
+    from autorun.executors.host.memory import memory_limiter
 
     limiter = memory_limiter(512 * 1024**2)
     try:

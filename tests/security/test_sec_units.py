@@ -16,9 +16,9 @@ import pytest
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.events import ExecutionOutput, ExecutionResultEvent, Interrupted, MessageChunk, MessageEvent, SessionStart
-from autorun.executors.limits import ProcessLimits, user_process_count
-from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
-from autorun.executors.sandbox import bwrap_command, python_roots
+from autorun.executors.host.limits import ProcessLimits, user_process_count
+from autorun.executors.host.reaper import become_subreaper, child_pids, sweep_leftovers
+from autorun.executors.sandbox.bwrap import bwrap_command, python_roots
 from autorun.models.base import Message, Usage
 from autorun.nofollow import write_inside
 from autorun.output import HIDING_NOTE, OutputKeeper, ShownOutput

@@ -11,7 +11,7 @@ from autorun.errors import ExecutorError
 from autorun.executors.docker.agent import exec_capture
 from autorun.executors.docker.mounts import WORKSPACE, data_path, mounts
 from autorun.executors.docker.settings import DockerSettings
-from autorun.kernel.host import KernelDirs
+from autorun.executors.kernel.host import KernelDirs
 
 __all__ = ["WORKSPACE", "data_path", "host_config"]
 
@@ -109,7 +109,7 @@ def remove_container(api: Any, container_id: str, within_s: float = 5.0) -> Base
 def container_peak_memory(container_id: str) -> int | None:
     """The container's memory high-water mark, from its cgroup on this host (cgroupfs or systemd
     driver, cgroup v1 or v2); None for a remote engine or a layout not found."""
-    from autorun.executors.memory import cgroup_mounts, cgroup_peak
+    from autorun.executors.host.memory import cgroup_mounts, cgroup_peak
 
     for mount, fstype, options in cgroup_mounts():
         if fstype == "cgroup2":

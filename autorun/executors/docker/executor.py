@@ -56,9 +56,9 @@ from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_
 from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.host.memory import oom_line
 from autorun.executors.hostdir import HostDir
 from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
-from autorun.executors.memory import oom_line
 from autorun.executors.owner import current_owner
 from autorun.executors.work_dir_checks import refuse_work_dir_holding_autorun
 from autorun.units import format_seconds

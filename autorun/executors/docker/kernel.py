@@ -23,8 +23,8 @@ from autorun.executors.base import ExecResult, OutputCallback
 from autorun.executors.docker.agent import KERNEL_LOG, parse_keys
 from autorun.executors.docker.mounts import KERNEL_DIR, KERNEL_START_DIR
 from autorun.executors.hostdir import HostDir
-from autorun.executors.starvation import KernelTaskBudget, starved_result
-from autorun.kernel.host import KernelDirs
+from autorun.executors.kernel.host import KernelDirs
+from autorun.executors.kernel.starvation import KernelTaskBudget, starved_result
 from autorun.nofollow import write_inside
 
 HOW_TO_GET_IT = (
@@ -167,8 +167,8 @@ class ContainerKernel:
         host_dir: HostDir,
         pids_limit: int,
     ) -> None:
-        from autorun.executors.kernel_blocks import image_saver
-        from autorun.kernel import KernelDriver
+        from autorun.executors.kernel import KernelDriver
+        from autorun.executors.kernel.blocks import image_saver
 
         self._ask = ask
         self._notice = notice
@@ -182,8 +182,8 @@ class ContainerKernel:
 
     def run(self, block: CodeBlock, on_output: OutputCallback, timeout: float) -> ExecResult | None:
         """Run a python block in the kernel; None when no kernel can start (the block runs as a process)."""
-        from autorun.executors.kernel_blocks import exec_result, fallback_notice, figure_prefix
-        from autorun.kernel import KernelUnavailable
+        from autorun.executors.kernel import KernelUnavailable
+        from autorun.executors.kernel.blocks import exec_result, fallback_notice, figure_prefix
 
         try:
             outcome = self.driver.execute(block.code, on_output, timeout=timeout, figure_prefix=figure_prefix(block))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.errors import ExecutorError
-from autorun.kernel.host import KernelDirs
+from autorun.executors.kernel.host import KernelDirs
 
 WORKSPACE = "/workspace"
 DATA_DIR = "data"

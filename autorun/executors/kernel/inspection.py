@@ -19,7 +19,7 @@ import autorun
 from autorun.datafile import DataFileInfo
 from autorun.datafile_json import info_from_json
 from autorun.errors import InputFileError
-from autorun.kernel import KernelDriver, KernelUnavailable
+from autorun.executors.kernel import KernelDriver, KernelUnavailable
 
 # autorun's package directory: the sandbox shows it (read-only) where an editable install keeps it outside the venv.
 PACKAGE_DIR = Path(autorun.__file__).resolve().parent

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from autorun.errors import ExecutorError
-from autorun.executors.limits import ProcessLimits
-from autorun.executors.memory import CgroupMemoryLimit, MemoryLimiter, MemoryWatch, memory_limiter
-from autorun.executors.pids import PidsCgroup
-from autorun.executors.sandbox import Sandbox
+from autorun.executors.host.limits import ProcessLimits
+from autorun.executors.host.memory import CgroupMemoryLimit, MemoryLimiter, MemoryWatch, memory_limiter
+from autorun.executors.host.pids import PidsCgroup
+from autorun.executors.sandbox.bwrap import Sandbox
 
 
 @dataclass

@@ -28,20 +28,20 @@ from autorun.executors.base import (
 from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.envscrub import execution_environment
 from autorun.executors.files import EXTENSIONS, PYTHON_BLOCK_MAIN, unknown_language_message, write_script
+from autorun.executors.host.launcher import HostLauncher
+from autorun.executors.host.limits import ProcessLimits
+from autorun.executors.host.memory import oom_line
+from autorun.executors.host.procfs import process_stats
+from autorun.executors.host.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.executors.hostdir import HostDir
-from autorun.executors.launcher import HostLauncher
-from autorun.executors.limits import ProcessLimits
-from autorun.executors.memory import oom_line
-from autorun.executors.procfs import process_stats
-from autorun.executors.reaper import become_subreaper, child_pids, sweep_leftovers
-from autorun.executors.starvation import KernelTaskBudget
+from autorun.executors.kernel.starvation import KernelTaskBudget
 from autorun.executors.work_dir_checks import refuse_work_dir_holding_autorun
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
-    from autorun.executors.local_kernel import LocalKernelHost
-    from autorun.kernel import KernelDriver
+    from autorun.executors.kernel import KernelDriver
+    from autorun.executors.local.kernel import LocalKernelHost
 
 _CHUNK = 65536
 _POLL_S = 0.05
@@ -124,7 +124,7 @@ class LocalExecutor:
 
     Each run gets its own session and process group; whatever the block started is
     killed when it ends or times out, so no child outlives its block. When ``stateful``,
-    python blocks run in one ipykernel per session instead (see autorun.kernel), started
+    python blocks run in one ipykernel per session instead (see autorun.executors.kernel), started
     by the same launcher (so under the same limits and sandbox); sh blocks still run as processes.
     """
 
@@ -163,12 +163,12 @@ class LocalExecutor:
         self.host_dir = HostDir()
         box = None
         if sandbox == "bwrap":
-            from autorun.executors.sandbox import Sandbox
+            from autorun.executors.sandbox.bwrap import Sandbox
 
             refuse_work_dir_holding_autorun(self.work_dir, "sandbox")
             self.name = "sandbox"
             box = Sandbox(self.work_dir, interpreter=self.python, network=network, host_dir=self.host_dir)
-            from autorun.executors.kernel_inspection import PACKAGE_DIR
+            from autorun.executors.kernel.inspection import PACKAGE_DIR
 
             box.expose(PACKAGE_DIR)  # read-only: the inspection in the kernel and the builtin's runtime import it
         self.launcher = HostLauncher(self.work_dir, self.env, limits=self.limits, sandbox=box)
@@ -223,7 +223,7 @@ class LocalExecutor:
         """In the kernel when it runs autorun's own interpreter (see kernel_inspection)."""
         if not paths or not self.stateful or self._kernel is None or self.python != sys.executable:
             return None
-        from autorun.executors.kernel_inspection import inspect_in_kernel
+        from autorun.executors.kernel.inspection import inspect_in_kernel
 
         return inspect_in_kernel(self._kernel, paths, sheet)
 
@@ -254,9 +254,9 @@ class LocalExecutor:
 
     def _driver(self) -> KernelDriver:
         if self._kernel is None:
-            from autorun.executors.kernel_blocks import image_saver
-            from autorun.executors.local_kernel import LocalKernelHost
-            from autorun.kernel import KernelDriver
+            from autorun.executors.kernel import KernelDriver
+            from autorun.executors.kernel.blocks import image_saver
+            from autorun.executors.local.kernel import LocalKernelHost
 
             become_subreaper()
             self._known_children = child_pids()
@@ -271,9 +271,9 @@ class LocalExecutor:
         The disk watch kills the kernel when the block crosses a disk bound: its state is lost,
         and the result says so and why.
         """
-        from autorun.executors.kernel_blocks import exec_result, fallback_notice, figure_prefix
-        from autorun.executors.local_kernel import sweep_after_kernel_block
-        from autorun.kernel import KernelUnavailable
+        from autorun.executors.kernel import KernelUnavailable
+        from autorun.executors.kernel.blocks import exec_result, fallback_notice, figure_prefix
+        from autorun.executors.local.kernel import sweep_after_kernel_block
 
         driver = self._driver()
         disk_watch = self.disk.watch(lambda _reason: driver.kill_process())
@@ -297,8 +297,8 @@ class LocalExecutor:
 
     def _unless_starved(self, result: ExecResult, tasks: int | None, on_output: OutputCallback) -> ExecResult:
         """Restart a kernel the block left at the process limit (see starvation.py); None: a new kernel."""
-        from autorun.executors.local_kernel import kernel_tasks
-        from autorun.executors.starvation import starved_result
+        from autorun.executors.kernel.starvation import starved_result
+        from autorun.executors.local.kernel import kernel_tasks
 
         budget, driver, host = self._task_budget, self._kernel, self._kernel_host
         assert budget is not None and driver is not None and host is not None

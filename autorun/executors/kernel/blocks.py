@@ -6,7 +6,7 @@ from pathlib import Path, PurePath
 
 from autorun.codeblocks import CodeBlock
 from autorun.executors.base import ExecResult
-from autorun.kernel.driver import KernelOutcome, SaveImage
+from autorun.executors.kernel.driver import KernelOutcome, SaveImage
 from autorun.nofollow import write_inside
 
 

@@ -13,12 +13,12 @@ import os
 import signal
 from pathlib import Path
 
+from autorun.executors.host.launcher import HostLauncher, Launched
+from autorun.executors.host.memory import oom_line
+from autorun.executors.host.procfs import process_stats
 from autorun.executors.hostdir import HostDir
-from autorun.executors.launcher import HostLauncher, Launched
-from autorun.executors.memory import oom_line
-from autorun.executors.procfs import process_stats
-from autorun.kernel.connection import KERNEL_MAIN
-from autorun.kernel.host import KernelDirs, PipeTail, PopenKernelProcess
+from autorun.executors.kernel.connection import KERNEL_MAIN
+from autorun.executors.kernel.host import KernelDirs, PipeTail, PopenKernelProcess
 
 
 class LaunchedKernelProcess(PopenKernelProcess):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from autorun.executors.base import KILLED_EXIT_CODE, ExecResult, OutputCallback
-from autorun.kernel.driver import STATE_LOST
+from autorun.executors.kernel.driver import STATE_LOST
 
 
 def reserve(limit: int) -> int:

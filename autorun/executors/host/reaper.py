@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 
-from autorun.executors.procfs import process_stats
+from autorun.executors.host.procfs import process_stats
 
 PR_SET_CHILD_SUBREAPER = 36
 _state = {"subreaper": False}

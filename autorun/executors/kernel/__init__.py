@@ -7,8 +7,8 @@ directory) and turns its messages into the executor's streamed output and result
 Importing this package is cheap: jupyter_client is imported when a kernel starts.
 """
 
-from autorun.kernel.driver import KernelDriver, KernelOutcome, KernelUnavailable
-from autorun.kernel.host import KernelHost, KernelProcess, PopenKernelProcess
+from autorun.executors.kernel.driver import KernelDriver, KernelOutcome, KernelUnavailable
+from autorun.executors.kernel.host import KernelHost, KernelProcess, PopenKernelProcess
 
 __all__ = [
     "KernelDriver",

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from autorun.executors.memory import (
+from autorun.executors.host.memory import (
     cgroup_ancestors,
     cgroup_joiner,
     cgroup_mounts,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.events import HtmlOutput
-from autorun.kernel.connection import (
+from autorun.executors.kernel.connection import (
     CLIENT_PORT_KEYS,
     KERNEL_ARGS,
     KERNEL_MAIN,
@@ -32,8 +32,8 @@ from autorun.kernel.connection import (
     preload_code,
     write_json,
 )
-from autorun.kernel.host import KernelHost, KernelProcess
-from autorun.kernel.messages import (
+from autorun.executors.kernel.host import KernelHost, KernelProcess
+from autorun.executors.kernel.messages import (
     BINARY_STREAMS,
     FIGURE_HELPER,
     BlockOutput,

@@ -28,8 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from autorun.executors.host.procfs import process_stats
 from autorun.executors.owner import current_owner
-from autorun.executors.procfs import process_stats
 from autorun.threads import start_background
 
 WATCH_INTERVAL_S = 0.05

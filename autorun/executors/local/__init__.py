@@ -1,0 +1,1 @@
+"""The local executor: blocks as subprocesses on this machine, python blocks in a session kernel."""

@@ -1,0 +1,1 @@
+"""The sandbox executor: the local executor's processes inside a bubblewrap world."""
