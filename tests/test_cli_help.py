@@ -60,3 +60,20 @@ def test_analyze_is_an_alias_of_analyse(tmp_path, clean_env: dict[str, str]) -> 
     assert done.returncode == 0, done.stderr
     assert "--- python block 1 (not run) ---" in done.stdout
     assert "analyze" not in help_text([], 100, clean_env), "the alias is not listed twice"
+
+
+def test_every_session_command_has_the_session_options_once_and_in_one_order() -> None:
+    import dataclasses
+
+    import typer.main
+
+    from autorun.cli import app
+    from autorun.cli.options import SessionOptions
+
+    shared = [option.name for option in dataclasses.fields(SessionOptions)]
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name in ("analyse", "chat", "eval"):
+        params = [param.name for param in commands[name].params]
+        start = params.index(shared[0])
+        assert params[start : start + len(shared)] == shared, name
+        assert all(params.count(option) == 1 for option in shared), name

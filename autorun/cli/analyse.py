@@ -11,22 +11,15 @@ import typer
 
 from autorun.cli.app import app, guarded, load, output_mode, terminal_human
 from autorun.cli.options import (
-    BaseUrlOpt,
-    CacheOpt,
     ClusterOpt,
     ConfigOpt,
     DebugOpt,
-    DockerOpt,
-    LocalOpt,
-    ModelOpt,
-    NoPullOpt,
+    MaxTurnsOpt,
     ReportOpt,
-    SandboxOpt,
+    SessionOptions,
     SheetOpt,
-    TimeoutOpt,
     WorkDirOpt,
-    executor_flags,
-    session_flags,
+    with_session_options,
 )
 
 # What a batch decides for each file's session itself; every other option is passed on as given.
@@ -57,6 +50,7 @@ def options_given(ctx: typer.Context, *, leave_out: frozenset[str]) -> list[str]
 
 
 @app.command(short_help="Analyse a data file: the assistant writes code, autorun runs it.")
+@with_session_options
 def analyse(
     ctx: typer.Context,
     files: Annotated[
@@ -89,22 +83,14 @@ def analyse(
         ),
     ] = None,
     sheet: SheetOpt = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    cache: CacheOpt = None,
+    *,
+    session: SessionOptions,
     config: ConfigOpt = None,
     work_dir: WorkDirOpt = None,
-    timeout: TimeoutOpt = None,
     last_n_messages: Annotated[
         int | None, typer.Option("--last-n-messages", metavar="N", help="How many recent messages to scan for code.")
     ] = None,
-    max_turns: Annotated[
-        int | None, typer.Option("--max-turns", metavar="N", help="Most executor replies before the session stops.")
-    ] = None,
-    docker: DockerOpt = None,
-    no_pull: NoPullOpt = False,
-    local: LocalOpt = False,
-    sandbox: SandboxOpt = False,
+    max_turns: MaxTurnsOpt = None,
     no_exec: Annotated[bool, typer.Option("--no-exec", help="Show code blocks but never run them.")] = False,
     human_input_mode: Annotated[
         str | None,
@@ -158,14 +144,10 @@ def analyse(
 
     mode = output_mode(json_mode, quiet)
     flags: dict[str, Any] = {
-        **session_flags(
-            model=model,
-            base_url=base_url,
-            cache=cache,
+        **session.flags(
             work_dir=work_dir,
-            timeout=timeout,
             human_input_mode=human_input_mode.upper() if human_input_mode else None,
-            executor=executor_flags(local, no_exec, docker, no_pull, sandbox),
+            no_exec=no_exec,
         ),
         "executor.last_n_messages": last_n_messages,
         "session.max_consecutive_auto_reply": max_turns,

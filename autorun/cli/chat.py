@@ -11,28 +11,14 @@ from typing import Annotated
 import typer
 
 from autorun.cli.app import app, guarded, load
-from autorun.cli.options import (
-    BaseUrlOpt,
-    CacheOpt,
-    ConfigOpt,
-    DebugOpt,
-    DockerOpt,
-    LocalOpt,
-    ModelOpt,
-    NoPullOpt,
-    SandboxOpt,
-    SheetOpt,
-    TimeoutOpt,
-    WorkDirOpt,
-    executor_flags,
-    session_flags,
-)
+from autorun.cli.options import ConfigOpt, DebugOpt, SessionOptions, SheetOpt, WorkDirOpt, with_session_options
 from autorun.cli.sessions import SessionsArg, SessionsWorkDirOpt, transcripts_named
 
 HUMAN_INPUT_MODES = ("ALWAYS", "TERMINATE", "NEVER")
 
 
 @app.command(short_help="Chat about data files; code runs once you agree.")
+@with_session_options
 def chat(
     files: Annotated[
         list[Path] | None,
@@ -43,14 +29,8 @@ def chat(
             hidden=True,  # described in the text above the options
         ),
     ] = None,
-    docker: DockerOpt = None,
-    no_pull: NoPullOpt = False,
-    local: LocalOpt = False,
-    sandbox: SandboxOpt = False,
-    timeout: TimeoutOpt = None,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    cache: CacheOpt = None,
+    *,
+    session: SessionOptions,
     config: ConfigOpt = None,
     work_dir: WorkDirOpt = None,
     sheet: SheetOpt = None,
@@ -108,15 +88,7 @@ def chat(
       autorun chat --resume fec8
     """
     mode = _human_input_mode(human_input_mode)
-    flags = session_flags(
-        model=model,
-        base_url=base_url,
-        cache=cache,
-        work_dir=work_dir,
-        timeout=timeout,
-        human_input_mode=mode,
-        executor=executor_flags(local, False, docker, no_pull, sandbox),
-    )
+    flags = session.flags(work_dir=work_dir, human_input_mode=mode)
 
     def run() -> int:
         from autorun.chat import run_chat

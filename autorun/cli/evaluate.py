@@ -12,19 +12,12 @@ import typer
 from autorun.cli.analyse import options_given
 from autorun.cli.app import app, guarded, load
 from autorun.cli.options import (
-    BaseUrlOpt,
-    CacheOpt,
     ClusterOpt,
     ConfigOpt,
     DebugOpt,
-    DockerOpt,
-    LocalOpt,
-    ModelOpt,
-    NoPullOpt,
-    SandboxOpt,
-    TimeoutOpt,
-    executor_flags,
-    session_flags,
+    MaxTurnsOpt,
+    SessionOptions,
+    with_session_options,
 )
 
 # What eval decides itself; every other option given is passed on to each question's `autorun analyse`.
@@ -43,6 +36,7 @@ def _ids(text: str | None) -> list[str] | None:
 
 
 @app.command("eval")
+@with_session_options
 def evaluate(
     ctx: typer.Context,
     questions: Annotated[
@@ -81,18 +75,10 @@ def evaluate(
     json_mode: Annotated[
         bool, typer.Option("--json", help="A JSON line per result on stdout, and the summary object last.")
     ] = False,
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    cache: CacheOpt = None,
+    *,
+    session: SessionOptions,
     config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    max_turns: Annotated[
-        int | None, typer.Option("--max-turns", help="Most executor replies before a session stops.")
-    ] = None,
-    docker: DockerOpt = None,
-    no_pull: NoPullOpt = False,
-    local: LocalOpt = False,
-    sandbox: SandboxOpt = False,
+    max_turns: MaxTurnsOpt = None,
     cluster: ClusterOpt = None,
     debug: DebugOpt = False,
 ) -> None:
@@ -114,15 +100,7 @@ def evaluate(
     from autorun.evaluation import EvalRequest, run_eval
 
     flags: dict[str, Any] = {
-        **session_flags(
-            model=model,
-            base_url=base_url,
-            cache=cache,
-            work_dir=None,
-            timeout=timeout,
-            human_input_mode=None,
-            executor=executor_flags(local, False, docker, no_pull, sandbox),
-        ),
+        **session.flags(work_dir=None, human_input_mode=None),
         "session.max_consecutive_auto_reply": max_turns,
         "cluster.address": cluster,
     }
