@@ -110,6 +110,10 @@ def _concepts(record: dict[str, Any], where: str) -> tuple[str, ...]:
     return tuple(concepts)
 
 
+def _is_label(value: object) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def read_labels(path: Path) -> dict[str, dict[str, Label]]:
     """InfiAgent-DABench labels: {id: {name: value}} from ``common_answers`` pairs."""
     labels: dict[str, dict[str, Label]] = {}
@@ -124,24 +128,34 @@ def read_labels(path: Path) -> dict[str, dict[str, Label]]:
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
                 raise ConfigError(f"{where}: each of 'common_answers' must be a [name, value] pair, not {pair!r}")
             name, value = pair
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
+            if not _is_label(value):
                 raise ConfigError(f"{where}: the label of {name!r} must be text or a number, not {value!r}")
             pairs[name] = value  # as InfiAgent's dict comprehension: a repeated name keeps its last value
         labels[_id(record, "id", where)] = pairs
     return labels
 
 
+def _question_lines(
+    path: Path, noun: str, fields: Sequence[str], id_field: str, what: str
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(where, id, object) for each line of a question set, its ``fields`` there and its id unique in the file."""
+    seen: dict[str, int] = {}
+    for number, record in jsonl_objects(path, f"{noun}s"):
+        where = f"{path}, line {number}"
+        _require(record, fields, where, what)
+        qid = _id(record, id_field, where)
+        if qid in seen:
+            raise ConfigError(
+                f"{where}: {id_field} {qid} is already the {noun} of line {seen[qid]}; ids must be unique"
+            )
+        seen[qid] = number
+        yield where, qid, record
+
+
 def read_dabench(questions_file: Path, labels_file: Path, data_dir: Path) -> QuestionSet:
     labels = read_labels(labels_file)
     questions: list[Question] = []
-    seen: dict[str, int] = {}
-    for number, record in jsonl_objects(questions_file, "questions"):
-        where = f"{questions_file}, line {number}"
-        _require(record, DABENCH_FIELDS, where, "DABench question")
-        qid = _id(record, "id", where)
-        if qid in seen:
-            raise ConfigError(f"{where}: id {qid} is already the question of line {seen[qid]}; ids must be unique")
-        seen[qid] = number
+    for where, qid, record in _question_lines(questions_file, "question", DABENCH_FIELDS, "id", "DABench question"):
         if qid not in labels:
             raise ConfigError(f"{where}: question {qid} has no label in {labels_file}; add its line there")
         questions.append(
@@ -175,16 +189,9 @@ def context_files(data_dir: Path) -> tuple[Path, tuple[Path, ...]]:
 def read_dabstep(tasks_file: Path, data_dir: Path) -> QuestionSet:
     main, context = context_files(data_dir)
     questions: list[Question] = []
-    seen: dict[str, int] = {}
-    for number, record in jsonl_objects(tasks_file, "tasks"):
-        where = f"{tasks_file}, line {number}"
-        _require(record, DABSTEP_FIELDS, where, "DABstep task")
-        qid = _id(record, "task_id", where)
-        if qid in seen:
-            raise ConfigError(f"{where}: task_id {qid} is already the task of line {seen[qid]}; ids must be unique")
-        seen[qid] = number
+    for where, qid, record in _question_lines(tasks_file, "task", DABSTEP_FIELDS, "task_id", "DABstep task"):
         answer = record.get("answer")
-        if answer is not None and (isinstance(answer, bool) or not isinstance(answer, str | int | float)):
+        if answer is not None and not _is_label(answer):
             raise ConfigError(f"{where}: 'answer' must be text or a number, not {answer!r}")
         questions.append(
             Question(
