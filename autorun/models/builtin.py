@@ -112,7 +112,6 @@ class BuiltinAnalyst:
         self,
         info: DataFileInfo,
         data_path: str,
-        question: str | None = None,
         *,
         runtime_root: str = RUNTIME_ROOT,
         memory_limit: int | None = None,
@@ -120,7 +119,6 @@ class BuiltinAnalyst:
     ) -> None:
         self.info = info
         self.data_path = data_path
-        self.question = question  # questions need an LLM; the builtin always runs its fixed plan
         self.usage: Usage | None = None
         self.runtime_root = runtime_root
         self.memory_limit = memory_limit
