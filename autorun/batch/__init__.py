@@ -75,7 +75,7 @@ def run_batch(
         batch_end_event,
         json_line,
     )
-    from autorun.batch.runner import BatchItem, local_runner, plan_batch
+    from autorun.batch.runner import BatchItem, RunRequest, local_runner, plan_batch
     from autorun.session.factory import sigterm_as_interrupt
     from autorun.session.loop import SessionTerminated
 
@@ -94,14 +94,9 @@ def run_batch(
             out.write(json_line(item, event) + "\n")
             out.flush()
 
-    runner = (make_runner or local_runner)(
-        items,
-        child_args,
-        jobs,
-        on_event,
-        display.changed if display is not None else lambda item: None,
-        dict(env) if env is not None else None,
-    )
+    on_change = display.changed if display is not None else lambda item: None
+    request = RunRequest(items, child_args, jobs, on_event, on_change, dict(env) if env is not None else None)
+    runner = (make_runner or local_runner)(request)
     code: int | None = None
     failure: AutorunError | None = None
     if display is not None:

@@ -142,22 +142,32 @@ class SessionRunner(Protocol):
     def run(self) -> list[BatchItem]: ...
 
 
-# (items, child_args, jobs (None: as many as the runner can), on_event, on_change, env) -> a runner
-RunnerFactory = Callable[
-    [Sequence[BatchItem], Sequence[str], int | None, EventFn, ChangeFn, dict[str, str] | None], SessionRunner
-]
+@dataclass(frozen=True)
+class RunRequest:
+    """What a :data:`RunnerFactory` is asked to run: the items' sessions, each with ``child_args``,
+    ``jobs`` at a time (None: as many as the runner can), reporting to ``on_event`` and ``on_change``."""
+
+    items: Sequence[BatchItem]
+    child_args: Sequence[str]
+    jobs: int | None
+    on_event: EventFn
+    on_change: ChangeFn
+    env: dict[str, str] | None
 
 
-def local_runner(
-    items: Sequence[BatchItem],
-    child_args: Sequence[str],
-    jobs: int | None,
-    on_event: EventFn,
-    on_change: ChangeFn,
-    env: dict[str, str] | None,
-) -> SessionRunner:
+RunnerFactory = Callable[[RunRequest], SessionRunner]
+
+
+def local_runner(request: RunRequest) -> SessionRunner:
     """Child processes of this one, ``jobs`` (default 1) at a time."""
-    return BatchRunner(items, child_args, jobs or 1, on_event=on_event, on_change=on_change, env=env)
+    return BatchRunner(
+        request.items,
+        request.child_args,
+        request.jobs or 1,
+        on_event=request.on_event,
+        on_change=request.on_change,
+        env=request.env,
+    )
 
 
 @dataclass(frozen=True)
@@ -180,8 +190,8 @@ class BatchRunner:
         child_args: Sequence[str],
         jobs: int,
         *,
-        on_event: Callable[[BatchItem, dict[str, Any]], None] = lambda item, event: None,
-        on_change: Callable[[BatchItem], None] = lambda item: None,
+        on_event: EventFn = lambda item, event: None,
+        on_change: ChangeFn = lambda item: None,
         env: dict[str, str] | None = None,
         grace_s: float = STOP_GRACE_S,
         poll: Callable[[], None] = lambda: None,

@@ -11,11 +11,11 @@ the tasks from the client. :func:`open_cluster` puts them behind the batch's run
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from autorun.batch.runner import BatchItem, ChangeFn, EventFn, RunnerFactory, SessionRunner
+from autorun.batch.runner import RunnerFactory
 from autorun.cluster.connect import Capacity, capacity, connect
 from autorun.config.schema import ClusterConfig, Config
 
@@ -38,19 +38,7 @@ class Cluster:
 
         shipping = shipping_for(config, env, value_options, keep_events=keep_events)
 
-        def make(
-            items: Sequence[BatchItem],
-            child_args: Sequence[str],
-            jobs: int | None,
-            on_event: EventFn,
-            on_change: ChangeFn,
-            env: dict[str, str] | None,
-        ) -> SessionRunner:
-            return ClusterRunner(
-                self.client, self.address, shipping, items, child_args, jobs, on_event, on_change, env=env
-            )
-
-        return make
+        return lambda request: ClusterRunner(self.client, self.address, shipping, request)
 
 
 @contextlib.contextmanager

@@ -20,10 +20,9 @@ import time
 import uuid
 import warnings
 from collections import deque
-from collections.abc import Sequence
 from typing import Any
 
-from autorun.batch.runner import STOP_GRACE_S, BatchItem, ChangeFn, EventFn
+from autorun.batch.runner import STOP_GRACE_S, BatchItem, RunRequest
 from autorun.cluster.connect import RESOURCE, Capacity, capacity
 from autorun.cluster.copyback import bring_back
 from autorun.cluster.shipping import Shipment, Shipping, plan, session_spec
@@ -89,24 +88,19 @@ class ClusterRunner:
         client: Any,
         address: str,
         shipping: Shipping,
-        items: Sequence[BatchItem],
-        child_args: Sequence[str],
-        jobs: int | None,
-        on_event: EventFn,
-        on_change: ChangeFn,
+        request: RunRequest,
         *,
-        env: dict[str, str] | None = None,
         grace_s: float = STOP_GRACE_S,
     ) -> None:
         self.client, self.address, self.shipping = client, address, shipping
-        self.items = list(items)
-        self.jobs = jobs
-        self.on_event, self.on_change = on_event, on_change
-        self.env = env
+        self.items = list(request.items)
+        self.jobs = request.jobs
+        self.on_event, self.on_change = request.on_event, request.on_change
+        self.env = request.env
         self.grace_s = grace_s
         self.run_id = uuid.uuid4().hex[:12]
         self.topic, self.control = f"autorun-status-{self.run_id}", f"autorun-control-{self.run_id}"
-        self.shipments: list[Shipment] = [plan(item, child_args, shipping) for item in self.items]
+        self.shipments: list[Shipment] = [plan(item, request.child_args, shipping) for item in self.items]
         self.capacity: Capacity = capacity(client)
         self._capacity_at = time.monotonic()
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()

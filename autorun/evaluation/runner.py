@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autorun.batch.runner import BatchItem, RunnerFactory, local_runner
+from autorun.batch.runner import BatchItem, RunnerFactory, RunRequest, local_runner
 from autorun.evaluation.questions import Question
 from autorun.evaluation.results import RESULTS_NAME, ResultsFile, SessionRecord, score_result
 
@@ -110,7 +110,7 @@ class EvalRunner:
         self._ends: dict[int, dict[str, Any]] = {}
         self._started: set[int] = set()
         items = [self._item(question) for question in questions]
-        self.batch = make_runner(items, child_args, jobs, self._event, self._changed, env)
+        self.batch = make_runner(RunRequest(items, child_args, jobs, self._event, self._changed, env))
 
     def _item(self, question: Question) -> BatchItem:
         name = self.names[question.id]
