@@ -6,9 +6,9 @@ Streaming contract of :meth:`OpenAIModel.reply`:
 - 429, 5xx, timeouts and a stream that breaks mid-reply are retried with backoff, each
   retry announced by one ``on_notice`` line;
 - when a retry starts producing text after an earlier attempt had already yielded some,
-  it first yields :data:`~autorun.models.retry.RESTART`: the caller drops what it got
+  it first yields :data:`~autorun.models.base.RESTART`: the caller drops what it got
   before the marker. The reply is therefore ``"".join(chunks after the last RESTART)``;
-- when the retries are spent it raises :class:`~autorun.models.retry.PartialReplyError`
+- when the retries are spent it raises :class:`~autorun.models.base.PartialReplyError`
   (``.partial_text`` = the chunks since the last RESTART) if any text was yielded since
   the last RESTART, else a plain ModelError; auth, unknown model, unreachable server
   and other rejections raise ModelError at once;
@@ -23,17 +23,10 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 
 from autorun.errors import ModelError
-from autorun.models.base import Message, Usage
+from autorun.models.base import RESTART, Message, PartialReplyError, Usage
 from autorun.models.cache import ReplyCache, cache_key, chunk_text
 from autorun.models.pricing import estimate_cost
-from autorun.models.retry import (
-    RESTART,
-    PartialReplyError,
-    RetryPolicy,
-    backoff_delay,
-    is_retryable_status,
-    parse_retry_after,
-)
+from autorun.models.retry import RetryPolicy, backoff_delay, is_retryable_status, parse_retry_after
 
 OPENAI_URL = "https://api.openai.com/v1"
 MAX_LISTED_MODELS = 20
