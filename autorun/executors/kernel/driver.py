@@ -72,7 +72,6 @@ class KernelOutcome:
     duration_s: float
     timed_out: bool = False
     state_lost: bool = False
-    figures: tuple[str, ...] = ()
     html: tuple[HtmlOutput, ...] = ()
 
 
@@ -441,6 +440,5 @@ class KernelDriver:
             duration_s=time.monotonic() - started,
             timed_out=timed_out,
             state_lost=state_lost,
-            figures=tuple(figures),
             html=tuple(out.html),
         )
