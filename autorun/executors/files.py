@@ -9,7 +9,7 @@ from autorun.codeblocks import SUPPORTED_LANGUAGES, CodeBlock
 from autorun.nofollow import write_inside
 
 FILENAME_PREFIX = "# filename:"
-EXTENSIONS = {"python": "py", "sh": "sh"}
+SCRIPT_EXTENSIONS = {"python": "py", "sh": "sh"}
 # `python -c PYTHON_BLOCK_MAIN FILE` runs a python block's file as `python FILE` does (same argv,
 # __file__, tracebacks and exit status), but with the file's directory (the work dir) last on
 # sys.path instead of first: a module planted there never shadows the standard library or an
@@ -45,7 +45,7 @@ def script_path(work_dir: Path, block: CodeBlock) -> Path | str:
     name = first_line[len(FILENAME_PREFIX) :].strip() if first_line.startswith(FILENAME_PREFIX) else ""
     if not name:
         digest = hashlib.sha256(block.code.encode("utf-8", errors="replace")).hexdigest()[:16]
-        return work_dir / f"tmp_code_{digest}.{EXTENSIONS[block.language]}"
+        return work_dir / f"tmp_code_{digest}.{SCRIPT_EXTENSIONS[block.language]}"
     refusal = (
         f"refused '# filename: {name}': the file must be a relative path inside the "
         f"work directory {work_dir}; the block was not run"

@@ -55,7 +55,7 @@ from autorun.executors.docker.kernel import ContainerKernel
 from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_points, remove_mount_points
 from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
-from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.files import SCRIPT_EXTENSIONS, unknown_language_message, write_script
 from autorun.executors.host.memory import oom_line
 from autorun.executors.hostdir import HostDir
 from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
@@ -142,7 +142,7 @@ class DockerExecutor:
 
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
         started = time.monotonic()
-        if block.language not in EXTENSIONS:
+        if block.language not in SCRIPT_EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
         self._warm.finish()
         self.start()

@@ -27,7 +27,7 @@ from autorun.executors.base import (
 )
 from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.envscrub import execution_environment
-from autorun.executors.files import EXTENSIONS, PYTHON_BLOCK_MAIN, unknown_language_message, write_script
+from autorun.executors.files import PYTHON_BLOCK_MAIN, SCRIPT_EXTENSIONS, unknown_language_message, write_script
 from autorun.executors.host.launcher import HostLauncher
 from autorun.executors.host.limits import ProcessLimits
 from autorun.executors.host.memory import oom_line
@@ -188,7 +188,7 @@ class LocalExecutor:
 
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
         started = time.monotonic()
-        if block.language not in EXTENSIONS:
+        if block.language not in SCRIPT_EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
         self._ensure_work_dir()
         refused = self.disk.refuse_block()
