@@ -89,6 +89,22 @@ def test_no_code_no_keyword_gets_a_nudge_that_counts(tmp_path: Path) -> None:
     assert all("reply TERMINATE" in seen[-1].content for seen in model.seen[1:])
 
 
+def test_each_user_message_is_named_for_who_it_is_from(tmp_path: Path) -> None:
+    session, model, sink = make_session(tmp_path, [py("print(1)"), "no code yet", "TERMINATE"])
+    session.run("go")
+    assert [e.name for e in sink.of("message") if e.role == "user"] == ["request", "executor", "autorun"]
+    assert [m.name for m in model.seen[2] if m.role == "user"] == ["request", "executor", "autorun"]
+    replied = Reviewer([Approval("reply", text="use median")])
+    chat = Session(
+        ScriptedModel([py("print(1)"), "TERMINATE"]), LocalExecutor(tmp_path, timeout=5), sink, human=replied
+    )
+    chat.exchange("what is in it?")
+    assert [m.name for m in chat.messages if m.role == "user"] == ["person", "person"]
+    unrun = Session(ScriptedModel([py("print(1)"), "TERMINATE"]), NoExecutor(), sink)
+    unrun.exchange("what is in it?")
+    assert [m.name for m in unrun.messages if m.role == "user"] == ["person", "autorun"]
+
+
 def test_output_capped_for_the_model_but_full_in_events(tmp_path: Path) -> None:
     session, model, sink = make_session(tmp_path, [py("print('x' * 5000)"), "TERMINATE"], output_limit=1000)
     session.run("go")

@@ -51,6 +51,9 @@ EXECUTION_DISABLED = (
 )
 INTERRUPTED_EXIT_CODE = 130
 INTERRUPTED_BLOCK_NOTE = "interrupted by the user (Ctrl-C)"
+# Who a user message is from (its name): the request a session opens with, what the person typed,
+# what the blocks did, or autorun's own note (no code found, execution disabled).
+REQUEST, PERSON, EXECUTOR, AUTORUN = "request", "person", "executor", "autorun"
 
 
 class SessionTerminated(BaseException):
@@ -110,7 +113,7 @@ class Session:
         started = self.clock()
         final = ""
         try:
-            self._add_user_message(opening)
+            self._add_user_message(REQUEST, opening)
             status, reason, final = self._loop()
         except (KeyboardInterrupt, SessionTerminated) as stop:
             name = "SIGTERM" if isinstance(stop, SessionTerminated) else "SIGINT"
@@ -142,7 +145,7 @@ class Session:
         if self._not_run:
             self._not_run = False
             text = with_not_run_note(text)
-        self._add_user_message(text)
+        self._add_user_message(PERSON, text)
         return self._loop()
 
     def finish(self, status: str, code: int, reason: str, final: str = "") -> SessionOutcome:
@@ -205,7 +208,7 @@ class Session:
                 if more is None:
                     return ending[0], ending[1], text
                 auto_replies = 0
-                self._add_user_message(more)
+                self._add_user_message(PERSON, more)
                 continue
             reply = self._executor_reply(text)
             if reply is None:
@@ -259,9 +262,9 @@ class Session:
             )
         )
 
-    def _add_user_message(self, text: str, published: tuple[dict[str, Any], ...] = ()) -> None:
-        self.messages.append(Message("user", text, "executor", published))
-        self.sink.handle(MessageEvent(role="user", name="executor", content=text, turn=self.stats.turns))
+    def _add_user_message(self, sender: str, text: str, published: tuple[dict[str, Any], ...] = ()) -> None:
+        self.messages.append(Message("user", text, sender, published))
+        self.sink.handle(MessageEvent(role="user", name=sender, content=text, turn=self.stats.turns))
 
     def _select_blocks(self) -> tuple[int, list[CodeBlock]] | None:
         """The newest message within ``last_n_messages`` that has code blocks, unless already run."""
@@ -277,36 +280,36 @@ class Session:
                 return position, blocks
         return None
 
-    def _executor_reply(self, assistant_text: str) -> tuple[str, tuple[dict[str, Any], ...]] | None:
-        """The next user message and the values its blocks published: the blocks' result, the person's
-        reply, or None when the person stopped the blocks and has the turn (the chat's prompt)."""
+    def _executor_reply(self, assistant_text: str) -> tuple[str, str, tuple[dict[str, Any], ...]] | None:
+        """The next user message's sender, text and the values its blocks published: the blocks' result,
+        the person's reply, or None when the person stopped the blocks and has the turn (the chat's prompt)."""
         keyword = self.settings.termination_keyword
         selected = self._select_blocks()
         if selected is None:
             answer = self.human.reply_instead(assistant_text) if self.human else None
-            return (answer if answer is not None else NUDGE.format(keyword=keyword)), ()
+            return (PERSON, answer, ()) if answer is not None else (AUTORUN, NUDGE.format(keyword=keyword), ())
         position, blocks = selected
         self.conversation.executed.add(position)
         blocks = [self._number(b) for b in blocks]
         if not self.executor.executes:
             for block in blocks:
                 self._announce(block, will_run=False)
-            return EXECUTION_DISABLED.format(keyword=keyword), ()
+            return AUTORUN, EXECUTION_DISABLED.format(keyword=keyword), ()
         if self.human is None:
-            return self._run_blocks(blocks)
+            return EXECUTOR, *self._run_blocks(blocks)
         approval = self.human.approve(blocks)
         if approval.action == "run":
             approved = list(approval.blocks) or blocks
             message, published = self._run_blocks(approved)
-            return message + self._edit_notes(blocks, approved), published
+            return EXECUTOR, message + self._edit_notes(blocks, approved), published
         for block in blocks:
             self._announce(block, will_run=False)
         if approval.action == "reply":
-            return approval.text, ()
+            return PERSON, approval.text, ()
         numbers = ", ".join(str(block.index) for block in blocks)
         self.sink.handle(Notice(text=f"not run: block{'s' if len(blocks) > 1 else ''} {numbers}"))
         if approval.action == "skip":
-            return with_not_run_note(approval.text), ()
+            return PERSON, with_not_run_note(approval.text), ()
         self._not_run = True
         return None
 
