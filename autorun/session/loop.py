@@ -423,15 +423,10 @@ class Session:
         return self.artifacts.changes(before, exclude)
 
     def _interrupted_block(self, block: CodeBlock, output: str, started: float) -> ExecResult:
-        """Ctrl-C while a block runs (chat): stop it and report exit code 130.
-
-        An executor may offer ``interrupt()`` to stop only the running block (a container
-        stays up for the next one); otherwise ``close()`` kills what the block started.
-        """
-        if isinstance(self.executor, Interruptible):
+        """Ctrl-C while a block runs (chat): stop only that block (the kernel or container stays up for
+        the next one) and report exit code 130."""
+        if isinstance(self.executor, Interruptible):  # true of every executor that runs code
             self.executor.interrupt()
-        else:
-            self.executor.close()
         note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_BLOCK_NOTE + "\n"
         self.sink.handle(ExecutionOutput(index=block.index, text=note))
         return ExecResult(INTERRUPTED_EXIT_CODE, output + note, self.clock() - started)
