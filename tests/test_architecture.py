@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
-PACKAGE = Path(__file__).resolve().parents[1] / "autorun"
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "autorun"
+ARCHITECTURE_MD = REPO / "ARCHITECTURE.md"
+TABLE_SCRIPT = REPO / "scripts" / "architecture-table.py"
 
 # Lowest first. A module may import from its own part and from any lower layer.
 LAYERS: list[tuple[str, ...]] = [
@@ -27,17 +32,76 @@ LAYERS: list[tuple[str, ...]] = [
     ("analyse", "chat", "batch", "doctor", "export", "evaluation", "session_list", "cluster"),
     ("cli", "__main__"),
 ]
-# Parts of one layer that may use each other (lower first): nothing else crosses within a layer.
+# Parts of one layer that may use each other (lower first), and why: nothing else crosses within a layer.
 SAME_LAYER = {
-    ("datafile", "sampling"),
-    ("datafile", "analyst"),  # analyst's roles/reading/kinds run inside executors too: they import nothing above
-    ("datafile_json", "datafile"),  # the inspection as JSON, across the kernel boundary
-    ("artifacts", "snapshots"),  # the artifact scan hands each image it read to the session's copies
-    ("chat", "analyse"),
-    ("evaluation", "analyse"),  # the answer contract's LLM check
-    ("evaluation", "batch"),  # each question is a batch child session
-    ("cluster", "batch"),  # a worker runs a batch child session; the client drives batch items
-    ("__main__", "cli"),
+    ("datafile", "sampling"): "a data file is opened by what a sample of its text says",
+    (
+        "datafile",
+        "analyst",
+    ): "the analyst's roles, reading and kinds run inside executors too: they import nothing above",
+    ("datafile_json", "datafile"): "the inspection as JSON, across the kernel boundary",
+    ("artifacts", "snapshots"): "the artifact scan hands each image it read to the session's copies",
+    ("evaluation", "analyse"): "the answer contract's LLM check",
+    ("evaluation", "batch"): "each question is a batch child session",
+    ("cluster", "batch"): "a worker runs a batch child session; the client drives batch items",
+    ("__main__", "cli"): "`python -m autorun` is the CLI",
+}
+
+# ARCHITECTURE.md's layer table, written from these by scripts/architecture-table.py: each layer's
+# name, and what each part is (a part of LAYERS without one here fails the test below).
+LAYER_NAMES = [
+    "foundation",
+    "data",
+    "parts",
+    "sinks",
+    "session",
+    "use cases",
+    "CLI",
+]
+PARTS = {
+    "errors": "exit codes and the errors that carry them",
+    "units": "sizes and durations as users write them and as autorun prints them",
+    "secrets": "what a secret is (names that hold one, values that look like one)",
+    "output": "output capping",
+    "codeblocks": "fenced-block parsing",
+    "events": "the frozen event values and the `Sink` protocol",
+    "nofollow": "opening, writing and removing files without following symlinks",
+    "threads": "background threads that never take the main thread's signals",
+    "published": "the marked output lines a block publishes values in (the builtin's facts, taken out of the "
+    "output and recorded in `execution_result`)",
+    "__init__": "the version",
+    "datafile": "reading a sample of the data file",
+    "datafile_json": "that inspection as JSON, checked field by field when it comes back from the kernel",
+    "sampling": "what a text sample says: encoding, delimiter, number format, whole records",
+    "prompts": "the analyst prompts",
+    "answers": "the answer contract: asking for `@name[value]` or a `FINAL ANSWER:` line, reading it off the "
+    "final message",
+    "analyst": "column roles, reading a whole file and the builtin's steps and summary (lowest: its DuckDB "
+    "engine, roles, reading and report modules also run inside executors, imported read-only from autorun's "
+    "installed package)",
+    "artifacts": "which files a block wrote (a work-dir scan that never follows symlinks)",
+    "snapshots": "every image a session made, kept by content hash beside its transcript, for its reports",
+    "record": "the session record: where it lives (`record/state.py`, autorun's state dir, the one module that "
+    "knows those paths) and how it is read back (`record/reader.py` and `record/decode.py`, the one hardened "
+    "reader and its per-event-type decoders)",
+    "models": "the `Model` seam and its models: an OpenAI-compatible endpoint, the builtin analyst, replay",
+    "executors": "the `Executor` seam and its executors (local, sandbox, Docker, none), the session kernel, "
+    "and the host-process machinery they share",
+    "config": "the configuration's schema and defaults, and loading it from files, the environment and flags",
+    "redact": "secret values replaced in everything shown, sent or recorded",
+    "render": "the terminal and JSON Lines output",
+    "transcripts": "the transcript writer; replay, resume, results (read through `record/`)",
+    "session": "the loop, its human-input seam, the terminal person, the factory",
+    "analyse": "one session on a data file, one opening request",
+    "chat": "a conversation about data files",
+    "batch": "one child `autorun analyse` per file, N at a time",
+    "doctor": "checks with a fix for each",
+    "export": "a transcript as a report: notebook, HTML or Markdown",
+    "evaluation": "a question set asked as batch child sessions and scored by the benchmark's official rules",
+    "session_list": "the rows of `autorun sessions`",
+    "cluster": "batch and eval sessions as Dask tasks behind the batch's runner seam",
+    "cli": "Typer commands; each module registers its commands on `cli/app.py`'s app",
+    "__main__": "`python -m autorun`",
 }
 
 
@@ -122,3 +186,32 @@ def test_modules_stay_readable_in_one_sitting() -> None:
         f"{p.relative_to(PACKAGE)}: {n}" for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 450
     ]
     assert not long, "modules over 450 lines (split them):\n" + "\n".join(long)
+
+
+def table_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("architecture_table", TABLE_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_part_is_described_and_every_same_layer_use_is_real() -> None:
+    parts = [part for layer in LAYERS for part in layer]
+    assert len(LAYER_NAMES) == len(LAYERS)
+    assert sorted(PARTS) == sorted(parts), "give each part of LAYERS one line in PARTS (and only those)"
+    crossing = {
+        (part_of(module), part_of(target))
+        for module, imported in graph().items()
+        for target in imported
+        if part_of(module) != part_of(target)
+    }
+    assert sorted(set(SAME_LAYER) - crossing) == [], "SAME_LAYER allows uses that no longer happen: drop them"
+
+
+def test_architecture_md_shows_the_layers_and_same_layer_uses_here() -> None:
+    script = table_script()
+    current = ARCHITECTURE_MD.read_text(encoding="utf-8")
+    expected = script.replace_between_markers(current, script.render(LAYERS, LAYER_NAMES, PARTS, SAME_LAYER))
+    fix = "python scripts/architecture-table.py --write ARCHITECTURE.md"
+    assert current == expected, f"ARCHITECTURE.md's layer table differs from tests/test_architecture.py; run: {fix}"
