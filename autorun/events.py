@@ -105,26 +105,6 @@ class Artifact:
     media_type: str
     change: str  # "created" | "modified"
 
-    @classmethod
-    def from_record(cls, record: object) -> Artifact | None:
-        """The artifact a transcript recorded (a JSON object), or None when it is not one."""
-        if not isinstance(record, dict) or not isinstance(record.get("path"), str):
-            return None
-        size, sha, media, change = (record.get(key) for key in ("size", "sha256", "media_type", "change"))
-        return cls(
-            path=record["path"],
-            size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
-            sha256=sha if isinstance(sha, str) else None,
-            media_type=media if isinstance(media, str) else "application/octet-stream",
-            change=change if isinstance(change, str) else "created",
-        )
-
-    @classmethod
-    def all_from(cls, records: object) -> tuple[Artifact, ...]:
-        """Every artifact of a recorded list (anything else in it is skipped)."""
-        found = (cls.from_record(r) for r in records) if isinstance(records, list | tuple) else ()
-        return tuple(a for a in found if a is not None)
-
 
 @dataclass(frozen=True)
 class HtmlOutput:
@@ -135,17 +115,6 @@ class HtmlOutput:
 
     text: str
     html: str
-
-    @classmethod
-    def all_from(cls, records: object) -> tuple[HtmlOutput, ...]:
-        """Every well-formed one of a recorded list (anything else in it is skipped)."""
-        if not isinstance(records, list | tuple):
-            return ()
-        return tuple(
-            cls(r["text"], r["html"])
-            for r in records
-            if isinstance(r, dict) and isinstance(r.get("text"), str) and isinstance(r.get("html"), str)
-        )
 
 
 @dataclass(frozen=True)

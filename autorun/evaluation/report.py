@@ -21,7 +21,6 @@ from autorun.render.common import format_duration, safe
 MARKDOWN_NAME = "report.md"
 HTML_NAME = "report.html"
 TEMPLATE = "eval_report.html.j2"
-NOT_RIGHT = ("wrong", "partly right", "no answer", "failed")
 _METRICS = (
     ("by_question", "accuracy by question"),
     ("proportional", "proportional by sub-question"),
