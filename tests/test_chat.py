@@ -21,7 +21,7 @@ from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.prompts import EDITED_NOTE, NOT_RUN_NOTE
-from autorun.session.factory import inspect_inputs
+from autorun.session.factory import check_inputs, described
 from autorun.session.loop import NUDGE
 from autorun.session.terminal import (
     HISTORY_LENGTH,
@@ -684,10 +684,10 @@ def test_sheet_applies_to_the_workbooks_among_the_files(tmp_path: Path) -> None:
     with pd.ExcelWriter(book) as writer:
         pd.DataFrame({"a": [1, 2, 3, 4]}).to_excel(writer, sheet_name="Big", index=False)
         pd.DataFrame({"b": [1]}).to_excel(writer, sheet_name="Small", index=False)
-    data = inspect_inputs([SAMPLE, book], sheet="Small")
+    data = described(check_inputs([SAMPLE, book], sheet="Small"), "Small")
     assert [d.info.sheet for d in data] == [None, "Small"] and data[1].info.columns == ["b"]
     with pytest.raises(ConfigError, match="--sheet Small needs a workbook"):
-        inspect_inputs([SAMPLE], sheet="Small")
+        check_inputs([SAMPLE], sheet="Small")
 
 
 # --- what the person did at "Run it?" reaches the model ------------------------------------

@@ -127,15 +127,6 @@ def check_context_files(paths: Sequence[Path]) -> list[Path]:
     return resolved
 
 
-def inspect_inputs(paths: Sequence[Path], sheet: str | None = None, seen_as: Sequence[str] = ()) -> list[DataInput]:
-    """Check and describe each data file (reading only a sample); raises InputFileError for a bad one.
-
-    ``seen_as`` gives each file's path as code sees it (the executor's ``expose``).
-    """
-    resolved = check_inputs(paths, sheet)
-    return described(resolved, sheet, seen_as)
-
-
 def described(paths: Sequence[Path], sheet: str | None, seen_as: Sequence[str] = ()) -> list[DataInput]:
     """Checked ``paths`` described from a sample of each, with their paths as code sees them."""
     from autorun.datafile import inspect_data_files
