@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from autorun.config.schema import Config
 from autorun.executors.local.executor import LocalExecutor
 from autorun.executors.none import NoExecutor
 from autorun.prompts import NOT_RUN_NOTE
@@ -23,7 +25,7 @@ def make_session(tmp_path: Path, replies, **settings) -> tuple[Session, Scripted
     model = ScriptedModel(replies)
     sink = RecordingSink()
     executor = LocalExecutor(tmp_path / "work", timeout=20)
-    session = Session(model, executor, sink, settings=SessionSettings(**settings))
+    session = Session(model, executor, sink, settings=replace(SessionSettings.from_config(Config()), **settings))
     return session, model, sink
 
 

@@ -12,7 +12,6 @@ from autorun.config.schema import Config
 from autorun.errors import ConfigError, ModelError
 from autorun.executors.base import Executor
 from autorun.models.base import Model
-from autorun.session.values import SessionSettings
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
@@ -316,13 +315,4 @@ def system_message(
         keyword=config.session.termination_keyword,
         override=config.model.system_message,
         stateful=stateful,
-    )
-
-
-def session_settings(config: Config) -> SessionSettings:
-    return SessionSettings(
-        last_n_messages=config.executor.last_n_messages,
-        max_consecutive_auto_reply=config.session.max_consecutive_auto_reply,
-        termination_keyword=config.session.termination_keyword,
-        output_limit=config.executor.output_limit,
     )

@@ -40,12 +40,12 @@ from autorun.session.components import (
     replay_transcript,
     require_data_for_builtin,
     runtime_root,
-    session_settings,
     system_message,
 )
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
 from autorun.session.origin import Origin
+from autorun.session.values import SessionSettings
 from autorun.snapshots import Snapshots, snapshot_folder
 
 # Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
@@ -289,7 +289,7 @@ def open_session(
                 model,
                 executor,
                 sink,
-                settings=session_settings(config),
+                settings=SessionSettings.from_config(config),
                 system_message=system_message(
                     config, exposed, env=env, stateful=executor.stateful, context=context_seen
                 ),
