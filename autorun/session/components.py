@@ -66,12 +66,13 @@ def build_executor(
 
         return NoExecutor()
     if choice.kind == "docker":
-        from autorun.executors.docker.executor import DockerExecutor, settings_from_config
+        from autorun.executors.docker.executor import DockerExecutor
+        from autorun.session.executor_settings import docker_settings
 
         return DockerExecutor(
             work_dir,
             ex.timeout,
-            settings_from_config(ex),
+            docker_settings(ex),
             env_passthrough=ex.env_passthrough,
             base_env=env,
             session_id=session_id,
