@@ -92,7 +92,7 @@ def build_executor(
         base_env=env,
         limits=limits,
         sandbox="bwrap" if choice.kind == "sandbox" else "none",
-        network=ex.network,
+        network=choice.sandbox_network,
         disk=disk_limits(config),
         stateful=ex.stateful,
         on_notice=on_notice,
