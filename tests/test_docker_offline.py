@@ -7,7 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
@@ -106,6 +106,7 @@ def test_every_setting_is_its_config_key_as_validated():
     for field in fields(DockerSettings):
         value = getattr(section, field.name)
         assert getattr(settings, field.name) == (tuple(value) if field.name == "setup" else value), field.name
+        assert field.default is MISSING and field.default_factory is MISSING, f"{field.name}: the schema's default"
 
 
 def test_sizes():
