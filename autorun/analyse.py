@@ -70,13 +70,14 @@ def analyse(
 def require_llm(config: Config, env: Mapping[str, str], needed_by: str) -> None:
     """``needed_by`` (``--question``, ``autorun eval``) needs a model that reads the question: an LLM
     (or a replay of one), not the builtin analyst; ConfigError saying how to pick one otherwise."""
-    from autorun.session.components import REPLAY_PREFIX, uses_llm
+    from autorun.config.model_choice import ModelKind
+    from autorun.session.components import uses_builtin
 
-    if uses_llm(config, env) or config.model.name.startswith(REPLAY_PREFIX):
+    if not uses_builtin(config, env):
         return
     why = (
         "the builtin analyst cannot answer questions (it runs its standard analysis)"
-        if config.model.name == "builtin"
+        if config.model.choice.kind is ModelKind.BUILTIN
         else f"${config.model.api_key_env} is not set, so model auto would be the builtin analyst, "
         "which cannot answer questions"
     )

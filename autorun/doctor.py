@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from autorun.config.model_choice import ModelKind
 from autorun.config.schema import Config
 from autorun.executors.docker.engine import engine_host, engine_problem, how_to_get_image
 
@@ -176,7 +177,7 @@ def _image_check(config: Config, client: DockerClient | None) -> DoctorCheck:
     if found is not None:
         size = found.attrs.get("Size", 0) / 1024**2
         return DoctorCheck(name, "ok", f"present ({found.short_id}, {size:.0f} MB)")
-    pull = getattr(config.executor, "pull", True)
+    pull = config.executor.pull
     status: Status = "warn" if pull or config.executor.type != "docker" else "fail"
     detail = "not present; it will be pulled on first use" if pull else "not present and pulling is disabled"
     return DoctorCheck(name, status, detail, how_to_get_image(image))
@@ -188,10 +189,11 @@ def _api_key_check(config: Config, env: Mapping[str, str]) -> DoctorCheck:
     if env.get(variable):
         return DoctorCheck(name, "ok", "set (value not shown)")
     model = config.model.name
-    if model == "builtin" or model.startswith("replay:"):
+    kind = config.model.choice.kind
+    if kind in (ModelKind.BUILTIN, ModelKind.REPLAY):
         return DoctorCheck(name, "skip", f"not set; not needed for model {model}")
     fix = f"export {variable}=... (or run offline with --model builtin)"
-    if model == "auto":
+    if kind is ModelKind.AUTO:
         return DoctorCheck(name, "warn", "not set: model auto will use the builtin offline analyst", fix)
     if config.model.base_url:
         return DoctorCheck(name, "warn", "not set; fine if the endpoint needs no key", fix)

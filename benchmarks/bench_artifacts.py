@@ -15,9 +15,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from autorun.artifacts import ArtifactWatcher
+from autorun.config.schema import Config
 from autorun.events import Event
 from autorun.executors.local.executor import LocalExecutor
 from autorun.session.loop import Session
@@ -50,7 +52,7 @@ class _Discard:
 
 
 def per_block(work: Path, blocks: int, watch: bool) -> float:
-    settings = SessionSettings(max_consecutive_auto_reply=blocks + 1)
+    settings = replace(SessionSettings.from_config(Config()), max_consecutive_auto_reply=blocks + 1)
     with LocalExecutor(work, timeout=60) as executor:
         session = Session(
             _Replies(blocks),

@@ -29,7 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # also run as a script: python benchmarks/bench_docker.py
 
 from autorun.codeblocks import CodeBlock  # noqa: E402
-from autorun.executors.docker.executor import DockerExecutor, DockerSettings  # noqa: E402
+from autorun.config.schema import ExecutorConfig  # noqa: E402
+from autorun.executors.docker.executor import DockerExecutor  # noqa: E402
+from autorun.session.executor_settings import docker_settings  # noqa: E402
 
 SAMPLE = REPO / "sample_data" / "sales.csv"
 RESULTS = REPO / "benchmarks" / "results" / "docker.json"
@@ -53,7 +55,9 @@ def timed(action: Callable[[], Any]) -> float:
 
 
 def new_executor(work_dir: Path) -> DockerExecutor:
-    return DockerExecutor(work_dir, 60, DockerSettings(), session_id=f"bench{secrets.token_hex(4)}", base_env={})
+    return DockerExecutor(
+        work_dir, 60, docker_settings(ExecutorConfig()), session_id=f"bench{secrets.token_hex(4)}", base_env={}
+    )
 
 
 def bench_lifecycle(work_dir: Path, rounds: int) -> tuple[list[float], list[float]]:
@@ -131,9 +135,9 @@ def engine_info() -> dict[str, str]:
 
     client = docker.from_env()
     version = client.version()
-    image = client.images.get(DockerSettings().image)
+    image = client.images.get(ExecutorConfig().image)
     client.close()
-    return {"engine": version.get("Version", "?"), "image": DockerSettings().image, "image_id": image.short_id}
+    return {"engine": version.get("Version", "?"), "image": ExecutorConfig().image, "image_id": image.short_id}
 
 
 def table(results: dict[str, Any]) -> str:

@@ -44,10 +44,16 @@ def _local(work: Path, *, stateful: bool, sandbox: str = "none", timeout: float 
 
 
 def _docker(work: Path, *, stateful: bool, timeout: float = 60):
-    from autorun.executors.docker.executor import DockerExecutor, DockerSettings
+    from autorun.config.schema import ExecutorConfig
+    from autorun.executors.docker.executor import DockerExecutor
+    from autorun.session.executor_settings import docker_settings
 
     return DockerExecutor(
-        work, timeout, DockerSettings(pull=False), session_id=f"bench{time.monotonic_ns() % 10**8}", stateful=stateful
+        work,
+        timeout,
+        docker_settings(ExecutorConfig(pull=False)),
+        session_id=f"bench{time.monotonic_ns() % 10**8}",
+        stateful=stateful,
     )
 
 

@@ -21,12 +21,19 @@ import docker.errors
 import pytest
 
 from autorun.codeblocks import CodeBlock
+from autorun.config.schema import ExecutorConfig
 from autorun.executors.base import ExecResult
 from autorun.executors.docker.engine import engine_host, engine_problem
 from autorun.executors.docker.executor import SESSION_LABEL, DockerExecutor, DockerSettings
+from autorun.session import executor_settings
 
 TEST_IMAGE = "python:3.11-slim"
 RUNTIME_IMAGE = "autorun-runtime:1"  # `autorun image build` (.ci/run builds it from TEST_IMAGE)
+
+
+def docker_settings(**keys: Any) -> DockerSettings:
+    """The settings `executor:` with these keys gives (the schema's defaults for the rest)."""
+    return executor_settings.docker_settings(ExecutorConfig(**keys))
 
 
 @pytest.fixture
@@ -119,7 +126,7 @@ def make_executor(tmp_path: Path, session_ids: Callable[[], str]) -> Callable[..
     def make(settings: DockerSettings | None = None, *, timeout: float = 30, **kwargs: Any) -> DockerExecutor:
         kwargs.setdefault("base_env", {})
         work_dir = kwargs.pop("work_dir", tmp_path / "work")
-        return DockerExecutor(work_dir, timeout, settings or DockerSettings(), session_id=session_ids(), **kwargs)
+        return DockerExecutor(work_dir, timeout, settings or docker_settings(), session_id=session_ids(), **kwargs)
 
     return make
 

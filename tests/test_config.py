@@ -118,6 +118,7 @@ def test_empty_and_comment_only_files_are_fine(tmp_path: Path) -> None:
 YAML_ERRORS = [
     ("executor:\n  timeout: ten\n", 'autorun.yaml: executor.timeout must be a positive number, got "ten"'),
     ("executor:\n  timeout: -5\n", "autorun.yaml: executor.timeout must be a positive number, got -5"),
+    ("executor:\n  timeout: 0\n", "autorun.yaml: executor.timeout must be a positive number, got 0"),
     ("executor:\n  timeout: true\n", "autorun.yaml: executor.timeout must be a positive number, got true"),
     (
         "executor:\n  type: podman\n",

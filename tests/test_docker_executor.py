@@ -26,10 +26,10 @@ from autorun.codeblocks import CodeBlock
 from autorun.config.schema import Config
 from autorun.doctor import run_doctor
 from autorun.errors import ExecutorError, ExitCode
-from autorun.executors.docker.executor import DockerSettings
 from tests.docker_fixtures import (
     TEST_IMAGE,
     bridge_gateway,
+    docker_settings,
     require_engine,
     run_code,
     session_containers,
@@ -140,7 +140,7 @@ def test_no_network_to_host_loopback_or_bridge_gateway(make_executor, tcp_server
     assert links.output.strip() == "['lo']"
     assert tcp_server.accepted == 0
     # Control: the same probe reaches the server when the network is configured on.
-    with make_executor(DockerSettings(network="bridge")) as executor:
+    with make_executor(docker_settings(network="bridge")) as executor:
         control = run_code(executor, code)
     assert f"{gateway} connected" in control.output, control.output
 
@@ -159,7 +159,7 @@ def test_root_filesystem_is_read_only_and_tmp_is_writable(make_executor):
 
 
 def test_files_written_in_the_workspace_belong_to_the_host_user(make_executor):
-    assert DockerSettings().user == f"{os.getuid()}:{os.getgid()}"
+    assert docker_settings().user == f"{os.getuid()}:{os.getgid()}"
     with make_executor() as executor:
         assert run_code(executor, "open('out.txt', 'w').write('x')").exit_code == 0
         stat = (executor.work_dir / "out.txt").stat()
@@ -170,7 +170,7 @@ def test_container_runs_as_the_configured_user(make_executor, tmp_path):
     work_dir = tmp_path / "shared"
     work_dir.mkdir(mode=0o777)
     work_dir.chmod(0o777)
-    with make_executor(DockerSettings(user="4321:4321"), work_dir=work_dir) as executor:
+    with make_executor(docker_settings(user="4321:4321"), work_dir=work_dir) as executor:
         result = run_code(executor, "import os; print(os.getuid(), os.getgid()); open('o.txt', 'w')")
     assert result.output.strip() == "4321 4321"
     assert (work_dir / "o.txt").stat().st_uid == 4321
@@ -211,7 +211,7 @@ def test_background_children_of_a_finished_block_are_killed(make_executor):
 
 
 def test_memory_bomb_is_killed_and_reported(make_executor):
-    with make_executor(DockerSettings(memory="64m")) as executor:
+    with make_executor(docker_settings(memory="64m")) as executor:
         bomb = run_code(executor, "data = b'x' * (512 * 1024 * 1024)\nprint('survived')")
         plain_kill = run_code(executor, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
         after = run_code(executor, "print('still usable')")
@@ -223,7 +223,7 @@ def test_memory_bomb_is_killed_and_reported(make_executor):
 
 def test_fork_bomb_hits_the_process_limit_and_the_session_continues(make_executor):
     bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
-    with make_executor(DockerSettings(pids_limit=64), timeout=3) as executor:
+    with make_executor(docker_settings(pids_limit=64), timeout=3) as executor:
         result = run_code(executor, bomb)
         after = run_code(executor, COUNT_PROCESSES)
     assert result.exit_code == 124 and result.timed_out
@@ -234,7 +234,7 @@ def test_fork_bomb_hits_the_process_limit_and_the_session_continues(make_executo
 
 def test_max_file_size_is_enforced(make_executor):
     code = "open('big.bin', 'wb').write(b'x' * (2 * 1024 * 1024))"
-    with make_executor(DockerSettings(max_file_size=1024 * 1024)) as executor:
+    with make_executor(docker_settings(max_file_size=1024 * 1024)) as executor:
         result = run_code(executor, code)
     assert result.exit_code == 1 and "File too large" in result.output
 
@@ -344,7 +344,7 @@ def test_a_symlink_planted_by_a_block_is_never_followed_by_the_host(make_executo
 
 def test_unknown_image_fails_with_how_to_get_one(make_executor):
     notices: list[str] = []
-    executor = make_executor(DockerSettings(image="autorun-test/no-such-image:never"), on_notice=notices.append)
+    executor = make_executor(docker_settings(image="autorun-test/no-such-image:never"), on_notice=notices.append)
     with pytest.raises(ExecutorError) as caught:
         run_code(executor, "print(1)")
     message = str(caught.value)
@@ -352,7 +352,7 @@ def test_unknown_image_fails_with_how_to_get_one(make_executor):
     assert caught.value.exit_code == ExitCode.EXECUTOR
     assert any("pulling" in notice for notice in notices)
 
-    no_pull = make_executor(DockerSettings(image="autorun-test/no-such-image:never", pull=False))
+    no_pull = make_executor(docker_settings(image="autorun-test/no-such-image:never", pull=False))
     with pytest.raises(ExecutorError, match="pulling is disabled"):
         no_pull.start()
 
@@ -376,10 +376,10 @@ def derived_images(docker_client) -> Iterator[dict[str, str]]:
 
 
 def test_python_interpreter_is_detected(make_executor, derived_images):
-    with make_executor(DockerSettings(image=derived_images["only-python"])) as executor:
+    with make_executor(docker_settings(image=derived_images["only-python"])) as executor:
         result = run_code(executor, "import sys; print(sys.executable)")
     assert result.output.strip() == "/usr/bin/python"
-    executor = make_executor(DockerSettings(image=derived_images["no-python"]))
+    executor = make_executor(docker_settings(image=derived_images["no-python"]))
     with pytest.raises(ExecutorError, match="has no python3 or python"):
         executor.start()
 
@@ -417,7 +417,7 @@ def test_setup_packages_are_installed_then_the_network_is_gone(make_executor, do
     requirement = f"autorun-probe @ http://{gateway}:{port}/{wheel.name}"
     notices: list[str] = []
     try:
-        with make_executor(DockerSettings(setup=(requirement,)), on_notice=notices.append) as executor:
+        with make_executor(docker_settings(setup=(requirement,)), on_notice=notices.append) as executor:
             imported = run_code(executor, "import autorun_probe; print(autorun_probe.VALUE)")
             network = run_code(executor, CONNECT.format(hosts=[gateway], port=port))
             links = run_code(executor, "import os; print(sorted(os.listdir('/sys/class/net')))")
@@ -431,7 +431,7 @@ def test_setup_packages_are_installed_then_the_network_is_gone(make_executor, do
 
 
 def test_failing_setup_is_an_executor_error(make_executor):
-    executor = make_executor(DockerSettings(setup=("/nonexistent/autorun_missing-1.0-py3-none-any.whl",)))
+    executor = make_executor(docker_settings(setup=("/nonexistent/autorun_missing-1.0-py3-none-any.whl",)))
     with pytest.raises(ExecutorError, match=r"Installing executor\.setup packages"):
         executor.start()
 
@@ -548,8 +548,10 @@ SURVIVOR = """
 import sys, time
 from pathlib import Path
 from autorun.codeblocks import CodeBlock
-from autorun.executors.docker.executor import DockerExecutor, DockerSettings
-executor = DockerExecutor(Path(sys.argv[1]), 5, DockerSettings(), session_id=sys.argv[2], base_env={})
+from autorun.config.schema import ExecutorConfig
+from autorun.executors.docker.executor import DockerExecutor
+from autorun.session.executor_settings import docker_settings
+executor = DockerExecutor(Path(sys.argv[1]), 5, docker_settings(ExecutorConfig()), session_id=sys.argv[2], base_env={})
 executor.run(CodeBlock("python", "print(1)", 0), lambda _text: None)
 print("started", flush=True)
 time.sleep(300)

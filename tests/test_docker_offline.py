@@ -7,15 +7,19 @@ import shutil
 import socket
 import subprocess
 import sys
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 
-from autorun.config.schema import Config
+from autorun.config.loading import load_config
+from autorun.config.schema import Config, ExecutorConfig
 from autorun.doctor import python_check, run_doctor
 from autorun.errors import ConfigError, ExecutorError, ExitCode
 from autorun.executors.docker.engine import connect
-from autorun.executors.docker.executor import DockerSettings, settings_from_config
+from autorun.executors.docker.executor import DockerSettings
+from autorun.executors.docker.image import RUNTIME_IMAGE as IMAGE_BUILT
+from autorun.session.executor_settings import docker_settings
 from autorun.units import human_size, parse_size
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,29 +73,40 @@ def test_socket_permission_denied_names_the_fix(tmp_path):
     assert "Permission denied on the Docker socket" in output and "docker group" in output
 
 
-def test_settings_defaults_and_validation():
-    settings = DockerSettings()
-    assert (settings.image, settings.network, settings.memory, settings.cpus) == (RUNTIME_IMAGE, "none", "1g", 1.0)
+def test_settings_defaults_and_validation(tmp_path):
+    """The defaults and the checks are the config schema's: the settings have none of their own."""
+    settings = docker_settings(ExecutorConfig())
+    assert (settings.image, settings.network, str(settings.memory), settings.cpus) == (RUNTIME_IMAGE, "none", "1g", 1.0)
     assert (settings.pids_limit, settings.read_only_root, settings.pull) == (256, True, True)
     assert settings.max_file_size == 1024**3 and settings.setup == ()
+    assert settings.memory_bytes == 1024**3 and str(settings.tmpfs_size) == "256m"
+    assert ExecutorConfig().image == IMAGE_BUILT, "the default image is the one `autorun image build` makes"
     with pytest.raises(ConfigError, match=r"executor\.memory must be a size"):
-        DockerSettings(memory="lots")
+        load_config(config_file=None, flags={}, env={"AUTORUN_EXECUTOR_MEMORY": "lots"}, cwd=tmp_path)
     with pytest.raises(ConfigError, match=r"executor\.cpus"):
-        DockerSettings(cpus=0)
+        load_config(config_file=None, flags={}, env={"AUTORUN_EXECUTOR_CPUS": "0"}, cwd=tmp_path)
 
 
 def test_settings_from_config_section():
-    class Section:
-        image = "my/image:1"
-        memory = "512m"
-        setup = ["polars"]
-        user = None
-        max_file_size = None
-
-    settings = settings_from_config(Section())
-    assert (settings.image, settings.memory, settings.setup) == ("my/image:1", "512m", ("polars",))
+    section = ExecutorConfig(image="my/image:1", memory="512m", setup=["polars"], user=None, max_file_size=None)
+    settings = docker_settings(section)
+    assert (settings.image, str(settings.memory), settings.setup) == ("my/image:1", "512m", ("polars",))
     assert settings.user == f"{os.getuid()}:{os.getgid()}" and settings.max_file_size is None
     assert settings.network == "none"
+    assert docker_settings(ExecutorConfig(user="4321:4321", max_open_files=None)).user == "4321:4321"
+
+
+def test_every_setting_is_its_config_key_as_validated():
+    """Field by field: a setting is the validated config value of the key of its name, nothing else."""
+    section = ExecutorConfig(
+        image="i:1", pull=False, network="bridge", memory="3g", cpus=2.5, pids_limit=9, read_only_root=False,
+        tmpfs_size="64m", user="1:2", max_file_size="5m", max_open_files=7, setup=["a", "b"],
+    )  # fmt: skip
+    settings = docker_settings(section)
+    for field in fields(DockerSettings):
+        value = getattr(section, field.name)
+        assert getattr(settings, field.name) == (tuple(value) if field.name == "setup" else value), field.name
+        assert field.default is MISSING and field.default_factory is MISSING, f"{field.name}: the schema's default"
 
 
 def test_sizes():

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autorun.executors.docker.executor import DockerSettings
 from autorun.executors.kernel.driver import STATE_KEPT, STATE_LOST
-from tests.docker_fixtures import TEST_IMAGE, require_engine, run_code
+from tests.docker_fixtures import TEST_IMAGE, docker_settings, require_engine, run_code
 
 pytest_plugins = ("tests.docker_fixtures",)
 pytestmark = pytest.mark.docker
@@ -96,7 +95,7 @@ def image_without_ipykernel() -> str:
 def test_an_image_without_ipykernel_falls_back_and_says_what_it_lacks(make_executor, image_without_ipykernel) -> None:
     """Two lines, one job each: at the start, what the image lacks and the build command; then the fallback."""
     notices: list[str] = []
-    settings = DockerSettings(image=image_without_ipykernel, pull=False)
+    settings = docker_settings(image=image_without_ipykernel, pull=False)
     with make_executor(settings, stateful=True, on_notice=notices.append) as ex:
         first = run_code(ex, "x = 1\nprint('ran')")
         second = run_code(ex, "print('x' in globals())")
@@ -118,7 +117,7 @@ def test_close_removes_the_socket_directory(make_executor) -> None:
 
 
 def test_a_kernel_killed_for_memory_is_reported_as_such_and_restarted(make_executor) -> None:
-    with make_executor(DockerSettings(memory="256m", pull=False), stateful=True) as ex:
+    with make_executor(docker_settings(memory="256m", pull=False), stateful=True) as ex:
         run_code(ex, "kept = 1")
         bomb = run_code(ex, "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 1024 * 1024))")
         after = run_code(ex, "print('kept' in globals())")
@@ -137,7 +136,7 @@ def test_a_block_signalling_its_parent_does_not_stop_the_agent(make_executor) ->
 def test_a_start_that_fails_in_the_background_fails_the_first_block(make_executor) -> None:
     from autorun.errors import ExecutorError
 
-    with make_executor(DockerSettings(image="autorun-no-such-image:0", pull=False), stateful=True) as ex:
+    with make_executor(docker_settings(image="autorun-no-such-image:0", pull=False), stateful=True) as ex:
         ex.warm_up()
         with pytest.raises(ExecutorError, match="not present locally"):
             run_code(ex, "print(1)", runs=False)

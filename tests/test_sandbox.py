@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autorun.codeblocks import CodeBlock
-from autorun.errors import ConfigError, ExecutorError
+from autorun.errors import ConfigError
 from autorun.executors.choice import choose_executor
 from autorun.executors.local.executor import LocalExecutor
 from autorun.executors.sandbox.bwrap import (
@@ -59,11 +59,6 @@ def test_sandbox_passwd_names_the_sandbox_user(tmp_path: Path) -> None:
     etc = sandbox_etc(tmp_path, "none")
     assert f"sandbox:x:{SANDBOX_UID}:" in (etc / "passwd").read_text()
     assert (etc / "hosts").read_text().startswith("127.0.0.1")
-
-
-def test_unknown_network_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ExecutorError, match="none or host"):
-        Sandbox(tmp_path, interpreter=sys.executable, network="bridge")
 
 
 def test_failure_explanations_name_the_cause() -> None:
@@ -118,6 +113,11 @@ def test_auto_picks_the_sandbox_where_bwrap_works_else_local_with_a_warning() ->
     assert choose_executor("local", sandbox_alias="bwrap").kind == "sandbox"
     with pytest.raises(ConfigError, match="none or host"):
         choose_executor("sandbox", network="bridge")
+    with pytest.raises(ConfigError, match="none or host"):
+        choose_executor("auto", network="bridge", status=lambda: (True, "bwrap works"))
+    assert choose_executor("sandbox").sandbox_network == "none"
+    assert choose_executor("local", sandbox_alias="bwrap", network="host").sandbox_network == "host"
+    assert choose_executor("local", network="bridge").kind == "local", "only the sandbox's network is checked"
 
 
 def test_the_real_sandbox_status_agrees_with_bwrap() -> None:

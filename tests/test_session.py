@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
 import pytest
 
+from autorun.config.schema import Config
 from autorun.executors.local.executor import LocalExecutor
 from autorun.executors.none import NoExecutor
 from autorun.prompts import NOT_RUN_NOTE
@@ -23,7 +25,7 @@ def make_session(tmp_path: Path, replies, **settings) -> tuple[Session, Scripted
     model = ScriptedModel(replies)
     sink = RecordingSink()
     executor = LocalExecutor(tmp_path / "work", timeout=20)
-    session = Session(model, executor, sink, settings=SessionSettings(**settings))
+    session = Session(model, executor, sink, settings=replace(SessionSettings.from_config(Config()), **settings))
     return session, model, sink
 
 
@@ -197,3 +199,17 @@ def test_a_stopped_block_hands_the_turn_back_and_the_next_words_carry_the_note(t
     assert len(model.seen) == 1, "the model is not asked again until the person speaks"
     assert session.exchange("because")[0] == "terminated"
     assert model.seen[1][-1].content == NOT_RUN_NOTE + "\n\nbecause"
+
+
+def test_session_settings_are_the_configs_values_with_no_defaults_of_their_own() -> None:
+    config = Config.model_validate(
+        {
+            "executor": {"last_n_messages": 7, "output_limit": 99},
+            "session": {"max_consecutive_auto_reply": 4, "termination_keyword": "DONE"},
+        }
+    )
+    expected = SessionSettings(
+        last_n_messages=7, max_consecutive_auto_reply=4, termination_keyword="DONE", output_limit=99
+    )
+    assert SessionSettings.from_config(config) == expected
+    assert all(f.default is MISSING and f.default_factory is MISSING for f in fields(SessionSettings))

@@ -17,12 +17,12 @@ from typing import Any
 from autorun import __version__
 from autorun.batch.runner import BatchItem
 from autorun.cluster.spec import Arg, InputFile, InputRef, SessionSpec
+from autorun.config.model_choice import REPLAY_PREFIX, ModelChoice, ModelKind
 from autorun.config.schema import ClusterConfig, Config
 from autorun.datafile import check_data_file
 from autorun.errors import ConfigError, InputFileError
 from autorun.units import human_size
 
-REPLAY = "replay:"
 _CONFIG_OPTIONS = ("--config", "-c")
 _CONTEXT_OPTION = "--context"
 _MODEL_OPTIONS = ("--model", "-m")
@@ -46,9 +46,9 @@ def shipping_for(
     than running code unsandboxed on a machine nobody watches. A transcript to replay must be one this
     machine recorded (ConfigError otherwise), exactly as for a session run here."""
     from autorun.config.show import redacted_config_dict
-    from autorun.session.components import REPLAY_PREFIX, replay_transcript
+    from autorun.session.components import replay_transcript
 
-    if config.model.name.startswith(REPLAY_PREFIX):
+    if config.model.choice.kind is ModelKind.REPLAY:
         replay_transcript(config, env)
 
     shipped = {section: body for section, body in redacted_config_dict(config).items() if section != "cluster"}
@@ -77,7 +77,7 @@ class Shipment:
         target = target if target.is_absolute() else Path.cwd() / target
         if target not in self.inputs:
             self.inputs.append(target)
-        if prefix.endswith(REPLAY):
+        if prefix.endswith(REPLAY_PREFIX):
             self.replayed.add(target)
         return InputRef(self.inputs.index(target), prefix)
 
@@ -98,8 +98,8 @@ def _rewrite(tokens: Sequence[str], value_options: Collection[str], add: Callabl
             continue
         elif name == _CONTEXT_OPTION:
             args.append(add(value, f"{_CONTEXT_OPTION}="))
-        elif name in _MODEL_OPTIONS and value.startswith(REPLAY):
-            args.append(add(value[len(REPLAY) :], f"{_MODEL_OPTIONS[0]}={REPLAY}"))
+        elif name in _MODEL_OPTIONS and (chosen := ModelChoice.parse(value)).kind is ModelKind.REPLAY:
+            args.append(add(chosen.value, f"{_MODEL_OPTIONS[0]}={REPLAY_PREFIX}"))
         else:
             args += [token] if eq else [name, value]
     return args
@@ -116,9 +116,9 @@ def plan(item: BatchItem, child_args: Sequence[str], shipping: Shipping) -> Ship
     shipment = Shipment(item, root)
     shipment.add(str(item.file))
     shipment.args = _rewrite([*child_args, *item.args], shipping.value_options, shipment.add)
-    name = str(shipping.config["model"]["name"])
-    if name.startswith(REPLAY):
-        shipment.config_inputs["model.name"] = shipment.add(name[len(REPLAY) :], REPLAY)
+    chosen = ModelChoice.parse(str(shipping.config["model"]["name"]))
+    if chosen.kind is ModelKind.REPLAY:
+        shipment.config_inputs["model.name"] = shipment.add(chosen.value, REPLAY_PREFIX)
     limit = shipping.cluster.max_file_size
     for path in shipment.inputs:
         shared = _under(path, shipping.cluster.shared_dirs) and path not in shipment.replayed

@@ -10,11 +10,13 @@ config.py can print `<file>: <section.key> must ..., got <value>`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from autorun.config.model_choice import ModelChoice, ModelKind
 from autorun.units import ByteSize
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -111,6 +113,25 @@ class ModelConfig(_Section):
     @classmethod
     def _api_key_env_name(cls, value: str) -> str:
         return _check_env_name(value)
+
+    @property
+    def choice(self) -> ModelChoice:
+        """What `name` chooses, `auto` undecided."""
+        return ModelChoice.parse(self.name)
+
+    def resolved_choice(self, env: Mapping[str, str]) -> ModelChoice:
+        """The model a session uses: `auto` is the LLM auto_model when the API-key variable is set, else builtin."""
+        choice = self.choice
+        if choice.kind is not ModelKind.AUTO:
+            return choice
+        return (
+            ModelChoice(ModelKind.LLM, self.auto_model) if env.get(self.api_key_env) else ModelChoice(ModelKind.BUILTIN)
+        )
+
+    @property
+    def llm_name(self) -> str:
+        """The name the endpoint is asked for when an LLM answers (`auto`: auto_model)."""
+        return self.auto_model if self.choice.kind is ModelKind.AUTO else self.name
 
 
 class ExecutorConfig(_Section):

@@ -7,11 +7,13 @@ when `auto` has to fall back to local, the one-line warning the user sees.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from autorun.errors import ConfigError
 
-SANDBOX_NETWORKS = ("none", "host")
+if TYPE_CHECKING:
+    from autorun.executors.sandbox.bwrap import SandboxNetwork
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class ExecutorChoice:
     kind: str  # sandbox | local | docker | none
     reason: str
     warning: str | None = None
+    sandbox_network: SandboxNetwork = "none"  # for the sandbox: executor.network, checked here
 
 
 def local_warning(why: str) -> str:
@@ -51,9 +54,11 @@ def choose_executor(
             choice = ExecutorChoice("local", f"auto: {why}", local_warning(why))
     else:
         choice = ExecutorChoice(kind, f"executor.type: {kind}")
-    if choice.kind == "sandbox" and network not in SANDBOX_NETWORKS:
-        raise ConfigError(
-            f"executor.network must be none or host for the sandbox, got {network!r}; "
-            "Docker network names need --docker IMAGE."
-        )
-    return choice
+    if choice.kind != "sandbox" or network == "none":
+        return choice
+    if network == "host":
+        return replace(choice, sandbox_network="host")
+    raise ConfigError(
+        f"executor.network must be none or host for the sandbox, got {network!r}; "
+        "Docker network names need --docker IMAGE."
+    )

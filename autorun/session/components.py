@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from autorun.config.model_choice import ModelKind
 from autorun.config.schema import Config
 from autorun.errors import ConfigError, ModelError
 from autorun.executors.base import Executor
 from autorun.models.base import Model
-from autorun.session.values import SessionSettings
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from autorun.models.openai_model import OpenAIModel
 
 NoticeFn = Callable[[str], None]
-REPLAY_PREFIX = "replay:"
 NO_KEY_PLACEHOLDER = "not-needed"
 
 
@@ -67,12 +66,13 @@ def build_executor(
 
         return NoExecutor()
     if choice.kind == "docker":
-        from autorun.executors.docker.executor import DockerExecutor, settings_from_config
+        from autorun.executors.docker.executor import DockerExecutor
+        from autorun.session.executor_settings import docker_settings
 
         return DockerExecutor(
             work_dir,
             ex.timeout,
-            settings_from_config(ex),
+            docker_settings(ex),
             env_passthrough=ex.env_passthrough,
             base_env=env,
             session_id=session_id,
@@ -92,7 +92,7 @@ def build_executor(
         base_env=env,
         limits=limits,
         sandbox="bwrap" if choice.kind == "sandbox" else "none",
-        network=ex.network,
+        network=choice.sandbox_network,
         disk=disk_limits(config),
         stateful=ex.stateful,
         on_notice=on_notice,
@@ -133,12 +133,11 @@ def large_file_warning(data_file: Path, size: int, config: Config, env: Mapping[
 
 
 def uses_llm(config: Config, env: Mapping[str, str]) -> bool:
-    name = config.model.name
-    if name == "builtin" or name.startswith(REPLAY_PREFIX):
-        return False
-    if name == "auto":
-        return bool(env.get(config.model.api_key_env))
-    return True
+    return config.model.resolved_choice(env).kind is ModelKind.LLM
+
+
+def uses_builtin(config: Config, env: Mapping[str, str]) -> bool:
+    return config.model.resolved_choice(env).kind is ModelKind.BUILTIN
 
 
 def prepared_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) -> Model | None:
@@ -157,8 +156,7 @@ def require_api_key(config: Config, env: Mapping[str, str], fix: str = "or use -
     m = config.model
     if env.get(m.api_key_env) or m.base_url is not None:
         return
-    model_name = m.auto_model if m.name == "auto" else m.name
-    raise ModelError(f"model {model_name} needs an API key: set ${m.api_key_env}, {fix}")
+    raise ModelError(f"model {m.llm_name} needs an API key: set ${m.api_key_env}, {fix}")
 
 
 def build_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) -> OpenAIModel:
@@ -166,7 +164,6 @@ def build_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) ->
     from autorun.models.openai_model import OpenAIModel
 
     m = config.model
-    model_name = m.auto_model if m.name == "auto" else m.name
     require_api_key(config, env)
     key = env.get(m.api_key_env) or NO_KEY_PLACEHOLDER
     cache = None
@@ -175,7 +172,7 @@ def build_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) ->
 
         cache = ReplyCache(default_cache_path(env))
     return OpenAIModel(
-        model_name,
+        m.llm_name,
         base_url=m.base_url,
         api_key=key,
         api_key_env=m.api_key_env,
@@ -191,7 +188,7 @@ def build_llm(config: Config, *, env: Mapping[str, str], on_notice: NoticeFn) ->
 
 
 def require_data_for_builtin(config: Config, data: Sequence[object], env: Mapping[str, str]) -> None:
-    if data or uses_llm(config, env) or config.model.name.startswith(REPLAY_PREFIX):
+    if data or not uses_builtin(config, env):
         return
     raise ConfigError(
         "the builtin analyst needs a data file: give one (autorun chat data.csv), "
@@ -207,7 +204,7 @@ def builtin_timeout(config: Config, data: Sequence[Path], env: Mapping[str, str]
     """The config with room for the builtin's blocks, which read the whole file whatever its size:
     executor.timeout plus BUILTIN_SECONDS_PER_MB per MB of the data file (five times its size when
     compressed). Unchanged for an LLM or a replay, which write blocks of their own."""
-    if not data or uses_llm(config, env) or config.model.name.startswith(REPLAY_PREFIX):
+    if not data or not uses_builtin(config, env):
         return config
     try:
         size = data[0].stat().st_size * (5 if data[0].name.lower().endswith(COMPRESSED_SUFFIXES) else 1)
@@ -223,7 +220,6 @@ def build_model(
     *,
     env: Mapping[str, str],
     on_notice: NoticeFn,
-    session_id: str = "builtin",
     stateful: Callable[[], bool] | None = None,
     runtime_root: str | None = None,
 ) -> Model:
@@ -233,15 +229,15 @@ def build_model(
     sees it: ``runtime_root_for(executor)``); ``stateful()`` tells it whether python blocks share
     state (the executor's ``stateful``).
     """
-    name = config.model.name
-    if name.startswith(REPLAY_PREFIX):
+    chosen = config.model.resolved_choice(env)
+    if chosen.kind is ModelKind.REPLAY:
         from autorun.models.replay import ReplayModel
 
         return ReplayModel(replay_transcript(config, env))
-    if uses_llm(config, env):
+    if chosen.kind is ModelKind.LLM:
         return build_llm(config, env=env, on_notice=on_notice)
     require_data_for_builtin(config, data, env)
-    if name == "auto":
+    if config.model.choice.kind is ModelKind.AUTO:
         on_notice(f"${config.model.api_key_env} is not set: using the builtin offline analyst")
     if len(data) > 1:
         on_notice(f"the builtin analyst analyses only the first file, {data[0].path.name}")
@@ -265,7 +261,7 @@ def replay_transcript(config: Config, env: Mapping[str, str]) -> Path:
     """
     from autorun.record.state import WORKDIRS, is_recorded_transcript, state_root
 
-    path = Path(config.model.name[len(REPLAY_PREFIX) :]).expanduser()
+    path = config.model.choice.transcript
     if not is_recorded_transcript(path, env):
         where = state_root(env) / WORKDIRS
         raise ConfigError(
@@ -294,9 +290,9 @@ def runtime_root(executor: Executor) -> str | None:
 
 def system_message(
     config: Config,
-    model: Model,
     data: Sequence[DataInput],
     *,
+    env: Mapping[str, str],
     stateful: bool = False,
     context: Sequence[tuple[str, int]] = (),
 ) -> str | None:
@@ -305,7 +301,7 @@ def system_message(
     ``stateful``: python blocks share one kernel (the executor's ``stateful``), and the message says so.
     ``context``: the context files, (path as code sees it, size), listed after the data.
     """
-    if model.name == "builtin" or config.model.name.startswith(REPLAY_PREFIX):
+    if not uses_llm(config, env):
         return None
     from autorun.datafile import describe_for_prompt
     from autorun.prompts import analyst_system_message, context_files_description
@@ -320,13 +316,4 @@ def system_message(
         keyword=config.session.termination_keyword,
         override=config.model.system_message,
         stateful=stateful,
-    )
-
-
-def session_settings(config: Config) -> SessionSettings:
-    return SessionSettings(
-        last_n_messages=config.executor.last_n_messages,
-        max_consecutive_auto_reply=config.session.max_consecutive_auto_reply,
-        termination_keyword=config.session.termination_keyword,
-        output_limit=config.executor.output_limit,
     )

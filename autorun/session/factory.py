@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from autorun.artifacts import ArtifactWatcher
+from autorun.config.model_choice import ModelKind
 from autorun.config.schema import Config
 from autorun.errors import ConfigError
 from autorun.events import Notice, SessionStart, Sink
@@ -28,7 +29,6 @@ from autorun.executors.work_dir_checks import refuse_data_through_work_dir_links
 from autorun.models.base import Model
 from autorun.render.sinks import Fanout
 from autorun.session.components import (
-    REPLAY_PREFIX,
     DataInput,
     build_executor,
     build_model,
@@ -40,12 +40,12 @@ from autorun.session.components import (
     replay_transcript,
     require_data_for_builtin,
     runtime_root,
-    session_settings,
     system_message,
 )
 from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
 from autorun.session.origin import Origin
+from autorun.session.values import SessionSettings
 from autorun.snapshots import Snapshots, snapshot_folder
 
 # Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
@@ -193,7 +193,7 @@ def open_session(
     paths = check_inputs(files, sheet)
     context = check_context_files(context_files)
     require_data_for_builtin(config, paths, env)
-    if config.model.name.startswith(REPLAY_PREFIX):
+    if config.model.choice.kind is ModelKind.REPLAY:
         replay_transcript(config, env)  # refused before anything starts
     config = builtin_timeout(config, paths, env)
     session_id = session_id or new_session_id()
@@ -246,7 +246,6 @@ def open_session(
                     exposed,
                     env=env,
                     on_notice=notice,
-                    session_id=session_id,
                     stateful=lambda: executor.stateful,
                     runtime_root=runtime_root(executor),
                 )
@@ -281,8 +280,10 @@ def open_session(
                 model,
                 executor,
                 sink,
-                settings=session_settings(config),
-                system_message=system_message(config, model, exposed, stateful=executor.stateful, context=context_seen),
+                settings=SessionSettings.from_config(config),
+                system_message=system_message(
+                    config, exposed, env=env, stateful=executor.stateful, context=context_seen
+                ),
                 human=human,
                 work_dir=str(work_dir),
                 transcript=str(transcript_path),

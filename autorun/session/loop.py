@@ -17,6 +17,7 @@ from typing import Any
 
 from autorun.artifacts import Artifact, ArtifactWatcher, Snapshot, artifacts_line
 from autorun.codeblocks import CodeBlock, extract_code_blocks
+from autorun.config.schema import Config
 from autorun.errors import AutorunError, ExitCode
 from autorun.events import (
     CodeBlockEvent,
@@ -88,7 +89,7 @@ class Session:
         self.model = model
         self.executor = executor
         self.sink = sink
-        self.settings = settings or SessionSettings()
+        self.settings = settings or SessionSettings.from_config(Config())
         self.human = human
         self.work_dir = work_dir
         self.transcript = transcript

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autorun.config.schema import Config
+
 
 @dataclass(frozen=True)
 class SessionSettings:
-    last_n_messages: int = 3
-    max_consecutive_auto_reply: int = 10
-    termination_keyword: str = "TERMINATE"
-    output_limit: int = 32_000
+    """The config values the session loop reads; their defaults are the config schema's."""
+
+    last_n_messages: int
+    max_consecutive_auto_reply: int
+    termination_keyword: str
+    output_limit: int
+
+    @classmethod
+    def from_config(cls, config: Config) -> SessionSettings:
+        return cls(
+            last_n_messages=config.executor.last_n_messages,
+            max_consecutive_auto_reply=config.session.max_consecutive_auto_reply,
+            termination_keyword=config.session.termination_keyword,
+            output_limit=config.executor.output_limit,
+        )
 
 
 @dataclass

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from autorun.config.loading import env_var_name
+from autorun.config.model_choice import ModelChoice, ModelKind
 from autorun.errors import ConfigError
 from autorun.events import CodeBlockEvent, Event, ExecutionResultEvent, MessageEvent, SessionStart
 from autorun.models.base import Message
 from autorun.record.find import chosen_transcripts
 from autorun.record.state import is_recorded_transcript, recorded_work_dir_holding
-
-_NOT_REUSED_MODELS = ("replay:",)  # a replayed model would replay the old session from its start
 
 
 @dataclass(frozen=True)
@@ -55,9 +54,13 @@ class Recorded:
         )
 
     def settings(self) -> dict[str, object]:
-        """The recorded settings as config keys (what a resume gives the session unless told otherwise)."""
+        """The recorded settings as config keys (what a resume gives the session unless told otherwise).
+
+        A replayed model is not reused: it would replay the old session from its start.
+        """
+        replayed = ModelChoice.parse(self.model).kind is ModelKind.REPLAY
         keys: dict[str, object] = {
-            "model.name": None if self.model.startswith(_NOT_REUSED_MODELS) else self.model or None,
+            "model.name": None if replayed else self.model or None,
             "model.base_url": self.base_url,
             "executor.work_dir": self.work_dir or None,
             "executor.type": self.executor_type or None,

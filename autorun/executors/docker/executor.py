@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autorun.codeblocks import CodeBlock
-from autorun.errors import ConfigError, ExecutorError
+from autorun.errors import ExecutorError
 from autorun.executors.background import BackgroundStart
 from autorun.executors.base import (
     KILLED_EXIT_CODE,
@@ -53,7 +53,7 @@ from autorun.executors.docker.engine import (
 )
 from autorun.executors.docker.kernel import ContainerKernel
 from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_points, remove_mount_points
-from autorun.executors.docker.settings import DockerSettings, settings_from_config
+from autorun.executors.docker.settings import DockerSettings
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import SCRIPT_EXTENSIONS, unknown_language_message, write_script
 from autorun.executors.host.memory import oom_line
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
     from autorun.datafile import DataFileInfo
 
-__all__ = ["SESSION_LABEL", "DockerExecutor", "DockerSettings", "settings_from_config"]
+__all__ = ["SESSION_LABEL", "DockerExecutor", "DockerSettings"]
 
 CONTAINER_ENV = {**EXECUTION_ENV, "HOME": "/tmp"}
 OOM_EXIT_CODE = 137
@@ -95,8 +95,6 @@ class DockerExecutor:
         disk: DiskLimits | None = None,
         stateful: bool = False,
     ) -> None:
-        if timeout <= 0:
-            raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
         self.work_dir = Path(work_dir).expanduser().resolve()
         refuse_work_dir_holding_autorun(self.work_dir, "docker")
         self.timeout = float(timeout)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autorun.codeblocks import CodeBlock
-from autorun.errors import ConfigError, ExecutorError
+from autorun.errors import ExecutorError
 from autorun.executors.base import (
     KILLED_EXIT_CODE,
     TIMEOUT_EXIT_CODE,
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
     from autorun.executors.kernel import KernelDriver
     from autorun.executors.local.kernel import LocalKernelHost
+    from autorun.executors.sandbox.bwrap import SandboxNetwork
 
 _CHUNK = 65536
 _POLL_S = 0.05
@@ -142,13 +143,11 @@ class LocalExecutor:
         kill_grace_s: float = 2.0,
         limits: ProcessLimits | None = None,
         sandbox: str = "none",
-        network: str = "none",
+        network: SandboxNetwork = "none",
         disk: DiskLimits | None = None,
         stateful: bool = False,
         on_notice: Callable[[str], None] | None = None,
     ) -> None:
-        if timeout <= 0:
-            raise ConfigError(f"executor.timeout must be a positive number of seconds, got {timeout}.")
         self.work_dir = Path(work_dir).expanduser().resolve()
         self.timeout = float(timeout)
         self.python = python or sys.executable

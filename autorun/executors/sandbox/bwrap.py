@@ -29,6 +29,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from autorun.errors import ExecutorError
 from autorun.executors.hostdir import ETC_PART, HOME_PART, HostDir
@@ -37,7 +38,7 @@ from autorun.nofollow import remove_tree
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
 SANDBOX_HOME = "/home/sandbox"
-NETWORKS = ("none", "host")
+SandboxNetwork = Literal["none", "host"]  # executor.network, checked by executors.choice for the sandbox
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What Python, pandas, matplotlib, fonts, TLS and a POSIX shell read in /etc; nothing else.
 ETC_FILES = (
@@ -105,7 +106,7 @@ def python_roots(interpreter: str) -> list[str]:
     return sorted(root for root in roots if root not in ("/", "/usr") and not root.startswith("/usr/"))
 
 
-def sandbox_etc(directory: Path, network: str) -> Path:
+def sandbox_etc(directory: Path, network: SandboxNetwork) -> Path:
     """Write the sandbox's own passwd, group and (without network) hosts files into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "passwd").write_text(
@@ -128,7 +129,7 @@ class SandboxSpec:
     work_dir: Path
     interpreter: str
     etc_dir: Path
-    network: str = "none"
+    network: SandboxNetwork = "none"
     read_only: tuple[Path, ...] = ()
     read_only_fds: tuple[tuple[int, Path], ...] = ()  # (an O_PATH fd the process inherits, where it shows)
     read_write: tuple[Path, ...] = ()  # beside the work dir, e.g. a kernel's private socket directory
@@ -203,12 +204,10 @@ class Sandbox:
         work_dir: Path,
         *,
         interpreter: str,
-        network: str = "none",
+        network: SandboxNetwork = "none",
         bwrap: str | None = None,
         host_dir: HostDir | None = None,
     ) -> None:
-        if network not in NETWORKS:
-            raise ExecutorError(f"executor.network for the sandbox must be none or host, got {network!r}.")
         self.work_dir = work_dir
         self.interpreter = interpreter
         self.network = network
@@ -355,7 +354,7 @@ def bwrap_command(
     interpreter: str,
     env: Mapping[str, str],
     etc_dir: Path,
-    network: str = "none",
+    network: SandboxNetwork = "none",
 ) -> list[str]:
     """``command`` wrapped in bwrap (a one-call form of SandboxSpec.wrap)."""
     spec = SandboxSpec(bwrap, work_dir, interpreter, etc_dir, network=network, read_only=tuple(read_only))
