@@ -47,6 +47,7 @@ from autorun.session.human_input import HumanInput
 from autorun.session.loop import Session, SessionTerminated
 from autorun.session.origin import Origin
 from autorun.snapshots import Snapshots, snapshot_folder
+from autorun.threads import raise_or_hold, shielded
 
 # Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
 WRITTEN_PATHS = (".autorun", "data")
@@ -87,10 +88,14 @@ def check_work_dir_links(work_dir: Path) -> None:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into SessionTerminated so cleanup runs as it does for Ctrl-C."""
+    """Turn SIGTERM into SessionTerminated so cleanup runs as it does for Ctrl-C.
+
+    Raised where the main thread is, unless it is in a shielded call (see autorun.threads):
+    then as soon as that call returns.
+    """
 
     def handler(signum: int, frame: object) -> None:
-        raise SessionTerminated()
+        raise_or_hold(SessionTerminated())
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
@@ -101,6 +106,16 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def closed_on_exit(executor: Executor) -> Iterator[Executor]:
+    """``executor``, closed on the way out with signals held: a SIGTERM does not cut its clean-up short."""
+    try:
+        yield executor
+    finally:
+        with shielded():
+            executor.close()
 
 
 def check_inputs(paths: Sequence[Path], sheet: str | None = None) -> list[Path]:
@@ -237,7 +252,9 @@ def open_session(
         choice = executor_choice(config)
         with (
             sigterm_as_interrupt(),
-            build_executor(config, session_id=session_id, env=env, on_notice=notice, choice=choice) as executor,
+            closed_on_exit(
+                build_executor(config, session_id=session_id, env=env, on_notice=notice, choice=choice)
+            ) as executor,
         ):
             seen_as = [executor.expose(path) for path in paths]
             context_seen = [(executor.expose(path), path.stat().st_size) for path in context]
