@@ -1,8 +1,9 @@
-"""`python -m tests.sigterm_at FUNCTION autorun-args...`: autorun's CLI, SIGTERMed inside FUNCTION.
+"""`python -m tests.sigterm_at [--from-start] FUNCTION autorun-args...`: autorun's CLI, SIGTERMed inside FUNCTION.
 
-While a kernel block runs (within ``KernelDriver.execute``), the first call of a function named
-FUNCTION sends SIGTERM to autorun itself, so its handler runs right there: the moment at which
-an intermittent hang needed the signal to arrive, made deterministic.
+The first call of a function named FUNCTION while a kernel block runs (within
+``KernelDriver.execute``), or from the start with ``--from-start``, sends SIGTERM to autorun
+itself, so its handler runs right there: the moment at which an intermittent hang needed the
+signal to arrive, made deterministic.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 
 
 def main() -> None:
+    from_start = sys.argv[1] == "--from-start"
+    if from_start:
+        sys.argv.pop(1)
     target = sys.argv.pop(1)
-    from autorun.cli import main as autorun_main
-    from autorun.executors.kernel.driver import KernelDriver
-
     sent = False
 
     def hook(frame: FrameType, event: str, _arg: Any) -> None:
@@ -28,10 +29,16 @@ def main() -> None:
             sys.setprofile(None)
             os.kill(os.getpid(), signal.SIGTERM)
 
+    if from_start:
+        sys.setprofile(hook)
+    from autorun.cli import main as autorun_main
+    from autorun.executors.kernel.driver import KernelDriver
+
     execute = KernelDriver.execute
 
     def execute_watched(self: KernelDriver, *args: Any, **kwargs: Any) -> Any:
-        sys.setprofile(hook)
+        if not sent:
+            sys.setprofile(hook)
         try:
             return execute(self, *args, **kwargs)
         finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from autorun.artifacts import ArtifactWatcher
 from autorun.config.schema import Config
-from autorun.errors import ConfigError
+from autorun.errors import AutorunError, ConfigError, ExitCode
 from autorun.events import Notice, SessionStart, Sink
 from autorun.executors.base import Executor
 from autorun.executors.work_dir_checks import refuse_data_through_work_dir_links
@@ -84,6 +84,12 @@ def check_work_dir_links(work_dir: Path) -> None:
                 f"{path} is a symlink to {os.readlink(path)}, outside the work directory, and autorun "
                 "will not write through it (code run in an earlier session may have planted it); remove it"
             )
+
+
+class TerminatedError(AutorunError):
+    """SIGTERM outside the session's loop (set-up, clean-up): one line and exit 143, as Ctrl-C gives 130."""
+
+    exit_code = ExitCode.TERMINATED
 
 
 @contextlib.contextmanager
@@ -205,7 +211,8 @@ def open_session(
     final message for ``session_end`` (an answer format). ``origin`` says where the settings came
     from (header, transcript). Raises ConfigError, InputFileError, ModelError or ExecutorError when
     the session cannot be opened; the transcript is complete up to the failure in every case, and
-    the executor is closed and the sinks closed on the way out.
+    the executor is closed and the sinks closed on the way out. A SIGTERM outside the session's
+    loop raises TerminatedError (exit 143).
     """
     from autorun.config.show import redacted_config_dict
     from autorun.record.state import new_session
@@ -321,6 +328,9 @@ def open_session(
                 extract_answers=extract_answers,
             )
             yield OpenedSession(session, sink, model, executor, exposed, transcript_path, transcript)
+    except SessionTerminated:  # the session itself records a SIGTERM; this one came before it started or after it
+        when = "" if started.is_set() else " while the session was being set up"
+        raise TerminatedError(f"interrupted by SIGTERM{when}") from None
     finally:
         if not started.is_set():
             start()  # a session that never started still records what it was told
