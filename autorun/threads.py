@@ -19,7 +19,6 @@ held and raised as the outermost shield ends, in autorun's own code.
 
 from __future__ import annotations
 
-import functools
 import signal
 import threading
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from typing import Any
 
 MAIN_THREAD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _PLAIN_DATA = (str, bytes, int, float, bool, dict, list, tuple, type(None))
+_MAIN_THREAD_ID = threading.main_thread().ident
 
 
 class _Shield:
@@ -38,11 +38,11 @@ class _Shield:
         self.held: BaseException | None = None
 
     def __enter__(self) -> None:
-        if threading.current_thread() is threading.main_thread():
+        if threading.get_ident() == _MAIN_THREAD_ID:
             self.depth += 1
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        if threading.current_thread() is not threading.main_thread():
+        if threading.get_ident() != _MAIN_THREAD_ID:
             return
         self.depth -= 1
         if self.depth == 0 and self.held is not None:
@@ -87,11 +87,11 @@ class ShieldedCalls:
         if not callable(value):
             return ShieldedCalls(value)
 
-        @functools.wraps(value)
         def call(*args: Any, **kwargs: Any) -> Any:
             with _SHIELD:
                 return value(*args, **kwargs)
 
+        setattr(self, name, call)  # a method is looked up once: the kernel's poll calls it every few ms
         return call
 
 
