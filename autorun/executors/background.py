@@ -28,10 +28,17 @@ class BackgroundStart:
             self._error = exc
 
     def finish(self, timeout: float | None = None) -> None:
-        """Wait for the step (not from within it); raise its exception, once."""
-        thread, self._thread = self._thread, None
+        """Wait for the step (not from within it); raise its exception, once.
+
+        A step still running when ``timeout`` passes, or when a signal ends the wait, is still
+        waited for by the next call (``close`` must know what it started).
+        """
+        thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+            if thread.is_alive():
+                return
+        self._thread = None
         error, self._error = self._error, None
         if error is not None:
             raise error

@@ -22,7 +22,7 @@ from pathlib import Path
 from autorun.artifacts import ArtifactWatcher
 from autorun.config.model_choice import ModelKind
 from autorun.config.schema import Config
-from autorun.errors import ConfigError
+from autorun.errors import AutorunError, ConfigError, ExitCode
 from autorun.events import Notice, SessionStart, Sink
 from autorun.executors.base import Executor
 from autorun.executors.work_dir_checks import refuse_data_through_work_dir_links
@@ -47,6 +47,7 @@ from autorun.session.loop import Session, SessionTerminated
 from autorun.session.origin import Origin
 from autorun.session.values import SessionSettings
 from autorun.snapshots import Snapshots, snapshot_folder
+from autorun.threads import raise_or_hold, shielded
 
 # Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
 WRITTEN_PATHS = (".autorun", "data")
@@ -85,12 +86,22 @@ def check_work_dir_links(work_dir: Path) -> None:
             )
 
 
+class TerminatedError(AutorunError):
+    """SIGTERM outside the session's loop (set-up, clean-up): one line and exit 143, as Ctrl-C gives 130."""
+
+    exit_code = ExitCode.TERMINATED
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into SessionTerminated so cleanup runs as it does for Ctrl-C."""
+    """Turn SIGTERM into SessionTerminated so cleanup runs as it does for Ctrl-C.
+
+    Raised where the main thread is, unless it is in a shielded call (see autorun.threads):
+    then as soon as that call returns.
+    """
 
     def handler(signum: int, frame: object) -> None:
-        raise SessionTerminated()
+        raise_or_hold(SessionTerminated())
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
@@ -101,6 +112,16 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def closed_on_exit(executor: Executor) -> Iterator[Executor]:
+    """``executor``, closed on the way out with signals held: a SIGTERM does not cut its clean-up short."""
+    try:
+        yield executor
+    finally:
+        with shielded():
+            executor.close()
 
 
 def check_inputs(paths: Sequence[Path], sheet: str | None = None) -> list[Path]:
@@ -181,7 +202,8 @@ def open_session(
     final message for ``session_end`` (an answer format). ``origin`` says where the settings came
     from (header, transcript). Raises ConfigError, InputFileError, ModelError or ExecutorError when
     the session cannot be opened; the transcript is complete up to the failure in every case, and
-    the executor is closed and the sinks closed on the way out.
+    the executor is closed and the sinks closed on the way out. A SIGTERM outside the session's
+    loop raises TerminatedError (exit 143).
     """
     from autorun.config.show import redacted_config_dict
     from autorun.record.state import new_session
@@ -228,7 +250,9 @@ def open_session(
         choice = executor_choice(config)
         with (
             sigterm_as_interrupt(),
-            build_executor(config, session_id=session_id, env=env, on_notice=notice, choice=choice) as executor,
+            closed_on_exit(
+                build_executor(config, session_id=session_id, env=env, on_notice=notice, choice=choice)
+            ) as executor,
         ):
             seen_as = [executor.expose(path) for path in paths]
             context_seen = [(executor.expose(path), path.stat().st_size) for path in context]
@@ -296,6 +320,9 @@ def open_session(
                 extract_answers=extract_answers,
             )
             yield OpenedSession(session, sink, model, executor, exposed, transcript_path, transcript)
+    except SessionTerminated:  # the session itself records a SIGTERM; this one came before it started or after it
+        when = "" if started.is_set() else " while the session was being set up"
+        raise TerminatedError(f"interrupted by SIGTERM{when}") from None
     finally:
         if not started.is_set():
             start()  # a session that never started still records what it was told

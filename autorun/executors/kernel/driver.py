@@ -40,7 +40,7 @@ from autorun.executors.kernel.messages import (
     figures_expression,
     names_from_expression,
 )
-from autorun.threads import start_background
+from autorun.threads import ShieldedCalls, shielded, start_background
 from autorun.units import format_seconds
 
 TIMEOUT_EXIT_CODE = 124  # as timeout(1) and AutoGen report a timeout; the executors use the same
@@ -130,7 +130,7 @@ class KernelDriver:
         that then ends would die with it: --die-with-parent is per thread); connecting to it
         and waiting for its first answer happen in a background thread.
         """
-        with self._lock:
+        with shielded(), self._lock:  # a kernel launched but not yet handed to its starter would be lost
             if self._kernel is not None or self._starter is not None or self._closing:
                 return
             self._start_error = None
@@ -157,8 +157,8 @@ class KernelDriver:
         """Wait for a start in progress, whatever its result (`execute` reports a failure)."""
         starter = self._starter
         if starter is not None:
-            starter.join()
-            self._starter = None
+            starter.join(2 * self.ready_timeout_s + 5)  # the start gives up after its own two waits
+            self._starter = starter if starter.is_alive() else None
 
     @property
     def process(self) -> KernelProcess | None:
@@ -214,7 +214,7 @@ class KernelDriver:
             except ImportError as exc:
                 raise KernelUnavailable(f"jupyter_client cannot be imported in autorun's environment: {exc}") from exc
             through = self._link_sockets(launched)
-            kernel.client = BlockingKernelClient()
+            kernel.client = ShieldedCalls(BlockingKernelClient())  # its asyncio loop hangs if a SIGTERM raises inside
             kernel.client.load_connection_info({**launched.info, "ip": str(through / f"k{launched.number}")})
             # No heartbeat channel: the process handle says whether the kernel lives, and the
             # heartbeat's thread raised into stderr when the session closed while it started.

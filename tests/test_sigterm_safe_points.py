@@ -1,0 +1,73 @@
+"""SIGTERM ends the session cleanly wherever the main thread happens to be when it arrives."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE, stored_transcript, transcripts
+from tests.security.harness import leftover_processes
+
+ROOT = Path(__file__).parents[1]
+BLOCK = "import time\nfor i in range(40):\n    print('tick', i, flush=True)\n    time.sleep(0.05)\nprint('finished')"
+
+
+def _replay(recorded_in: Path) -> Path:
+    message = {
+        "event": "message",
+        "role": "assistant",
+        "name": "recorded",
+        "turn": 1,
+        "content": f"```python\n{BLOCK}\n```",
+    }
+    return stored_transcript(recorded_in, [message])
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        "_run_until_complete_cb",  # asyncio swallowed the exception raised there, and its loop never stopped
+        "get_msg",  # inside jupyter_client, while it polls the kernel's iopub socket
+        "_pump",  # autorun's own loop
+    ],
+)
+def test_sigterm_mid_kernel_block_ends_the_session(tmp_path: Path, clean_env: dict[str, str], function: str) -> None:
+    work = tmp_path / "w"
+    replay = _replay(tmp_path / "recorded")
+    command = [
+        sys.executable,
+        "-m",
+        "tests.sigterm_at",
+        function,
+        "analyse",
+        str(SAMPLE),
+        "--model",
+        f"replay:{replay}",
+    ]
+    command += ["--local", "--work-dir", str(work)]
+    proc = subprocess.run(command, cwd=ROOT, env=clean_env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 143, proc.stderr
+    (path,) = transcripts(work)
+    events = [json.loads(line)["event"] for line in path.read_text().splitlines()]
+    assert events[-2:] == ["interrupted", "session_end"], events
+    assert "Exception in callback" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_sigterm_while_the_session_is_set_up_exits_143_with_one_line(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    """Before the session's loop there is nothing to record yet: exit 143 and one line, as Ctrl-C gives 130."""
+    work = tmp_path / "w"
+    replay = _replay(tmp_path / "recorded")
+    command = [sys.executable, "-m", "tests.sigterm_at", "--from-start", "prepared_llm", "analyse", str(SAMPLE)]
+    command += ["--model", f"replay:{replay}", "--local", "--work-dir", str(work)]
+    proc = subprocess.run(command, cwd=ROOT, env=clean_env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 143, proc.stderr
+    assert (
+        proc.stderr.strip().splitlines()[-1]
+        == "autorun: error: interrupted by SIGTERM while the session was being set up"
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert leftover_processes(work) == [], "a kernel outlived the session"
