@@ -9,7 +9,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autorun"
 
 # Lowest first. A module may import from its own part and from any lower layer.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "units", "secrets", "output", "codeblocks", "events", "nofollow", "threads", "published", "__init__"),
+    (
+        "errors",
+        "units",
+        "secrets",
+        "output",
+        "block_results",
+        "codeblocks",
+        "events",
+        "nofollow",
+        "threads",
+        "published",
+        "__init__",
+    ),
     (
         "datafile",
         "datafile_json",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from autorun.block_results import parse_result
 from autorun.events import ExecutionResultEvent, MessageEvent, SessionEnd, SessionStart
 from autorun.prompts import NOT_RUN_NOTE
 from autorun.render.sanitize import strip_control_sequences
@@ -21,7 +22,7 @@ def shows_message(event: MessageEvent) -> bool:
         return False
     if event.role == "user" and event.content.strip() == NOT_RUN_NOTE:
         return False
-    return not (event.role == "user" and event.content.lstrip().startswith("exitcode:"))
+    return not (event.role == "user" and parse_result(event.content) is not None)
 
 
 def format_duration(seconds: float) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.artifacts import Artifact, ArtifactWatcher, Snapshot, artifacts_line
+from autorun.block_results import BLOCK_INTERRUPTED, INTERRUPTED_LINE, format_result
 from autorun.codeblocks import CodeBlock, extract_code_blocks
 from autorun.errors import AutorunError, ExitCode
 from autorun.events import (
@@ -30,7 +31,7 @@ from autorun.events import (
     SessionEnd,
     Sink,
 )
-from autorun.executors.base import ExecResult, Executor, Interruptible, format_result
+from autorun.executors.base import ExecResult, Executor, Interruptible
 from autorun.executors.files import script_path
 from autorun.executors.host.memory import memory_hint
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
@@ -49,8 +50,6 @@ EXECUTION_DISABLED = (
     "Code execution is disabled for this session: the code blocks were shown to the user but not run. "
     "Answer from what you already know, or reply {keyword}."
 )
-INTERRUPTED_EXIT_CODE = 130
-INTERRUPTED_BLOCK_NOTE = "interrupted by the user (Ctrl-C)"
 
 
 class SessionTerminated(BaseException):
@@ -356,7 +355,7 @@ class Session:
                 break
         assert last is not None
         combined = dataclasses.replace(last, output="".join(outputs))
-        message = format_result(combined, self.settings.output_limit)
+        message = format_result(combined.exit_code, combined.output, self.settings.output_limit)
         line = artifacts_line({a.path: a for a in written}.values())
         if line:
             message += ("" if message.endswith("\n") else "\n") + line + "\n"
@@ -420,7 +419,7 @@ class Session:
         return self.artifacts.changes(before, exclude)
 
     def _interrupted_block(self, block: CodeBlock, output: str, started: float) -> ExecResult:
-        """Ctrl-C while a block runs (chat): stop it and report exit code 130.
+        """Ctrl-C while a block runs (chat): stop it and report BLOCK_INTERRUPTED.
 
         An executor may offer ``interrupt()`` to stop only the running block (a container
         stays up for the next one); otherwise ``close()`` kills what the block started.
@@ -429,6 +428,6 @@ class Session:
             self.executor.interrupt()
         else:
             self.executor.close()
-        note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_BLOCK_NOTE + "\n"
+        note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_LINE + "\n"
         self.sink.handle(ExecutionOutput(index=block.index, text=note))
-        return ExecResult(INTERRUPTED_EXIT_CODE, output + note, self.clock() - started)
+        return ExecResult(BLOCK_INTERRUPTED, output + note, self.clock() - started)
