@@ -41,6 +41,8 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 # Parts of one layer that may use each other (lower first): nothing else crosses within a layer.
 SAME_LAYER = {
+    ("block_results", "output"),  # the result text caps the output as the model gets it
+    ("block_results", "units"),  # and words the timeout and the memory limit
     ("datafile", "sampling"),
     ("datafile", "analyst"),  # analyst's roles/reading/kinds run inside executors too: they import nothing above
     ("datafile_json", "datafile"),  # the inspection as JSON, across the kernel boundary
