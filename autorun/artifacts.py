@@ -5,12 +5,11 @@ host-side scan before and after each block finds what the block wrote: charts,
 CSV exports, figures a kernel saved. The scan never follows a symlink (a block
 may plant one pointing anywhere on the host): entries are examined with lstat,
 symlinks are skipped, and a file is opened component by component relative to
-the work dir with O_NOFOLLOW before it is hashed or read.
+the work dir with O_NOFOLLOW (``nofollow.open_inside``) before it is hashed or read.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import mimetypes
 import os
@@ -19,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from autorun.events import Artifact
+from autorun.nofollow import open_inside, read_inside
 from autorun.units import human_size
 
-__all__ = ["Artifact", "ArtifactWatcher", "artifacts_line", "read_inside"]
+__all__ = ["Artifact", "ArtifactWatcher", "artifacts_line"]
 
 # Where autorun itself writes (transcripts): never an artifact.
 ALWAYS_IGNORED = (".autorun",)
@@ -29,8 +29,6 @@ ALWAYS_IGNORED = (".autorun",)
 MAX_ENTRIES = 20_000
 HASH_LIMIT_BYTES = 1024**3
 _CHUNK = 1024 * 1024
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 
 # (size, mtime_ns, inode) of each regular file, by relative POSIX path.
@@ -71,43 +69,6 @@ def _walk(root: Path, ignored: frozenset[str]) -> Iterator[tuple[str, os.stat_re
                 pending.append(path)
             elif stat.S_ISREG(info.st_mode):
                 yield path, info
-
-
-@contextlib.contextmanager
-def open_inside(root: Path, relative: str) -> Iterator[int]:
-    """A read-only fd of the regular file ``root/relative``; OSError if any component is a symlink."""
-    parts = PurePosixPath(relative).parts
-    if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
-        raise ValueError(f"{relative} is not a plain relative path")
-    fd = os.open(root, _DIR_FLAGS)
-    try:
-        for part in parts[:-1]:
-            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = child
-        file_fd = os.open(parts[-1], _FILE_FLAGS, dir_fd=fd)
-    finally:
-        os.close(fd)
-    try:
-        if not stat.S_ISREG(os.fstat(file_fd).st_mode):
-            raise OSError(f"{relative} is not a regular file")
-        yield file_fd
-    finally:
-        os.close(file_fd)
-
-
-def read_inside(root: Path, relative: str, limit: int = HASH_LIMIT_BYTES) -> bytes:
-    """The content of ``root/relative`` (at most ``limit`` bytes), never through a symlink."""
-    with open_inside(root, relative) as fd:
-        chunks: list[bytes] = []
-        total = 0
-        while total < limit:
-            chunk = os.read(fd, min(_CHUNK, limit - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
 
 
 def sha256_inside(root: Path, relative: str) -> str | None:

@@ -1,4 +1,11 @@
-"""Find fenced code blocks in a message and decide their language."""
+"""Find fenced code blocks in a message and decide their language.
+
+The one reading of a fence: what runs (``extract_code_blocks``) is what the renderers and the
+report hide from the prose (``render.common.FenceFilter``), line by line with ``opening_fence``
+and ``Fence.closed_by``. A fence opens with three or more backticks or tildes, indented at most
+three spaces, and an info word without backticks; the same indent and marks, with nothing but
+more marks and blanks after them, close it. A fence that never closes is no block.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-FENCE_RE = re.compile(
-    r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n"
-    r"(?P<code>.*?)"
-    r"^(?P=indent)(?P=fence)[`~]*[ \t]*$",
-    re.DOTALL | re.MULTILINE,
-)
+_OPENING = re.compile(r"(?P<indent>[ \t]{0,3})(?P<marks>`{3,}|~{3,})[ \t]*(?P<info>[^`]*)")
 
 LANGUAGE_ALIASES = {
     "python": "python",
@@ -32,6 +34,26 @@ class CodeBlock:
     index: int
 
 
+@dataclass(frozen=True)
+class Fence:
+    """An opening fence line: its indent, its run of backticks or tildes, and the info text after them."""
+
+    indent: str
+    marks: str
+    info: str
+
+    def closed_by(self, line: str) -> bool:
+        """Whether ``line`` (without its newline) closes this fence."""
+        opening = self.indent + self.marks
+        return line.startswith(opening) and not line[len(opening) :].lstrip("`~").strip(" \t")
+
+
+def opening_fence(line: str) -> Fence | None:
+    """The fence ``line`` (without its newline) opens, or None."""
+    match = _OPENING.fullmatch(line)
+    return Fence(match["indent"], match["marks"], match["info"]) if match else None
+
+
 def _guess_language(code: str) -> str:
     try:
         ast.parse(code)
@@ -50,11 +72,18 @@ def normalise_language(tag: str, code: str) -> str:
 
 
 def extract_code_blocks(text: str) -> list[CodeBlock]:
+    """The closed, non-blank fenced blocks of ``text``, in order; an opening that never closes is prose."""
+    lines = text.split("\n")
     blocks: list[CodeBlock] = []
-    for match in FENCE_RE.finditer(text):
-        code = match.group("code")
-        if not code.strip():
+    start = 0
+    while start < len(lines) - 1:  # an opening line has a line after it
+        fence = opening_fence(lines[start])
+        end = next((n for n in range(start + 1, len(lines)) if fence.closed_by(lines[n])), None) if fence else None
+        if fence is None or end is None:
+            start += 1
             continue
-        language = normalise_language(match.group("info"), code)
-        blocks.append(CodeBlock(language=language, code=code, index=len(blocks)))
+        code = "".join(f"{line}\n" for line in lines[start + 1 : end])
+        if code.strip():
+            blocks.append(CodeBlock(normalise_language(fence.info, code), code, len(blocks)))
+        start = end + 1
     return blocks

@@ -6,9 +6,11 @@ next block, pointing at a host file. autorun writes from the host, so following
 it would let sandboxed code overwrite any file of the user. Every component is
 opened relative to the one before with O_NOFOLLOW, and the file itself is
 unlinked and created anew (O_EXCL), so a symlink is replaced, never followed.
-Reading (a file code wrote for autorun, such as the builtin's facts) opens every
-component the same way, so a planted symlink fails with ELOOP instead of
-handing autorun a host file. Removing a directory code could write into (the
+Reading (a file code wrote for autorun, a chart for the report, what a cluster
+worker sends back) opens every component the same way, so a planted symlink
+fails with ELOOP instead of handing autorun a host file; the file is opened
+without blocking and read only if it is a regular file, so a planted FIFO
+cannot hang autorun. Removing a directory code could write into (the
 sandbox's home, the kernel's socket directory) empties each level through its
 descriptor, so a planted link is unlinked, never followed.
 """
@@ -18,15 +20,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from pathlib import Path, PurePath
+import stat
+from collections.abc import Iterator
+from pathlib import Path, PurePath, PurePosixPath
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 MAX_DEPTH = 256
+READ_LIMIT = 64 * 1024**2
+_CHUNK = 1024 * 1024
 
 
 def _open_dir(root: Path, parts: tuple[str, ...], *, create: bool) -> int:
@@ -51,16 +57,37 @@ def _plain(relative: PurePath) -> None:
         raise ValueError(f"{relative} is not a plain relative path")
 
 
-def read_inside(root: Path, relative: PurePath, limit: int = 64 * 1024**2) -> bytes:
-    """Read at most ``limit`` bytes of ``root/relative``; OSError (ELOOP, ENOTDIR...) if a symlink is in the way."""
-    _plain(relative)
-    fd = _open_dir(root, relative.parts[:-1], create=False)
+@contextlib.contextmanager
+def open_inside(root: Path, relative: str | PurePath) -> Iterator[int]:
+    """A read-only descriptor of the regular file ``root/relative`` (a path like ``a/b.png``); OSError (ELOOP,
+    ENOTDIR...) if a symlink is in the way or it is no regular file, ValueError if the path is not plain."""
+    path = PurePosixPath(relative)
+    _plain(path)
+    fd = _open_dir(root, path.parts[:-1], create=False)
     try:
-        handle = os.open(relative.name, _READ_FLAGS, dir_fd=fd)
+        handle = os.open(path.name, _READ_FLAGS, dir_fd=fd)
     finally:
         os.close(fd)
-    with os.fdopen(handle, "rb") as file:
-        return file.read(limit)
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise OSError(errno.EINVAL, f"{path} is not a regular file")
+        yield handle
+    finally:
+        os.close(handle)
+
+
+def read_inside(root: Path, relative: str | PurePath, limit: int = READ_LIMIT) -> bytes:
+    """At most ``limit`` bytes of the regular file ``root/relative``, opened as ``open_inside`` opens it."""
+    with open_inside(root, relative) as fd:
+        chunks: list[bytes] = []
+        total = 0
+        while total < limit:
+            chunk = os.read(fd, min(_CHUNK, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
 
 
 def write_inside(root: Path, relative: PurePath, data: bytes, mode: int = 0o644) -> None:

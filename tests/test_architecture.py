@@ -14,7 +14,19 @@ TABLE_SCRIPT = REPO / "scripts" / "architecture-table.py"
 
 # Lowest first. A module may import from its own part and from any lower layer.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "units", "secrets", "output", "codeblocks", "events", "nofollow", "threads", "published", "__init__"),
+    (
+        "errors",
+        "units",
+        "secrets",
+        "output",
+        "block_results",
+        "codeblocks",
+        "events",
+        "nofollow",
+        "threads",
+        "published",
+        "__init__",
+    ),
     (
         "datafile",
         "datafile_json",
@@ -34,6 +46,8 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 # Parts of one layer that may use each other (lower first), and why: nothing else crosses within a layer.
 SAME_LAYER = {
+    ("block_results", "output"): "the result text caps the output as the model gets it",
+    ("block_results", "units"): "and words the timeout and the memory limit",
     ("datafile", "sampling"): "a data file is opened by what a sample of its text says",
     (
         "datafile",
@@ -63,9 +77,11 @@ PARTS = {
     "units": "sizes and durations as users write them and as autorun prints them",
     "secrets": "what a secret is (names that hold one, values that look like one)",
     "output": "output capping",
-    "codeblocks": "fenced-block parsing",
+    "block_results": "a block's result as the model reads it (the AutoGen text, written and read back, and the "
+    "exit codes autorun gives a block)",
+    "codeblocks": "fenced-block parsing (the one reading of a fence, for running and for hiding)",
     "events": "the frozen event values and the `Sink` protocol",
-    "nofollow": "opening, writing and removing files without following symlinks",
+    "nofollow": "opening, reading, writing and removing files without following symlinks (the one `read_inside`)",
     "threads": "background threads that never take the main thread's signals",
     "published": "the marked output lines a block publishes values in (the builtin's facts, taken out of the "
     "output and recorded in `execution_result`)",

@@ -6,8 +6,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from autorun.artifacts import ArtifactWatcher, read_inside
+from autorun.artifacts import ArtifactWatcher
 from autorun.executors.local.executor import LocalExecutor
+from autorun.nofollow import read_inside
 from autorun.session.loop import Session
 from tests.scripted import RecordingSink, ScriptedModel
 

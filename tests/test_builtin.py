@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from autorun.analyst.report import fmt
+from autorun.block_results import BLOCK_KILLED, format_result, oom_line
 from autorun.codeblocks import extract_code_blocks
 from autorun.datafile import inspect_data_file
 from autorun.models.base import Message
@@ -33,14 +34,14 @@ from tests.persistent_python import PersistentPython
 from tests.test_datafile import SALES, write_eu_csv
 
 MAX_TURNS = 16
-UNICODE_FAILURE = (
-    "exitcode: 1 (execution failed)\nCode output:\nTraceback (most recent call last):\n"
+UNICODE_FAILURE = format_result(
+    1,
+    "Traceback (most recent call last):\n"
     '  File "x.py", line 12, in <module>\n'
-    "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe9 in position 1234: invalid continuation byte\n"
+    "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe9 in position 1234: invalid continuation byte\n",
 )
-PARSER_FAILURE = (
-    "exitcode: 1 (execution failed)\nCode output:\nTraceback (most recent call last):\n"
-    "_duckdb.InvalidInputException: Invalid Input Error: CSV Error on Line: 7\n"
+PARSER_FAILURE = format_result(
+    1, "Traceback (most recent call last):\n_duckdb.InvalidInputException: Invalid Input Error: CSV Error on Line: 7\n"
 )
 PYTHONS = [pytest.param(sys.executable, id=f"pandas-{pd.__version__}")]
 
@@ -71,8 +72,7 @@ def execute(code: str, python: str, cwd: Path) -> tuple[int, str, str]:
 
 
 def result_message(exit_code: int, output: str) -> str:
-    status = "execution succeeded" if exit_code == 0 else "execution failed"
-    return f"exitcode: {exit_code} ({status})\nCode output:\n{output}"
+    return format_result(exit_code, output, limit=0)
 
 
 def drive(
@@ -266,7 +266,7 @@ def test_injected_import_error_for_a_workbook_tries_the_other_engine(tmp_path: P
     path = tmp_path / "sales.xlsx"
     SALES.to_excel(path, index=False)
     model = analyst(path, tmp_path)
-    failure = "exitcode: 1 (execution failed)\nCode output:\nImportError: Missing optional dependency 'openpyxl'\n"
+    failure = format_result(1, "ImportError: Missing optional dependency 'openpyxl'\n")
     messages = [Message("user", "go"), Message("assistant", model.next_message([Message("user", "go")]))]
     retry = model.next_message([*messages, Message("user", failure)])
     assert "'engine': 'calamine'" in retry
@@ -276,7 +276,7 @@ def test_injected_import_error_for_a_workbook_tries_the_other_engine(tmp_path: P
 
 def test_out_of_memory_gets_the_disk_cache(tmp_path: Path) -> None:
     model = analyst(SAMPLE, tmp_path)
-    failure = "exitcode: 137 (execution failed)\nCode output:\nkilled: out of memory (limit 1 GiB)\n"
+    failure = format_result(BLOCK_KILLED, oom_line(1024**3) + "\n")
     messages = [Message("user", "go"), Message("assistant", model.next_message([Message("user", "go")]))]
     retry = model.next_message([*messages, Message("user", failure)])
     assert "cache='always'" in retry and "spills to disk" in retry
@@ -380,7 +380,7 @@ def test_words_in_a_numeric_column_are_counted_and_left_missing(tmp_path: Path, 
 
 
 def test_unrecognised_failure_gets_a_conservative_block(tmp_path: Path) -> None:
-    boom = "exitcode: 1 (execution failed)\nCode output:\nTraceback (most recent call last):\nRuntimeError: boom\n"
+    boom = format_result(1, "Traceback (most recent call last):\nRuntimeError: boom\n")
     run = drive(analyst(SAMPLE, tmp_path), sys.executable, tmp_path, inject={2: boom})
     retry = extract_code_blocks(run.assistant[3])[0].code
     assert retry.startswith("# autorun-builtin step=groups attempt=2")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from autorun.block_results import BLOCK_TIMED_OUT
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
-from autorun.executors.base import TIMEOUT_EXIT_CODE
 from autorun.executors.local.executor import LocalExecutor
 from autorun.executors.none import NoExecutor
 from autorun.units import format_seconds
@@ -277,7 +277,7 @@ def test_timeout_kills_python_children(tmp_path, marker):
         time.sleep(300)
     """)
     result, chunks = collect(ex, block)
-    assert result.exit_code == TIMEOUT_EXIT_CODE
+    assert result.exit_code == BLOCK_TIMED_OUT
     assert result.timed_out
     assert result.output == "started\ntimed out after 1 s\n"
     assert "".join(chunks) == result.output
@@ -294,7 +294,7 @@ def test_timeout_kills_sh_background_children(tmp_path, marker):
         wait
     """)
     result, _ = collect(ex, block)
-    assert (result.exit_code, result.timed_out) == (TIMEOUT_EXIT_CODE, True)
+    assert (result.exit_code, result.timed_out) == (BLOCK_TIMED_OUT, True)
     assert result.output == "partial\ntimed out after 1 s\n"
     assert live_pids_with(marker) == []
 
@@ -308,7 +308,7 @@ def test_timeout_escalates_to_sigkill_when_term_is_ignored(tmp_path, marker):
         time.sleep(300)
     """)
     result, _ = collect(ex, block)
-    assert (result.exit_code, result.timed_out) == (TIMEOUT_EXIT_CODE, True)
+    assert (result.exit_code, result.timed_out) == (BLOCK_TIMED_OUT, True)
     assert result.output == "timed out after 0.5 s\n"
     assert result.duration_s < HANG_BOUND_S
     assert live_pids_with(marker) == []

@@ -8,6 +8,7 @@ from typing import Any
 
 SAMPLE_ROWS = 1000  # rows of a file's head that inspection reads
 LOW_CARDINALITY_MAX = 20
+# What date text looks like (ISO, day or month first, month names): kinds and roles both judge by it.
 DATE_RE = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
     r"|^\s*\d{1,2}[ -]?[A-Za-z]{3,9}[ -,]+\d{2,4}\s*$|^\s*[A-Za-z]{3,9}[ .-]\d{1,2},? \d{4}\s*$"

@@ -2,9 +2,9 @@
 
 This module runs in two places: in autorun's process on the inspected sample (for the
 LLM's data description), and inside the executor on the loaded data, where the builtin
-analyst's first block carries its source inline. So it must stay self-contained: stdlib
-imports at the top, pandas imported inside the functions, no ``from __future__``, and
-code that runs unchanged on pandas 1.5 and 3.x.
+analyst's blocks import it from autorun's package. So it imports nothing above ``analyst``
+(what date text looks like is ``kinds``'), pandas only inside the functions, and its code
+runs unchanged on pandas 1.5 and 3.x.
 
 Roles and their aggregation:
   identifier  unique per row, a counter, an id/index/number name   never aggregated
@@ -21,6 +21,8 @@ When the name gives no evidence, a number is treated as a non-additive measure.
 
 import re
 from typing import Any
+
+from autorun.analyst.kinds import DATE_RE
 
 ADDITIVE_WORDS = (
     "amount", "revenue", "revenues", "sales", "sale", "turnover", "income", "profit", "profits", "cost",
@@ -51,10 +53,6 @@ FLAG_TEXT = {"yes", "no", "y", "n", "true", "false", "t", "f"}
 MAX_CODES = 12
 MAX_CATEGORIES = 50
 SKEWED = 1.0
-DATE_TEXT_RE = re.compile(
-    r"^\s*(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
-    r"|^\s*\d{1,2}[ -]?[A-Za-z]{3,9}[ -,]+\d{2,4}\s*$|^\s*[A-Za-z]{3,9}[ .-]\d{1,2},? \d{4}\s*$"
-)
 
 
 def name_tokens(name: object) -> list[str]:
@@ -213,7 +211,7 @@ def _date_text(values: Any) -> bool:
     import pandas as pd
 
     sample = [v for v in values.head(200).tolist() if isinstance(v, str) and v.strip()]
-    if not sample or sum(1 for v in sample if DATE_TEXT_RE.match(v)) < 0.8 * len(sample):
+    if not sample or sum(1 for v in sample if DATE_RE.match(v)) < 0.8 * len(sample):
         return False
     for dayfirst in (False, True):
         with warnings.catch_warnings():

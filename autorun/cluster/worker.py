@@ -27,12 +27,13 @@ from typing import Any
 from autorun import __version__
 from autorun.batch.runner import BatchItem, BatchRunner
 from autorun.cluster.spec import Arg, InputFile, InputRef, ReturnedFile, SessionResult, SessionSpec
-from autorun.nofollow import remove_tree
+from autorun.nofollow import read_inside, remove_tree
 from autorun.record.state import STATE_DIR_ENV
 
 CLIENT_LOST_S = 30.0  # a client not heard from for this long is gone: its sessions stop
 BEAT_CHECK_S = 1.0
 _KEPT_EVENTS = ("session_start", "session_end")
+WHOLE_FILE_LIMIT = 1024**3  # the transcript and the report go back whole
 
 
 class SessionsStopped(Exception):
@@ -148,17 +149,15 @@ def _plain_relative(text: str) -> PurePosixPath:
 
 def _read_inside(root: Path, relative: str) -> bytes | None:
     """``root/relative`` read without following a symlink below ``root``; None when it cannot be."""
-    from autorun.artifacts import read_inside
-
     with contextlib.suppress(OSError, ValueError):
-        return read_inside(root, relative)
+        return read_inside(root, relative, limit=WHOLE_FILE_LIMIT)
     return None
 
 
 def collect_files(work: Path, budget: int, exclude: Sequence[str] = ()) -> tuple[list[ReturnedFile], list[str]]:
     """The work dir's regular files (never through a symlink, never autorun's own ``.autorun``), in path
     order, up to ``budget`` bytes in all; the names of those that did not fit."""
-    from autorun.artifacts import ArtifactWatcher, read_inside
+    from autorun.artifacts import ArtifactWatcher
 
     files: list[ReturnedFile] = []
     left: list[str] = []

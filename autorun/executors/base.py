@@ -10,15 +10,11 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from autorun.codeblocks import CodeBlock
 from autorun.events import HtmlOutput
-from autorun.output import DEFAULT_OUTPUT_CAP, cap_output
-from autorun.units import format_seconds
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
 
 OutputCallback = Callable[[str], None]
-TIMEOUT_EXIT_CODE = 124
-KILLED_EXIT_CODE = 137  # killed by a limit: out of memory, the disk quota (as Docker's OOM kill)
 
 
 @dataclass(frozen=True)
@@ -83,14 +79,3 @@ class Interruptible(Protocol):
 def failed_result(message: str, started: float) -> ExecResult:
     """A block that could not be run at all (unknown language, refused file name): exit code 1 and why."""
     return ExecResult(exit_code=1, output=message, duration_s=time.monotonic() - started)
-
-
-def timeout_line(timeout: float) -> str:
-    """The line added to a block's output when it is killed at the timeout."""
-    return f"timed out after {format_seconds(timeout)} s"
-
-
-def format_result(result: ExecResult, limit: int = DEFAULT_OUTPUT_CAP) -> str:
-    """The exact message the assistant receives for an execution (AutoGen v0.2 format)."""
-    status = "execution succeeded" if result.exit_code == 0 else "execution failed"
-    return f"exitcode: {result.exit_code} ({status})\nCode output:\n{cap_output(result.output, limit)}"

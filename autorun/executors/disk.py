@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autorun.executors.base import KILLED_EXIT_CODE, ExecResult, OutputCallback
+from autorun.block_results import BLOCK_KILLED
+from autorun.executors.base import ExecResult, OutputCallback
 from autorun.threads import start_background
 
 POLL_S = 0.05
@@ -120,9 +121,7 @@ class DiskQuota:
         """Before a block (the first one sets the baseline): a 'not run' result when a bound is crossed."""
         self.baseline()
         crossed = self.check()
-        return (
-            ExecResult(exit_code=KILLED_EXIT_CODE, output=f"not run: {crossed}\n", duration_s=0.0) if crossed else None
-        )
+        return ExecResult(exit_code=BLOCK_KILLED, output=f"not run: {crossed}\n", duration_s=0.0) if crossed else None
 
     def watch(self, on_crossed: Callable[[str], object], *, threaded: bool = True) -> DiskWatch:
         return DiskWatch(self, on_crossed, threaded=threaded)
@@ -195,4 +194,4 @@ def stopped_by_disk(result: ExecResult, disk_stop: str | None, on_output: Output
     if not disk_stop:
         return result
     on_output(f"{disk_stop}\n")
-    return ExecResult(KILLED_EXIT_CODE, f"{result.output}{disk_stop}\n", result.duration_s, result.timed_out)
+    return ExecResult(BLOCK_KILLED, f"{result.output}{disk_stop}\n", result.duration_s, result.timed_out)

@@ -6,8 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from autorun.artifacts import Artifact, read_inside
+from autorun.artifacts import Artifact
 from autorun.export.report import BlockRun
+from autorun.nofollow import read_inside
 
 EMBEDDED_TYPES = ("image/png", "image/jpeg")
 MAX_IMAGE_BYTES = 20 * 1024**2

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autorun.block_results import parse_result
 from autorun.errors import ConfigError
 from autorun.events import Artifact, CodeBlockEvent, Event, ExecutionResultEvent, HtmlOutput, MessageEvent
 from autorun.record.reader import Transcript
@@ -21,7 +22,6 @@ from autorun.render.sanitize import strip_control_sequences as clean
 
 OLD_SESSIONS_DIR = (".autorun", "sessions")  # where autorun kept transcripts before the state dir
 
-_RESULT_ECHO = re.compile(r"^exitcode: -?\d+ \(execution (succeeded|failed)\)")
 _TRACEBACK_START = re.compile(
     r"^(?:Traceback \(most recent call last\):$|-{20,}\n\S[^\n]*Traceback \(most recent call last\)$)", re.MULTILINE
 )
@@ -133,7 +133,7 @@ def _items(events: Sequence[Event], keyword: str = "TERMINATE") -> list[Item]:
                 prose = without_keyword(hide_fenced_code(event.content), keyword)
                 if prose.strip():
                     items.append(Prose("assistant", clean(prose)))
-            elif event.role == "user" and event.content.strip() and not _RESULT_ECHO.match(event.content.lstrip()):
+            elif event.role == "user" and event.content.strip() and parse_result(event.content) is None:
                 items.append(Prose("user", clean(event.content)))
         elif isinstance(event, CodeBlockEvent):
             blocks[event.index] = len(items)

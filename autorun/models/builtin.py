@@ -12,6 +12,7 @@ first block infers on the loaded data.
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from autorun.analyst.roles import primary_measure
 from autorun.analyst.shapes import trend_date
 from autorun.analyst.summary import Outcome, summarise
+from autorun.block_results import BLOCK_KILLED, BLOCK_TIMED_OUT, parse_result
 from autorun.datafile import DataFileInfo
 from autorun.models.base import Message, Usage
 from autorun.models.builtin_code import MAX_GROUPS, MAX_MEASURES, Fixes, Plan, Target, render
@@ -30,7 +32,6 @@ MAX_CATEGORY_VALUES = 50
 # autorun's package root on this host: where the blocks import the builtin's runtime from by default.
 RUNTIME_ROOT = str(Path(__file__).resolve().parents[2])
 _TAG_RE = re.compile(r"^# autorun-builtin step=(\w+) attempt=(\d+)", re.MULTILINE)
-_RESULT_RE = re.compile(r"^exitcode: (-?\d+) \(execution (?:succeeded|failed)\)\nCode output:\n?", re.DOTALL)
 _ERROR_LINE_RE = re.compile(r"^(\w+(?:\.\w+)*(?:Error|Exception|Exit)\b.*|.*timed out after.*)$", re.MULTILINE)
 
 STEP_TITLES = {"load": "loading", "measures": "measures", "groups": "group", "trend": "trend"}
@@ -162,14 +163,14 @@ class BuiltinAnalyst:
         return progress
 
     def _advance(self, progress: _Progress, steps: list[str], step: str, attempt: int, result: str | None) -> None:
-        match = _RESULT_RE.match(result or "")
+        parsed = parse_result(result or "")
         title, fix = STEP_TITLES[step], progress.reason
         progress.index, progress.attempt, progress.reason = steps.index(step) + 1, 1, ""
         outcome = progress.outcome
-        if match is None:
+        if parsed is None:
             outcome.not_run.append(title)
             return
-        exit_code, output = int(match.group(1)), (result or "")[match.end() :]
+        exit_code, output = parsed.exit_code, parsed.output
         if exit_code == 0:
             progress.succeeded.append(step)
             if attempt > 1:
@@ -253,7 +254,8 @@ _RULES: list[tuple[str, str]] = [
 
 def diagnose(step: str, output: str, exit_code: int, info: DataFileInfo, fixes: Fixes) -> tuple[Fixes, str] | None:
     """The corrected settings for a retry and what they do ("read the file as latin-1"), or None to give up."""
-    text = output + ("\ntimed out after" if exit_code == 124 else "") + ("\nKilled" if exit_code in (137, -9) else "")
+    text = output + ("\ntimed out after" if exit_code == BLOCK_TIMED_OUT else "")
+    text += "\nKilled" if exit_code in (BLOCK_KILLED, -signal.SIGKILL) else ""
     for kind, pattern in _RULES:
         if re.search(pattern, text, re.MULTILINE):
             fix = _fix_for(kind, step, info, fixes)

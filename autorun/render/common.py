@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
+from autorun.block_results import parse_result
+from autorun.codeblocks import Fence, opening_fence
 from autorun.events import ExecutionResultEvent, MessageEvent, SessionEnd, SessionStart
 from autorun.prompts import NOT_RUN_NOTE
 from autorun.render.sanitize import strip_control_sequences
 from autorun.units import human_size
-
-_FENCE_OPEN = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
 DEFAULT_KEYWORD = "TERMINATE"
 
@@ -21,7 +21,7 @@ def shows_message(event: MessageEvent) -> bool:
         return False
     if event.role == "user" and event.content.strip() == NOT_RUN_NOTE:
         return False
-    return not (event.role == "user" and event.content.lstrip().startswith("exitcode:"))
+    return not (event.role == "user" and parse_result(event.content) is not None)
 
 
 def format_duration(seconds: float) -> str:
@@ -108,20 +108,20 @@ def is_keyword_line(line: str, keyword: str) -> bool:
 
 
 class FenceFilter:
-    """Drops fenced code from an assistant's text, line by line: each block is shown in its own panel."""
+    """Drops fenced code from an assistant's text, line by line: each block is shown in its own panel.
+
+    The fences are the ones ``codeblocks`` runs; as lines stream in, an opening is hidden before its
+    close is known, so a fence that never closes hides to the end.
+    """
 
     def __init__(self) -> None:
-        self._fence: str | None = None
+        self._fence: Fence | None = None
 
     def keep(self, line: str) -> bool:
         if self._fence is None:
-            opening = _FENCE_OPEN.match(line)
-            if opening:
-                self._fence = opening.group(1)
-                return False
-            return True
-        stripped = line.strip()
-        if stripped and set(stripped) == {self._fence[0]} and len(stripped) >= len(self._fence):
+            self._fence = opening_fence(line)
+            return self._fence is None
+        if self._fence.closed_by(line):
             self._fence = None
         return False
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.artifacts import Artifact, ArtifactWatcher, Snapshot, artifacts_line
+from autorun.block_results import BLOCK_INTERRUPTED, INTERRUPTED_LINE, format_result
 from autorun.codeblocks import CodeBlock, extract_code_blocks
 from autorun.config.schema import Config
 from autorun.errors import AutorunError, ExitCode
@@ -31,7 +32,7 @@ from autorun.events import (
     SessionEnd,
     Sink,
 )
-from autorun.executors.base import ExecResult, Executor, Interruptible, format_result
+from autorun.executors.base import ExecResult, Executor, Interruptible
 from autorun.executors.files import script_path
 from autorun.executors.host.memory import memory_hint
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
@@ -50,8 +51,6 @@ EXECUTION_DISABLED = (
     "Code execution is disabled for this session: the code blocks were shown to the user but not run. "
     "Answer from what you already know, or reply {keyword}."
 )
-INTERRUPTED_EXIT_CODE = 130
-INTERRUPTED_BLOCK_NOTE = "interrupted by the user (Ctrl-C)"
 # Who a user message is from (its name): the request a session opens with, what the person typed,
 # what the blocks did, or autorun's own note (no code found, execution disabled).
 REQUEST, PERSON, EXECUTOR, AUTORUN = "request", "person", "executor", "autorun"
@@ -360,7 +359,7 @@ class Session:
                 break
         assert last is not None
         combined = dataclasses.replace(last, output="".join(outputs))
-        message = format_result(combined, self.settings.output_limit)
+        message = format_result(combined.exit_code, combined.output, self.settings.output_limit)
         line = artifacts_line({a.path: a for a in written}.values())
         if line:
             message += ("" if message.endswith("\n") else "\n") + line + "\n"
@@ -425,9 +424,9 @@ class Session:
 
     def _interrupted_block(self, block: CodeBlock, output: str, started: float) -> ExecResult:
         """Ctrl-C while a block runs (chat): stop only that block (the kernel or container stays up for
-        the next one) and report exit code 130."""
+        the next one) and report BLOCK_INTERRUPTED."""
         if isinstance(self.executor, Interruptible):  # true of every executor that runs code
             self.executor.interrupt()
-        note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_BLOCK_NOTE + "\n"
+        note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_LINE + "\n"
         self.sink.handle(ExecutionOutput(index=block.index, text=note))
-        return ExecResult(INTERRUPTED_EXIT_CODE, output + note, self.clock() - started)
+        return ExecResult(BLOCK_INTERRUPTED, output + note, self.clock() - started)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from autorun.codeblocks import CodeBlock
+from autorun.errors import ExitCode
 from autorun.session.human_input import Approval
 
 HISTORY_LENGTH = 1000
@@ -320,7 +321,7 @@ class ChatHuman(TerminalHuman):
             except KeyboardInterrupt:
                 self.terminal.write("\n")
                 if self._confirm_quit():
-                    raise EndChat(130, "interrupted by the user") from None
+                    raise EndChat(ExitCode.INTERRUPTED, "interrupted by the user") from None
                 continue
             if text.strip():
                 return self.typed(text)

@@ -7,16 +7,13 @@ the tutorial does it: every ``exitcode: N (...)`` reply is one execution.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from autorun.block_results import BLOCK_TIMED_OUT, parse_result
 from autorun.events import ExecutionResultEvent, MessageEvent
-from autorun.executors.base import TIMEOUT_EXIT_CODE
 from autorun.record.reader import Transcript
-
-_EXITCODE_RE = re.compile(r"exitcode: (-?\d+) \(")
 
 
 @dataclass(frozen=True)
@@ -73,12 +70,11 @@ def _block_from_event(result: ExecutionResultEvent) -> BlockResult:
 def _blocks_from_messages(messages: Sequence[MessageEvent]) -> list[BlockResult]:
     blocks: list[BlockResult] = []
     for message in messages:
-        match = _EXITCODE_RE.match(message.content.lstrip())
-        if match is None:
+        result = parse_result(message.content)
+        if result is None:
             continue
-        exit_code = int(match.group(1))
-        timed_out = exit_code == TIMEOUT_EXIT_CODE and "timed out" in message.content
-        blocks.append(BlockResult(len(blocks) + 1, None, exit_code, None, timed_out))
+        timed_out = result.exit_code == BLOCK_TIMED_OUT and "timed out" in result.output
+        blocks.append(BlockResult(len(blocks) + 1, None, result.exit_code, None, timed_out))
     return blocks
 
 

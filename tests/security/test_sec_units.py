@@ -8,6 +8,7 @@ import resource
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path, PurePath
 
@@ -265,3 +266,30 @@ def test_read_inside_refuses_a_planted_symlink(tmp_path: Path) -> None:
         read_inside(work, PurePath("linked/secret.txt"))
     write_inside(work, PurePath(".autorun/plain.json"), b"{}")
     assert read_inside(work, PurePath(".autorun/plain.json")) == b"{}"
+
+
+def test_read_inside_refuses_a_planted_fifo_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    """A block can leave a FIFO where autorun reads (a facts file, a chart, a file a worker sends back):
+    autorun must neither hang on opening it nor read it."""
+    from autorun.nofollow import read_inside
+
+    work = tmp_path / "work"
+    (work / ".autorun").mkdir(parents=True)
+    fifo = work / ".autorun" / "facts-x.json"
+    os.mkfifo(fifo)
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_inside(work, ".autorun/facts-x.json")
+        except BaseException as exc:
+            errors.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # a writer end lets the stuck read go, so the test does not leave it behind
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not reader.is_alive() and len(errors) == 1 and isinstance(errors[0], OSError), errors
+    (work / "big.bin").write_bytes(b"x" * 100)
+    assert read_inside(work, "big.bin", limit=10) == b"x" * 10

@@ -8,7 +8,7 @@ only the fork of the block itself. For each block the agent
 * starts it in its own session and process group (``setsid``), stdin from /dev/null and
   stderr merged into stdout, so the output arrives in the order it was written;
 * starts a timer process first, which kills that group at the timeout and leaves a
-  marker, so the agent reports 124;
+  marker, so the agent reports BLOCK_TIMED_OUT (124);
 * when the block ends, however it ends, stops every other process in the container
   (``kill -STOP -1`` is atomic, so nothing can fork any more) and kills them all. Only
   shell builtins run here, so this works even when a fork bomb used up the process limit;
@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autorun.block_results import BLOCK_TIMED_OUT
 from autorun.errors import ExecutorError
 from autorun.executors.files import PYTHON_BLOCK_MAIN
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
@@ -165,7 +166,9 @@ while :; do
     (sleep "$t"; : >"$m"; kill -KILL -"$c") 2>/dev/null &
     tp=$!
     while :; do wait "$c" 2>/dev/null; r=$?; kill -0 "$c" 2>/dev/null || break; done
-    [ -e "$m" ] && r=124
+    [ -e "$m" ] && r="""
+    + str(BLOCK_TIMED_OUT)
+    + """
     sweep
     settle
   fi

@@ -16,17 +16,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autorun.block_results import BLOCK_KILLED, BLOCK_TIMED_OUT, oom_line, timeout_line
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
 from autorun.executors.background import BackgroundStart
-from autorun.executors.base import (
-    KILLED_EXIT_CODE,
-    TIMEOUT_EXIT_CODE,
-    ExecResult,
-    OutputCallback,
-    failed_result,
-    timeout_line,
-)
+from autorun.executors.base import ExecResult, OutputCallback, failed_result
 from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.docker.agent import (
     AGENT_COMMAND,
@@ -56,7 +50,6 @@ from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_
 from autorun.executors.docker.settings import DockerSettings
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import SCRIPT_EXTENSIONS, unknown_language_message, write_script
-from autorun.executors.host.memory import oom_line
 from autorun.executors.hostdir import HostDir
 from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
 from autorun.executors.owner import current_owner
@@ -71,7 +64,6 @@ if TYPE_CHECKING:
 __all__ = ["SESSION_LABEL", "DockerExecutor", "DockerSettings"]
 
 CONTAINER_ENV = {**EXECUTION_ENV, "HOME": "/tmp"}
-OOM_EXIT_CODE = 137
 PROBE_TIMEOUT_S = 30.0
 RESCUE_AFTER_S = 5.0
 
@@ -375,15 +367,15 @@ class DockerExecutor:
         self, reply: Reply, rescued: bool, started: float, on_output: OutputCallback, disk_stop: str | None = None
     ) -> ExecResult:
         elapsed = time.monotonic() - started
-        oom = reply.exit_code == OOM_EXIT_CODE and self._oom_happened(reply.oom_kills)
+        oom = reply.exit_code == BLOCK_KILLED and self._oom_happened(reply.oom_kills)
         if reply.oom_kills >= 0:
             self._oom_kills = reply.oom_kills
-        killed_late = reply.exit_code in (TIMEOUT_EXIT_CODE, OOM_EXIT_CODE) and not oom
+        killed_late = reply.exit_code in (BLOCK_TIMED_OUT, BLOCK_KILLED) and not oom
         timed_out = rescued or (killed_late and elapsed >= self.timeout)
         output = reply.output
-        exit_code = TIMEOUT_EXIT_CODE if timed_out else reply.exit_code
+        exit_code = BLOCK_TIMED_OUT if timed_out else reply.exit_code
         if disk_stop:
-            timed_out, exit_code, line = False, KILLED_EXIT_CODE, disk_stop
+            timed_out, exit_code, line = False, BLOCK_KILLED, disk_stop
         elif timed_out:
             line = timeout_line(self.timeout)
         elif oom:

@@ -18,6 +18,7 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
+from autorun.block_results import BLOCK_KILLED
 from autorun.codeblocks import CodeBlock
 from autorun.executors.base import ExecResult, OutputCallback
 from autorun.executors.docker.agent import KERNEL_LOG, parse_keys
@@ -56,7 +57,7 @@ class DockerKernelProcess:
             self._exited = True
             self._status = int(state.split()[1])
             oom_kills = int(found.get("oom", "-1"))
-            self._out_of_memory = self._status == 137 and oom_kills > self._oom_kills >= 0
+            self._out_of_memory = self._status == BLOCK_KILLED and oom_kills > self._oom_kills >= 0
         elif state == "none":
             self._exited = True
         return not self._exited

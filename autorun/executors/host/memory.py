@@ -385,13 +385,6 @@ def memory_limiter(limit_bytes: int | None) -> MemoryLimiter:
     return CgroupMemoryLimit.create(limit_bytes) or WatchdogMemoryLimit(limit_bytes)
 
 
-def oom_line(limit_bytes: int | None) -> str:
-    """The line added to a block's output when the memory limit killed it (as Docker's)."""
-    from autorun.units import human_size
-
-    return f"killed: out of memory (limit {human_size(limit_bytes or 0)})"
-
-
 MEMORY_SIGNS = ("killed: out of memory", "MemoryError", "Unable to allocate", "Out of Memory Error")
 DUCKDB_HINT = (
     "The block ran out of memory: read less at once (usecols=, dtype=, chunksize=) or query the file "

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autorun.block_results import BLOCK_TIMED_OUT, timeout_line
 from autorun.events import HtmlOutput
 from autorun.executors.kernel.connection import (
     CLIENT_PORT_KEYS,
@@ -43,7 +44,6 @@ from autorun.executors.kernel.messages import (
 from autorun.threads import ShieldedCalls, shielded, start_background
 from autorun.units import format_seconds
 
-TIMEOUT_EXIT_CODE = 124  # as timeout(1) and AutoGen report a timeout; the executors use the same
 SaveImage = Callable[[str, bytes], None]  # (file name in the work dir, PNG bytes); OSError if it cannot
 # Imported in the kernel as soon as it is up, while the model writes its first reply, so the
 # first block does not pay for them; nothing is bound in the user's namespace.
@@ -421,9 +421,9 @@ class KernelDriver:
             out.newline()
             out.emit(f"figures saved: {', '.join(figures)}\n")
         if timed_out:
-            exit_code = TIMEOUT_EXIT_CODE
+            exit_code = BLOCK_TIMED_OUT
             out.newline()
-            out.emit(f"timed out after {format_seconds(timeout)} s\n")
+            out.emit(f"{timeout_line(timeout)}\n")
         elif ended == "died":
             status = kernel.process.exit_status()
             exit_code = status if status is not None else 1

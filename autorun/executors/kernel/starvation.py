@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autorun.executors.base import KILLED_EXIT_CODE, ExecResult, OutputCallback
+from autorun.block_results import BLOCK_KILLED
+from autorun.executors.base import ExecResult, OutputCallback
 from autorun.executors.kernel.driver import STATE_LOST
 
 
@@ -65,4 +66,4 @@ def starved_result(result: ExecResult, line: str, on_output: OutputCallback) -> 
     separator = "" if not result.output or result.output.endswith("\n") else "\n"
     addition = f"{separator}{line}\n{STATE_LOST}\n"
     on_output(addition)
-    return ExecResult(KILLED_EXIT_CODE, result.output + addition, result.duration_s, result.timed_out)
+    return ExecResult(BLOCK_KILLED, result.output + addition, result.duration_s, result.timed_out)

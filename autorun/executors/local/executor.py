@@ -15,22 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from autorun.block_results import BLOCK_KILLED, BLOCK_TIMED_OUT, oom_line, timeout_line
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
-from autorun.executors.base import (
-    KILLED_EXIT_CODE,
-    TIMEOUT_EXIT_CODE,
-    ExecResult,
-    OutputCallback,
-    failed_result,
-    timeout_line,
-)
+from autorun.executors.base import ExecResult, OutputCallback, failed_result
 from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.envscrub import execution_environment
 from autorun.executors.files import PYTHON_BLOCK_MAIN, SCRIPT_EXTENSIONS, unknown_language_message, write_script
 from autorun.executors.host.launcher import HostLauncher
 from autorun.executors.host.limits import ProcessLimits
-from autorun.executors.host.memory import oom_line
 from autorun.executors.host.procfs import process_stats
 from autorun.executors.host.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.executors.hostdir import HostDir
@@ -351,11 +344,11 @@ class LocalExecutor:
             self._proc = None
         line = ""
         if not finished:
-            exit_code, line = TIMEOUT_EXIT_CODE, timeout_line(self.timeout)
+            exit_code, line = BLOCK_TIMED_OUT, timeout_line(self.timeout)
         elif disk_stop:
-            exit_code, line = KILLED_EXIT_CODE, disk_stop
+            exit_code, line = BLOCK_KILLED, disk_stop
         elif out_of_memory:
-            exit_code, line = KILLED_EXIT_CODE, oom_line(self.limits.memory_bytes)
+            exit_code, line = BLOCK_KILLED, oom_line(self.limits.memory_bytes)
         else:
             exit_code = _exit_code(proc.returncode)
         if line:

@@ -13,8 +13,8 @@ import os
 import signal
 from pathlib import Path
 
+from autorun.block_results import oom_line
 from autorun.executors.host.launcher import HostLauncher, Launched
-from autorun.executors.host.memory import oom_line
 from autorun.executors.host.procfs import process_stats
 from autorun.executors.hostdir import HostDir
 from autorun.executors.kernel.connection import KERNEL_MAIN
