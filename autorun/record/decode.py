@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from autorun.errors import ConfigError
-from autorun.events import Artifact, Event, HtmlOutput, MessageEvent
+from autorun.events import Artifact, Event, HtmlOutput, MessageEvent, SessionStart
 
 Check = Callable[[Any], bool]
 
@@ -167,3 +167,15 @@ def decode_records(records: Sequence[tuple[int, dict[str, Any]]], path: Path) ->
         if event is not None:
             events.append(event)
     return events
+
+
+# Transcripts written before session_start recorded code_work_dir: only Docker's code saw the work dir
+# elsewhere (at /workspace; its data file at /workspace/data/NAME, then not always recorded either).
+_LEGACY_CODE_WORK_DIRS = {"docker": "/workspace"}
+
+
+def code_work_dir_of(start: SessionStart) -> str:
+    """The work dir as the session's code saw it: as recorded, else (an older record) from its executor."""
+    if start.code_work_dir is not None:
+        return start.code_work_dir
+    return _LEGACY_CODE_WORK_DIRS.get(start.executor, start.work_dir)
