@@ -1,7 +1,7 @@
 """Run code blocks in one locked-down Docker container per session.
 
 The container starts on the first block (or `start()`) with Docker's init process and the
-agent of docker_agent.py; each block is one command to that agent, its output streamed
+agent of agent.py; each block is one command to that agent, its output streamed
 live. `close()` removes the container with a kill, never a graceful stop. Nothing here
 ever falls back to running code on the host.
 """
@@ -27,7 +27,7 @@ from autorun.executors.base import (
     failed_result,
     timeout_line,
 )
-from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
+from autorun.executors.disk import DiskLimits, DiskQuota
 from autorun.executors.docker.agent import (
     AGENT_COMMAND,
     RESCUE_SWEEP,
@@ -51,7 +51,7 @@ from autorun.executors.docker.engine import (
     first_line,
     is_connection_failure,
 )
-from autorun.executors.docker.kernel import ContainerKernel
+from autorun.executors.docker.kernel import container_kernel
 from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_points, remove_mount_points
 from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
 
     from autorun.datafile import DataFileInfo
+    from autorun.executors.kernel.blocks import KernelBlocks
 
 __all__ = ["SESSION_LABEL", "DockerExecutor", "DockerSettings", "settings_from_config"]
 
@@ -121,7 +122,7 @@ class DockerExecutor:
         self._closed = False
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self.stateful = stateful  # python blocks share one kernel; False after a kernel could not start
-        self._kernel: ContainerKernel | None = None
+        self._kernel: KernelBlocks | None = None
         self._warm = BackgroundStart(self._start_with_kernel, "autorun-docker-start")
         self._agent_lock = threading.Lock()
 
@@ -153,18 +154,14 @@ class DockerExecutor:
         if isinstance(script, str):
             return failed_result(script, started)
         if block.language == "python" and self.stateful and self._kernel is not None:
-            kernel = self._kernel
-            watch = self.disk.watch(lambda _reason: kernel.driver.kill_process())
             with self._engine("while a block was running"):
                 try:
-                    result = kernel.run(block, on_output, self.timeout)
+                    result = self._kernel.run(block, on_output, self.timeout)
                 except ChannelClosed as exc:
                     raise self._gone(exc, block) from exc
-                finally:
-                    disk_stop = watch.stop()
-            self.stateful = kernel.usable
             if result is not None:
-                return stopped_by_disk(result, disk_stop, on_output)
+                return result
+            self.stateful = False
         elif self._kernel is not None:
             self._kernel.driver.wait_for_start()  # a restart in progress talks to the agent too
         path = f"{WORKSPACE}/{script.relative_to(self.work_dir).as_posix()}"
@@ -286,7 +283,7 @@ class DockerExecutor:
 
     def _make_kernel(self) -> None:
         python = lambda: self._python  # noqa: E731 (known once the agent answered the probe)
-        self._kernel = ContainerKernel(
+        self._kernel = container_kernel(
             self._agent_says,
             python,
             self.settings.user,
@@ -295,6 +292,7 @@ class DockerExecutor:
             oom_line(self.settings.memory_bytes),
             self.host_dir,
             self.settings.pids_limit,
+            self.disk,
         )
 
     def _launch(self) -> None:

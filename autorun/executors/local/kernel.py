@@ -42,7 +42,6 @@ class LocalKernelHost:
 
     def __init__(self, python: str, launcher: HostLauncher, memory_bytes: int | None, host_dir: HostDir) -> None:
         self.python = python
-        self.python_label = python
         self.launcher = launcher
         self.memory_bytes = memory_bytes
         self.host_dir = host_dir
