@@ -264,7 +264,7 @@ class LocalExecutor:
                 KernelDriver(host, save_image=image_saver(self.work_dir), parent_pid=parent),
                 self.disk,
                 sweep=self._sweep_kernel_block,
-                count_tasks=lambda: kernel_tasks(host.pids),
+                count_tasks=lambda: kernel_tasks(host.kernel_pids),
                 budget=KernelTaskBudget(limit, "executor.max_processes") if limit else None,
                 how_to_get_it=f"install ipykernel for {self.python} to get one",
                 notice=self._notice,
@@ -277,7 +277,7 @@ class LocalExecutor:
 
         assert self._kernel is not None and self._kernel_host is not None
         self._kernel.driver.wait_for_start()  # a kernel is starting: bwrap's set-up briefly makes it autorun's child
-        return sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
+        return sweep_after_kernel_block(self._kernel_host.kernel_pids, self._known_children)
 
     def _ensure_work_dir(self) -> None:
         try:
