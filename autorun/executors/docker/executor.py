@@ -1,9 +1,9 @@
 """Run code blocks in one locked-down Docker container per session.
 
-The container starts on the first block (or `start()`) with Docker's init process and the
-agent of agent.py; each block is one command to that agent, its output streamed
-live. `close()` removes the container with a kill, never a graceful stop. Nothing here
-ever falls back to running code on the host.
+The container starts on `warm_up()` (in the background), `start()` or the first block, with
+Docker's init process and the agent of agent.py; each block is one command to that agent,
+its output streamed live. `close()` removes the container with a kill, never a graceful
+stop. Nothing here ever falls back to running code on the host.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from autorun.executors.docker.kernel import container_kernel
 from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_points, remove_mount_points
 from autorun.executors.docker.settings import DockerSettings, settings_from_config
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
-from autorun.executors.files import EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.files import EXTENSIONS, block_file, unknown_language_message
 from autorun.executors.host.memory import oom_line
 from autorun.executors.hostdir import HostDir
 from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
@@ -147,12 +147,9 @@ class DockerExecutor:
             return failed_result(unknown_language_message(block.language), started)
         self._warm.finish()
         self.start()
-        refused = self.disk.refuse_block()
-        if refused is not None:
-            return refused
-        script = write_script(self.work_dir, block)
-        if isinstance(script, str):
-            return failed_result(script, started)
+        script = block_file(self.work_dir, block, self.disk, started)
+        if isinstance(script, ExecResult):
+            return script
         if block.language == "python" and self.stateful and self._kernel is not None:
             with self._engine("while a block was running"):
                 try:

@@ -22,7 +22,7 @@ from autorun.executors.disk import DiskQuota
 from autorun.executors.docker.agent import KERNEL_LOG, parse_keys
 from autorun.executors.docker.mounts import KERNEL_DIR, KERNEL_START_DIR
 from autorun.executors.hostdir import HostDir
-from autorun.executors.kernel.blocks import KernelBlocks, image_saver
+from autorun.executors.kernel.blocks import ExecutorSide, KernelBlocks, image_saver
 from autorun.executors.kernel.host import KernelDirs
 from autorun.executors.kernel.starvation import KernelTaskBudget
 from autorun.nofollow import write_inside
@@ -169,12 +169,11 @@ def container_kernel(
     # No pandas preload here: every fork of the kernel costs memory in proportion to its size,
     # and the container's memory limit is small and shared by all its processes, so a lean
     # kernel lets a fork bomb hit the pids limit rather than the OOM killer.
-    return KernelBlocks(
-        KernelDriver(host, save_image=image_saver(work_dir), preload=()),
-        disk,
+    driver = KernelDriver(host, save_image=image_saver(work_dir), preload=())
+    side = ExecutorSide(
         sweep=lambda: _count(parse_keys(ask("ksweep", "-"))),
         count_tasks=lambda: _count(parse_keys(ask("tasks", "-"))),
         budget=KernelTaskBudget(pids_limit, "executor.pids_limit"),
         how_to_get_it=HOW_TO_GET_IT,
-        notice=notice,
     )
+    return KernelBlocks(driver, disk, side, notice)

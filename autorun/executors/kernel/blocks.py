@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from autorun.codeblocks import CodeBlock
@@ -46,6 +47,16 @@ def fallback_notice(reason: str, how_to_get_it: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ExecutorSide:
+    """What differs between executors around a kernel block."""
+
+    sweep: Callable[[], int | None]  # kill what the block left running; the tasks the kernel still has
+    count_tasks: Callable[[], int | None]  # the tasks of a fresh kernel
+    budget: KernelTaskBudget | None  # None: no task limit to judge a block by
+    how_to_get_it: str  # a kernel, for the fallback notice
+
+
 class KernelBlocks:
     """Python blocks in the session kernel, as every executor runs them.
 
@@ -54,28 +65,15 @@ class KernelBlocks:
     at all gives one fallback notice and None (the block then runs as a process, and so do
     the ones after it: ``usable`` is False); after the block, what it started is swept and
     the tasks left in the kernel are judged against the budget (see starvation.py), the
-    kernel restarted when it is starved. What differs between executors is passed in:
-    ``sweep`` (kill what the block left; the tasks the kernel still has), ``count_tasks``
-    (the tasks of a fresh kernel) and how to get a kernel (for the notice).
+    kernel restarted when it is starved.
     """
 
     def __init__(
-        self,
-        driver: KernelDriver,
-        disk: DiskQuota,
-        *,
-        sweep: Callable[[], int | None],
-        count_tasks: Callable[[], int | None],
-        budget: KernelTaskBudget | None,
-        how_to_get_it: str,
-        notice: Callable[[str], None],
+        self, driver: KernelDriver, disk: DiskQuota, side: ExecutorSide, notice: Callable[[str], None]
     ) -> None:
         self.driver = driver
         self._disk = disk
-        self._sweep = sweep
-        self._count_tasks = count_tasks
-        self._budget = budget
-        self._how_to_get_it = how_to_get_it
+        self._side = side
         self._notice = notice
         self.usable = True  # False once no kernel could start: python blocks then run as processes
 
@@ -98,17 +96,17 @@ class KernelBlocks:
         if outcome is None:
             self.usable = False
             self.driver.close()
-            self._notice(fallback_notice(unavailable, self._how_to_get_it))
+            self._notice(fallback_notice(unavailable, self._side.how_to_get_it))
             return None
-        tasks = self._sweep()  # what the block started must not outlive it
+        tasks = self._side.sweep()  # what the block started must not outlive it
         result = exec_result(outcome)
-        if self._budget is not None:
+        if self._side.budget is not None:
             result = self._unless_starved(result, None if outcome.state_lost else tasks, on_output)
         return stopped_by_disk(result, disk_stop, on_output)
 
     def _unless_starved(self, result: ExecResult, tasks: int | None, on_output: OutputCallback) -> ExecResult:
         """Restart a kernel the block left at the task limit; ``tasks`` None: a new kernel already."""
-        budget = self._budget
+        budget = self._side.budget
         assert budget is not None
         if tasks is None:
             budget.kernel_restarted()
@@ -118,7 +116,7 @@ class KernelBlocks:
             return result
         self.driver.restart()
         self.driver.wait_for_start()
-        return starved_result(result, line + budget.fresh_kernel(self._count_tasks()), on_output)
+        return starved_result(result, line + budget.fresh_kernel(self._side.count_tasks()), on_output)
 
     def pid(self) -> str:
         """The kernel process's pid as its executor names it, or "" when none runs."""

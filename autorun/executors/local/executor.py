@@ -27,7 +27,7 @@ from autorun.executors.base import (
 )
 from autorun.executors.disk import DiskLimits, DiskQuota
 from autorun.executors.envscrub import execution_environment
-from autorun.executors.files import EXTENSIONS, PYTHON_BLOCK_MAIN, unknown_language_message, write_script
+from autorun.executors.files import EXTENSIONS, PYTHON_BLOCK_MAIN, block_file, unknown_language_message
 from autorun.executors.host.launcher import HostLauncher
 from autorun.executors.host.limits import ProcessLimits
 from autorun.executors.host.memory import oom_line
@@ -189,12 +189,9 @@ class LocalExecutor:
         if block.language not in EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
         self._ensure_work_dir()
-        refused = self.disk.refuse_block()
-        if refused is not None:
-            return refused
-        script = write_script(self.work_dir, block)
-        if isinstance(script, str):
-            return failed_result(script, started)
+        script = block_file(self.work_dir, block, self.disk, started)
+        if isinstance(script, ExecResult):
+            return script
         if block.language == "python" and self.stateful:
             result = self._blocks().run(block, on_output, self.timeout)
             if result is not None:
@@ -250,7 +247,7 @@ class LocalExecutor:
     def _blocks(self) -> KernelBlocks:
         if self._kernel is None:
             from autorun.executors.kernel import KernelDriver
-            from autorun.executors.kernel.blocks import KernelBlocks, image_saver
+            from autorun.executors.kernel.blocks import ExecutorSide, KernelBlocks, image_saver
             from autorun.executors.local.kernel import LocalKernelHost, kernel_tasks
 
             become_subreaper()
@@ -260,15 +257,14 @@ class LocalExecutor:
             )
             parent = os.getpid() if self.sandbox == "none" else None
             limit = self.limits.max_processes
-            self._kernel = KernelBlocks(
-                KernelDriver(host, save_image=image_saver(self.work_dir), parent_pid=parent),
-                self.disk,
+            side = ExecutorSide(
                 sweep=self._sweep_kernel_block,
                 count_tasks=lambda: kernel_tasks(host.kernel_pids),
                 budget=KernelTaskBudget(limit, "executor.max_processes") if limit else None,
                 how_to_get_it=f"install ipykernel for {self.python} to get one",
-                notice=self._notice,
             )
+            driver = KernelDriver(host, save_image=image_saver(self.work_dir), parent_pid=parent)
+            self._kernel = KernelBlocks(driver, self.disk, side, self._notice)
         return self._kernel
 
     def _sweep_kernel_block(self) -> int:
