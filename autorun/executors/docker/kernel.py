@@ -23,6 +23,7 @@ from autorun.executors.docker.agent import KERNEL_LOG, parse_keys
 from autorun.executors.docker.mounts import KERNEL_DIR, KERNEL_START_DIR
 from autorun.executors.hostdir import HostDir
 from autorun.executors.kernel.blocks import ExecutorSide, KernelBlocks, image_saver
+from autorun.executors.kernel.driver import KernelDriver
 from autorun.executors.kernel.host import KernelDirs
 from autorun.executors.kernel.starvation import KernelTaskBudget
 from autorun.nofollow import write_inside
@@ -163,8 +164,6 @@ def container_kernel(
     disk: DiskQuota,
 ) -> KernelBlocks:
     """The Docker executor's session kernel: its host in the container, swept and counted through the agent."""
-    from autorun.executors.kernel import KernelDriver
-
     host = DockerKernelHost(ask, python, user, oom_text, host_dir)
     # No pandas preload here: every fork of the kernel costs memory in proportion to its size,
     # and the container's memory limit is small and shared by all its processes, so a lean

@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 from autorun.codeblocks import CodeBlock
 from autorun.executors.base import ExecResult, OutputCallback
 from autorun.executors.disk import DiskQuota, stopped_by_disk
-from autorun.executors.kernel.driver import KernelDriver, KernelOutcome, SaveImage
+from autorun.executors.kernel.driver import KernelDriver, KernelOutcome, KernelUnavailable, SaveImage
 from autorun.executors.kernel.host import KernelHost
 from autorun.executors.kernel.starvation import KernelTaskBudget, starved_result
 from autorun.nofollow import write_inside
@@ -83,8 +83,6 @@ class KernelBlocks:
 
     def run(self, block: CodeBlock, on_output: OutputCallback, timeout: float) -> ExecResult | None:
         """Run a python block in the kernel; None when no kernel can start (the block runs as a process)."""
-        from autorun.executors.kernel.driver import KernelUnavailable
-
         watch = self._disk.watch(lambda _reason: self.driver.kill_process())
         outcome: KernelOutcome | None = None
         try:
