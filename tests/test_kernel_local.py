@@ -162,7 +162,7 @@ def test_close_leaves_no_kernel_and_no_socket_directory(executor: LocalExecutor)
     run(executor, "import os\nprint(os.getpid())", 1)
     host = executor._kernel_host
     assert host is not None
-    pids, directory = set(host.pids), host.dirs().sockets
+    pids, directory = set(host.kernel_pids), host.dirs().sockets
     assert oct(directory.stat().st_mode & 0o777) == "0o700"
     assert oct(directory.parent.stat().st_mode & 0o777) == "0o700"
     executor.close()

@@ -22,8 +22,8 @@ from autorun.executors.host.memory import (
     WatchdogMemoryLimit,
     cgroup_peak,
     memory_limiter,
+    process_table,
     tree_members,
-    tree_resident_bytes,
 )
 
 MiB = 1024**2
@@ -33,6 +33,12 @@ THREADED = (
     "with ThreadPoolExecutor(16) as pool:\n"
     "    sizes = list(pool.map(lambda _: np.ones(2_000_000).sum(), range(16)))\nprint('ok', len(sizes))"
 )
+
+
+def tree_resident_bytes(root: int) -> int:
+    """What the watchdog sums for the tree of ``root``."""
+    table = process_table()
+    return sum(table[pid][2] for pid in tree_members(root, table))
 
 
 def run(limiter: MemoryLimiter, code: str, tmp_path: Path) -> tuple[int, bool, str]:

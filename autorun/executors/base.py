@@ -33,9 +33,10 @@ class ExecResult:
 class Executor(Protocol):
     """Runs code blocks: everything the session uses of an executor.
 
-    Constructors start nothing (the first ``run`` starts a container or kernel);
-    ``close()`` is idempotent and safe after a failure. A block that fails or times
-    out is a result; an exception means the executor cannot run anything at all.
+    Constructors start nothing: ``warm_up`` starts the container or kernel in the background,
+    else the first ``run`` that needs it does; ``close()`` is idempotent and safe after a failure.
+    A block that fails or times out is a result; an exception means the executor cannot run
+    anything at all.
     """
 
     name: str

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autorun.codeblocks import SUPPORTED_LANGUAGES, CodeBlock
+from autorun.executors.base import ExecResult, failed_result
 from autorun.nofollow import write_inside
+
+if TYPE_CHECKING:
+    from autorun.executors.disk import DiskQuota
 
 FILENAME_PREFIX = "# filename:"
 SCRIPT_EXTENSIONS = {"python": "py", "sh": "sh"}
@@ -71,3 +76,13 @@ def write_script(work_dir: Path, block: CodeBlock) -> Path | str:
     except OSError as exc:
         return f"cannot write the code file {target}: {exc.strerror or exc}"
     return target
+
+
+def block_file(work_dir: Path, block: CodeBlock, disk: DiskQuota, started: float) -> Path | ExecResult:
+    """The file the block was written to, or the result of a block that is not run: over a disk bound
+    (the first block sets the baseline), or its file refused or not writable."""
+    refused = disk.refuse_block()
+    if refused is not None:
+        return refused
+    script = write_script(work_dir, block)
+    return failed_result(script, started) if isinstance(script, str) else script

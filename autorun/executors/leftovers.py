@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from autorun.executors.host.memory import cgroup_mounts, remove_cgroup
+from autorun.executors.host.cgroups import cgroup_mounts, remove_cgroup
 from autorun.executors.hostdir import owner_of
 from autorun.executors.owner import TAG_PATTERN, Liveness, Owner
 from autorun.nofollow import remove_tree

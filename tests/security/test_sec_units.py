@@ -19,7 +19,7 @@ from autorun.errors import ConfigError
 from autorun.events import ExecutionOutput, ExecutionResultEvent, Interrupted, MessageChunk, MessageEvent, SessionStart
 from autorun.executors.host.limits import ProcessLimits, user_process_count
 from autorun.executors.host.reaper import become_subreaper, child_pids, sweep_leftovers
-from autorun.executors.sandbox.bwrap import bwrap_command, python_roots
+from autorun.executors.sandbox.bwrap import SandboxSpec, python_roots
 from autorun.models.base import Message, Usage
 from autorun.nofollow import write_inside
 from autorun.output import HIDING_NOTE, OutputKeeper, ShownOutput
@@ -206,15 +206,8 @@ def test_sweep_kills_an_orphan_that_escaped_its_group() -> None:
 
 
 def test_bwrap_command_hides_tmp_before_binding_paths_inside_it(tmp_path: Path) -> None:
-    command = bwrap_command(
-        "bwrap",
-        ["python", "x.py"],
-        work_dir=tmp_path / "w",
-        read_only=[tmp_path / "d.csv"],
-        interpreter=sys.executable,
-        env={"PATH": "/usr/bin"},
-        etc_dir=tmp_path / "etc",
-    )
+    spec = SandboxSpec("bwrap", tmp_path / "w", sys.executable, tmp_path / "etc", read_only=(tmp_path / "d.csv",))
+    command = spec.wrap(["python", "x.py"], {"PATH": "/usr/bin"})
     text = " ".join(command)
     positions = [text.index("--tmpfs /tmp"), text.index(f"--bind {tmp_path}/w"), text.index(f"--ro-bind {tmp_path}/d")]
     assert positions == sorted(positions)

@@ -109,16 +109,11 @@ def remove_container(api: Any, container_id: str, within_s: float = 5.0) -> Base
 def container_peak_memory(container_id: str) -> int | None:
     """The container's memory high-water mark, from its cgroup on this host (cgroupfs or systemd
     driver, cgroup v1 or v2); None for a remote engine or a layout not found."""
-    from autorun.executors.host.memory import cgroup_mounts, cgroup_peak
+    from autorun.executors.host.cgroups import mounts_with
+    from autorun.executors.host.memory import cgroup_peak
 
-    for mount, fstype, options in cgroup_mounts():
-        if fstype == "cgroup2":
-            version = 2
-        elif fstype == "cgroup" and "memory" in options.split(","):
-            version = 1
-        else:
-            continue
+    for mount, version in mounts_with("memory"):
         for relative in (f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"):
-            if (Path(mount) / relative).is_dir():
-                return cgroup_peak(Path(mount) / relative, version)
+            if (mount / relative).is_dir():
+                return cgroup_peak(mount / relative, version)
     return None

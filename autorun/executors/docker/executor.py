@@ -1,9 +1,9 @@
 """Run code blocks in one locked-down Docker container per session.
 
-The container starts on the first block (or `start()`) with Docker's init process and the
-agent of docker_agent.py; each block is one command to that agent, its output streamed
-live. `close()` removes the container with a kill, never a graceful stop. Nothing here
-ever falls back to running code on the host.
+The container starts on `warm_up()` (in the background), `start()` or the first block, with
+Docker's init process and the agent of agent.py; each block is one command to that agent,
+its output streamed live. `close()` removes the container with a kill, never a graceful
+stop. Nothing here ever falls back to running code on the host.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
 from autorun.executors.background import BackgroundStart
 from autorun.executors.base import ExecResult, OutputCallback, code_file, failed_result
-from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
+from autorun.executors.disk import DiskLimits, DiskQuota
 from autorun.executors.docker.agent import (
     AGENT_COMMAND,
     RESCUE_SWEEP,
@@ -40,7 +40,7 @@ from autorun.executors.docker.container import (
 )
 from autorun.executors.docker.ending import container_gone
 from autorun.executors.docker.engine import connect, engine_failures, ensure_image, first_line
-from autorun.executors.docker.kernel import ContainerKernel
+from autorun.executors.docker.kernel import container_kernel
 from autorun.executors.docker.mounts import (
     DATA_DIR,
     RUNTIME_MOUNT,
@@ -51,7 +51,7 @@ from autorun.executors.docker.mounts import (
 )
 from autorun.executors.docker.settings import DockerSettings
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
-from autorun.executors.files import SCRIPT_EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.files import SCRIPT_EXTENSIONS, block_file, unknown_language_message
 from autorun.executors.hostdir import HostDir
 from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
 from autorun.executors.owner import current_owner
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
 
     from autorun.datafile import DataFileInfo
+    from autorun.executors.kernel.blocks import KernelBlocks
 
 __all__ = ["SESSION_LABEL", "DockerExecutor", "DockerSettings"]
 
@@ -113,7 +114,7 @@ class DockerExecutor:
         self._closed = False
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._stateful = stateful  # python blocks share one kernel; False after a kernel could not start
-        self._kernel: ContainerKernel | None = None
+        self._kernel: KernelBlocks | None = None
         self._warm = BackgroundStart(self._start_with_kernel, "autorun-docker-start")
         self._agent_lock = threading.Lock()
 
@@ -158,28 +159,21 @@ class DockerExecutor:
             return failed_result(unknown_language_message(block.language), started)
         self._warm.finish()
         self.start()
-        refused = self.disk.refuse_block()
-        if refused is not None:
-            return refused
-        script = write_script(self.work_dir, block)
-        if isinstance(script, str):
-            return failed_result(script, started)
+        script = block_file(self.work_dir, block, self.disk, started)
+        if isinstance(script, ExecResult):
+            return script
         return replace(self._run_script(block, script, on_output, started), code_file=code_file(self.work_dir, script))
 
     def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
         if block.language == "python" and self.stateful and self._kernel is not None:
-            kernel = self._kernel
-            watch = self.disk.watch(lambda _reason: kernel.driver.kill_process())
             with self._engine("while a block was running"):
                 try:
-                    result = kernel.run(block, on_output, self.timeout)
+                    result = self._kernel.run(block, on_output, self.timeout)
                 except ChannelClosed as exc:
                     raise self._gone(exc, block) from exc
-                finally:
-                    disk_stop = watch.stop()
-            self._stateful = kernel.usable
             if result is not None:
-                return stopped_by_disk(result, disk_stop, on_output)
+                return result
+            self._stateful = False
         elif self._kernel is not None:
             self._kernel.driver.wait_for_start()  # a restart in progress talks to the agent too
         path = f"{WORKSPACE}/{script.relative_to(self.work_dir).as_posix()}"
@@ -301,7 +295,7 @@ class DockerExecutor:
 
     def _make_kernel(self) -> None:
         python = lambda: self._python  # noqa: E731 (known once the agent answered the probe)
-        self._kernel = ContainerKernel(
+        self._kernel = container_kernel(
             self._agent_says,
             python,
             self.settings.user,
@@ -310,6 +304,7 @@ class DockerExecutor:
             oom_line(self.settings.memory_bytes),
             self.host_dir,
             self.settings.pids_limit,
+            self.disk,
         )
 
     def _launch(self) -> None:

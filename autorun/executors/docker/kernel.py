@@ -19,13 +19,14 @@ from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from autorun.block_results import BLOCK_KILLED
-from autorun.codeblocks import CodeBlock
-from autorun.executors.base import ExecResult, OutputCallback
+from autorun.executors.disk import DiskQuota
 from autorun.executors.docker.agent import KERNEL_LOG, parse_keys
 from autorun.executors.docker.mounts import KERNEL_DIR, KERNEL_START_DIR
 from autorun.executors.hostdir import HostDir
+from autorun.executors.kernel.blocks import ExecutorSide, KernelBlocks, image_saver
+from autorun.executors.kernel.driver import KernelDriver
 from autorun.executors.kernel.host import KernelDirs
-from autorun.executors.kernel.starvation import KernelTaskBudget, starved_result
+from autorun.executors.kernel.starvation import KernelTaskBudget
 from autorun.nofollow import write_inside
 
 HOW_TO_GET_IT = (
@@ -85,8 +86,6 @@ class DockerKernelProcess:
 
 class DockerKernelHost:
     """Starts the kernel in the container through the agent; its directories are in the executor's host dir."""
-
-    python_label = "the image's Python"
 
     def __init__(self, ask: AskAgent, python: Callable[[], str], user: str, oom_text: str, host_dir: HostDir) -> None:
         self._ask = ask
@@ -154,62 +153,27 @@ def _count(keys: dict[str, str]) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-class ContainerKernel:
-    """The Docker executor's session kernel: socket directory, driver, sweep, and the fallback notice."""
-
-    def __init__(
-        self,
-        ask: AskAgent,
-        python: Callable[[], str],
-        user: str,
-        work_dir: Path,
-        notice: Callable[[str], None],
-        oom_text: str,
-        host_dir: HostDir,
-        pids_limit: int,
-    ) -> None:
-        from autorun.executors.kernel import KernelDriver
-        from autorun.executors.kernel.blocks import image_saver
-
-        self._ask = ask
-        self._notice = notice
-        self.host = DockerKernelHost(ask, python, user, oom_text, host_dir)
-        # No pandas preload here: every fork of the kernel costs memory in proportion to its size,
-        # and the container's memory limit is small and shared by all its processes, so a lean
-        # kernel lets a fork bomb hit the pids limit rather than the OOM killer.
-        self.driver = KernelDriver(self.host, save_image=image_saver(work_dir), preload=())
-        self.usable = True  # False once it could not start: python blocks then run as processes
-        self.budget = KernelTaskBudget(pids_limit, "executor.pids_limit")
-
-    def run(self, block: CodeBlock, on_output: OutputCallback, timeout: float) -> ExecResult | None:
-        """Run a python block in the kernel; None when no kernel can start (the block runs as a process)."""
-        from autorun.executors.kernel import KernelUnavailable
-        from autorun.executors.kernel.blocks import exec_result, fallback_notice, figure_prefix
-
-        try:
-            outcome = self.driver.execute(block.code, on_output, timeout=timeout, figure_prefix=figure_prefix(block))
-        except KernelUnavailable as exc:
-            self.usable = False
-            self.driver.close()
-            self._notice(fallback_notice(str(exc), HOW_TO_GET_IT))
-            return None
-        swept = parse_keys(self._ask("ksweep", "-"))  # what the block started must not outlive it
-        result = exec_result(outcome)
-        if outcome.state_lost:
-            self.budget.kernel_restarted()
-            return result
-        line = self.budget.after_block(_count(swept))
-        if line is None:
-            return result
-        self.driver.restart()
-        self.driver.wait_for_start()
-        line += self.budget.fresh_kernel(_count(parse_keys(self._ask("tasks", "-"))))
-        return starved_result(result, line, on_output)
-
-    def pid(self) -> str:
-        """The kernel's pid in the container, or "" (for the agent's rescue sweep to spare it)."""
-        return str(getattr(self.driver.process, "pid", ""))
-
-    def close(self) -> None:
-        """Kill the kernel (through the agent: call it while the container is up) and remove its files."""
-        self.driver.close()
+def container_kernel(
+    ask: AskAgent,
+    python: Callable[[], str],
+    user: str,
+    work_dir: Path,
+    notice: Callable[[str], None],
+    oom_text: str,
+    host_dir: HostDir,
+    pids_limit: int,
+    disk: DiskQuota,
+) -> KernelBlocks:
+    """The Docker executor's session kernel: its host in the container, swept and counted through the agent."""
+    host = DockerKernelHost(ask, python, user, oom_text, host_dir)
+    # No pandas preload here: every fork of the kernel costs memory in proportion to its size,
+    # and the container's memory limit is small and shared by all its processes, so a lean
+    # kernel lets a fork bomb hit the pids limit rather than the OOM killer.
+    driver = KernelDriver(host, save_image=image_saver(work_dir), preload=())
+    side = ExecutorSide(
+        sweep=lambda: _count(parse_keys(ask("ksweep", "-"))),
+        count_tasks=lambda: _count(parse_keys(ask("tasks", "-"))),
+        budget=KernelTaskBudget(pids_limit, "executor.pids_limit"),
+        how_to_get_it=HOW_TO_GET_IT,
+    )
+    return KernelBlocks(driver, disk, side, notice)

@@ -46,7 +46,7 @@ class HostLauncher:
         self.limits = limits or ProcessLimits()
         self.sandbox = sandbox
         self._memory = memory
-        self._pids: PidsCgroup | None = None
+        self._pids_cgroup: PidsCgroup | None = None
         self._pids_checked = False
 
     @property
@@ -61,17 +61,17 @@ class HostLauncher:
         return self._memory.peak_bytes() if self._memory is not None else None
 
     @property
-    def pids(self) -> PidsCgroup | None:
+    def pids_cgroup(self) -> PidsCgroup | None:
         """A pids cgroup for executor.max_processes (binds root, unlike RLIMIT_NPROC), or None."""
         limit = self.limits.max_processes
         if not self._pids_checked and limit is not None:
             self._pids_checked = True
             memory = self.memory
             if isinstance(memory, CgroupMemoryLimit) and memory.version == 2:
-                self._pids = PidsCgroup.within(memory.directory, limit)
+                self._pids_cgroup = PidsCgroup.within(memory.directory, limit)
             else:
-                self._pids = PidsCgroup.create(limit)
-        return self._pids
+                self._pids_cgroup = PidsCgroup.create(limit)
+        return self._pids_cgroup
 
     def expose(self, path: Path) -> None:
         if self.sandbox is not None:
@@ -125,7 +125,7 @@ class HostLauncher:
         return Launched(proc, self.memory.watch(proc.pid))
 
     def _preexec(self) -> Callable[[], None] | None:
-        pids = self.pids.preexec() if self.pids is not None else None
+        pids = self.pids_cgroup.preexec() if self.pids_cgroup is not None else None
         steps = [step for step in (self.memory.preexec(), pids, self.limits.preexec()) if step is not None]
         if not steps:
             return None
@@ -137,8 +137,8 @@ class HostLauncher:
         return apply
 
     def close(self) -> None:
-        if self._pids is not None:
-            self._pids.close()
+        if self._pids_cgroup is not None:
+            self._pids_cgroup.close()
         if self._memory is not None:
             self._memory.close()
         if self.sandbox is not None:

@@ -23,11 +23,11 @@ import itertools
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from autorun.executors.host.cgroups import CgroupFiles, cgroup_joiner, new_cgroups, remove_cgroup
 from autorun.executors.host.procfs import process_stats
 from autorun.executors.owner import current_owner
 from autorun.threads import start_background
@@ -93,74 +93,7 @@ class NoMemoryLimit:
         pass
 
 
-# --- cgroups -----------------------------------------------------------------------------------
-
-
-def cgroup_mounts() -> list[tuple[str, str, str]]:
-    """(mount point, fs type, super options) of every cgroup mount, from /proc/self/mountinfo."""
-    found = []
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            left, _, right = line.partition(" - ")
-            fields, tail = left.split(), right.split()
-            if len(fields) > 4 and len(tail) > 2 and tail[0] in ("cgroup", "cgroup2"):
-                found.append((fields[4].replace("\\040", " "), tail[0], tail[2]))
-    return found
-
-
-def own_cgroup_paths() -> dict[str, str]:
-    """Controller list -> this process's cgroup path ("" is the v2 hierarchy)."""
-    paths = {}
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            _id, controllers, path = line.split(":", 2)
-            paths[controllers] = path
-    return paths
-
-
-def cgroup_ancestors(mount: Path, own: str) -> list[Path]:
-    """The cgroup directories from this process's own cgroup up to the hierarchy's root."""
-    parts = [part for part in own.split("/") if part]
-    return [mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
-
-
-def cgroup_joiner(directory: Path, version: int) -> Callable[[], None]:
-    """A preexec function that moves the child into the cgroup at ``directory`` before it execs.
-
-    The child is single-threaded between fork and exec. In v1, moving one thread through
-    `tasks` skips the global lock (and RCU wait) a `cgroup.procs` write takes: ~1.5 ms
-    instead of ~15 ms per block. v2 has no such file outside threaded cgroups.
-    """
-    path = str(directory / ("tasks" if version == 1 else "cgroup.procs"))
-
-    def join() -> None:
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
-
-    return join
-
-
-def remove_cgroup(directory: Path, attempts: int = 50) -> None:
-    """Kill every process left in a cgroup autorun made, then remove it (retrying while they die)."""
-    for _attempt in range(attempts):
-        try:
-            pids = [int(p) for p in (directory / "cgroup.procs").read_text().split()]
-        except (OSError, ValueError):
-            pids = []
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        try:
-            directory.rmdir()
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.02)
-            continue
-        return
+# --- the memory cgroup ------------------------------------------------------------------------
 
 
 def cgroup_peak(directory: Path, version: int) -> int | None:
@@ -194,6 +127,13 @@ class _CgroupWatch:
         return self.exceeded()
 
 
+def _limit_files(version: int, limit: int) -> CgroupFiles:
+    """The limit, and no swap beyond it where the kernel accounts swap."""
+    if version == 2:
+        return {"memory.max": str(limit)}, {"memory.swap.max": "0"}
+    return {"memory.limit_in_bytes": str(limit)}, {"memory.memsw.limit_in_bytes": str(limit)}
+
+
 class CgroupMemoryLimit:
     """A memory cgroup created for one executor; ``create`` returns None where that is not possible."""
 
@@ -207,59 +147,11 @@ class CgroupMemoryLimit:
     @classmethod
     def create(cls, limit_bytes: int) -> CgroupMemoryLimit | None:
         name = f"autorun-{current_owner().tag}-{next(_counter)}"  # the owner's tag: see leftovers.py
-        own = own_cgroup_paths()
-        for mount, fstype, options in cgroup_mounts():
-            if fstype == "cgroup2" and "" in own:
-                made = cls._create_v2(Path(mount), own[""], name, limit_bytes)
-            elif fstype == "cgroup" and "memory" in options.split(","):
-                path = next((p for c, p in own.items() if "memory" in c.split(",")), None)
-                made = cls._create_v1(Path(mount), path, name, limit_bytes) if path is not None else None
-            else:
-                continue
-            if made is not None and made.works():
+        for directory, version in new_cgroups("memory", name, lambda version: _limit_files(version, limit_bytes)):
+            made = cls(directory, version, limit_bytes)
+            if made.works():
                 return made
-            if made is not None:
-                made.close()
-        return None
-
-    @classmethod
-    def _create_v2(cls, mount: Path, own: str, name: str, limit: int) -> CgroupMemoryLimit | None:
-        for parent in cgroup_ancestors(mount, own):
-            try:
-                if "memory" not in (parent / "cgroup.controllers").read_text().split():
-                    continue
-                if "memory" not in (parent / "cgroup.subtree_control").read_text().split():
-                    (parent / "cgroup.subtree_control").write_text("+memory")
-                (parent / name).mkdir()
-            except OSError:
-                continue
-            made = cls(parent / name, 2, limit)
-            try:
-                (made.directory / "memory.max").write_text(str(limit))
-                with contextlib.suppress(OSError):
-                    (made.directory / "memory.swap.max").write_text("0")
-            except OSError:
-                made.close()
-                continue
-            return made
-        return None
-
-    @classmethod
-    def _create_v1(cls, mount: Path, own: str, name: str, limit: int) -> CgroupMemoryLimit | None:
-        for parent in cgroup_ancestors(mount, own):
-            try:
-                (parent / name).mkdir()
-            except OSError:
-                continue
-            made = cls(parent / name, 1, limit)
-            try:
-                (made.directory / "memory.limit_in_bytes").write_text(str(limit))
-                with contextlib.suppress(OSError):
-                    (made.directory / "memory.memsw.limit_in_bytes").write_text(str(limit))
-            except OSError:
-                made.close()
-                continue
-            return made
+            made.close()
         return None
 
     def works(self) -> bool:
@@ -289,7 +181,7 @@ class CgroupMemoryLimit:
 # --- the watchdog ------------------------------------------------------------------------------
 
 
-def _process_table() -> dict[int, tuple[int, int, int]]:
+def process_table() -> dict[int, tuple[int, int, int]]:
     """pid -> (parent pid, session id, resident bytes) of every live process."""
     return {
         pid: (int(f[1]), int(f[3]), int(f[21]) * _PAGE)
@@ -313,11 +205,6 @@ def tree_members(root: int, table: dict[int, tuple[int, int, int]]) -> set[int]:
     return {pid for pid in members if pid in table}
 
 
-def tree_resident_bytes(root: int) -> int:
-    table = _process_table()
-    return sum(table[pid][2] for pid in tree_members(root, table))
-
-
 class _TreeWatch:
     """Samples the tree's resident memory on a thread; SIGKILLs the tree above the limit."""
 
@@ -331,7 +218,7 @@ class _TreeWatch:
     def _run(self) -> None:
         # The first sample after one interval: a short block never pays for a scan of /proc.
         while not self._done.wait(self._interval):
-            table = _process_table()
+            table = process_table()
             members = tree_members(self._root, table)
             if self._root not in members:
                 return

@@ -43,6 +43,8 @@ class KernelDirs:
 class KernelProcess(Protocol):
     """One started kernel process, as its executor sees it."""
 
+    pid: int  # as its executor names it (the container's pid namespace for Docker)
+
     def alive(self) -> bool:
         """False once the kernel process has exited (a zombie counts as exited)."""
         ...
@@ -66,8 +68,6 @@ class KernelProcess(Protocol):
 
 class KernelHost(Protocol):
     """Where a kernel runs: the executor side of the seam."""
-
-    python_label: str  # the interpreter, for messages ("/usr/bin/python3", "the image's python3")
 
     def dirs(self) -> KernelDirs:
         """The kernel's directories (created on first call; private, 0700)."""

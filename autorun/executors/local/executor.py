@@ -21,9 +21,9 @@ from autorun.block_results import BLOCK_KILLED, BLOCK_TIMED_OUT, oom_line, timeo
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
 from autorun.executors.base import ExecResult, OutputCallback, code_file, failed_result
-from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
+from autorun.executors.disk import DiskLimits, DiskQuota
 from autorun.executors.envscrub import execution_environment
-from autorun.executors.files import PYTHON_BLOCK_MAIN, SCRIPT_EXTENSIONS, unknown_language_message, write_script
+from autorun.executors.files import PYTHON_BLOCK_MAIN, SCRIPT_EXTENSIONS, block_file, unknown_language_message
 from autorun.executors.host.launcher import HostLauncher
 from autorun.executors.host.limits import ProcessLimits
 from autorun.executors.host.procfs import process_stats
@@ -36,7 +36,7 @@ from autorun.units import size_text
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
-    from autorun.executors.kernel import KernelDriver
+    from autorun.executors.kernel.blocks import KernelBlocks
     from autorun.executors.local.kernel import LocalKernelHost
     from autorun.executors.sandbox.bwrap import Sandbox
 
@@ -161,10 +161,8 @@ class HostExecutor:
         self._known_children: set[int] = set()
         self._stateful = stateful  # python blocks share one kernel; False after a kernel could not start
         self._notice = on_notice or (lambda _text: None)
-        self._kernel: KernelDriver | None = None
+        self._kernel: KernelBlocks | None = None
         self._kernel_host: LocalKernelHost | None = None
-        limit = self.limits.max_processes
-        self._task_budget = KernelTaskBudget(limit, "executor.max_processes") if limit else None
 
     @property
     def stateful(self) -> bool:
@@ -195,36 +193,32 @@ class HostExecutor:
         if block.language not in SCRIPT_EXTENSIONS:
             return failed_result(unknown_language_message(block.language), started)
         self._ensure_work_dir()
-        refused = self.disk.refuse_block()
-        if refused is not None:
-            return refused
-        script = write_script(self.work_dir, block)
-        if isinstance(script, str):
-            return failed_result(script, started)
+        script = block_file(self.work_dir, block, self.disk, started)
+        if isinstance(script, ExecResult):
+            return script
         return replace(self._run_script(block, script, on_output, started), code_file=code_file(self.work_dir, script))
 
     def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
         if block.language == "python" and self.stateful:
-            result = self._run_in_kernel(block, on_output, started)
+            result = self._blocks().run(block, on_output, self.timeout)
             if result is not None:
                 return result
+            self._stateful = False
         elif self._kernel is not None:
-            self._kernel.wait_for_start()  # a restart in progress must not race the sweep
+            self._kernel.driver.wait_for_start()  # a restart in progress must not race the sweep
         return self._execute(self._command(block.language, script), on_output, started)
 
     def warm_up(self) -> None:
         """Start the kernel in the background (while the first model reply is produced)."""
         if self.stateful:
             self._ensure_work_dir()
-            self._driver().start_in_background()
+            self._blocks().driver.start_in_background()
 
     def interrupt(self) -> None:
         """Stop the running block only (Ctrl-C in chat); the kernel keeps its state if it stops in time."""
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            self._kill_group(proc)
+        self._kill_running_process()
         if self._kernel is not None:
-            self._kernel.interrupt()
+            self._kernel.driver.interrupt()
 
     def inspect_files(self, paths: Sequence[Path], sheet: str | None) -> list[DataFileInfo] | None:
         """In the kernel when it runs autorun's own interpreter (see kernel_inspection)."""
@@ -232,15 +226,13 @@ class HostExecutor:
             return None
         from autorun.executors.kernel.inspection import inspect_in_kernel
 
-        return inspect_in_kernel(self._kernel, paths, sheet)
+        return inspect_in_kernel(self._kernel.driver, paths, sheet)
 
     def peak_memory(self) -> int | None:
         return self.launcher.peak_memory()
 
     def close(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            self._kill_group(proc)
+        self._kill_running_process()
         if self._kernel is not None:
             self._kernel.close()
             self._kernel = None
@@ -259,65 +251,36 @@ class HostExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _driver(self) -> KernelDriver:
+    def _blocks(self) -> KernelBlocks:
         if self._kernel is None:
             from autorun.executors.kernel import KernelDriver
-            from autorun.executors.kernel.blocks import image_saver
-            from autorun.executors.local.kernel import LocalKernelHost
+            from autorun.executors.kernel.blocks import ExecutorSide, KernelBlocks, image_saver
+            from autorun.executors.local.kernel import LocalKernelHost, kernel_tasks
 
             become_subreaper()
             self._known_children = child_pids()
-            self._kernel_host = LocalKernelHost(self.python, self.launcher, self.limits.memory_bytes, self.host_dir)
+            self._kernel_host = host = LocalKernelHost(
+                self.python, self.launcher, self.limits.memory_bytes, self.host_dir
+            )
             parent = None if self.launcher.sandbox is not None else os.getpid()
-            self._kernel = KernelDriver(self._kernel_host, save_image=image_saver(self.work_dir), parent_pid=parent)
+            limit = self.limits.max_processes
+            side = ExecutorSide(
+                sweep=self._sweep_kernel_block,
+                count_tasks=lambda: kernel_tasks(host.kernel_pids),
+                budget=KernelTaskBudget(limit, "executor.max_processes") if limit else None,
+                how_to_get_it=f"install ipykernel for {self.python} to get one",
+            )
+            driver = KernelDriver(host, save_image=image_saver(self.work_dir), parent_pid=parent)
+            self._kernel = KernelBlocks(driver, self.disk, side, self._notice)
         return self._kernel
 
-    def _run_in_kernel(self, block: CodeBlock, on_output: OutputCallback, started: float) -> ExecResult | None:
-        """Run a python block in the kernel; None when no kernel can start (the block runs as a process).
-
-        The disk watch kills the kernel when the block crosses a disk bound: its state is lost,
-        and the result says so and why.
-        """
-        from autorun.executors.kernel import KernelUnavailable
-        from autorun.executors.kernel.blocks import exec_result, fallback_notice, figure_prefix
+    def _sweep_kernel_block(self) -> int:
+        """Kill what the kernel block left running; the threads the kernel still has."""
         from autorun.executors.local.kernel import sweep_after_kernel_block
 
-        driver = self._driver()
-        disk_watch = self.disk.watch(lambda _reason: driver.kill_process())
-        try:
-            outcome = driver.execute(block.code, on_output, timeout=self.timeout, figure_prefix=figure_prefix(block))
-        except KernelUnavailable as exc:
-            disk_watch.stop()
-            self._stateful = False
-            driver.close()
-            self._notice(fallback_notice(str(exc), f"install ipykernel for {self.python} to get one"))
-            return None
-        disk_stop = disk_watch.stop()
-        assert self._kernel_host is not None
-        if outcome.state_lost:  # a kernel is starting: bwrap's set-up briefly makes it autorun's child
-            driver.wait_for_start()
-        tasks = sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
-        result = exec_result(outcome)
-        if self._task_budget is not None:
-            result = self._unless_starved(result, None if outcome.state_lost else tasks, on_output)
-        return stopped_by_disk(result, disk_stop, on_output)
-
-    def _unless_starved(self, result: ExecResult, tasks: int | None, on_output: OutputCallback) -> ExecResult:
-        """Restart a kernel the block left at the process limit (see starvation.py); None: a new kernel."""
-        from autorun.executors.kernel.starvation import starved_result
-        from autorun.executors.local.kernel import kernel_tasks
-
-        budget, driver, host = self._task_budget, self._kernel, self._kernel_host
-        assert budget is not None and driver is not None and host is not None
-        if tasks is None:
-            budget.kernel_restarted()
-            return result
-        line = budget.after_block(tasks)
-        if line is None:
-            return result
-        driver.restart()
-        driver.wait_for_start()
-        return starved_result(result, line + budget.fresh_kernel(kernel_tasks(host.pids)), on_output)
+        assert self._kernel is not None and self._kernel_host is not None
+        self._kernel.driver.wait_for_start()  # a kernel is starting: bwrap's set-up briefly makes it autorun's child
+        return sweep_after_kernel_block(self._kernel_host.kernel_pids, self._known_children)
 
     def _ensure_work_dir(self) -> None:
         try:
@@ -399,6 +362,11 @@ class HostExecutor:
                     stream.read_once()
                 on_tick()
         return True
+
+    def _kill_running_process(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            self._kill_group(proc)
 
     def _kill_group(self, proc: subprocess.Popen[bytes]) -> None:
         """SIGTERM the whole group, wait up to the grace period, then SIGKILL."""

@@ -42,11 +42,10 @@ class LocalKernelHost:
 
     def __init__(self, python: str, launcher: HostLauncher, memory_bytes: int | None, host_dir: HostDir) -> None:
         self.python = python
-        self.python_label = python
         self.launcher = launcher
         self.memory_bytes = memory_bytes
         self.host_dir = host_dir
-        self.pids: set[int] = set()
+        self.kernel_pids: set[int] = set()  # each kernel process it started (the bwrap around one, sandboxed)
 
     def dirs(self) -> KernelDirs:
         return self.host_dir.kernel_dirs()
@@ -66,7 +65,7 @@ class LocalKernelHost:
             raise
         finally:
             os.close(write_end)
-        self.pids.add(launched.proc.pid)
+        self.kernel_pids.add(launched.proc.pid)
         return LaunchedKernelProcess(launched, self.memory_bytes, PipeTail(read_end))
 
 

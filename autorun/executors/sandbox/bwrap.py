@@ -26,7 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -343,19 +343,3 @@ def sandbox_status() -> tuple[bool, str]:
     if problem:
         return False, f"bwrap cannot create its namespaces ({problem})"
     return True, f"bwrap works ({bwrap})"
-
-
-def bwrap_command(
-    bwrap: str,
-    command: Sequence[str],
-    *,
-    work_dir: Path,
-    read_only: Iterable[Path],
-    interpreter: str,
-    env: Mapping[str, str],
-    etc_dir: Path,
-    network: SandboxNetwork = "none",
-) -> list[str]:
-    """``command`` wrapped in bwrap (a one-call form of SandboxSpec.wrap)."""
-    spec = SandboxSpec(bwrap, work_dir, interpreter, etc_dir, network=network, read_only=tuple(read_only))
-    return spec.wrap(command, env)
