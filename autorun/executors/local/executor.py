@@ -30,7 +30,7 @@ from autorun.executors.envscrub import execution_environment
 from autorun.executors.files import EXTENSIONS, PYTHON_BLOCK_MAIN, unknown_language_message, write_script
 from autorun.executors.host.launcher import HostLauncher
 from autorun.executors.host.limits import ProcessLimits
-from autorun.executors.host.memory import oom_line
+from autorun.executors.host.memory import CgroupMemoryLimit, oom_line
 from autorun.executors.host.procfs import process_stats
 from autorun.executors.host.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.executors.hostdir import HostDir
@@ -41,7 +41,7 @@ from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
     from autorun.executors.kernel import KernelDriver
-    from autorun.executors.local.kernel import LocalKernelHost
+    from autorun.executors.local.kernel import KernelSweep, LocalKernelHost
 
 _CHUNK = 65536
 _POLL_S = 0.05
@@ -178,6 +178,7 @@ class LocalExecutor:
         self._notice = on_notice or (lambda _text: None)
         self._kernel: KernelDriver | None = None
         self._kernel_host: LocalKernelHost | None = None
+        self._kernel_sweep: KernelSweep | None = None
         limit = self.limits.max_processes
         self._task_budget = KernelTaskBudget(limit, "executor.max_processes") if limit else None
 
@@ -256,11 +257,14 @@ class LocalExecutor:
         if self._kernel is None:
             from autorun.executors.kernel import KernelDriver
             from autorun.executors.kernel.blocks import image_saver
-            from autorun.executors.local.kernel import LocalKernelHost
+            from autorun.executors.local.kernel import KernelSweep, LocalKernelHost
 
             become_subreaper()
             self._known_children = child_pids()
             self._kernel_host = LocalKernelHost(self.python, self.launcher, self.limits.memory_bytes, self.host_dir)
+            memory = self.launcher.memory  # a cgroup no sandboxed block can leave: see KernelSweep
+            cgroup = memory.directory if self.sandbox != "none" and isinstance(memory, CgroupMemoryLimit) else None
+            self._kernel_sweep = KernelSweep(cgroup)
             parent = os.getpid() if self.sandbox == "none" else None
             self._kernel = KernelDriver(self._kernel_host, save_image=image_saver(self.work_dir), parent_pid=parent)
         return self._kernel
@@ -273,7 +277,6 @@ class LocalExecutor:
         """
         from autorun.executors.kernel import KernelUnavailable
         from autorun.executors.kernel.blocks import exec_result, fallback_notice, figure_prefix
-        from autorun.executors.local.kernel import sweep_after_kernel_block
 
         driver = self._driver()
         disk_watch = self.disk.watch(lambda _reason: driver.kill_process())
@@ -286,10 +289,10 @@ class LocalExecutor:
             self._notice(fallback_notice(str(exc), f"install ipykernel for {self.python} to get one"))
             return None
         disk_stop = disk_watch.stop()
-        assert self._kernel_host is not None
+        assert self._kernel_host is not None and self._kernel_sweep is not None
         if outcome.state_lost:  # a kernel is starting: bwrap's set-up briefly makes it autorun's child
             driver.wait_for_start()
-        tasks = sweep_after_kernel_block(self._kernel_host.pids, self._known_children)
+        tasks = self._kernel_sweep.after_block(self._kernel_host.pids, self._known_children)
         result = exec_result(outcome)
         if self._task_budget is not None:
             result = self._unless_starved(result, None if outcome.state_lost else tasks, on_output)
