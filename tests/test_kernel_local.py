@@ -293,3 +293,41 @@ def test_a_slow_start_leaves_no_pile_of_answers_for_the_first_block(tmp_path: Pa
     finally:
         driver.close()
         host_dir.remove()
+
+
+def test_a_block_whose_reply_is_there_does_not_ask_whether_the_kernel_lives(tmp_path: Path) -> None:
+    """In Docker each ask is a round trip to the agent: a block's execute_reply is read without one."""
+    from autorun.executors.host.launcher import HostLauncher
+    from autorun.executors.hostdir import HostDir
+    from autorun.executors.kernel import KernelDriver
+    from autorun.executors.kernel.blocks import image_saver
+    from autorun.executors.kernel.host import PopenKernelProcess
+    from autorun.executors.local.kernel import LocalKernelHost
+
+    asked: list[int] = []
+
+    class CountingHost(LocalKernelHost):
+        def launch(self, args: list[str], env: dict[str, str]) -> PopenKernelProcess:
+            process = super().launch(args, env)
+            alive = process.alive
+            process.alive = lambda: asked.append(1) is None and alive()  # type: ignore[method-assign]
+            return process
+
+    work = tmp_path / "work"
+    work.mkdir()
+    host_dir = HostDir()
+    driver = KernelDriver(
+        CountingHost(sys.executable, HostLauncher(work, dict(os.environ)), None, host_dir),
+        save_image=image_saver(work),
+        preload=(),
+    )
+    try:
+        driver.ensure_started()
+        asked.clear()
+        for n in range(10):
+            outcome = driver.execute(f"x = {n}", lambda _text: None, timeout=10, figure_prefix="figure")
+            assert outcome.exit_code == 0
+        assert len(asked) < 10  # only a block slower than the pump's liveness interval asks
+    finally:
+        driver.close()
+        host_dir.remove()
