@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import autorun.executors.local.kernel as local_kernel
 from autorun.codeblocks import CodeBlock
 from autorun.executors.host.limits import ProcessLimits
 from autorun.executors.host.memory import CgroupMemoryLimit
+from autorun.executors.host.procfs import CLOCK_SLACK_S, NewProcesses
 from autorun.executors.host.reaper import child_pids
 from autorun.executors.kernel.connection import KERNEL_MAIN
 from autorun.executors.local.executor import LocalExecutor
@@ -26,13 +27,13 @@ from autorun.executors.local.kernel import KernelSweep
 def proc_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the sweeps' passes over /proc."""
     passes: list[int] = []
-    real = local_kernel.process_stats
+    real = NewProcesses.scan
 
-    def counted() -> Iterator[tuple[int, list[bytes]]]:
+    def counted(self: NewProcesses, keep: Collection[int]) -> dict[int, list[bytes]]:
         passes.append(1)
-        return real()
+        return real(self, keep)
 
-    monkeypatch.setattr(local_kernel, "process_stats", counted)
+    monkeypatch.setattr(NewProcesses, "scan", counted)
     return passes
 
 
@@ -100,6 +101,28 @@ def test_without_a_cgroup_every_sweep_passes_over_proc(kernel: subprocess.Popen[
     assert proc_passes == [1, 1, 1]
 
 
+def test_a_pass_reads_the_processes_started_since_the_last_and_those_kept() -> None:
+    old, kept = subprocess.Popen(["sleep", "60"]), subprocess.Popen(["sleep", "60"])
+    try:
+        scan = NewProcesses()
+        assert {old.pid, kept.pid} <= scan.scan(()).keys()  # the first pass reads every process
+        time.sleep(CLOCK_SLACK_S * 2)
+        scan.scan(())
+        time.sleep(CLOCK_SLACK_S * 2)
+        new = subprocess.Popen(["sleep", "60"])
+        try:
+            table = scan.scan({kept.pid})
+            assert new.pid in table and kept.pid in table and old.pid not in table
+            assert int(table[new.pid][1]) == os.getpid()  # the fields process_stats gives: 1 is the parent
+        finally:
+            new.kill()
+            new.wait()
+    finally:
+        for proc in (old, kept):
+            proc.kill()
+            proc.wait()
+
+
 def _known(kernel: subprocess.Popen[bytes]) -> set[int]:
     """The test's own children but the kernel: as an executor knows them before its kernel starts."""
     return child_pids() - {kernel.pid}
@@ -147,3 +170,32 @@ def test_in_the_sandbox_quiet_blocks_skip_proc_and_a_later_blocks_leftovers_stil
         assert len(proc_passes) == passes + 1
         assert _run(ex, check, 4) == "[] []\n"
         assert _run(ex, "print(x)", 5) == "2\n"
+
+
+def test_locally_a_later_blocks_leftovers_die_though_a_pass_reads_only_new_processes(tmp_path: Path) -> None:
+    leave = (
+        "import os, subprocess, time\n"
+        "a = subprocess.Popen(['sleep', '300'])\n"
+        "b = subprocess.Popen(['sleep', '301'], start_new_session=True)\n"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        "        open('daemon.pid', 'w').write(str(os.getpid()))\n        time.sleep(300)\n    os._exit(0)\n"
+        "os.wait()\nwhile not os.path.exists('daemon.pid'):\n    time.sleep(0.01)\n"
+        "print(a.pid, b.pid)"
+    )
+    work = tmp_path / "work"
+    with LocalExecutor(work, 10, stateful=True) as ex:
+        for n in range(3):  # passes that leave every process older than them unread
+            _run(ex, f"x = {n}", n + 1)
+            time.sleep(CLOCK_SLACK_S * 2)
+        pids = [int(pid) for pid in _run(ex, leave, 4).split()]
+        pids.append(int((work / "daemon.pid").read_text()))
+        assert _run(ex, "print(x)", 5) == "2\n"
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
