@@ -3,11 +3,12 @@
     bash benchmarks/setup_ag07.sh   # once: autogen-ext[jupyter-executor] 0.7.5 in benchmarks/.venv-ag07
     python -m benchmarks.bench_kernel_blocks [--reps 5] [--trivial 15] [--no-docker]
 
-Each rep runs one session per contender, in a rotating order so load changes hit all alike:
-AutoGen's JupyterCodeExecutor (a subprocess in the ag07 venv, benchmarks/autogen07_kernel.py,
-printing its timings as JSON) and autorun's stateful executors: local, sandbox and docker
-(autorun-runtime:1), built from autorun's default config as `autorun analyse` builds them
-(default limits, disk quota). The unit of work is the same on both sides: one
+Each rep opens one session per contender at once: AutoGen's JupyterCodeExecutor (a subprocess
+in the ag07 venv, benchmarks/autogen07_kernel.py, that runs the blocks it is sent and says how
+long each took) and autorun's stateful executors: local, sandbox and docker (autorun-runtime:1),
+built from autorun's default config as `autorun analyse` builds them (default limits, disk
+quota). Then every block runs on each contender in turn, the order rotating from block to block,
+so the load of a shared machine hits all alike. The unit of work is the same on both sides: one
 ``execute_code_blocks([block])`` against one ``executor.run(block)``.
 
 * first block: ``x = 1`` once the kernel is up (after the warm-up a session does while the model writes);
@@ -22,6 +23,7 @@ Writes benchmarks/results/kernel_blocks.json and prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -32,15 +34,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data" / "sales.csv"
 AUTOGEN_PYTHON = Path(os.environ.get("AUTOGEN07_PYTHON", REPO / "benchmarks" / ".venv-ag07" / "bin" / "python"))
 AUTOGEN_SCRIPT = REPO / "benchmarks" / "autogen07_kernel.py"
-SETTLE_S = 1.0  # idle time after the kernel is up, before the first block (both sides)
+SETTLE_S = 1.0  # idle time after every kernel is up, before the first block
 EXECUTORS = ("local", "sandbox", "docker")
 Row = dict[str, Any]
 
@@ -56,29 +58,46 @@ SEQUENCE = [
     "print(df.pivot_table(index='region', columns='product', values='revenue', aggfunc='sum', fill_value=0))",
     "print(round(float(df['revenue'].mean()), 2))",
 ]
-BLOCKS = {
-    "first": "x = 1",
-    "trivial": "print(1)",
-    "sequence_setup": "import pandas as pd",
-    "sequence": SEQUENCE,
-    "settle_s": SETTLE_S,
-}
+FIRST, TRIVIAL, SETUP = "x = 1", "print(1)", "import pandas as pd"
 
 
-def autogen_session(trivial_reps: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as work:
-        shutil.copy(SAMPLE, work)
-        proc = subprocess.run(
-            [str(AUTOGEN_PYTHON), str(AUTOGEN_SCRIPT), work, str(trivial_reps)],
-            input=json.dumps(BLOCKS),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=work,  # the kernel's working directory, as autorun's is the work dir
-        )
-    if proc.returncode != 0:
-        raise RuntimeError(f"the AutoGen session failed: {proc.stderr[-2000:]}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+class Session(Protocol):
+    def run(self, code: str) -> float:
+        """Seconds the block took; raises when it failed."""
+        ...
+
+
+class ServedSession:
+    """A session in a process of its own that runs each block it is sent and says how long it took.
+
+    autorun's executors too: one process holds one executor, as `autorun analyse` does (the
+    sweeps kill any child of the process a block could have left, another executor's kernel too).
+    """
+
+    def __init__(self, command: list[str], cwd: Path) -> None:
+        self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd)
+        self._reply()
+
+    def _reply(self) -> dict[str, Any]:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the session {self._proc.args} ended")
+        return dict(json.loads(line))
+
+    def run(self, code: str) -> float:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(code) + "\n")
+        self._proc.stdin.flush()
+        reply = self._reply()
+        if reply["exit_code"] != 0:
+            raise RuntimeError(f"{self._proc.args[-2:]}: a block failed: {reply['output']}")
+        return float(reply["s"])
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait(timeout=60)
 
 
 def _config(kind: str, work: Path) -> Any:
@@ -104,45 +123,76 @@ def _wait_until_ready(executor: Any) -> None:
         wait()
 
 
-def autorun_session(kind: str, trivial_reps: int) -> dict[str, Any]:
+def serve(kind: str, work: Path) -> None:
+    """The autorun side of a ServedSession: one executor, warmed up, then a block per line of stdin."""
     from autorun.codeblocks import CodeBlock
     from autorun.session.components import build_executor
 
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "work"
-        work.mkdir()
-        shutil.copy(SAMPLE, work)
-        executor = build_executor(
-            _config(kind, work), session_id=uuid.uuid4().hex[:8], env=dict(os.environ), on_notice=print
-        )
-        numbers = iter(range(1, 1000))
-
-        def run(code: str) -> float:
+    executor = build_executor(
+        _config(kind, work), session_id=uuid.uuid4().hex[:8], env=dict(os.environ), on_notice=_to_stderr
+    )
+    with executor:
+        start = time.perf_counter()
+        executor.warm_up()
+        _wait_until_ready(executor)
+        print(json.dumps({"start_s": time.perf_counter() - start}), flush=True)
+        for number, line in enumerate(sys.stdin, 1):
+            block = CodeBlock("python", json.loads(line), number)
             start = time.perf_counter()
-            result = executor.run(CodeBlock("python", code, next(numbers)), lambda _text: None)
+            result = executor.run(block, lambda _text: None)
             elapsed = time.perf_counter() - start
-            if result.exit_code != 0:
-                raise RuntimeError(f"autorun {kind} block failed: {result.output}")
-            return elapsed
+            print(json.dumps({"s": elapsed, "exit_code": result.exit_code, "output": result.output}), flush=True)
 
-        with executor:
-            start = time.perf_counter()
-            executor.warm_up()
-            _wait_until_ready(executor)
-            started_s = time.perf_counter() - start
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr)  # stdout is the channel to the benchmark
+
+
+def _command(name: str, work: Path) -> list[str]:
+    if name == "autogen":
+        return [str(AUTOGEN_PYTHON), str(AUTOGEN_SCRIPT), str(work)]
+    return [sys.executable, "-m", "benchmarks.bench_kernel_blocks", "--serve", name, str(work)]
+
+
+@contextlib.contextmanager
+def sessions(kinds: tuple[str, ...]) -> Iterator[dict[str, Session]]:
+    """One session per contender, each in a work dir of its own holding the sample; all up before the first block."""
+    with tempfile.TemporaryDirectory() as tmp:
+        opened: dict[str, ServedSession] = {}
+        try:
+            for name in ("autogen", *kinds):
+                work = Path(tmp) / name
+                work.mkdir()
+                shutil.copy(SAMPLE, work)
+                # AutoGen's kernel runs in its process's cwd; autorun's in the executor's work dir
+                opened[name] = ServedSession(_command(name, work), work if name == "autogen" else REPO)
             time.sleep(SETTLE_S)
-            first = run(BLOCKS["first"])
-            trivial = [run(BLOCKS["trivial"]) for _ in range(trivial_reps)]
-            run(BLOCKS["sequence_setup"])
-            sequence = [run(code) for code in SEQUENCE]
-    return {"start_s": started_s, "first_s": first, "trivial_s": trivial, "sequence_s": sequence}
+            yield dict(opened)
+        finally:
+            for session in opened.values():
+                session.close()
 
 
-def summary(session: dict[str, Any]) -> dict[str, float]:
+def one_rep(rep: int, trivial_reps: int, kinds: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    with sessions(kinds) as opened:
+        names = list(opened)
+        turn = iter(range(rep, 10**6))
+
+        def each(code: str) -> dict[str, float]:
+            shift = next(turn) % len(names)
+            return {name: opened[name].run(code) for name in names[shift:] + names[:shift]}
+
+        first = each(FIRST)
+        trivial = [each(TRIVIAL) for _ in range(trivial_reps)]
+        each(SETUP)
+        sequence = [each(code) for code in SEQUENCE]
     return {
-        "first": session["first_s"],
-        "trivial": statistics.median(session["trivial_s"]),
-        "sequence": sum(session["sequence_s"]),
+        name: {
+            "first": first[name],
+            "trivial": statistics.median(t[name] for t in trivial),
+            "sequence": sum(block[name] for block in sequence),
+        }
+        for name in names
     }
 
 
@@ -154,15 +204,12 @@ MEASURES = {
 
 
 def measure(reps: int, trivial_reps: int, kinds: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
-    contenders: list[tuple[str, Callable[[], dict[str, Any]]]] = [("autogen", lambda: autogen_session(trivial_reps))]
-    contenders += [(kind, lambda kind=kind: autorun_session(kind, trivial_reps)) for kind in kinds]
-    samples: dict[str, dict[str, list[float]]] = {name: {m: [] for m in MEASURES} for name, _ in contenders}
+    samples: dict[str, dict[str, list[float]]] = {name: {m: [] for m in MEASURES} for name in ("autogen", *kinds)}
     for rep in range(reps):
-        shift = rep % len(contenders)
-        for name, session in contenders[shift:] + contenders[:shift]:
-            for key, value in summary(session()).items():
+        for name, values in one_rep(rep, trivial_reps, kinds).items():
+            for key, value in values.items():
                 samples[name][key].append(value)
-            print(f"rep {rep + 1}/{reps} {name}: done", file=sys.stderr)
+        print(f"rep {rep + 1}/{reps}: done", file=sys.stderr)
     return samples
 
 
@@ -197,7 +244,11 @@ def main() -> None:
     parser.add_argument("--trivial", type=int, default=15, help="trivial blocks per session")
     parser.add_argument("--no-docker", action="store_true")
     parser.add_argument("--only", choices=EXECUTORS, action="append", help="autorun executors to run (default: all)")
+    parser.add_argument("--serve", nargs=2, metavar=("KIND", "WORK_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], Path(args.serve[1]))
+        return
     if not AUTOGEN_PYTHON.exists():
         sys.exit("run `bash benchmarks/setup_ag07.sh` first (AutoGen 0.7 in benchmarks/.venv-ag07)")
     kinds = tuple(args.only or [k for k in EXECUTORS if not (args.no_docker and k == "docker")])
