@@ -7,7 +7,9 @@ import contextlib
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from autorun.codeblocks import CodeBlock
 from autorun.errors import AutorunError
 from autorun.events import Notice
+from autorun.executors import disk
 from autorun.executors.disk import DiskLimits, DiskQuota, allocated_bytes, free_bytes
 from autorun.executors.local.executor import LocalExecutor
 from autorun.transcripts.store import TranscriptWriter
@@ -84,6 +87,28 @@ def test_a_kernel_block_over_the_quota_is_stopped_and_told_why(tmp_path: Path, s
     assert "killed: the work dir grew by" in first.output and "killed: the work dir grew by" in "".join(shown)
     assert "variables and imports from earlier blocks are gone" in first.output
     assert (after.exit_code, after.output) == (0, "False\n"), "a fresh kernel runs the next block"
+
+
+def test_blocks_share_one_polling_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel block starts no thread of its own to watch the disk: starting one costs ms on a loaded machine."""
+    started: list[str] = []
+    real = disk.start_background
+
+    def counted(target: Callable[..., object], name: str, args: tuple[object, ...] = ()) -> threading.Thread:
+        started.append(name)
+        return real(target, name, args)
+
+    monkeypatch.setattr(disk, "start_background", counted)
+    quota = DiskQuota(tmp_path, DiskLimits(max_growth=MiB, min_free=None))
+    for _ in range(5):
+        assert quota.watch(lambda _reason: None).stop() is None
+    assert started == ["autorun-disk"]
+    watch = quota.watch(lambda _reason: None)
+    (tmp_path / "big").write_bytes(b"x" * 2 * MiB)
+    deadline = time.monotonic() + 5
+    while watch.reason is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert watch.stop() is not None and watch.reason is not None and "grew by" in watch.reason
 
 
 def test_no_limits_no_watch(tmp_path: Path) -> None:

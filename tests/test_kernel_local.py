@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -259,3 +262,71 @@ def test_a_forked_copy_of_the_kernel_is_swept_not_the_kernel(executor: LocalExec
     )
     assert run(executor, code, 1).output == "forked\n"
     assert run(executor, "print(kept)", 2).output == "1\n"
+
+
+def test_a_slow_start_leaves_no_pile_of_answers_for_the_first_block(tmp_path: Path) -> None:
+    """kernel_info is asked again only once the startup code has run, so few answers wait for the first block."""
+    from autorun.executors.host.launcher import HostLauncher
+    from autorun.executors.hostdir import HostDir
+    from autorun.executors.kernel import KernelDriver
+    from autorun.executors.kernel.blocks import image_saver
+    from autorun.executors.local.kernel import LocalKernelHost
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "slowstart.py").write_text("import time\ntime.sleep(1.5)\n")
+    host_dir = HostDir()
+    host = LocalKernelHost(sys.executable, HostLauncher(work, dict(os.environ)), None, host_dir)
+    driver = KernelDriver(host, save_image=image_saver(work), preload=("slowstart",))
+    try:
+        driver.ensure_started()
+        assert driver._kernel is not None
+        client = driver._kernel.client
+        waiting = 0
+        with contextlib.suppress(queue.Empty):
+            while True:
+                waiting += client.get_shell_msg(timeout=0.5)["msg_type"] == "kernel_info_reply"
+        assert waiting <= 2
+        outcome = driver.execute("print(1)", lambda _text: None, timeout=10, figure_prefix="figure")
+        assert (outcome.exit_code, outcome.output) == (0, "1\n")
+    finally:
+        driver.close()
+        host_dir.remove()
+
+
+def test_a_block_whose_reply_is_there_does_not_ask_whether_the_kernel_lives(tmp_path: Path) -> None:
+    """In Docker each ask is a round trip to the agent: a block's execute_reply is read without one."""
+    from autorun.executors.host.launcher import HostLauncher
+    from autorun.executors.hostdir import HostDir
+    from autorun.executors.kernel import KernelDriver
+    from autorun.executors.kernel.blocks import image_saver
+    from autorun.executors.kernel.host import PopenKernelProcess
+    from autorun.executors.local.kernel import LocalKernelHost
+
+    asked: list[int] = []
+
+    class CountingHost(LocalKernelHost):
+        def launch(self, args: list[str], env: dict[str, str]) -> PopenKernelProcess:
+            process = super().launch(args, env)
+            alive = process.alive
+            process.alive = lambda: asked.append(1) is None and alive()  # type: ignore[method-assign]
+            return process
+
+    work = tmp_path / "work"
+    work.mkdir()
+    host_dir = HostDir()
+    driver = KernelDriver(
+        CountingHost(sys.executable, HostLauncher(work, dict(os.environ)), None, host_dir),
+        save_image=image_saver(work),
+        preload=(),
+    )
+    try:
+        driver.ensure_started()
+        asked.clear()
+        for n in range(10):
+            outcome = driver.execute(f"x = {n}", lambda _text: None, timeout=10, figure_prefix="figure")
+            assert outcome.exit_code == 0
+        assert len(asked) < 10  # only a block slower than the pump's liveness interval asks
+    finally:
+        driver.close()
+        host_dir.remove()

@@ -28,6 +28,7 @@ from autorun.threads import start_background
 from autorun.units import size_text
 
 POLL_S = 0.05
+IDLE_S = 60.0  # the polling thread ends after this long with no block running (started again by the next)
 WALK_SHARE = 0.05  # the size walk may take this share of the time: a big work dir is walked less often
 AUTORUN_DIR = ".autorun"
 
@@ -80,6 +81,7 @@ class DiskQuota:
         self.work_dir = work_dir
         self.limits = limits
         self._baseline: int | None = None
+        self._poller = _Poller()
 
     @property
     def enabled(self) -> bool:
@@ -131,30 +133,62 @@ class DiskQuota:
         return ExecResult(exit_code=BLOCK_KILLED, output=f"not run: {crossed}\n", duration_s=0.0) if crossed else None
 
     def watch(self, on_crossed: Callable[[str], object], *, threaded: bool = True) -> DiskWatch:
-        return DiskWatch(self, on_crossed, threaded=threaded)
+        watch = DiskWatch(self, on_crossed)
+        if threaded and self.enabled:
+            watch.poller = self._poller
+            self._poller.arm(watch)
+        return watch
+
+
+class _Poller:
+    """The one thread of a DiskQuota that ticks the watch of the block running, so no block starts a thread.
+
+    It waits while no block runs and ends after IDLE_S of that; ``disarm`` waits for a tick in progress.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watch: DiskWatch | None = None
+        self._running = False
+
+    def arm(self, watch: DiskWatch) -> None:
+        with self._cond:
+            self._watch = watch
+            if self._running:
+                self._cond.notify()
+            else:
+                self._running = True
+                start_background(self._run, "autorun-disk")
+
+    def disarm(self, watch: DiskWatch) -> None:
+        with self._cond:
+            if self._watch is watch:
+                self._watch = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                if self._watch is None and not self._cond.wait(IDLE_S) and self._watch is None:
+                    self._running = False
+                    return
+                self._cond.wait(POLL_S)
+                if self._watch is not None and self._watch.tick():
+                    self._watch = None
 
 
 class DiskWatch:
     """Polls a DiskQuota while a block runs and calls ``on_crossed(reason)`` once.
 
-    Threaded (docker: the block's output arrives elsewhere), or driven by ``tick()`` from
-    the caller's own loop (local: no thread per block).
+    By the quota's polling thread (docker, and kernel blocks: the output arrives elsewhere),
+    or by ``tick()`` from the caller's own loop (local processes).
     """
 
-    def __init__(self, quota: DiskQuota, on_crossed: Callable[[str], object], *, threaded: bool = True) -> None:
+    def __init__(self, quota: DiskQuota, on_crossed: Callable[[str], object]) -> None:
         self._quota = quota
         self._on_crossed = on_crossed
-        self._done = threading.Event()
         self.reason: str | None = None
         self._next_free = self._next_size = time.monotonic() + POLL_S
-        self._thread: threading.Thread | None = None
-        if quota.enabled and threaded:
-            self._thread = start_background(self._run, "autorun-disk")
-
-    def _run(self) -> None:
-        while not self._done.wait(POLL_S):
-            if self.tick():
-                return
+        self.poller: _Poller | None = None
 
     def tick(self) -> bool:
         """Check what is due (free space every POLL_S, the size walk as its cost allows); True once crossed."""
@@ -181,9 +215,8 @@ class DiskWatch:
         A block can cross a bound between two polls and end before the next one; the
         final check catches that, so the model hears of it.
         """
-        self._done.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self.poller is not None:
+            self.poller.disarm(self)
         if self.reason is not None:
             return f"killed: {self.reason}"
         late = self._quota.check() if self._quota.enabled else None

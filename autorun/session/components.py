@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,21 +119,11 @@ def _local(config: Config, context: ExecutorContext) -> Executor:
 
 
 def _sandbox(config: Config, context: ExecutorContext) -> Executor:
-    """The sandbox executor in a bwrap world made for this work dir (its etc and home in the executor's host dir)."""
-    from autorun.executors.hostdir import HostDir
-    from autorun.executors.sandbox.bwrap import Sandbox
-    from autorun.executors.sandbox.executor import SandboxExecutor
+    from autorun.executors.sandbox.executor import sandbox_executor
 
-    ex = config.executor
-    host_dir = HostDir()
-    world = Sandbox(
-        context.work_dir,
-        interpreter=ex.python or sys.executable,
-        network=context.choice.sandbox_network,
-        host_dir=host_dir,
-    )
+    network = context.choice.sandbox_network
     options = _host_options(config, context)
-    return SandboxExecutor(context.work_dir, ex.timeout, sandbox=world, host_dir=host_dir, **options)
+    return sandbox_executor(context.work_dir, config.executor.timeout, network=network, **options)
 
 
 # The one place that knows the executor kinds (`executor.type`, resolved by executors/choice.py):

@@ -256,23 +256,25 @@ class KernelDriver:
     def _wait_ready(self, kernel: _Kernel) -> None:
         """Until the kernel answers on shell *and* iopub (so no output of the first block is lost).
 
-        The requests queue up while the kernel runs its startup code; the answer to any of them
-        that arrives on iopub will do, so the first one after the startup ends the wait.
+        Shell requests run in order: the reply to a kernel_info comes once the startup code has run.
+        Only then is it asked again until an answer arrives on iopub (lost while the subscription
+        still connects), so the first block does not wade through a pile of answers.
         """
         deadline = time.monotonic() + self.ready_timeout_s
-        asked_ids: set[str] = set()
+        asked_ids = {kernel.client.kernel_info()}
+        receive = kernel.client.get_shell_msg
         while True:
-            asked_ids.add(kernel.client.kernel_info())
-            asked = time.monotonic()
-            while time.monotonic() - asked < _READY_ASK_S:
-                self._check_starting(kernel.process, deadline)
-                try:
-                    msg = kernel.client.get_iopub_msg(timeout=0.05)
-                except queue.Empty:
-                    continue
-                if msg["parent_header"].get("msg_id") in asked_ids:
-                    return
             self._check_starting(kernel.process, deadline)
+            try:
+                msg = receive(timeout=_READY_ASK_S)
+            except queue.Empty:
+                if receive == kernel.client.get_iopub_msg:
+                    asked_ids.add(kernel.client.kernel_info())
+                continue
+            if msg["parent_header"].get("msg_id") in asked_ids:
+                if receive == kernel.client.get_iopub_msg:
+                    return
+                receive = kernel.client.get_iopub_msg
 
     def _stop(self, kernel: _Kernel) -> None:
         if kernel.client is not None:
@@ -380,10 +382,12 @@ class KernelDriver:
     def _reply(self, kernel: _Kernel, msg_id: str) -> dict[str, Any]:
         """The execute_reply content for ``msg_id`` (sent before idle, so normally already here)."""
         deadline = time.monotonic() + _REPLY_WAIT_S
-        while time.monotonic() < deadline and kernel.process.alive():
+        while time.monotonic() < deadline:
             try:
                 msg = kernel.client.get_shell_msg(timeout=_POLL_S)
             except queue.Empty:
+                if not kernel.process.alive():  # asked only while waiting: in Docker, a round trip to the agent
+                    break
                 continue
             if msg["parent_header"].get("msg_id") == msg_id:
                 return dict(msg["content"])

@@ -26,6 +26,7 @@ from autorun.executors.envscrub import execution_environment
 from autorun.executors.files import PYTHON_BLOCK_MAIN, SCRIPT_EXTENSIONS, block_file, unknown_language_message
 from autorun.executors.host.launcher import HostLauncher
 from autorun.executors.host.limits import ProcessLimits
+from autorun.executors.host.memory import CgroupMemoryLimit
 from autorun.executors.host.procfs import process_stats
 from autorun.executors.host.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.executors.hostdir import HostDir
@@ -37,7 +38,7 @@ from autorun.units import size_text
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
     from autorun.executors.kernel.blocks import KernelBlocks
-    from autorun.executors.local.kernel import LocalKernelHost
+    from autorun.executors.local.kernel import KernelSweep, LocalKernelHost
     from autorun.executors.sandbox.bwrap import Sandbox
 
 _CHUNK = 65536
@@ -163,6 +164,7 @@ class HostExecutor:
         self._notice = on_notice or (lambda _text: None)
         self._kernel: KernelBlocks | None = None
         self._kernel_host: LocalKernelHost | None = None
+        self._kernel_sweep: KernelSweep | None = None
 
     @property
     def stateful(self) -> bool:
@@ -255,14 +257,19 @@ class HostExecutor:
         if self._kernel is None:
             from autorun.executors.kernel import KernelDriver
             from autorun.executors.kernel.blocks import ExecutorSide, KernelBlocks, image_saver
-            from autorun.executors.local.kernel import LocalKernelHost, kernel_tasks
+            from autorun.executors.local.kernel import KernelSweep, LocalKernelHost, kernel_tasks
 
             become_subreaper()
             self._known_children = child_pids()
             self._kernel_host = host = LocalKernelHost(
                 self.python, self.launcher, self.limits.memory_bytes, self.host_dir
             )
-            parent = None if self.launcher.sandbox is not None else os.getpid()
+            memory = self.launcher.memory  # a cgroup no sandboxed block can leave: see KernelSweep
+            sandboxed = self.launcher.sandbox is not None
+            self._kernel_sweep = KernelSweep(
+                memory.directory if sandboxed and isinstance(memory, CgroupMemoryLimit) else None
+            )
+            parent = None if sandboxed else os.getpid()
             limit = self.limits.max_processes
             side = ExecutorSide(
                 sweep=self._sweep_kernel_block,
@@ -276,11 +283,9 @@ class HostExecutor:
 
     def _sweep_kernel_block(self) -> int:
         """Kill what the kernel block left running; the threads the kernel still has."""
-        from autorun.executors.local.kernel import sweep_after_kernel_block
-
-        assert self._kernel is not None and self._kernel_host is not None
+        assert self._kernel is not None and self._kernel_host is not None and self._kernel_sweep is not None
         self._kernel.driver.wait_for_start()  # a kernel is starting: bwrap's set-up briefly makes it autorun's child
-        return sweep_after_kernel_block(self._kernel_host.kernel_pids, self._known_children)
+        return self._kernel_sweep.after_block(self._kernel_host.kernel_pids, self._known_children)
 
     def _ensure_work_dir(self) -> None:
         try:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 from autorun.block_results import oom_line
 from autorun.executors.host.launcher import HostLauncher, Launched
-from autorun.executors.host.procfs import process_stats
+from autorun.executors.host.procfs import NewProcesses, process_stats, stat_fields
 from autorun.executors.hostdir import HostDir
 from autorun.executors.kernel.connection import KERNEL_MAIN
 from autorun.executors.kernel.host import KernelDirs, PipeTail, PopenKernelProcess
@@ -105,21 +106,36 @@ def _is_kernel(pid: int) -> bool:
         return False
 
 
-def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
+@dataclass(frozen=True)
+class Swept:
+    """What a sweep found: the kernel processes' threads, those processes (pid -> start time), and
+    every process in the kernel trees or killed (the next pass reads them again, however old)."""
+
+    threads: int
+    spared: dict[int, bytes]
+    seen: frozenset[int]
+
+
+def sweep_after_kernel_block(roots: set[int], known: set[int], stats: dict[int, list[bytes]] | None = None) -> Swept:
     """Kill what a kernel block left running; how many threads the kernel processes still have.
 
     ``roots`` are the kernel processes autorun started (the kernel itself, or the bwrap
     around it): every descendant of theirs except the kernel and its ancestors is killed,
     and so is every new child of autorun not in ``known`` (an orphan re-parented to it,
-    see reaper.py), so no process a block starts outlives the block.
+    see reaper.py), so no process a block starts outlives the block. ``stats``: the
+    processes to look at (default: every process; see KernelSweep).
     """
-    table = _parents()
+    found = dict(process_stats()) if stats is None else stats
+    stat = {pid: f for pid, f in found.items() if len(f) > 19}
+    table = {pid: (int(f[1]), int(f[19]), int(f[17])) for pid, f in stat.items()}
     parents = {pid: parent for pid, (parent, _started, _threads) in table.items()}
     children = _children(parents)
     spare: set[int] = set()
     doomed: list[int] = []
+    seen: set[int] = set()
     for root in roots & set(parents):
         tree = _tree(root, children)
+        seen.update(tree)
         kernels = [pid for pid in tree if _is_kernel(pid)]
         if not kernels:  # a kernel still starting (a restart): nothing of a block's is in its tree yet
             continue
@@ -140,4 +156,52 @@ def sweep_after_kernel_block(roots: set[int], known: set[int]) -> int:
         if parents.get(pid) == me:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-    return sum(table[pid][2] for pid in spare)
+    threads = sum(table[pid][2] for pid in spare)
+    return Swept(threads, {pid: stat[pid][19] for pid in spare}, frozenset(seen.union(doomed)))
+
+
+class KernelSweep:
+    """sweep_after_kernel_block after each block, reading as little of /proc as tells what the block left.
+
+    A pass over all of /proc reads every process on the machine (~50 µs each): a pass here reads
+    only the processes started since the previous one (NewProcesses) and those of the kernel
+    trees. With a cgroup (in the sandbox), a block that left nothing costs one read of it and no
+    pass: a cgroup only where no block can leave it (no cgroupfs; one a block mounts in a namespace
+    of its own sees only this cgroup, and a cgroup made below this one sends the sweep to /proc).
+    """
+
+    def __init__(self, cgroup: Path | None) -> None:
+        self._cgroup = cgroup
+        self._scan = NewProcesses()
+        self._swept: Swept | None = None
+
+    def after_block(self, roots: set[int], known: set[int]) -> int:
+        """Kill what the block left (see sweep_after_kernel_block); the kernel processes' threads."""
+        tasks = self._nothing_left()
+        if tasks is None:
+            keep = roots.union(self._swept.seen if self._swept is not None else ())
+            self._swept = sweep_after_kernel_block(roots, known, self._scan.scan(keep))
+            tasks = self._swept.threads
+        return tasks
+
+    def _nothing_left(self) -> int | None:
+        """The kernel processes' threads when the cgroup holds only them (the same ones), else None."""
+        if self._cgroup is None or self._swept is None or not self._swept.spared:
+            return None
+        try:
+            with open(self._cgroup / "cgroup.procs", "rb") as procs:
+                members = {int(pid) for pid in procs.read().split()}
+            with os.scandir(self._cgroup) as entries:
+                if any(entry.is_dir(follow_symlinks=False) for entry in entries):
+                    return None
+        except (OSError, ValueError):
+            return None
+        if not members <= self._swept.spared.keys():
+            return None
+        threads = 0
+        for pid, started in self._swept.spared.items():
+            fields = stat_fields(pid)
+            if fields is None or len(fields) <= 19 or fields[19] != started:
+                return None
+            threads += int(fields[17])
+        return threads
