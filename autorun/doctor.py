@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from autorun.config.model_choice import ModelKind
 from autorun.config.schema import Config
 from autorun.executors.docker.engine import engine_host, engine_problem, how_to_get_image
+from autorun.session.components import NEEDS_BWRAP, NEEDS_DOCKER_ENGINE, executor_needs
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -73,7 +74,7 @@ def sandbox_check(config: Config) -> DoctorCheck:
     if works:
         used = "used by executor.type auto" if kind == "auto" else f"available (executor.type is {kind})"
         return DoctorCheck("Sandbox (bwrap)", "ok", f"{why}; {used}")
-    status: Status = "fail" if kind == "sandbox" else "warn"
+    status: Status = "fail" if NEEDS_BWRAP in executor_needs(kind) else "warn"
     if "not installed" in why:
         fix = INSTALL_HINT
     elif "AppArmor" in why:
@@ -139,7 +140,7 @@ def record_check(config: Config, env: Mapping[str, str]) -> DoctorCheck:
 
 
 def _docker_needed(config: Config) -> Status:
-    return "fail" if config.executor.type == "docker" else "warn"
+    return "fail" if NEEDS_DOCKER_ENGINE in executor_needs(config.executor.type) else "warn"
 
 
 def _engine_check(config: Config, env: Mapping[str, str]) -> tuple[DockerClient | None, DoctorCheck]:
@@ -178,7 +179,7 @@ def _image_check(config: Config, client: DockerClient | None) -> DoctorCheck:
         size = found.attrs.get("Size", 0) / 1024**2
         return DoctorCheck(name, "ok", f"present ({found.short_id}, {size:.0f} MB)")
     pull = config.executor.pull
-    status: Status = "warn" if pull or config.executor.type != "docker" else "fail"
+    status: Status = "fail" if not pull and NEEDS_DOCKER_ENGINE in executor_needs(config.executor.type) else "warn"
     detail = "not present; it will be pulled on first use" if pull else "not present and pulling is disabled"
     return DoctorCheck(name, status, detail, how_to_get_image(image))
 

@@ -36,6 +36,7 @@ class SessionStart(Event):
     executor_reason: str = ""  # why this executor: "auto: bwrap works (/usr/bin/bwrap)", "executor.type: local"
     limits: str = ""  # how memory and disk are bounded: "memory 1g by cgroup v2 (memory.max); ..."
     data_path: str | None = None  # the data file's path as the executed code sees it
+    code_work_dir: str | None = None  # the work dir's path as the executed code sees it (None: not recorded)
     approval: str = ""  # whether blocks run unasked and which setting says so, for the header
     config_files: tuple[str, ...] = ()  # the config files the settings were read from (absolute paths)
 

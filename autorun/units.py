@@ -53,6 +53,14 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
+def size_text(size: int) -> str:
+    """A size as the config spells it: 1073741824 -> "1g", 536870912 -> "512m", 1000 -> "1000"."""
+    for unit, factor in (("t", 1024**4), ("g", 1024**3), ("m", 1024**2), ("k", 1024)):
+        if size and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
 def format_seconds(seconds: float) -> str:
     """60.0 -> "60", 0.5 -> "0.5"."""
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"

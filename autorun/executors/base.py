@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol
 
 from autorun.codeblocks import CodeBlock
 from autorun.events import HtmlOutput
@@ -26,6 +26,8 @@ class ExecResult:
     duration_s: float
     timed_out: bool = False
     html: tuple[HtmlOutput, ...] = ()  # what the kernel also displayed as HTML (DataFrames)
+    code_file: str | None = None
+    """The work-dir-relative path the block was written to (posix), not an artifact of it; None: none written."""
 
 
 class Executor(Protocol):
@@ -37,10 +39,34 @@ class Executor(Protocol):
     """
 
     name: str
+    """The kind, as `executor.type` spells it (the header and the record show it)."""
     executes: bool
     """False for `none`: blocks are shown and recorded, never run."""
-    stateful: bool
-    """True when python blocks share one interpreter's state (variables, imports)."""
+
+    @property
+    def stateful(self) -> bool:
+        """True while python blocks share one interpreter's state (variables, imports); it turns False
+        when a kernel cannot start and blocks fall back to a process each. Read-only."""
+        ...
+
+    @property
+    def code_work_dir(self) -> str:
+        """The work dir's path as the code sees it (the record keeps it, so exports map it back to ``./``)."""
+        ...
+
+    @property
+    def runtime_root(self) -> str:
+        """The directory holding autorun's package as the code sees it (read-only): the builtin's imports."""
+        ...
+
+    def limits_summary(self) -> str:
+        """How memory and disk are bounded here, for the session header; "" where nothing runs."""
+        ...
+
+    def placed_files(self) -> list[str]:
+        """Work-dir-relative paths of files autorun itself places in the work dir for the code
+        (Docker's data mount points): never reported as artifacts of a block."""
+        ...
 
     def warm_up(self) -> None:
         """Start what the first block needs (container, kernel) in the background; never blocks long."""
@@ -57,6 +83,10 @@ class Executor(Protocol):
 
     def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult: ...
 
+    def interrupt(self) -> None:
+        """Stop only the running block (chat's Ctrl-C), keeping what was started for the next one."""
+        ...
+
     def peak_memory(self) -> int | None:
         """The most memory the session's code has used so far, in bytes, as its memory limit counts it;
         None where the executor cannot tell (no limit, nothing run yet)."""
@@ -69,11 +99,9 @@ class Executor(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-@runtime_checkable
-class Interruptible(Protocol):
-    """An executor that can stop only the running block (chat's Ctrl-C), keeping what it started for the next."""
-
-    def interrupt(self) -> None: ...
+def code_file(work_dir: Path, script: Path) -> str:
+    """``script``'s path relative to ``work_dir``, as ``ExecResult.code_file`` holds it."""
+    return script.relative_to(work_dir).as_posix()
 
 
 def failed_result(message: str, started: float) -> ExecResult:

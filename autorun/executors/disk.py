@@ -25,6 +25,7 @@ from pathlib import Path
 from autorun.block_results import BLOCK_KILLED
 from autorun.executors.base import ExecResult, OutputCallback
 from autorun.threads import start_background
+from autorun.units import size_text
 
 POLL_S = 0.05
 WALK_SHARE = 0.05  # the size walk may take this share of the time: a big work dir is walked less often
@@ -64,6 +65,12 @@ def free_bytes(path: Path) -> int:
 class DiskLimits:
     max_growth: int | None = 2 * 1024**3
     min_free: int | None = 1024**3
+
+    def summary(self) -> str:
+        """The bounds for the session header: "work dir growth 2g, free-space floor 1g"."""
+        growth = size_text(self.max_growth) if self.max_growth else "unlimited"
+        floor = size_text(self.min_free) if self.min_free else "none"
+        return f"work dir growth {growth}, free-space floor {floor}"
 
 
 class DiskQuota:

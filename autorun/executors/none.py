@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import autorun
 from autorun.codeblocks import CodeBlock
 from autorun.executors.base import ExecResult, OutputCallback
 
@@ -21,11 +22,23 @@ class NoExecutor:
     name = "none"
     executes = False
     stateful = False
+    code_work_dir = ""  # no code runs: its paths are the host's
+    runtime_root = str(Path(autorun.__file__).resolve().parents[1])
+
+    def limits_summary(self) -> str:
+        return ""
+
+    def placed_files(self) -> list[str]:
+        return []
+
+    def interrupt(self) -> None:
+        pass
 
     def warm_up(self) -> None:
         pass
 
     def expose(self, host_path: Path) -> str:
+        """The host path: no code runs to see another."""
         return str(Path(host_path).expanduser().resolve())
 
     def inspect_files(self, paths: Sequence[Path], sheet: str | None) -> list[DataFileInfo] | None:

@@ -1,10 +1,10 @@
 """Rewrite the paths a session's code used so the exported code runs from the work dir.
 
-Code in a Docker session sees the work dir as ``/workspace`` and the data file as
-``/workspace/data/NAME`` (a read-only mount that exists only while the container
-runs); local code sees host paths. In a notebook opened in the work dir, the
-work dir is ``./`` and the data file is its host path (relative when it lies
-inside the work dir).
+The record says where the code saw the work dir and the data file (a Docker session's
+code sees ``/workspace`` and ``/workspace/data/NAME``, a read-only mount that exists only
+while the container runs; local and sandbox code sees host paths). In a notebook opened
+in the work dir, the work dir is ``./`` and the data file is its host path (relative when
+it lies inside the work dir).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from pathlib import Path
 
 from autorun.export.report import Summary
 
-DOCKER_WORKSPACE = "/workspace"
-
 
 def path_rewrites(summary: Summary) -> list[tuple[str, str]]:
     """(seen by the code, to use instead) pairs, the longest first so a data path wins over its directory."""
@@ -26,12 +24,10 @@ def path_rewrites(summary: Summary) -> list[tuple[str, str]]:
         host = Path(summary.data_file)
         target = os.path.relpath(host, work_dir) if host.is_relative_to(work_dir) else str(host)
         seen = summary.data_path
-        if seen is None and summary.executor == "docker":
-            seen = f"{DOCKER_WORKSPACE}/data/{host.name}"
         if seen and seen != target:
             pairs[seen] = target
-    if summary.executor == "docker":
-        pairs[f"{DOCKER_WORKSPACE}/"] = "./"
+    if summary.code_work_dir:
+        pairs[f"{summary.code_work_dir.rstrip('/')}/"] = "./"
     pairs[f"{work_dir.as_posix().rstrip('/')}/"] = "./"
     return sorted(pairs.items(), key=lambda pair: len(pair[0]), reverse=True)
 

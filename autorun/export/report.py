@@ -67,6 +67,7 @@ class Summary:
     session_id: str
     data_file: str | None
     data_path: str | None
+    code_work_dir: str | None  # the work dir as the code saw it
     model: str
     executor: str
     work_dir: str
@@ -172,6 +173,7 @@ def build_report(transcript: Transcript) -> Report:
         session_id=clean(start.session_id),
         data_file=clean(start.data_file) if start.data_file is not None else None,
         data_path=clean(start.data_path) if start.data_path is not None else None,
+        code_work_dir=clean(start.code_work_dir) if start.code_work_dir is not None else None,
         model=clean(start.model),
         executor=clean(start.executor),
         work_dir=clean(start.work_dir),

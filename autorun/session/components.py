@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autorun.config.model_choice import ModelKind
 from autorun.config.schema import Config
@@ -46,6 +47,116 @@ def disk_limits(config: Config) -> DiskLimits:
     return DiskLimits(config.executor.disk, config.executor.min_free_disk)
 
 
+@dataclass(frozen=True)
+class ExecutorContext:
+    """What every executor kind is built with besides the config: the choice, the session, its environment, notices."""
+
+    choice: ExecutorChoice
+    work_dir: Path
+    session_id: str
+    env: Mapping[str, str]
+    on_notice: NoticeFn
+
+
+ExecutorBuilder = Callable[[Config, ExecutorContext], Executor]
+NEEDS_BWRAP, NEEDS_DOCKER_ENGINE = "bwrap", "docker engine"  # what `autorun doctor` fails on when it is missing
+
+
+@dataclass(frozen=True)
+class ExecutorKind:
+    """How to build one kind of executor, and what the session and doctor must know before it exists."""
+
+    build: ExecutorBuilder
+    confined: bool = False
+    """Code reaches no more of the host than it is shown: a data path through a work-dir symlink is refused."""
+    needs: frozenset[str] = frozenset()
+    """What must work on this machine for it (NEEDS_BWRAP, NEEDS_DOCKER_ENGINE): doctor fails without it."""
+
+
+def _none(config: Config, context: ExecutorContext) -> Executor:
+    from autorun.executors.none import NoExecutor
+
+    return NoExecutor()
+
+
+def _docker(config: Config, context: ExecutorContext) -> Executor:
+    from autorun.executors.docker.executor import DockerExecutor
+    from autorun.session.executor_settings import docker_settings
+
+    ex = config.executor
+    return DockerExecutor(
+        context.work_dir,
+        ex.timeout,
+        docker_settings(ex),
+        env_passthrough=ex.env_passthrough,
+        base_env=context.env,
+        session_id=context.session_id,
+        on_notice=context.on_notice,
+        disk=disk_limits(config),
+        stateful=ex.stateful,
+    )
+
+
+def _host_options(config: Config, context: ExecutorContext) -> dict[str, Any]:
+    """The options the local and sandbox executors share (they run blocks the same way)."""
+    from autorun.executors.host.limits import ProcessLimits
+
+    ex = config.executor
+    return {
+        "python": ex.python,
+        "env_passthrough": ex.env_passthrough,
+        "base_env": context.env,
+        "limits": ProcessLimits(ex.memory, ex.max_processes, ex.max_file_size, ex.max_open_files),
+        "disk": disk_limits(config),
+        "stateful": ex.stateful,
+        "on_notice": context.on_notice,
+    }
+
+
+def _local(config: Config, context: ExecutorContext) -> Executor:
+    from autorun.executors.local.executor import LocalExecutor
+
+    return LocalExecutor(context.work_dir, config.executor.timeout, **_host_options(config, context))
+
+
+def _sandbox(config: Config, context: ExecutorContext) -> Executor:
+    """The sandbox executor in a bwrap world made for this work dir (its etc and home in the executor's host dir)."""
+    from autorun.executors.hostdir import HostDir
+    from autorun.executors.sandbox.bwrap import Sandbox
+    from autorun.executors.sandbox.executor import SandboxExecutor
+
+    ex = config.executor
+    host_dir = HostDir()
+    network = context.choice.sandbox_network
+    world = Sandbox(context.work_dir, interpreter=ex.python or sys.executable, network=network, host_dir=host_dir)
+    options = _host_options(config, context)
+    return SandboxExecutor(context.work_dir, ex.timeout, sandbox=world, host_dir=host_dir, **options)
+
+
+# The one place that knows the executor kinds (`executor.type`, resolved by executors/choice.py):
+# a new executor is its own package and one line here.
+EXECUTOR_KINDS: dict[str, ExecutorKind] = {
+    "none": ExecutorKind(_none),
+    "local": ExecutorKind(_local),
+    "sandbox": ExecutorKind(_sandbox, confined=True, needs=frozenset({NEEDS_BWRAP})),
+    "docker": ExecutorKind(_docker, confined=True, needs=frozenset({NEEDS_DOCKER_ENGINE})),
+}
+
+
+def executor_kind(kind: str) -> ExecutorKind:
+    """The EXECUTOR_KINDS entry of a resolved `executor.type`; ConfigError for one that names no executor."""
+    found = EXECUTOR_KINDS.get(kind)
+    if found is None:
+        raise ConfigError(f"executor.type {kind!r} is no executor: use one of {', '.join(EXECUTOR_KINDS)}")
+    return found
+
+
+def executor_needs(kind: str) -> frozenset[str]:
+    """What `executor.type` ``kind`` needs on this machine (auto needs nothing: it falls back to local)."""
+    found = EXECUTOR_KINDS.get(kind)
+    return found.needs if found is not None else frozenset()
+
+
 def build_executor(
     config: Config,
     *,
@@ -54,65 +165,15 @@ def build_executor(
     on_notice: NoticeFn,
     choice: ExecutorChoice | None = None,
 ) -> Executor:
+    """The executor ``choice`` (else the config's) names, built by its EXECUTOR_KINDS entry."""
     ex = config.executor
-    work_dir = Path(ex.work_dir).expanduser().resolve()
     from autorun.executors.envscrub import refused_passthrough
 
     choice = choice or executor_choice(config)
     for name in refused_passthrough(ex.env_passthrough):
         on_notice(f"executor.env_passthrough: {name} is not passed to the code, because its name looks secret")
-    if choice.kind == "none":
-        from autorun.executors.none import NoExecutor
-
-        return NoExecutor()
-    if choice.kind == "docker":
-        from autorun.executors.docker.executor import DockerExecutor
-        from autorun.session.executor_settings import docker_settings
-
-        return DockerExecutor(
-            work_dir,
-            ex.timeout,
-            docker_settings(ex),
-            env_passthrough=ex.env_passthrough,
-            base_env=env,
-            session_id=session_id,
-            on_notice=on_notice,
-            disk=disk_limits(config),
-            stateful=ex.stateful,
-        )
-    from autorun.executors.host.limits import ProcessLimits
-    from autorun.executors.local.executor import LocalExecutor
-
-    limits = ProcessLimits(ex.memory, ex.max_processes, ex.max_file_size, ex.max_open_files)
-    return LocalExecutor(
-        work_dir,
-        ex.timeout,
-        python=ex.python,
-        env_passthrough=ex.env_passthrough,
-        base_env=env,
-        limits=limits,
-        sandbox="bwrap" if choice.kind == "sandbox" else "none",
-        network=choice.sandbox_network,
-        disk=disk_limits(config),
-        stateful=ex.stateful,
-        on_notice=on_notice,
-    )
-
-
-def limits_summary(config: Config, executor: Executor) -> str:
-    """How memory and disk are bounded for this executor, for the session header."""
-    from autorun.executors.docker.executor import DockerExecutor
-    from autorun.executors.local.executor import LocalExecutor
-
-    ex = config.executor
-    if isinstance(executor, LocalExecutor):
-        memory = f"memory {ex.memory} by {executor.memory_mechanism}"
-    elif isinstance(executor, DockerExecutor):
-        memory = f"memory {ex.memory} by the container's cgroup"
-    else:
-        return ""
-    disk = f"work dir growth {ex.disk or 'unlimited'}, free-space floor {ex.min_free_disk or 'none'}"
-    return f"{memory}; {disk}"
+    work_dir = Path(ex.work_dir).expanduser().resolve()
+    return executor_kind(choice.kind).build(config, ExecutorContext(choice, work_dir, session_id, env, on_notice))
 
 
 LARGE_FILE_BYTES = 256 * 1024**2
@@ -226,7 +287,7 @@ def build_model(
     """The model the config names: a replay, an LLM, or the builtin analyst (which needs a data file).
 
     The builtin's blocks import its runtime from ``runtime_root`` (autorun's package as the code
-    sees it: ``runtime_root_for(executor)``); ``stateful()`` tells it whether python blocks share
+    sees it: the executor's ``runtime_root``); ``stateful()`` tells it whether python blocks share
     state (the executor's ``stateful``).
     """
     chosen = config.model.resolved_choice(env)
@@ -274,18 +335,6 @@ def replay_transcript(config: Config, env: Mapping[str, str]) -> Path:
 
 def never_stateful() -> bool:
     return False
-
-
-def runtime_root(executor: Executor) -> str | None:
-    """Where autorun's package is as the executor's code sees it (read-only), for the builtin's imports;
-    None: where it is on this host (local and sandbox executors run autorun's files in place)."""
-    from autorun.executors.docker.executor import DockerExecutor
-
-    if isinstance(executor, DockerExecutor):
-        from autorun.executors.docker.mounts import RUNTIME_MOUNT
-
-        return RUNTIME_MOUNT
-    return None
 
 
 def system_message(

@@ -34,12 +34,11 @@ from autorun.session.components import (
     build_model,
     builtin_timeout,
     executor_choice,
+    executor_kind,
     large_file_warning,
-    limits_summary,
     prepared_llm,
     replay_transcript,
     require_data_for_builtin,
-    runtime_root,
     system_message,
 )
 from autorun.session.human_input import HumanInput
@@ -51,20 +50,6 @@ from autorun.threads import raise_or_hold, shielded
 
 # Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
 WRITTEN_PATHS = (".autorun", "data")
-
-
-def mount_points(executor_name: str, data: Sequence[DataInput], context: Sequence[str] = ()) -> list[str]:
-    """Files autorun itself places in the work dir for the executor (Docker's data mounts): not artifacts.
-
-    ``context``: the context files' paths as code sees them.
-    """
-    from autorun.executors.docker.container import WORKSPACE
-
-    if executor_name != "docker":
-        return []
-    prefix = WORKSPACE + "/"
-    seen = [item.seen_as for item in data] + list(context)
-    return [path[len(prefix) :] for path in seen if path.startswith(prefix)]
 
 
 def new_session_id() -> str:
@@ -221,7 +206,8 @@ def open_session(
     session_id = session_id or new_session_id()
     work_dir = work_dir_of(config)
     check_work_dir_links(work_dir)
-    if executor_choice(config).kind in ("sandbox", "docker"):  # where the code must not reach the host
+    choice = executor_choice(config)
+    if executor_kind(choice.kind).confined:
         refuse_data_through_work_dir_links(work_dir, list(files))
     transcript_path = new_session(work_dir, session_id, datetime.now(), env).transcript
     transcript = TranscriptWriter(transcript_path)
@@ -247,7 +233,6 @@ def open_session(
             sink.handle(Notice(text=text))
 
     try:
-        choice = executor_choice(config)
         with (
             sigterm_as_interrupt(),
             closed_on_exit(
@@ -271,7 +256,7 @@ def open_session(
                     env=env,
                     on_notice=notice,
                     stateful=lambda: executor.stateful,
-                    runtime_root=runtime_root(executor),
+                    runtime_root=executor.runtime_root,
                 )
             model = redacting_model(model, redactor)
             sink.handle(
@@ -280,10 +265,11 @@ def open_session(
                     model=model.name,
                     executor=executor.name,
                     executor_reason=choice.reason,
-                    limits=limits_summary(config, executor),
+                    limits=executor.limits_summary(),
                     work_dir=str(work_dir),
                     data_file=str(exposed[0].path) if exposed else None,
                     data_path=exposed[0].seen_as if exposed else None,
+                    code_work_dir=executor.code_work_dir,
                     transcript=str(transcript_path),
                     config=redacted_config_dict(config),
                     started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -314,7 +300,7 @@ def open_session(
                 interruptible_blocks=interruptible_blocks,
                 artifacts=ArtifactWatcher(
                     work_dir,
-                    ignore=mount_points(executor.name, exposed, [seen for seen, _ in context_seen]),
+                    ignore=executor.placed_files(),
                     keep=Snapshots(snapshot_folder(transcript_path)).keep,
                 ),
                 extract_answers=extract_answers,

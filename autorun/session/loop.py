@@ -12,7 +12,6 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from autorun.artifacts import Artifact, ArtifactWatcher, Snapshot, artifacts_line
@@ -32,8 +31,7 @@ from autorun.events import (
     SessionEnd,
     Sink,
 )
-from autorun.executors.base import ExecResult, Executor, Interruptible
-from autorun.executors.files import script_path
+from autorun.executors.base import ExecResult, Executor
 from autorun.executors.host.memory import memory_hint
 from autorun.models.base import RESTART, Message, Model, PartialReplyError, Usage
 from autorun.output import KEPT_OUTPUT_CHARS, ShownOutput, cap_output
@@ -392,7 +390,7 @@ class Session:
         result = dataclasses.replace(result, output=output)
         if rest:
             self.sink.handle(ExecutionOutput(index=block.index, text=rest))
-        artifacts = self._written(before, block)
+        artifacts = self._written(before, result)
         self.stats.blocks_run += 1
         self.stats.last_exit_code = result.exit_code
         if result.exit_code == 0:
@@ -414,19 +412,16 @@ class Session:
         )
         return result, artifacts, published
 
-    def _written(self, before: Snapshot, block: CodeBlock) -> list[Artifact]:
-        """The files ``block`` created or changed, less the file the executor wrote its code to."""
+    def _written(self, before: Snapshot, result: ExecResult) -> list[Artifact]:
+        """The files the block created or changed, less the file the executor wrote its code to."""
         if self.artifacts is None:
             return []
-        own = script_path(self.artifacts.work_dir, block)
-        exclude = [own.relative_to(self.artifacts.work_dir).as_posix()] if isinstance(own, Path) else []
-        return self.artifacts.changes(before, exclude)
+        return self.artifacts.changes(before, [result.code_file] if result.code_file else [])
 
     def _interrupted_block(self, block: CodeBlock, output: str, started: float) -> ExecResult:
         """Ctrl-C while a block runs (chat): stop only that block (the kernel or container stays up for
         the next one) and report BLOCK_INTERRUPTED."""
-        if isinstance(self.executor, Interruptible):  # true of every executor that runs code
-            self.executor.interrupt()
+        self.executor.interrupt()
         note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_LINE + "\n"
         self.sink.handle(ExecutionOutput(index=block.index, text=note))
         return ExecResult(BLOCK_INTERRUPTED, output + note, self.clock() - started)

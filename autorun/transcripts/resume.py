@@ -64,9 +64,8 @@ class Recorded:
             "model.base_url": self.base_url,
             "executor.work_dir": self.work_dir or None,
             "executor.type": self.executor_type or None,
+            "executor.image": self.image,  # the config's value then, used by whichever executor has an image
         }
-        if self.executor_type == "docker":
-            keys["executor.image"] = self.image
         return {key: value for key, value in keys.items() if value is not None}
 
     def differences(self, now: Recorded) -> list[str]:

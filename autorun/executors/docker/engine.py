@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autorun.errors import ExecutorError
@@ -165,3 +166,23 @@ def first_line(exc: BaseException) -> str:
     """The first line of an engine error's explanation (or of the exception), for a one-line message."""
     text = str(getattr(exc, "explanation", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def engine_failures(during: str, host_env: Mapping[str, str]) -> Iterator[None]:
+    """Turn engine failures into one ExecutorError saying when they happened."""
+    import docker.errors
+
+    try:
+        yield
+    except ExecutorError:
+        raise
+    except docker.errors.APIError as exc:
+        raise ExecutorError(
+            f"The Docker engine refused a request {during} ({first_line(exc)}); "
+            "`docker ps -a` shows the container and `autorun clean` removes it."
+        ) from exc
+    except Exception as exc:
+        if is_connection_failure(exc):
+            raise engine_error(exc, host_env, during=during) from exc
+        raise

@@ -12,7 +12,8 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from autorun.block_results import BLOCK_KILLED, BLOCK_TIMED_OUT, oom_line, timeo
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
 from autorun.executors.background import BackgroundStart
-from autorun.executors.base import ExecResult, OutputCallback, failed_result
+from autorun.executors.base import ExecResult, OutputCallback, code_file, failed_result
 from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.docker.agent import (
     AGENT_COMMAND,
@@ -38,15 +39,16 @@ from autorun.executors.docker.container import (
     remove_container,
 )
 from autorun.executors.docker.ending import container_gone
-from autorun.executors.docker.engine import (
-    connect,
-    engine_error,
-    ensure_image,
-    first_line,
-    is_connection_failure,
-)
+from autorun.executors.docker.engine import connect, engine_failures, ensure_image, first_line
 from autorun.executors.docker.kernel import ContainerKernel
-from autorun.executors.docker.mounts import WORKSPACE, data_path, prepare_mount_points, remove_mount_points
+from autorun.executors.docker.mounts import (
+    DATA_DIR,
+    RUNTIME_MOUNT,
+    WORKSPACE,
+    data_path,
+    prepare_mount_points,
+    remove_mount_points,
+)
 from autorun.executors.docker.settings import DockerSettings
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import SCRIPT_EXTENSIONS, unknown_language_message, write_script
@@ -54,7 +56,7 @@ from autorun.executors.hostdir import HostDir
 from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
 from autorun.executors.owner import current_owner
 from autorun.executors.work_dir_checks import refuse_work_dir_holding_autorun
-from autorun.units import format_seconds
+from autorun.units import format_seconds, size_text
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -110,12 +112,32 @@ class DockerExecutor:
         self._blocks = 0
         self._closed = False
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
-        self.stateful = stateful  # python blocks share one kernel; False after a kernel could not start
+        self._stateful = stateful  # python blocks share one kernel; False after a kernel could not start
         self._kernel: ContainerKernel | None = None
         self._warm = BackgroundStart(self._start_with_kernel, "autorun-docker-start")
         self._agent_lock = threading.Lock()
 
     # -- the Executor protocol -------------------------------------------------------------
+
+    @property
+    def stateful(self) -> bool:
+        return self._stateful
+
+    @property
+    def code_work_dir(self) -> str:
+        return WORKSPACE
+
+    @property
+    def runtime_root(self) -> str:
+        return RUNTIME_MOUNT
+
+    def limits_summary(self) -> str:
+        memory = size_text(self.settings.memory_bytes)
+        return f"memory {memory} by the container's cgroup; {self.disk.limits.summary()}"
+
+    def placed_files(self) -> list[str]:
+        """The data mount points (``expose``): Docker makes them in the work dir, read-only."""
+        return [f"{DATA_DIR}/{name}" for name in self._exposed]
 
     def expose(self, host_path: Path) -> str:
         if self._container_id is not None:
@@ -142,6 +164,9 @@ class DockerExecutor:
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
+        return replace(self._run_script(block, script, on_output, started), code_file=code_file(self.work_dir, script))
+
+    def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
         if block.language == "python" and self.stateful and self._kernel is not None:
             kernel = self._kernel
             watch = self.disk.watch(lambda _reason: kernel.driver.kill_process())
@@ -152,7 +177,7 @@ class DockerExecutor:
                     raise self._gone(exc, block) from exc
                 finally:
                     disk_stop = watch.stop()
-            self.stateful = kernel.usable
+            self._stateful = kernel.usable
             if result is not None:
                 return stopped_by_disk(result, disk_stop, on_output)
         elif self._kernel is not None:
@@ -399,6 +424,9 @@ class DockerExecutor:
         state = self._api.inspect_container(self._id)["State"]
         return bool(state.get("OOMKilled"))
 
+    def _engine(self, during: str) -> contextlib.AbstractContextManager[None]:
+        return engine_failures(during, self._host_env)
+
     def _gone(self, exc: ChannelClosed, block: CodeBlock | None = None) -> ExecutorError:
         """Explain why the container's stream ended: engine gone, container stopped from outside or by the block."""
         if self._container_id is None:
@@ -413,22 +441,3 @@ class DockerExecutor:
             host_env=self._host_env,
             lost=exc,
         )
-
-    @contextlib.contextmanager
-    def _engine(self, during: str) -> Iterator[None]:
-        """Turn engine failures into one ExecutorError saying when they happened."""
-        import docker.errors
-
-        try:
-            yield
-        except ExecutorError:
-            raise
-        except docker.errors.APIError as exc:
-            raise ExecutorError(
-                f"The Docker engine refused a request {during} ({first_line(exc)}); "
-                "`docker ps -a` shows the container and `autorun clean` removes it."
-            ) from exc
-        except Exception as exc:
-            if is_connection_failure(exc):
-                raise engine_error(exc, self._host_env, during=during) from exc
-            raise

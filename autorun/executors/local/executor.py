@@ -1,4 +1,5 @@
-"""Run code blocks as local subprocesses, each in its own process group."""
+"""Run code blocks as host processes, each in its own process group: the local executor, and the
+runner the sandbox executor shares (it hands in the bwrap world every process starts in)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autorun.block_results import BLOCK_KILLED, BLOCK_TIMED_OUT, oom_line, timeout_line
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
-from autorun.executors.base import ExecResult, OutputCallback, failed_result
+from autorun.executors.base import ExecResult, OutputCallback, code_file, failed_result
 from autorun.executors.disk import DiskLimits, DiskQuota, stopped_by_disk
 from autorun.executors.envscrub import execution_environment
 from autorun.executors.files import PYTHON_BLOCK_MAIN, SCRIPT_EXTENSIONS, unknown_language_message, write_script
@@ -27,15 +29,16 @@ from autorun.executors.host.limits import ProcessLimits
 from autorun.executors.host.procfs import process_stats
 from autorun.executors.host.reaper import become_subreaper, child_pids, sweep_leftovers
 from autorun.executors.hostdir import HostDir
+from autorun.executors.kernel.inspection import PACKAGE_DIR
 from autorun.executors.kernel.starvation import KernelTaskBudget
-from autorun.executors.work_dir_checks import refuse_work_dir_holding_autorun
 from autorun.output import KEPT_OUTPUT_CHARS, OutputKeeper
+from autorun.units import size_text
 
 if TYPE_CHECKING:
     from autorun.datafile import DataFileInfo
     from autorun.executors.kernel import KernelDriver
     from autorun.executors.local.kernel import LocalKernelHost
-    from autorun.executors.sandbox.bwrap import SandboxNetwork
+    from autorun.executors.sandbox.bwrap import Sandbox
 
 _CHUNK = 65536
 _POLL_S = 0.05
@@ -113,16 +116,17 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-class LocalExecutor:
+class HostExecutor:
     """Runs python and sh blocks in ``work_dir`` with a scrubbed environment and a timeout.
 
     Each run gets its own session and process group; whatever the block started is
     killed when it ends or times out, so no child outlives its block. When ``stateful``,
     python blocks run in one ipykernel per session instead (see autorun.executors.kernel), started
-    by the same launcher (so under the same limits and sandbox); sh blocks still run as processes.
+    by the same launcher (so under the same limits and in the same ``sandbox`` world, when one is
+    handed in); sh blocks still run as processes. Its kinds: LocalExecutor, SandboxExecutor.
     """
 
-    name = "local"
+    name: str
     executes = True
 
     def __init__(
@@ -135,8 +139,8 @@ class LocalExecutor:
         base_env: Mapping[str, str] | None = None,
         kill_grace_s: float = 2.0,
         limits: ProcessLimits | None = None,
-        sandbox: str = "none",
-        network: SandboxNetwork = "none",
+        sandbox: Sandbox | None = None,
+        host_dir: HostDir | None = None,
         disk: DiskLimits | None = None,
         stateful: bool = False,
         on_notice: Callable[[str], None] | None = None,
@@ -151,27 +155,35 @@ class LocalExecutor:
         self._sh = shutil.which("sh") or "/bin/sh"
         self._proc: subprocess.Popen[bytes] | None = None
         self.limits = limits or ProcessLimits()
-        self.sandbox = sandbox
-        self.host_dir = HostDir()
-        box = None
-        if sandbox == "bwrap":
-            from autorun.executors.sandbox.bwrap import Sandbox
-
-            refuse_work_dir_holding_autorun(self.work_dir, "sandbox")
-            self.name = "sandbox"
-            box = Sandbox(self.work_dir, interpreter=self.python, network=network, host_dir=self.host_dir)
-            from autorun.executors.kernel.inspection import PACKAGE_DIR
-
-            box.expose(PACKAGE_DIR)  # read-only: the inspection in the kernel and the builtin's runtime import it
-        self.launcher = HostLauncher(self.work_dir, self.env, limits=self.limits, sandbox=box)
+        self.host_dir = host_dir or HostDir()
+        self.launcher = HostLauncher(self.work_dir, self.env, limits=self.limits, sandbox=sandbox)
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._known_children: set[int] = set()
-        self.stateful = stateful  # python blocks share one kernel; False after a kernel could not start
+        self._stateful = stateful  # python blocks share one kernel; False after a kernel could not start
         self._notice = on_notice or (lambda _text: None)
         self._kernel: KernelDriver | None = None
         self._kernel_host: LocalKernelHost | None = None
         limit = self.limits.max_processes
         self._task_budget = KernelTaskBudget(limit, "executor.max_processes") if limit else None
+
+    @property
+    def stateful(self) -> bool:
+        return self._stateful
+
+    @property
+    def code_work_dir(self) -> str:
+        return str(self.work_dir)  # the sandbox binds it at its own path
+
+    @property
+    def runtime_root(self) -> str:
+        return str(PACKAGE_DIR.parent)  # in place (the sandbox shows it read-only)
+
+    def limits_summary(self) -> str:
+        memory = size_text(self.limits.memory_bytes) if self.limits.memory_bytes else "unlimited"
+        return f"memory {memory} by {self.memory_mechanism}; {self.disk.limits.summary()}"
+
+    def placed_files(self) -> list[str]:
+        return []
 
     def expose(self, host_path: Path) -> str:
         path = Path(host_path).expanduser().resolve()
@@ -189,6 +201,9 @@ class LocalExecutor:
         script = write_script(self.work_dir, block)
         if isinstance(script, str):
             return failed_result(script, started)
+        return replace(self._run_script(block, script, on_output, started), code_file=code_file(self.work_dir, script))
+
+    def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
         if block.language == "python" and self.stateful:
             result = self._run_in_kernel(block, on_output, started)
             if result is not None:
@@ -238,7 +253,7 @@ class LocalExecutor:
         """How executor.memory is enforced here (creates the cgroup if there is none yet)."""
         return self.launcher.memory.mechanism
 
-    def __enter__(self) -> LocalExecutor:
+    def __enter__(self) -> HostExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -253,7 +268,7 @@ class LocalExecutor:
             become_subreaper()
             self._known_children = child_pids()
             self._kernel_host = LocalKernelHost(self.python, self.launcher, self.limits.memory_bytes, self.host_dir)
-            parent = os.getpid() if self.sandbox == "none" else None
+            parent = None if self.launcher.sandbox is not None else os.getpid()
             self._kernel = KernelDriver(self._kernel_host, save_image=image_saver(self.work_dir), parent_pid=parent)
         return self._kernel
 
@@ -273,7 +288,7 @@ class LocalExecutor:
             outcome = driver.execute(block.code, on_output, timeout=self.timeout, figure_prefix=figure_prefix(block))
         except KernelUnavailable as exc:
             disk_watch.stop()
-            self.stateful = False
+            self._stateful = False
             driver.close()
             self._notice(fallback_notice(str(exc), f"install ipykernel for {self.python} to get one"))
             return None
@@ -399,3 +414,12 @@ class LocalExecutor:
         _signal_group(proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=self.kill_grace_s)
+
+
+class LocalExecutor(HostExecutor):
+    """Blocks as plain local subprocesses: they see the host as the user running autorun does."""
+
+    name = "local"
+
+    def __init__(self, work_dir: Path, timeout: float, **options: Any) -> None:
+        super().__init__(work_dir, timeout, **options, sandbox=None)
