@@ -18,6 +18,7 @@ from autorun.events import Notice
 from autorun.executors.disk import DiskLimits, DiskQuota, allocated_bytes, free_bytes
 from autorun.executors.local.executor import LocalExecutor
 from autorun.transcripts.store import TranscriptWriter
+from tests.host_executors import host_executor
 
 MiB = 1024**2
 LOOP = (
@@ -72,7 +73,7 @@ def test_a_kernel_block_over_the_quota_is_stopped_and_told_why(tmp_path: Path, s
     """With the session kernel, crossing the quota kills the kernel: the result says why and that state is lost."""
     limits = DiskLimits(max_growth=16 * MiB, min_free=None)
     work = tmp_path / "work"
-    with LocalExecutor(work, 30, base_env={"PATH": "/usr/bin:/bin"}, disk=limits, stateful=True, sandbox=sandbox) as ex:
+    with host_executor(work, 30, base_env={"PATH": "/usr/bin:/bin"}, disk=limits, stateful=True, sandbox=sandbox) as ex:
         ex.run(CodeBlock("python", "x = 1", 0), lambda _text: None)
         shown: list[str] = []
         first = ex.run(CodeBlock("python", LOOP, 1), shown.append)

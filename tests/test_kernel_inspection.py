@@ -15,6 +15,7 @@ from autorun.errors import InputFileError
 from autorun.executors.local.executor import LocalExecutor
 from tests.conftest import SAMPLE, autorun_cmd
 from tests.fake_openai_server import FakeOpenAIServer
+from tests.host_executors import host_executor
 from tests.test_sandbox import bwrap_or_skip
 
 
@@ -33,7 +34,7 @@ def test_the_kernel_inspects_as_autorun_does(tmp_path: Path, sandbox: str) -> No
     if sandbox == "bwrap":
         bwrap_or_skip()
     paths = files(tmp_path)
-    with LocalExecutor(tmp_path / "w", 30, sandbox=sandbox, stateful=True) as executor:
+    with host_executor(tmp_path / "w", 30, sandbox=sandbox, stateful=True) as executor:
         for path in paths:
             executor.expose(path)
         executor.warm_up()

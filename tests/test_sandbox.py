@@ -13,7 +13,6 @@ import pytest
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ConfigError
 from autorun.executors.choice import choose_executor
-from autorun.executors.local.executor import LocalExecutor
 from autorun.executors.sandbox.bwrap import (
     SANDBOX_UID,
     Sandbox,
@@ -22,6 +21,7 @@ from autorun.executors.sandbox.bwrap import (
     sandbox_etc,
     sandbox_problem,
 )
+from tests.host_executors import host_executor
 
 
 def bwrap_or_skip() -> str:
@@ -68,7 +68,7 @@ def test_failure_explanations_name_the_cause() -> None:
 
 
 def run_inside(tmp_path: Path, code: str, network: str = "none") -> tuple[int, str]:
-    executor = LocalExecutor(
+    executor = host_executor(
         tmp_path / "work", 30, sandbox="bwrap", network=network, base_env={"PATH": "/usr/bin:/bin"}
     )
     with executor:
