@@ -73,5 +73,5 @@ def test_doctor_checks_a_config_of_the_echo_kind(tmp_path: Path, clean_env: dict
 def test_an_unknown_kind_is_refused_in_one_line(tmp_path: Path, clean_env: dict[str, str]) -> None:
     from autorun.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="executor.type 'echo' is no executor: use one of none, local"):
+    with pytest.raises(ConfigError, match=r"executor\.type .echo. is no executor: use one of none, local"):
         components.build_executor(echo_config(tmp_path / "work"), session_id="x", env=clean_env, on_notice=print)
