@@ -213,7 +213,9 @@ def test_a_replaced_image_is_not_shown_as_the_block_output(session_transcript: P
 def test_docker_paths_are_rewritten_for_the_work_dir(session_transcript: Path) -> None:
     from dataclasses import replace
 
-    summary = replace(load_report(session_transcript).summary, executor="docker", data_path=None)
+    summary = replace(
+        load_report(session_transcript).summary, executor="docker", data_path=None, code_work_dir="/workspace"
+    )
     rewrites = path_rewrites(summary)
     code = "pd.read_csv('/workspace/data/sales.csv'); plt.savefig('/workspace/out/c.png')"
     data_file = summary.data_file

@@ -153,6 +153,17 @@ def test_every_event_type_reads_back_as_it_was_written(tmp_path: Path) -> None:
     assert read_transcript(path).events == tuple(events)
 
 
+def test_the_work_dir_as_code_saw_it_is_read_from_the_record_and_from_older_records_by_executor() -> None:
+    from dataclasses import replace
+
+    from autorun.record.decode import code_work_dir_of
+
+    start = SessionStart("id1", "m", "local", "/w", "sales.csv", None)
+    assert code_work_dir_of(replace(start, code_work_dir="/elsewhere")) == "/elsewhere"
+    assert code_work_dir_of(start) == "/w", "an older record of a session whose code saw host paths"
+    assert code_work_dir_of(replace(start, executor="docker")) == "/workspace", "an older Docker record"
+
+
 @pytest.mark.parametrize(
     ("record", "message"),
     [

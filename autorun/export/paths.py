@@ -24,6 +24,9 @@ def path_rewrites(summary: Summary) -> list[tuple[str, str]]:
         host = Path(summary.data_file)
         target = os.path.relpath(host, work_dir) if host.is_relative_to(work_dir) else str(host)
         seen = summary.data_path
+        code_work_dir = (summary.code_work_dir or "").rstrip("/")
+        if seen is None and code_work_dir and code_work_dir != work_dir.as_posix():
+            seen = f"{code_work_dir}/data/{host.name}"  # an older record: where Docker mounted it
         if seen and seen != target:
             pairs[seen] = target
     if summary.code_work_dir:

@@ -16,6 +16,7 @@ from pathlib import Path
 from autorun.block_results import parse_result
 from autorun.errors import ConfigError
 from autorun.events import Artifact, CodeBlockEvent, Event, ExecutionResultEvent, HtmlOutput, MessageEvent
+from autorun.record.decode import code_work_dir_of
 from autorun.record.reader import Transcript
 from autorun.render.common import format_duration, format_usage, hide_fenced_code, termination_keyword, without_keyword
 from autorun.render.sanitize import strip_control_sequences as clean
@@ -67,7 +68,7 @@ class Summary:
     session_id: str
     data_file: str | None
     data_path: str | None
-    code_work_dir: str | None  # the work dir as the code saw it
+    code_work_dir: str  # the work dir as the code saw it
     model: str
     executor: str
     work_dir: str
@@ -173,7 +174,7 @@ def build_report(transcript: Transcript) -> Report:
         session_id=clean(start.session_id),
         data_file=clean(start.data_file) if start.data_file is not None else None,
         data_path=clean(start.data_path) if start.data_path is not None else None,
-        code_work_dir=clean(start.code_work_dir) if start.code_work_dir is not None else None,
+        code_work_dir=clean(code_work_dir_of(start)),
         model=clean(start.model),
         executor=clean(start.executor),
         work_dir=clean(start.work_dir),

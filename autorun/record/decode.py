@@ -149,26 +149,7 @@ def decode_event(record: dict[str, Any], where: str) -> Event | None:
         if not rule.check(value):
             raise ConfigError(f"{where}: {kind}.{rule.name} must be {rule.expected}, got {_show(value)}")
         values[rule.name] = rule.convert(value)
-    if cls is SessionStart:
-        values = _with_legacy_paths(values)
     return cls(**values)
-
-
-# Transcripts written before session_start recorded code_work_dir: only Docker's code saw other paths
-# (the work dir at /workspace, the data file at /workspace/data/NAME, then not always recorded).
-_LEGACY_CODE_WORK_DIRS = {"docker": "/workspace"}
-
-
-def _with_legacy_paths(values: dict[str, Any]) -> dict[str, Any]:
-    """An older session_start's paths as code saw them, filled in from its executor."""
-    if values.get("code_work_dir") is not None:
-        return values
-    seen = _LEGACY_CODE_WORK_DIRS.get(values.get("executor", ""), values.get("work_dir"))
-    filled = {**values, "code_work_dir": seen}
-    data_file = values.get("data_file")
-    if values.get("data_path") is None and data_file and seen != values.get("work_dir"):
-        filled["data_path"] = f"{seen}/data/{Path(data_file).name}"
-    return filled
 
 
 def _history_message(record: dict[str, Any]) -> MessageEvent | None:
@@ -186,3 +167,15 @@ def decode_records(records: Sequence[tuple[int, dict[str, Any]]], path: Path) ->
         if event is not None:
             events.append(event)
     return events
+
+
+# Transcripts written before session_start recorded code_work_dir: only Docker's code saw the work dir
+# elsewhere (at /workspace; its data file at /workspace/data/NAME, then not always recorded either).
+_LEGACY_CODE_WORK_DIRS = {"docker": "/workspace"}
+
+
+def code_work_dir_of(start: SessionStart) -> str:
+    """The work dir as the session's code saw it: as recorded, else (an older record) from its executor."""
+    if start.code_work_dir is not None:
+        return start.code_work_dir
+    return _LEGACY_CODE_WORK_DIRS.get(start.executor, start.work_dir)
