@@ -90,7 +90,7 @@ class DockerExecutor:
         stateful: bool = False,
     ) -> None:
         self.work_dir = Path(work_dir).expanduser().resolve()
-        refuse_work_dir_holding_autorun(self.work_dir, "docker")
+        refuse_work_dir_holding_autorun(self.work_dir, self.name)
         self.timeout = float(timeout)
         self.settings = settings
         self.session_id = session_id
