@@ -86,6 +86,7 @@ def trivial_block(runs: int, blocks: int) -> list[Row]:
     from autorun.executors.disk import DiskLimits
     from autorun.executors.host.limits import ProcessLimits
     from autorun.executors.local.executor import LocalExecutor
+    from autorun.executors.sandbox.executor import sandbox_executor
 
     block = CodeBlock("python", TRIVIAL, 0)
     limits = ProcessLimits(memory_bytes=1024**3, max_processes=256, max_file_size=1024**3, max_open_files=1024)
@@ -95,7 +96,7 @@ def trivial_block(runs: int, blocks: int) -> list[Row]:
         executors = {
             "no quota": LocalExecutor(work / "a", 60, base_env=env, limits=limits),
             "local": LocalExecutor(work / "b", 60, base_env=env, limits=limits, disk=DiskLimits()),
-            "sandbox": LocalExecutor(work / "c", 60, base_env=env, limits=limits, sandbox="bwrap", disk=DiskLimits()),
+            "sandbox": sandbox_executor(work / "c", 60, base_env=env, limits=limits, disk=DiskLimits()),
         }
         try:
             for executor in executors.values():  # warm up: cgroup, bwrap check, page cache

@@ -39,8 +39,10 @@ def row(name: str, value_s: float, baseline_name: str, baseline_s: float, runs: 
 def _local(work: Path, *, stateful: bool, sandbox: str = "none", timeout: float = 60, memory: int | None = None):
     from autorun.executors.host.limits import ProcessLimits
     from autorun.executors.local.executor import LocalExecutor
+    from autorun.executors.sandbox.executor import sandbox_executor
 
-    return LocalExecutor(work, timeout, stateful=stateful, sandbox=sandbox, limits=ProcessLimits(memory_bytes=memory))
+    make = LocalExecutor if sandbox == "none" else sandbox_executor
+    return make(work, timeout, stateful=stateful, limits=ProcessLimits(memory_bytes=memory))
 
 
 def _docker(work: Path, *, stateful: bool, timeout: float = 60):

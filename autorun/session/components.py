@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,17 +119,13 @@ def _local(config: Config, context: ExecutorContext) -> Executor:
 
 
 def _sandbox(config: Config, context: ExecutorContext) -> Executor:
-    """The sandbox executor in a bwrap world made for this work dir (its etc and home in the executor's host dir)."""
-    from autorun.executors.hostdir import HostDir
-    from autorun.executors.sandbox.bwrap import Sandbox
-    from autorun.executors.sandbox.executor import SandboxExecutor
+    """The sandbox executor in a bwrap world made for this work dir and the chosen network."""
+    from autorun.executors.sandbox.executor import sandbox_executor
 
-    ex = config.executor
-    host_dir = HostDir()
-    network = context.choice.sandbox_network
-    world = Sandbox(context.work_dir, interpreter=ex.python or sys.executable, network=network, host_dir=host_dir)
     options = _host_options(config, context)
-    return SandboxExecutor(context.work_dir, ex.timeout, sandbox=world, host_dir=host_dir, **options)
+    return sandbox_executor(
+        context.work_dir, config.executor.timeout, network=context.choice.sandbox_network, **options
+    )
 
 
 # The one place that knows the executor kinds (`executor.type`, resolved by executors/choice.py):
