@@ -21,6 +21,7 @@ ECHO_WORK_DIR = "/echo/work"  # where its (imagined) code sees the work dir
 class EchoExecutor:
     name = "echo"
     executes = True
+    running_code_file = None
     stateful = False
     code_work_dir = ECHO_WORK_DIR
     runtime_root = str(Path(autorun.__file__).resolve().parents[1])

@@ -9,10 +9,8 @@ from autorun.executors.local.executor import HostExecutor, LocalExecutor
 from autorun.executors.sandbox.executor import sandbox_executor
 
 
-def host_executor(
-    work_dir: Path, timeout: float, *, sandbox: str = "none", network: str = "none", **options: Any
-) -> HostExecutor:
-    """As build_executor makes them: the sandbox executor gets a bwrap world with its etc and home in its host dir."""
+def host_executor(work_dir: Path, timeout: float, *, sandbox: str = "none", **options: Any) -> HostExecutor:
+    """As build_executor makes them (the sandbox executor in a new bwrap world)."""
     if sandbox == "none":
         return LocalExecutor(work_dir, timeout, **options)
-    return sandbox_executor(work_dir, timeout, network=network, **options)  # type: ignore[arg-type]
+    return sandbox_executor(work_dir, timeout, **options)

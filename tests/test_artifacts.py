@@ -127,3 +127,30 @@ def test_a_secret_in_a_file_name_is_redacted_like_any_output(tmp_path: Path) -> 
     assert [a.path for a in result.artifacts] == [f"{REDACTED}.txt"]
     shown = [m.content for m in sink.of("message") if m.role == "user"]
     assert f"Files created or changed in the work dir: {REDACTED}.txt (1 B)" in shown[-1]
+
+
+def test_a_ctrl_c_block_leaves_its_own_code_file_out_too(tmp_path: Path) -> None:
+    """The session makes a Ctrl-C'd block's result itself: the executor's running_code_file keeps the
+    block's own file out of the artifacts, as ExecResult.code_file does for a block that ends."""
+    import signal
+    import threading
+    import time
+
+    work = tmp_path / "work"
+    work.mkdir()
+    model = ScriptedModel([py("open('made.txt', 'w').write('x')\nimport time\ntime.sleep(30)"), "TERMINATE"])
+    sink = RecordingSink()
+
+    def interrupt_once_written() -> None:
+        deadline = time.monotonic() + 20
+        while not (work / "made.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with LocalExecutor(work, timeout=30) as executor:
+        session = Session(model, executor, sink, artifacts=ArtifactWatcher(work), interruptible_blocks=True)
+        threading.Thread(target=interrupt_once_written, daemon=True).start()
+        session.exchange("go")
+    [result] = sink.of("execution_result")
+    assert result.exit_code == 130
+    assert [a.path for a in result.artifacts] == ["made.txt"]

@@ -501,6 +501,7 @@ class _StoppableExecutor:
 
     name = "stoppable"
     executes = True
+    running_code_file = None
 
     def __init__(self) -> None:
         self.calls: list[str] = []

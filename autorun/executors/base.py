@@ -43,6 +43,9 @@ class Executor(Protocol):
     """The kind, as `executor.type` spells it (the header and the record show it)."""
     executes: bool
     """False for `none`: blocks are shown and recorded, never run."""
+    running_code_file: str | None
+    """The work-dir-relative file the block now running (or last run) was written to: a Ctrl-C'd block's
+    result, which the session makes itself, leaves it out of the artifacts as ``ExecResult.code_file`` does."""
 
     @property
     def stateful(self) -> bool:

@@ -21,6 +21,7 @@ class NoExecutor:
 
     name = "none"
     executes = False
+    running_code_file: str | None = None
     stateful = False
     code_work_dir = ""  # no code runs: its paths are the host's
     runtime_root = str(Path(autorun.__file__).resolve().parents[1])

@@ -48,13 +48,13 @@ def disk_limits(config: Config) -> DiskLimits:
 
 @dataclass(frozen=True)
 class ExecutorContext:
-    """What every executor kind is built with besides the config: the session, its environment, notices."""
+    """What every executor kind is built with besides the config: the choice, the session, its environment, notices."""
 
+    choice: ExecutorChoice
     work_dir: Path
     session_id: str
     env: Mapping[str, str]
     on_notice: NoticeFn
-    choice: ExecutorChoice
 
 
 ExecutorBuilder = Callable[[Config, ExecutorContext], Executor]
@@ -119,11 +119,13 @@ def _local(config: Config, context: ExecutorContext) -> Executor:
 
 
 def _sandbox(config: Config, context: ExecutorContext) -> Executor:
+    """The sandbox executor in a bwrap world made for this work dir and the chosen network."""
     from autorun.executors.sandbox.executor import sandbox_executor
 
-    network = context.choice.sandbox_network
     options = _host_options(config, context)
-    return sandbox_executor(context.work_dir, config.executor.timeout, network=network, **options)
+    return sandbox_executor(
+        context.work_dir, config.executor.timeout, network=context.choice.sandbox_network, **options
+    )
 
 
 # The one place that knows the executor kinds (`executor.type`, resolved by executors/choice.py):
@@ -166,7 +168,7 @@ def build_executor(
     for name in refused_passthrough(ex.env_passthrough):
         on_notice(f"executor.env_passthrough: {name} is not passed to the code, because its name looks secret")
     work_dir = Path(ex.work_dir).expanduser().resolve()
-    return executor_kind(choice.kind).build(config, ExecutorContext(work_dir, session_id, env, on_notice, choice))
+    return executor_kind(choice.kind).build(config, ExecutorContext(choice, work_dir, session_id, env, on_notice))
 
 
 LARGE_FILE_BYTES = 256 * 1024**2

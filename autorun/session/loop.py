@@ -419,8 +419,11 @@ class Session:
         return self.artifacts.changes(before, [result.code_file] if result.code_file else [])
 
     def _interrupted_block(self, block: CodeBlock, output: str, started: float) -> ExecResult:
-        """Ctrl-C while a block runs (chat): stop only it (a container or kernel stays up); BLOCK_INTERRUPTED."""
+        """Ctrl-C while a block runs (chat): stop only that block (the kernel or container stays up for
+        the next one) and report BLOCK_INTERRUPTED."""
         self.executor.interrupt()
         note = ("\n" if output and not output.endswith("\n") else "") + INTERRUPTED_LINE + "\n"
         self.sink.handle(ExecutionOutput(index=block.index, text=note))
-        return ExecResult(BLOCK_INTERRUPTED, output + note, self.clock() - started)
+        return ExecResult(
+            BLOCK_INTERRUPTED, output + note, self.clock() - started, code_file=self.executor.running_code_file
+        )

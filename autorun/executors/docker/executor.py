@@ -91,7 +91,7 @@ class DockerExecutor:
         stateful: bool = False,
     ) -> None:
         self.work_dir = Path(work_dir).expanduser().resolve()
-        refuse_work_dir_holding_autorun(self.work_dir, "docker")
+        refuse_work_dir_holding_autorun(self.work_dir, self.name)
         self.timeout = float(timeout)
         self.settings = settings
         self.session_id = session_id
@@ -114,6 +114,7 @@ class DockerExecutor:
         self._closed = False
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._stateful = stateful  # python blocks share one kernel; False after a kernel could not start
+        self.running_code_file: str | None = None
         self._kernel: KernelBlocks | None = None
         self._warm = BackgroundStart(self._start_with_kernel, "autorun-docker-start")
         self._agent_lock = threading.Lock()
@@ -162,7 +163,8 @@ class DockerExecutor:
         script = block_file(self.work_dir, block, self.disk, started)
         if isinstance(script, ExecResult):
             return script
-        return replace(self._run_script(block, script, on_output, started), code_file=code_file(self.work_dir, script))
+        self.running_code_file = code_file(self.work_dir, script)
+        return replace(self._run_script(block, script, on_output, started), code_file=self.running_code_file)
 
     def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
         if block.language == "python" and self.stateful and self._kernel is not None:

@@ -161,6 +161,7 @@ class HostExecutor:
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._known_children: set[int] = set()
         self._stateful = stateful  # python blocks share one kernel; False after a kernel could not start
+        self.running_code_file: str | None = None
         self._notice = on_notice or (lambda _text: None)
         self._kernel: KernelBlocks | None = None
         self._kernel_host: LocalKernelHost | None = None
@@ -198,7 +199,8 @@ class HostExecutor:
         script = block_file(self.work_dir, block, self.disk, started)
         if isinstance(script, ExecResult):
             return script
-        return replace(self._run_script(block, script, on_output, started), code_file=code_file(self.work_dir, script))
+        self.running_code_file = code_file(self.work_dir, script)
+        return replace(self._run_script(block, script, on_output, started), code_file=self.running_code_file)
 
     def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
         if block.language == "python" and self.stateful:

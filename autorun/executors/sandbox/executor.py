@@ -29,10 +29,10 @@ class SandboxExecutor(HostExecutor):
 
 
 def sandbox_executor(
-    work_dir: Path, timeout: float, *, network: SandboxNetwork = "none", **options: Any
+    work_dir: Path, timeout: float, *, network: SandboxNetwork = "none", python: str | None = None, **options: Any
 ) -> SandboxExecutor:
-    """A SandboxExecutor in a bwrap world made for ``work_dir``, its etc and home in the executor's host dir."""
+    """A SandboxExecutor in a new bwrap world for ``work_dir`` (its etc and home in the executor's host dir)."""
     host_dir = HostDir()
     work = Path(work_dir).expanduser().resolve()
-    world = Sandbox(work, interpreter=options.get("python") or sys.executable, network=network, host_dir=host_dir)
-    return SandboxExecutor(work_dir, timeout, sandbox=world, host_dir=host_dir, **options)
+    world = Sandbox(work, interpreter=python or sys.executable, network=network, host_dir=host_dir)
+    return SandboxExecutor(work, timeout, sandbox=world, host_dir=host_dir, python=python, **options)
