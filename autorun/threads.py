@@ -36,6 +36,7 @@ class _Shield:
     def __init__(self) -> None:
         self.depth = 0
         self.held: BaseException | None = None
+        self.requested: BaseException | None = None  # until the code it stops says it got it
 
     def __enter__(self) -> None:
         if threading.get_ident() == _MAIN_THREAD_ID:
@@ -62,11 +63,27 @@ def shielded() -> _Shield:
 
 
 def raise_or_hold(error: BaseException) -> None:
-    """For a signal handler: raise ``error`` now, or at the end of the shielded region it arrived in."""
+    """For a signal handler: raise ``error`` now, or at the end of the shielded region it arrived in.
+
+    It also stays requested until ``forget_request()``: raised in code that swallows it (a weakref
+    callback, which Python reports as "Exception ignored"), ``raise_requested()`` raises it again.
+    """
+    _SHIELD.requested = error
     if _SHIELD.depth:
         _SHIELD.held = _SHIELD.held or error
         return
     raise error
+
+
+def raise_requested() -> None:
+    """At a safe point of the main thread: raise the signal's exception that has not been handled yet."""
+    if _SHIELD.requested is not None and threading.get_ident() == _MAIN_THREAD_ID:
+        raise _SHIELD.requested
+
+
+def forget_request() -> None:
+    """The signal's exception was handled (or its handler is gone)."""
+    _SHIELD.requested = None
 
 
 class ShieldedCalls:

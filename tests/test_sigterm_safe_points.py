@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+import weakref
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from autorun.executors.local.executor import LocalExecutor
+from autorun.models.base import Message
+from autorun.session.factory import sigterm_as_interrupt
+from autorun.session.loop import Session
 from tests.conftest import SAMPLE, stored_transcript, transcripts
+from tests.scripted import RecordingSink, ScriptedModel
 from tests.security.harness import leftover_processes
 
 ROOT = Path(__file__).parents[1]
@@ -71,3 +81,33 @@ def test_sigterm_while_the_session_is_set_up_exits_143_with_one_line(tmp_path: P
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     assert leftover_processes(work) == [], "a kernel outlived the session"
+
+
+class ModelSignalledInAWeakrefCallback(ScriptedModel):
+    """The SIGTERM's handler runs in a weakref callback, where Python prints and drops what it raises."""
+
+    def reply(self, messages: Sequence[Message]) -> Iterator[str]:
+        yield from super().reply(messages)
+
+        class Thing:
+            pass
+
+        thing = Thing()
+        self.ref = weakref.ref(thing, lambda _ref: _sigterm_myself())
+        del thing  # the callback runs now, and the handler in it
+
+
+def _sigterm_myself() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.5)  # the handler runs here, within the callback
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowing, as intended
+def test_a_sigterm_whose_exception_was_swallowed_still_ends_the_session(tmp_path: Path) -> None:
+    model = ModelSignalledInAWeakrefCallback(["```python\nprint('not run')\n```", "TERMINATE"])
+    sink = RecordingSink()
+    with sigterm_as_interrupt(), LocalExecutor(tmp_path / "work", timeout=20) as executor:
+        outcome = Session(model, executor, sink).run("go")
+    assert (outcome.status, outcome.exit_code) == ("interrupted", 143)
+    assert sink.kinds()[-2:] == ["interrupted", "session_end"]
+    assert len(model.seen) == 1 and not sink.of("execution_result"), "nothing ran after the SIGTERM"

@@ -10,7 +10,15 @@ import time
 
 import pytest
 
-from autorun.threads import MAIN_THREAD_SIGNALS, ShieldedCalls, raise_or_hold, shielded, start_background
+from autorun.threads import (
+    MAIN_THREAD_SIGNALS,
+    ShieldedCalls,
+    forget_request,
+    raise_or_hold,
+    raise_requested,
+    shielded,
+    start_background,
+)
 
 
 def test_a_background_thread_and_its_children_block_the_main_threads_signals() -> None:
@@ -53,10 +61,15 @@ def test_a_signal_in_a_shielded_call_is_raised_as_the_call_returns() -> None:
             done.append("outer body finished")
         assert done == ["inner shield ended", "outer body finished"]
         with pytest.raises(Stop):
+            raise_requested()  # until the code it stops forgets it
+        forget_request()
+        raise_requested()
+        with pytest.raises(Stop):
             os.kill(os.getpid(), signal.SIGUSR1)
             time.sleep(1)  # unshielded: raised at once
     finally:
         signal.signal(signal.SIGUSR1, previous)
+        forget_request()
 
 
 def test_shielded_calls_run_every_method_of_the_target_and_of_its_attributes_shielded() -> None:

@@ -46,7 +46,7 @@ from autorun.session.loop import Session, SessionTerminated
 from autorun.session.origin import Origin
 from autorun.session.values import SessionSettings
 from autorun.snapshots import Snapshots, snapshot_folder
-from autorun.threads import raise_or_hold, shielded
+from autorun.threads import forget_request, raise_or_hold, shielded
 
 # Where autorun writes in the work dir from the host: the builtin's helpers, and the Docker data mounts.
 WRITTEN_PATHS = (".autorun", "data")
@@ -97,6 +97,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        forget_request()
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ from autorun.published import PublishedFilter, split_published
 from autorun.render.common import without_keyword
 from autorun.session.human_input import HumanInput
 from autorun.session.values import SessionOutcome, SessionSettings, SessionStats
+from autorun.threads import forget_request, raise_requested
 
 NUDGE = (
     "No code block was found in your last message. If the task is complete, reply {keyword}. "
@@ -114,6 +115,7 @@ class Session:
             self._add_user_message(REQUEST, opening)
             status, reason, final = self._loop()
         except (KeyboardInterrupt, SessionTerminated) as stop:
+            forget_request()
             name = "SIGTERM" if isinstance(stop, SessionTerminated) else "SIGINT"
             self.sink.handle(Interrupted(signal=name))
             code = ExitCode.TERMINATED if name == "SIGTERM" else ExitCode.INTERRUPTED
@@ -194,6 +196,7 @@ class Session:
         keyword = self.settings.termination_keyword
         auto_replies = 0
         while True:
+            raise_requested()  # a SIGTERM whose exception library code swallowed ends the session here
             text = self._assistant_turn()
             ending = None
             if keyword in text:
@@ -348,6 +351,7 @@ class Session:
         published: list[dict[str, Any]] = []
         last: ExecResult | None = None
         for block in blocks:
+            raise_requested()
             self._announce(block, will_run=True)
             last, artifacts, values = self._run_one(block)
             outputs.append(last.output)

@@ -115,6 +115,7 @@ class KernelDriver:
         self.preload = preload
         self._kernel: _Kernel | None = None
         self._starter: threading.Thread | None = None
+        self._launched: _Launched | None = None
         self._start_error: Exception | None = None
         self._generation = 0
         self._closing = False
@@ -139,6 +140,7 @@ class KernelDriver:
             except Exception as exc:  # raised again by the block that needs the kernel
                 self._start_error = exc
                 return
+            self._launched = launched
             self._starter = start_background(self._connect_quietly, "autorun-kernel-start", (launched,))
 
     def ensure_started(self) -> None:
@@ -167,9 +169,11 @@ class KernelDriver:
     def close(self) -> None:
         """Kill the kernel (and one being started) and remove its files. Idempotent."""
         self._closing = True
-        starter = self._starter
+        starter, launched = self._starter, self._launched
         if starter is not None:
-            starter.join(timeout=self.ready_timeout_s)
+            starter.join(timeout=5)  # it sees _closing within ms, unless stuck (on an import a SIGTERM broke)
+            if starter.is_alive() and launched is not None:  # its kernel is killed from here
+                launched.process.kill()
             self._starter = None
         self._discard()
 
