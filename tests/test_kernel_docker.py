@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autorun.executors.kernel.driver import STATE_KEPT, STATE_LOST
+from autorun.executors.kernel.outcome import STATE_KEPT, STATE_LOST
 from tests.docker_fixtures import TEST_IMAGE, docker_settings, require_engine, run_code
 
 pytest_plugins = ("tests.docker_fixtures",)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autorun.codeblocks import CodeBlock
-from autorun.executors.kernel.driver import STATE_KEPT, STATE_LOST
+from autorun.executors.kernel.outcome import STATE_KEPT, STATE_LOST
 from autorun.executors.local.executor import LocalExecutor
 from tests.host_executors import host_executor
 

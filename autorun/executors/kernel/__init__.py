@@ -7,8 +7,9 @@ directory) and turns its messages into the executor's streamed output and result
 Importing this package is cheap: jupyter_client is imported when a kernel starts.
 """
 
-from autorun.executors.kernel.driver import KernelDriver, KernelOutcome, KernelUnavailable
+from autorun.executors.kernel.driver import KernelDriver
 from autorun.executors.kernel.host import KernelHost, KernelProcess, PopenKernelProcess
+from autorun.executors.kernel.outcome import KernelOutcome, KernelUnavailable
 
 __all__ = [
     "KernelDriver",

@@ -9,8 +9,9 @@ from pathlib import Path, PurePath
 from autorun.codeblocks import CodeBlock
 from autorun.executors.base import ExecResult, OutputCallback
 from autorun.executors.disk import DiskQuota, stopped_by_disk
-from autorun.executors.kernel.driver import KernelDriver, KernelOutcome, KernelUnavailable, SaveImage
+from autorun.executors.kernel.driver import KernelDriver, SaveImage
 from autorun.executors.kernel.host import KernelHost
+from autorun.executors.kernel.outcome import KernelOutcome, KernelUnavailable
 from autorun.executors.kernel.starvation import KernelTaskBudget, starved_result
 from autorun.nofollow import write_inside
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from autorun.block_results import BLOCK_TIMED_OUT, timeout_line
-from autorun.events import HtmlOutput
 from autorun.executors.kernel.connection import (
     CLIENT_PORT_KEYS,
     KERNEL_ARGS,
@@ -41,6 +40,7 @@ from autorun.executors.kernel.messages import (
     figures_expression,
     names_from_expression,
 )
+from autorun.executors.kernel.outcome import STATE_KEPT, STATE_LOST, KernelOutcome, KernelUnavailable
 from autorun.threads import ShieldedCalls, shielded, start_background
 from autorun.units import format_seconds
 
@@ -48,8 +48,6 @@ SaveImage = Callable[[str, bytes], None]  # (file name in the work dir, PNG byte
 # Imported in the kernel as soon as it is up, while the model writes its first reply, so the
 # first block does not pay for them; nothing is bound in the user's namespace.
 PRELOAD = ("pandas",)
-STATE_KEPT = "the kernel was interrupted: variables and imports from earlier blocks are kept"
-STATE_LOST = "the kernel was restarted: variables and imports from earlier blocks are gone"
 _POLL_S = 0.1
 _ALIVE_EVERY_S = 0.2
 _REPLY_WAIT_S = 5.0
@@ -57,22 +55,6 @@ _REPLY_WAIT_S = 5.0
 # lost while iopub's subscription is still connecting, so a long wait would delay the first block.
 _READY_ASK_S = 0.05
 _SOCKETS_POLL_S = 0.005
-
-
-class KernelUnavailable(Exception):
-    """The kernel cannot start here (no ipykernel, a broken interpreter); the reason is the message."""
-
-
-@dataclass(frozen=True)
-class KernelOutcome:
-    """What one block did in the kernel; ``state_lost`` means the kernel was restarted after it."""
-
-    exit_code: int
-    output: str
-    duration_s: float
-    timed_out: bool = False
-    state_lost: bool = False
-    html: tuple[HtmlOutput, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from autorun.block_results import BLOCK_KILLED
 from autorun.executors.base import ExecResult, OutputCallback
-from autorun.executors.kernel.driver import STATE_LOST
+from autorun.executors.kernel.outcome import STATE_LOST
 
 
 def reserve(limit: int) -> int:
