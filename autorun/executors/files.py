@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autorun.codeblocks import SUPPORTED_LANGUAGES, CodeBlock
-from autorun.executors.base import ExecResult, failed_result
+from autorun.executors.base import ExecResult, OutputCallback, code_file, failed_result
 from autorun.nofollow import write_inside
 
 if TYPE_CHECKING:
@@ -86,3 +88,30 @@ def block_file(work_dir: Path, block: CodeBlock, disk: DiskQuota, started: float
         return refused
     script = write_script(work_dir, block)
     return failed_result(script, started) if isinstance(script, str) else script
+
+
+class WritesBlockFiles:
+    """``run()`` for an executor that writes each block to a file in the work dir and runs that file:
+    the language check, the disk refusal, the file, and ``code_file`` on the result. Subclasses say
+    what must be ready first (``_prepare``) and how the file runs (``_run_script``)."""
+
+    work_dir: Path
+    disk: DiskQuota
+    running_code_file: str | None = None
+
+    def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
+        started = time.monotonic()
+        if block.language not in SCRIPT_EXTENSIONS:
+            return failed_result(unknown_language_message(block.language), started)
+        self._prepare()
+        script = block_file(self.work_dir, block, self.disk, started)
+        if isinstance(script, ExecResult):
+            return script
+        self.running_code_file = code_file(self.work_dir, script)
+        return replace(self._run_script(block, script, on_output, started), code_file=self.running_code_file)
+
+    def _prepare(self) -> None:
+        """What the block needs before its file is written (the work dir, a started container)."""
+
+    def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
+        raise NotImplementedError

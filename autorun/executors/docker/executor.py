@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from autorun.block_results import BLOCK_KILLED, BLOCK_TIMED_OUT, oom_line, timeo
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
 from autorun.executors.background import BackgroundStart
-from autorun.executors.base import ExecResult, OutputCallback, code_file, failed_result
+from autorun.executors.base import ExecResult, OutputCallback
 from autorun.executors.disk import DiskLimits, DiskQuota
 from autorun.executors.docker.agent import (
     AGENT_COMMAND,
@@ -51,7 +50,7 @@ from autorun.executors.docker.mounts import (
 )
 from autorun.executors.docker.settings import DockerSettings
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
-from autorun.executors.files import SCRIPT_EXTENSIONS, block_file, unknown_language_message
+from autorun.executors.files import WritesBlockFiles
 from autorun.executors.hostdir import HostDir
 from autorun.executors.leftovers import OWNER_LABEL, SESSION_LABEL
 from autorun.executors.owner import current_owner
@@ -71,7 +70,7 @@ PROBE_TIMEOUT_S = 30.0
 RESCUE_AFTER_S = 5.0
 
 
-class DockerExecutor:
+class DockerExecutor(WritesBlockFiles):
     """Runs python and sh blocks in a hardened container with ``work_dir`` mounted at /workspace."""
 
     name = "docker"
@@ -114,7 +113,6 @@ class DockerExecutor:
         self._closed = False
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._stateful = stateful  # python blocks share one kernel; False after a kernel could not start
-        self.running_code_file: str | None = None
         self._kernel: KernelBlocks | None = None
         self._warm = BackgroundStart(self._start_with_kernel, "autorun-docker-start")
         self._agent_lock = threading.Lock()
@@ -154,17 +152,9 @@ class DockerExecutor:
         self._exposed[name] = path
         return data_path(name)
 
-    def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
-        started = time.monotonic()
-        if block.language not in SCRIPT_EXTENSIONS:
-            return failed_result(unknown_language_message(block.language), started)
+    def _prepare(self) -> None:
         self._warm.finish()
         self.start()
-        script = block_file(self.work_dir, block, self.disk, started)
-        if isinstance(script, ExecResult):
-            return script
-        self.running_code_file = code_file(self.work_dir, script)
-        return replace(self._run_script(block, script, on_output, started), code_file=self.running_code_file)
 
     def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
         if block.language == "python" and self.stateful and self._kernel is not None:

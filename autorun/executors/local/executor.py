@@ -13,17 +13,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autorun.block_results import BLOCK_KILLED, BLOCK_TIMED_OUT, oom_line, timeout_line
 from autorun.codeblocks import CodeBlock
 from autorun.errors import ExecutorError
-from autorun.executors.base import ExecResult, OutputCallback, code_file, failed_result
+from autorun.executors.base import ExecResult, OutputCallback
 from autorun.executors.disk import DiskLimits, DiskQuota
 from autorun.executors.envscrub import execution_environment
-from autorun.executors.files import PYTHON_BLOCK_MAIN, SCRIPT_EXTENSIONS, block_file, unknown_language_message
+from autorun.executors.files import (
+    PYTHON_BLOCK_MAIN,
+    WritesBlockFiles,
+)
 from autorun.executors.host.launcher import HostLauncher
 from autorun.executors.host.limits import ProcessLimits
 from autorun.executors.host.memory import CgroupMemoryLimit
@@ -117,7 +119,7 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-class HostExecutor:
+class HostExecutor(WritesBlockFiles):
     """Runs python and sh blocks in ``work_dir`` with a scrubbed environment and a timeout.
 
     Each run gets its own session and process group; whatever the block started is
@@ -161,7 +163,6 @@ class HostExecutor:
         self.disk = DiskQuota(self.work_dir, disk or DiskLimits(None, None))
         self._known_children: set[int] = set()
         self._stateful = stateful  # python blocks share one kernel; False after a kernel could not start
-        self.running_code_file: str | None = None
         self._notice = on_notice or (lambda _text: None)
         self._kernel: KernelBlocks | None = None
         self._kernel_host: LocalKernelHost | None = None
@@ -191,16 +192,8 @@ class HostExecutor:
         self.launcher.expose(path)
         return str(path)
 
-    def run(self, block: CodeBlock, on_output: OutputCallback) -> ExecResult:
-        started = time.monotonic()
-        if block.language not in SCRIPT_EXTENSIONS:
-            return failed_result(unknown_language_message(block.language), started)
+    def _prepare(self) -> None:
         self._ensure_work_dir()
-        script = block_file(self.work_dir, block, self.disk, started)
-        if isinstance(script, ExecResult):
-            return script
-        self.running_code_file = code_file(self.work_dir, script)
-        return replace(self._run_script(block, script, on_output, started), code_file=self.running_code_file)
 
     def _run_script(self, block: CodeBlock, script: Path, on_output: OutputCallback, started: float) -> ExecResult:
         if block.language == "python" and self.stateful:
