@@ -19,18 +19,18 @@ from autorun.export.report import Summary
 def path_rewrites(summary: Summary) -> list[tuple[str, str]]:
     """(seen by the code, to use instead) pairs, the longest first so a data path wins over its directory."""
     work_dir = Path(summary.work_dir)
+    code_work_dir = (summary.code_work_dir or "").rstrip("/")
     pairs: dict[str, str] = {}
     if summary.data_file:
         host = Path(summary.data_file)
         target = os.path.relpath(host, work_dir) if host.is_relative_to(work_dir) else str(host)
         seen = summary.data_path
-        code_work_dir = (summary.code_work_dir or "").rstrip("/")
         if seen is None and code_work_dir and code_work_dir != work_dir.as_posix():
             seen = f"{code_work_dir}/data/{host.name}"  # an older record: where Docker mounted it
         if seen and seen != target:
             pairs[seen] = target
     if summary.code_work_dir:
-        pairs[f"{summary.code_work_dir.rstrip('/')}/"] = "./"
+        pairs[f"{code_work_dir}/"] = "./"
     pairs[f"{work_dir.as_posix().rstrip('/')}/"] = "./"
     return sorted(pairs.items(), key=lambda pair: len(pair[0]), reverse=True)
 
