@@ -53,12 +53,18 @@ def kernel(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     proc.wait()
 
 
-def test_a_cgroup_holding_only_the_kernel_spares_the_pass_over_proc(
-    tmp_path: Path, kernel: subprocess.Popen[bytes], proc_passes: list[int]
-) -> None:
+def _cgroup_holding(tmp_path: Path, kernel: subprocess.Popen[bytes]) -> Path:
+    """A stand-in cgroup directory whose cgroup.procs lists only the kernel."""
     cgroup = tmp_path / "cgroup"
     cgroup.mkdir()
     (cgroup / "cgroup.procs").write_text(f"{kernel.pid}\n")
+    return cgroup
+
+
+def test_a_cgroup_holding_only_the_kernel_spares_the_pass_over_proc(
+    tmp_path: Path, kernel: subprocess.Popen[bytes], proc_passes: list[int]
+) -> None:
+    cgroup = _cgroup_holding(tmp_path, kernel)
     sweep, known = KernelSweep(cgroup), _known(kernel)
     first = sweep.after_block({kernel.pid}, known)
     assert proc_passes == [1]  # nothing known of the kernel yet
@@ -69,9 +75,7 @@ def test_a_cgroup_holding_only_the_kernel_spares_the_pass_over_proc(
 def test_a_cgroup_holding_more_sends_the_sweep_to_proc_and_the_leftover_dies(
     tmp_path: Path, kernel: subprocess.Popen[bytes], proc_passes: list[int]
 ) -> None:
-    cgroup = tmp_path / "cgroup"
-    cgroup.mkdir()
-    (cgroup / "cgroup.procs").write_text(f"{kernel.pid}\n")
+    cgroup = _cgroup_holding(tmp_path, kernel)
     sweep, known = KernelSweep(cgroup), _known(kernel)
     sweep.after_block({kernel.pid}, known)
     leftover = subprocess.Popen(["sleep", "120"])  # as an orphan re-parented to autorun
@@ -85,9 +89,7 @@ def test_a_cgroup_holding_more_sends_the_sweep_to_proc_and_the_leftover_dies(
 def test_a_cgroup_made_below_the_kernels_sends_the_sweep_to_proc(
     tmp_path: Path, kernel: subprocess.Popen[bytes], proc_passes: list[int]
 ) -> None:
-    cgroup = tmp_path / "cgroup"
-    cgroup.mkdir()
-    (cgroup / "cgroup.procs").write_text(f"{kernel.pid}\n")
+    cgroup = _cgroup_holding(tmp_path, kernel)
     sweep, known = KernelSweep(cgroup), _known(kernel)
     sweep.after_block({kernel.pid}, known)
     (cgroup / "hidden").mkdir()  # a block's processes moved there are not in cgroup.procs
