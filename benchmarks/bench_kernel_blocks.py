@@ -9,7 +9,11 @@ long each took) and autorun's stateful executors: local, sandbox and docker (aut
 built from autorun's default config as `autorun analyse` builds them (default limits, disk
 quota). Then every block runs on each contender in turn, the order rotating from block to block,
 so the load of a shared machine hits all alike. The unit of work is the same on both sides: one
-``execute_code_blocks([block])`` against one ``executor.run(block)``.
+``execute_code_blocks([block])`` against one ``executor.run(block)``. AutoGen's kernel runs on
+autorun's interpreter and packages (a kernelspec for ``sys.executable``), as autorun's local and
+sandbox kernels do, so both run the same pandas: with pyarrow installed, pandas 3 stores strings
+in Arrow and its first read_csv imports more, which made AutoGen's own venv (no pyarrow) do less
+work per block. The Docker image has the same pandas and pyarrow versions.
 
 * first block: ``x = 1`` once the kernel is up (after the warm-up a session does while the model writes);
 * trivial block: ``print(1)``, the median of ``--trivial`` blocks per session;
@@ -74,8 +78,10 @@ class ServedSession:
     sweeps kill any child of the process a block could have left, another executor's kernel too).
     """
 
-    def __init__(self, command: list[str], cwd: Path) -> None:
-        self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd)
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+        self._proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd, env=env
+        )
         self._reply()
 
     def _reply(self) -> dict[str, Any]:
@@ -148,9 +154,21 @@ def _to_stderr(text: str) -> None:
     print(text, file=sys.stderr)  # stdout is the channel to the benchmark
 
 
+KERNEL_NAME = "autorun-python"
+
+
+def _kernelspec(jupyter_path: Path) -> dict[str, str]:
+    """A kernelspec on ``jupyter_path`` that runs ipykernel on this interpreter; the env to find it by."""
+    spec = jupyter_path / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": KERNEL_NAME, "language": "python"}))
+    return {**os.environ, "JUPYTER_PATH": str(jupyter_path)}
+
+
 def _command(name: str, work: Path) -> list[str]:
     if name == "autogen":
-        return [str(AUTOGEN_PYTHON), str(AUTOGEN_SCRIPT), str(work)]
+        return [str(AUTOGEN_PYTHON), str(AUTOGEN_SCRIPT), str(work), KERNEL_NAME]
     return [sys.executable, "-m", "benchmarks.bench_kernel_blocks", "--serve", name, str(work)]
 
 
@@ -159,13 +177,17 @@ def sessions(kinds: tuple[str, ...]) -> Iterator[dict[str, Session]]:
     """One session per contender, each in a work dir of its own holding the sample; all up before the first block."""
     with tempfile.TemporaryDirectory() as tmp:
         opened: dict[str, ServedSession] = {}
+        autogen_env = _kernelspec(Path(tmp) / "jupyter")
         try:
             for name in ("autogen", *kinds):
                 work = Path(tmp) / name
                 work.mkdir()
                 shutil.copy(SAMPLE, work)
                 # AutoGen's kernel runs in its process's cwd; autorun's in the executor's work dir
-                opened[name] = ServedSession(_command(name, work), work if name == "autogen" else REPO)
+                if name == "autogen":
+                    opened[name] = ServedSession(_command(name, work), work, autogen_env)
+                else:
+                    opened[name] = ServedSession(_command(name, work), REPO)
             time.sleep(SETTLE_S)
             yield dict(opened)
         finally:
