@@ -69,11 +69,17 @@ class _Launched:
 
 @dataclass
 class _Kernel:
-    """One started kernel: its process, a client connected to it and the files made for it."""
+    """One started kernel: its process, a client connected to it and the files made for it.
+
+    Messages are read from the client's channels (``channel.get_msg``) rather than through the
+    client's ``get_iopub_msg``, which runs an asyncio loop around the same call for every message.
+    """
 
     process: KernelProcess
     client: Any  # jupyter_client.BlockingKernelClient
     files: list[Path] = field(default_factory=list)
+    iopub: Any = None  # its iopub and shell channels (jupyter_client.channels.ZMQSocketChannel)
+    shell: Any = None
 
 
 class KernelDriver:
@@ -205,6 +211,7 @@ class KernelDriver:
             # No heartbeat channel: the process handle says whether the kernel lives, and the
             # heartbeat's thread raised into stderr when the session closed while it started.
             kernel.client.start_channels(hb=False)
+            kernel.iopub, kernel.shell = kernel.client.iopub_channel, kernel.client.shell_channel
             # Queued now, run as soon as the kernel is up: the imports overlap the handshake.
             startup = WORK_DIR_LAST + FIGURE_HELPER + BINARY_STREAMS + preload_code(self.preload)
             kernel.client.execute(startup, silent=True, store_history=False)
@@ -248,19 +255,19 @@ class KernelDriver:
         """
         deadline = time.monotonic() + self.ready_timeout_s
         asked_ids = {kernel.client.kernel_info()}
-        receive = kernel.client.get_shell_msg
+        channel = kernel.shell
         while True:
             self._check_starting(kernel.process, deadline)
             try:
-                msg = receive(timeout=_READY_ASK_S)
+                msg = channel.get_msg(timeout=_READY_ASK_S)
             except queue.Empty:
-                if receive == kernel.client.get_iopub_msg:
+                if channel is kernel.iopub:
                     asked_ids.add(kernel.client.kernel_info())
                 continue
             if msg["parent_header"].get("msg_id") in asked_ids:
-                if receive == kernel.client.get_iopub_msg:
+                if channel is kernel.iopub:
                     return
-                receive = kernel.client.get_iopub_msg
+                channel = kernel.iopub
 
     def _stop(self, kernel: _Kernel) -> None:
         if kernel.client is not None:
@@ -356,7 +363,7 @@ class KernelDriver:
                     return "died"
                 next_check = now + _ALIVE_EVERY_S
             try:
-                msg = kernel.client.get_iopub_msg(timeout=min(_POLL_S, deadline - now))
+                msg = kernel.iopub.get_msg(timeout=min(_POLL_S, deadline - now))
             except queue.Empty:
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
@@ -370,7 +377,7 @@ class KernelDriver:
         deadline = time.monotonic() + _REPLY_WAIT_S
         while time.monotonic() < deadline:
             try:
-                msg = kernel.client.get_shell_msg(timeout=_POLL_S)
+                msg = kernel.shell.get_msg(timeout=_POLL_S)
             except queue.Empty:
                 if not kernel.process.alive():  # asked only while waiting: in Docker, a round trip to the agent
                     break
