@@ -140,3 +140,23 @@ def test_a_start_that_fails_in_the_background_fails_the_first_block(make_executo
         ex.warm_up()
         with pytest.raises(ExecutorError, match="not present locally"):
             run_code(ex, "print(1)", runs=False)
+
+
+def test_quiet_blocks_are_counted_from_the_host_and_a_later_blocks_leftover_still_dies(make_executor) -> None:
+    from autorun.executors.docker.agent import parse_keys
+
+    with make_executor(stateful=True) as ex:
+        run_code(ex, "x = 1")
+        run_code(ex, "x += 1")
+        seen = ex._processes  # the container's pids cgroup on this host (a local engine)
+        assert seen is not None
+        from_host = seen.tasks_if_only_known()
+        from_agent = int(parse_keys(ex._agent_says("tasks", "-"))["tasks"])
+        run_code(ex, "import subprocess\np = subprocess.Popen(['sleep', '300'])")
+        wait = (
+            "import time\nt = time.monotonic()\nwhile p.poll() is None and time.monotonic() - t < 5:\n"
+            "    time.sleep(0.01)\n"
+        )
+        result = run_code(ex, wait + "print(p.returncode == -9, x)")
+    assert from_host == from_agent
+    assert result.output == "True 2\n"

@@ -109,11 +109,19 @@ def remove_container(api: Any, container_id: str, within_s: float = 5.0) -> Base
 def container_peak_memory(container_id: str) -> int | None:
     """The container's memory high-water mark, from its cgroup on this host (cgroupfs or systemd
     driver, cgroup v1 or v2); None for a remote engine or a layout not found."""
-    from autorun.executors.host.cgroups import mounts_with
     from autorun.executors.host.memory import cgroup_peak
 
-    for mount, version in mounts_with("memory"):
+    found = container_cgroup(container_id, "memory")
+    return cgroup_peak(*found) if found is not None else None
+
+
+def container_cgroup(container_id: str, controller: str) -> tuple[Path, int] | None:
+    """The container's cgroup for ``controller`` on this host and its version (cgroupfs or systemd
+    driver, cgroup v1 or v2); None for a remote engine or a layout not found."""
+    from autorun.executors.host.cgroups import mounts_with
+
+    for mount, version in mounts_with(controller):
         for relative in (f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"):
             if (mount / relative).is_dir():
-                return cgroup_peak(mount / relative, version)
+                return mount / relative, version
     return None

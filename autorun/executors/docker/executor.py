@@ -48,6 +48,7 @@ from autorun.executors.docker.mounts import (
     prepare_mount_points,
     remove_mount_points,
 )
+from autorun.executors.docker.processes import ContainerProcesses, container_processes
 from autorun.executors.docker.settings import DockerSettings
 from autorun.executors.envscrub import EXECUTION_ENV, scrub_environment
 from autorun.executors.files import WritesBlockFiles
@@ -106,6 +107,7 @@ class DockerExecutor(WritesBlockFiles):
         self._placeholders: list[str] = []
         self.host_dir = HostDir()
         self._agent_pid = 0
+        self._processes: ContainerProcesses | None = None
         self._created_at = 0.0
         self._python = ""
         self._oom_kills = 0
@@ -233,6 +235,7 @@ class DockerExecutor(WritesBlockFiles):
         if kernel is not None:
             kernel.close()  # kills it through the agent while the container is still there
         container_id, self._container_id = self._container_id, None
+        self._processes = None
         problem = None
         if container_id is not None:
             problem = remove_container(self._api, container_id)
@@ -297,6 +300,7 @@ class DockerExecutor(WritesBlockFiles):
             self.host_dir,
             self.settings.pids_limit,
             self.disk,
+            lambda: self._processes,
         )
 
     def _launch(self) -> None:
@@ -332,6 +336,8 @@ class DockerExecutor(WritesBlockFiles):
                 "the image needs a POSIX shell (sh) and sleep."
             ) from exc
         self._agent_pid, self._python = probe_answer(reply, image)
+        assert self._container_id is not None
+        self._processes = container_processes(self._container_id, self._agent_pid)
         self._oom_kills = reply.oom_kills
         from autorun.executors.docker.image import check_modules
 

@@ -22,6 +22,7 @@ from autorun.block_results import BLOCK_KILLED
 from autorun.executors.disk import DiskQuota
 from autorun.executors.docker.agent import KERNEL_LOG, parse_keys
 from autorun.executors.docker.mounts import KERNEL_DIR, KERNEL_START_DIR
+from autorun.executors.docker.processes import ContainerProcesses
 from autorun.executors.hostdir import HostDir
 from autorun.executors.kernel.blocks import ExecutorSide, KernelBlocks, image_saver
 from autorun.executors.kernel.driver import KernelDriver
@@ -153,6 +154,23 @@ def _count(keys: dict[str, str]) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _sweep_after_block(
+    ask: AskAgent, driver: KernelDriver, processes: Callable[[], ContainerProcesses | None]
+) -> Callable[[], int | None]:
+    """The agent's sweep, skipped when this host sees nothing in the container but what autorun knows."""
+
+    def sweep() -> int | None:
+        seen = processes()
+        tasks = seen.tasks_if_only_known() if seen is not None else None
+        if tasks is None:
+            tasks = _count(parse_keys(ask("ksweep", "-")))
+            if seen is not None:
+                seen.learn(driver.process.pid if driver.process is not None else None)
+        return tasks
+
+    return sweep
+
+
 def container_kernel(
     ask: AskAgent,
     python: Callable[[], str],
@@ -163,15 +181,17 @@ def container_kernel(
     host_dir: HostDir,
     pids_limit: int,
     disk: DiskQuota,
+    processes: Callable[[], ContainerProcesses | None],
 ) -> KernelBlocks:
-    """The Docker executor's session kernel: its host in the container, swept and counted through the agent."""
+    """The Docker executor's session kernel: its host in the container, swept and counted through the agent
+    (``processes``: the container's processes as this host sees them, once it runs; see processes.py)."""
     host = DockerKernelHost(ask, python, user, oom_text, host_dir)
     # No pandas preload here: every fork of the kernel costs memory in proportion to its size,
     # and the container's memory limit is small and shared by all its processes, so a lean
     # kernel lets a fork bomb hit the pids limit rather than the OOM killer.
     driver = KernelDriver(host, save_image=image_saver(work_dir), preload=())
     side = ExecutorSide(
-        sweep=lambda: _count(parse_keys(ask("ksweep", "-"))),
+        sweep=_sweep_after_block(ask, driver, processes),
         count_tasks=lambda: _count(parse_keys(ask("tasks", "-"))),
         budget=KernelTaskBudget(pids_limit, "executor.pids_limit"),
         how_to_get_it=HOW_TO_GET_IT,

@@ -10,8 +10,10 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+
+from autorun.executors.host.procfs import START_TIME, stat_fields
 
 
 def cgroup_mounts() -> list[tuple[str, str, str]]:
@@ -79,6 +81,34 @@ def remove_cgroup(directory: Path, attempts: int = 50) -> None:
             time.sleep(0.02)
             continue
         return
+
+
+def holding_only(cgroup: Path, known: Mapping[int, bytes]) -> dict[int, list[bytes]] | None:
+    """The stat fields of the ``known`` processes (pid -> start time) when the cgroup holds no other
+    process and no cgroup below it, and each is still the process it was; None otherwise (or unreadable).
+
+    No block can leave such a cgroup (none has cgroupfs; one mounted in a namespace of its own shows
+    only this cgroup), and one made below it sends the caller to its sweep.
+    """
+    if not known:
+        return None
+    try:
+        with open(cgroup / "cgroup.procs", "rb") as procs:
+            members = {int(pid) for pid in procs.read().split()}
+        with os.scandir(cgroup) as entries:
+            if any(entry.is_dir(follow_symlinks=False) for entry in entries):
+                return None
+    except (OSError, ValueError):
+        return None
+    if not members <= known.keys():
+        return None
+    found = {}
+    for pid, started in known.items():
+        fields = stat_fields(pid)
+        if fields is None or len(fields) <= START_TIME or fields[START_TIME] != started:
+            return None
+        found[pid] = fields
+    return found
 
 
 def mounts_with(controller: str) -> Iterator[tuple[Path, int]]:

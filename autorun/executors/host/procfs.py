@@ -7,6 +7,8 @@ import time
 from collections.abc import Collection, Iterator
 
 CLOCK_SLACK_S = 0.1  # inode times come from a coarse clock (a tick behind); a clock set back more is noticed
+START_TIME = 19  # of the stat fields: when the process started, in clock ticks since boot
+THREADS = 17
 _STAT_BYTES = 4096  # a stat line is well under 1 KiB (the command name is at most 15 bytes)
 
 

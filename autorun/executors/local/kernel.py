@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autorun.block_results import oom_line
+from autorun.executors.host.cgroups import holding_only
 from autorun.executors.host.launcher import HostLauncher, Launched
-from autorun.executors.host.procfs import NewProcesses, process_stats, stat_fields
+from autorun.executors.host.procfs import THREADS, NewProcesses, process_stats
 from autorun.executors.hostdir import HostDir
 from autorun.executors.kernel.connection import KERNEL_MAIN
 from autorun.executors.kernel.host import KernelDirs, PipeTail, PopenKernelProcess
@@ -186,22 +187,7 @@ class KernelSweep:
 
     def _nothing_left(self) -> int | None:
         """The kernel processes' threads when the cgroup holds only them (the same ones), else None."""
-        if self._cgroup is None or self._swept is None or not self._swept.spared:
+        if self._cgroup is None or self._swept is None:
             return None
-        try:
-            with open(self._cgroup / "cgroup.procs", "rb") as procs:
-                members = {int(pid) for pid in procs.read().split()}
-            with os.scandir(self._cgroup) as entries:
-                if any(entry.is_dir(follow_symlinks=False) for entry in entries):
-                    return None
-        except (OSError, ValueError):
-            return None
-        if not members <= self._swept.spared.keys():
-            return None
-        threads = 0
-        for pid, started in self._swept.spared.items():
-            fields = stat_fields(pid)
-            if fields is None or len(fields) <= 19 or fields[19] != started:
-                return None
-            threads += int(fields[17])
-        return threads
+        found = holding_only(self._cgroup, self._swept.spared)
+        return sum(int(fields[THREADS]) for fields in found.values()) if found is not None else None
