@@ -21,7 +21,6 @@ from typing import Any
 from autorun.analyst.engine import CACHE_DIR, TABLE, literal, quote, safe_dir
 
 NATIVE_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1"}
-NATIVE_COMPRESSIONS = (".gz", ".zst")
 COPIED_COMPRESSIONS = (".bz2", ".xz", ".zip")
 TZ_OFFSET_RE = r"\s*(Z|UTC|[+-]\d\d:?\d\d)$"
 NUMBER_TEXT_RE = (

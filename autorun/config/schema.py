@@ -4,7 +4,7 @@ Adding a key means one field here (with a default and a description) plus one
 commented line in autorun/config/default.yaml; loading.py derives everything else
 (env var name, env parsing, error messages, `config show`) from the field.
 Validators raise ValueError with a message that starts with "must", so that
-config.py can print `<file>: <section.key> must ..., got <value>`.
+loading.py can print `<file>: <section.key> must ..., got <value>`.
 """
 
 from __future__ import annotations
