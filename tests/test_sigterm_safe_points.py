@@ -40,8 +40,10 @@ def _replay(recorded_in: Path) -> Path:
 @pytest.mark.parametrize(
     "function",
     [
-        "_run_until_complete_cb",  # asyncio swallowed the exception raised there, and its loop never stopped
+        # (the driver once read through the blocking client's asyncio loop, which swallowed an exception
+        # raised in _run_until_complete_cb and never stopped; it reads the channels directly now)
         "get_msg",  # inside jupyter_client, while it polls the kernel's iopub socket
+        "deserialize",  # inside jupyter_client, while it decodes a message the kernel sent
         "_pump",  # autorun's own loop
     ],
 )
