@@ -39,7 +39,7 @@ class ContainerProcesses:
 
     def learn(self, kernel_pid: int | None) -> None:
         """Right after a sweep: know init, the agent and the kernel (its pid in the container)."""
-        inside = self._always | {kernel_pid} if kernel_pid is not None else set()
+        inside = (self._always | {kernel_pid}) if kernel_pid is not None else frozenset()
         self._known = {}
         for pid in self._members():
             start = _start_time(pid)

@@ -87,8 +87,9 @@ def holding_only(cgroup: Path, known: Mapping[int, bytes]) -> dict[int, list[byt
     """The stat fields of the ``known`` processes (pid -> start time) when the cgroup holds no other
     process and no cgroup below it, and each is still the process it was; None otherwise (or unreadable).
 
-    No block can leave such a cgroup (none has cgroupfs; one mounted in a namespace of its own shows
-    only this cgroup), and one made below it sends the caller to its sweep.
+    No block can move a process out of such a cgroup: none can write the cgroupfs it is in (the
+    sandbox has no /sys, a container's is read-only, and one mounted in a namespace of its own shows
+    only this cgroup); a cgroup made below it sends the caller to its sweep.
     """
     if not known:
         return None
