@@ -1,8 +1,8 @@
 """`python -m tests.sigterm_at [--from-start] FUNCTION autorun-args...`: autorun's CLI, SIGTERMed inside FUNCTION.
 
-The first call of a function named FUNCTION while a kernel block runs (within
-``KernelDriver.execute``), or from the start with ``--from-start``, sends SIGTERM to autorun
-itself, so its handler runs right there: the moment at which an intermittent hang needed the
+The first call of a function named FUNCTION (Python's, or a builtin's such as ``fsync``) while
+a kernel block runs (within ``KernelDriver.execute``), or from the start with ``--from-start``,
+sends SIGTERM to autorun itself, so its handler runs right there: the moment at which an intermittent hang needed the
 signal to arrive, made deterministic.
 """
 
@@ -24,7 +24,8 @@ def main() -> None:
 
     def hook(frame: FrameType, event: str, _arg: Any) -> None:
         nonlocal sent
-        if event == "call" and frame.f_code.co_name == target and not sent:
+        called = frame.f_code.co_name if event == "call" else getattr(_arg, "__name__", None)
+        if event in ("call", "c_call") and called == target and not sent:
             sent = True
             sys.setprofile(None)
             os.kill(os.getpid(), signal.SIGTERM)

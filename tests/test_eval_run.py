@@ -31,6 +31,7 @@ from tests.eval_sets import (
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_batch import live_pids_with
 
+ROOT = Path(__file__).parents[1]
 marker = test_batch.marker  # the fixture: a unique `sleep` argument, whose processes are killed afterwards
 
 RESULT_FIELDS = {
@@ -121,6 +122,23 @@ def test_eval_scores_what_the_server_answered_in_parallel_and_resume_asks_nothin
     assert f"{figures['by_question']:.2%} ({figures['correct']}/14)" in report
     html = (out / "report.html").read_text()
     assert all(f'href="{r["report"]}"' in html for r in wrong)
+
+
+def test_a_sigterm_while_a_result_is_written_keeps_it_counted_and_reported(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    """The signal arrives right after the result's line is synced (the first fsync of the run)."""
+    qset = make_set(tmp_path, 2, ["right"])
+    out, config = tmp_path / "out", config_file(tmp_path)
+    with FakeOpenAIServer(routes=script(qset.questions)) as server:
+        command = eval_args(qset, server, out, config, "--jobs", "1")
+        assert command[1:3] == ["-m", "autorun"]
+        command[1:3] = ["-m", "tests.sigterm_at", "--from-start", "fsync"]
+        proc = subprocess.run(command, capture_output=True, text=True, env=clean_env, timeout=240, cwd=ROOT)
+    assert proc.returncode == 143, proc.stderr
+    assert list(read_results_file(out)) == ["0"]
+    assert "interrupted: 1 of 2 questions have no result yet" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])

@@ -21,6 +21,7 @@ from typing import Any
 from autorun.batch.runner import BatchItem, RunnerFactory, RunRequest, local_runner
 from autorun.evaluation.questions import Question
 from autorun.evaluation.results import RESULTS_NAME, ResultsFile, SessionRecord, score_result
+from autorun.threads import shielded
 
 SESSIONS_DIR = "sessions"
 WORK_DIR = "work"
@@ -156,6 +157,7 @@ class EvalRunner:
             worker=item.worker,
         )
         result = score_result(question, record, self.fmt, self.model)
-        self.results_file.append(result)
-        self.results[question.id] = result
+        with shielded():  # a SIGTERM between the two kept a result on disk that this run neither counted nor reported
+            self.results_file.append(result)
+            self.results[question.id] = result
         self.on_result(result)
