@@ -2,8 +2,8 @@
 
 The first call of a function named FUNCTION (Python's, or a builtin's such as ``fsync``) while
 a kernel block runs (within ``KernelDriver.execute``), or from the start with ``--from-start``,
-sends SIGTERM to autorun itself, so its handler runs right there: the moment at which an intermittent hang needed the
-signal to arrive, made deterministic.
+sends SIGTERM to autorun itself, so its handler runs right there: the moment at which an
+intermittent hang needed the signal to arrive, made deterministic.
 """
 
 from __future__ import annotations

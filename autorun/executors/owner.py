@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from autorun.executors.host.procfs import start_time
+
 Liveness = Literal["live", "dead", "unknown"]
 TAG_PATTERN = r"(\d+)-(\d+)-([0-9a-f]{8})"
 _TAG = re.compile(TAG_PATTERN)
@@ -23,12 +25,8 @@ _TAG = re.compile(TAG_PATTERN)
 
 def process_start(pid: int) -> int | None:
     """The start time of process ``pid`` in clock ticks after boot, or None when there is none."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-        return int(fields[19])
-    except (OSError, IndexError, ValueError):
-        return None
+    start = start_time(pid)
+    return int(start) if start is not None and start.isdigit() else None
 
 
 def current_scope() -> str:

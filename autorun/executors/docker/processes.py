@@ -16,8 +16,8 @@ from collections.abc import Collection
 from pathlib import Path
 
 from autorun.executors.docker.container import container_cgroup
-from autorun.executors.host.cgroups import holding_only
-from autorun.executors.host.procfs import START_TIME, stat_fields
+from autorun.executors.host.cgroups import cgroup_pids, holding_only
+from autorun.executors.host.procfs import start_time
 
 
 def container_processes(container_id: str, agent_pid: int) -> ContainerProcesses | None:
@@ -41,8 +41,8 @@ class ContainerProcesses:
         """Right after a sweep: know init, the agent and the kernel (its pid in the container)."""
         inside = (self._always | {kernel_pid}) if kernel_pid is not None else frozenset()
         self._known = {}
-        for pid in self._members():
-            start = _start_time(pid)
+        for pid in cgroup_pids(self._cgroup) or []:
+            start = start_time(pid)
             if start is not None and _inside_pid(pid) in inside:
                 self._known[pid] = start
 
@@ -54,17 +54,6 @@ class ContainerProcesses:
             return int((self._cgroup / "pids.current").read_text())
         except (OSError, ValueError):
             return None
-
-    def _members(self) -> list[int]:
-        try:
-            return [int(pid) for pid in (self._cgroup / "cgroup.procs").read_text().split()]
-        except (OSError, ValueError):
-            return []
-
-
-def _start_time(pid: int) -> bytes | None:
-    fields = stat_fields(pid)
-    return fields[START_TIME] if fields is not None and len(fields) > START_TIME else None
 
 
 def _inside_pid(pid: int) -> int | None:

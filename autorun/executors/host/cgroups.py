@@ -66,11 +66,7 @@ def cgroup_joiner(directory: Path, version: int) -> Callable[[], None]:
 def remove_cgroup(directory: Path, attempts: int = 50) -> None:
     """Kill every process left in a cgroup autorun made, then remove it (retrying while they die)."""
     for _attempt in range(attempts):
-        try:
-            pids = [int(p) for p in (directory / "cgroup.procs").read_text().split()]
-        except (OSError, ValueError):
-            pids = []
-        for pid in pids:
+        for pid in cgroup_pids(directory) or []:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         try:
@@ -83,6 +79,15 @@ def remove_cgroup(directory: Path, attempts: int = 50) -> None:
         return
 
 
+def cgroup_pids(directory: Path) -> list[int] | None:
+    """The processes in the cgroup at ``directory`` (its cgroup.procs), or None when it cannot be read."""
+    try:
+        with open(directory / "cgroup.procs", "rb") as procs:
+            return [int(pid) for pid in procs.read().split()]
+    except (OSError, ValueError):
+        return None
+
+
 def holding_only(cgroup: Path, known: Mapping[int, bytes]) -> dict[int, list[bytes]] | None:
     """The stat fields of the ``known`` processes (pid -> start time) when the cgroup holds no other
     process and no cgroup below it, and each is still the process it was; None otherwise (or unreadable).
@@ -91,17 +96,14 @@ def holding_only(cgroup: Path, known: Mapping[int, bytes]) -> dict[int, list[byt
     sandbox has no /sys, a container's is read-only, and one mounted in a namespace of its own shows
     only this cgroup); a cgroup made below it sends the caller to its sweep.
     """
-    if not known:
+    members = cgroup_pids(cgroup) if known else None
+    if members is None or not set(members) <= known.keys():
         return None
     try:
-        with open(cgroup / "cgroup.procs", "rb") as procs:
-            members = {int(pid) for pid in procs.read().split()}
         with os.scandir(cgroup) as entries:
             if any(entry.is_dir(follow_symlinks=False) for entry in entries):
                 return None
-    except (OSError, ValueError):
-        return None
-    if not members <= known.keys():
+    except OSError:
         return None
     found = {}
     for pid, started in known.items():

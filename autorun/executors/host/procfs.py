@@ -48,6 +48,12 @@ def stat_fields(pid: int) -> list[bytes] | None:
     return rest.split() if paren else None
 
 
+def start_time(pid: int) -> bytes | None:
+    """When process ``pid`` started (clock ticks after boot, as /proc writes it), or None when there is none."""
+    fields = stat_fields(pid)
+    return fields[START_TIME] if fields is not None and len(fields) > START_TIME else None
+
+
 class NewProcesses:
     """Passes over /proc that read the stat of only the processes started since the previous pass.
 

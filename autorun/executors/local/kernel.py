@@ -17,7 +17,7 @@ from pathlib import Path
 from autorun.block_results import oom_line
 from autorun.executors.host.cgroups import holding_only
 from autorun.executors.host.launcher import HostLauncher, Launched
-from autorun.executors.host.procfs import THREADS, NewProcesses, process_stats
+from autorun.executors.host.procfs import START_TIME, THREADS, NewProcesses, process_stats
 from autorun.executors.hostdir import HostDir
 from autorun.executors.kernel.connection import KERNEL_MAIN
 from autorun.executors.kernel.host import KernelDirs, PipeTail, PopenKernelProcess
@@ -73,7 +73,7 @@ class LocalKernelHost:
 
 def _parents() -> dict[int, tuple[int, int, int]]:
     """pid -> (parent pid, start time, threads) of every process, from one pass over /proc."""
-    return {pid: (int(f[1]), int(f[19]), int(f[17])) for pid, f in process_stats() if len(f) > 19}
+    return {pid: (int(f[1]), int(f[START_TIME]), int(f[THREADS])) for pid, f in process_stats() if len(f) > START_TIME}
 
 
 def _children(parents: dict[int, int]) -> dict[int, list[int]]:
@@ -127,8 +127,8 @@ def sweep_after_kernel_block(roots: set[int], known: set[int], stats: dict[int, 
     processes to look at (default: every process; see KernelSweep).
     """
     found = dict(process_stats()) if stats is None else stats
-    stat = {pid: f for pid, f in found.items() if len(f) > 19}
-    table = {pid: (int(f[1]), int(f[19]), int(f[17])) for pid, f in stat.items()}
+    stat = {pid: f for pid, f in found.items() if len(f) > START_TIME}
+    table = {pid: (int(f[1]), int(f[START_TIME]), int(f[THREADS])) for pid, f in stat.items()}
     parents = {pid: parent for pid, (parent, _started, _threads) in table.items()}
     children = _children(parents)
     spare: set[int] = set()
@@ -158,7 +158,7 @@ def sweep_after_kernel_block(roots: set[int], known: set[int], stats: dict[int, 
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
     threads = sum(table[pid][2] for pid in spare)
-    return Swept(threads, {pid: stat[pid][19] for pid in spare}, frozenset(seen.union(doomed)))
+    return Swept(threads, {pid: stat[pid][START_TIME] for pid in spare}, frozenset(seen.union(doomed)))
 
 
 class KernelSweep:
